@@ -1,0 +1,73 @@
+# SipTar Billing Server. A bare `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# spyne 2.14 imports on Python 3.11 only (README, "Python version").
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.11*/bin/python3.11 /usr/bin/python3.11 2>/dev/null | head -n1)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BIND ?= 127.0.0.1:8080
+PYTEST_ARGS ?=
+
+.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (spyne 2.14 runs on 3.11 only)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+devenv: $(STAMP) ## create .venv and install the server with the dev tools
+
+run: $(STAMP) ## migrate, load the demo into an empty database, serve on $(BIND)
+	$(BIN)/siptar db upgrade
+	$(BIN)/siptar demo --if-empty
+	$(BIN)/siptar serve --bind $(BIND)
+
+postgres-bin: ## install Debian's PostgreSQL server if this machine has none
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql packages"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
+
+test: $(STAMP) postgres-bin ## run the whole suite on SQLite and on a PostgreSQL it starts itself
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## unit tests only (no database, no sockets)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP) postgres-bin ## integration tests (SQLite and PostgreSQL)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: $(STAMP) postgres-bin ## end-to-end tests over HTTP through client/
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: $(STAMP) ## apply ruff's formatting and fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP) ## mypy
+	$(BIN)/mypy rating db services ami_listener client settings.py cli.py
+
+wsdl: $(STAMP) ## regenerate the four WSDL files in wsdl/
+	$(BIN)/siptar wsdl
+
+check-wsdl: wsdl ## fail if the committed WSDLs differ from the code
+	git diff --exit-code wsdl/
+
+bench: $(STAMP) postgres-bin ## run the benchmarks under bench/ and print their figures
+	$(BIN)/python -m bench
+
+clean: ## remove the virtualenv, caches and the local SQLite database
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info siptar.db
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
