@@ -1,0 +1,296 @@
+"""The rating engine: what a call costs, and how long a call a sum of money buys.
+
+compile_sheet builds a RatingPlan once per sheet (version); the plan is immutable and
+shared between threads. The rules are DESIGN.md's "Rating"; where it leaves a choice:
+
+- The rate, its connect fee, included_seconds, free_below, min_cost and max_cost are
+  those of the rate found at the call's start (the band where the call starts).
+- included_seconds come off before rating: the call is rated as if it were that much
+  shorter, from its real start (so band edges stay at their real times).
+- A call is billed when it was answered, lasted more than free_below seconds (billsec,
+  as the switch reports it) and has seconds left after included_seconds. Any other call
+  costs 0, carries no connect fee and no min_cost, and has no parts.
+- A call is split at a band edge when the rate in force changes there: the rate of the
+  call's own prefix (the one found at its start) valid then and in band then; if that
+  prefix has none, the longest-prefix rate valid then (and back to the call's prefix at
+  a later edge where it has one again); if there is none at all, rate_call raises
+  NoRateForDestination and max_duration stops at that edge. So an all-week rate gives
+  way to a weekend rate of the same prefix at Saturday 00:00, too.
+- The start or end of a rate's validity during a call does not split it: the rate in
+  force at the start of each part prices the whole part.
+- The rate is looked up even for a call that costs nothing, because the CDR records
+  the destination: an unanswered call to an unknown destination is not rated either.
+"""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from rating.bands import band_label, edge_instants
+from rating.blocks import Segment, amount, pieces
+from rating.checks import rate_problem
+from rating.errors import InvalidInput, NoRateForDestination
+from rating.model import BlockMode, CallCost, CallToRate, CostPart, Rate, RateSheet
+from rating.money import MONEY, MONEY_PLACES, ZERO, Rounding, quantize
+from rating.prefix_index import PrefixIndex
+
+__all__ = ["RatingPlan", "compile_sheet"]
+
+# Prices times seconds are exact; only the one division by 60 is not, and 50 digits
+# leave more than 30 decimals below any amount the database can hold.
+PRECISION = 50
+SECONDS_PER_MINUTE = 60
+MAX_LIMIT = 10**8  # a call of three years: far beyond any limit, far below any overflow
+ZERO_MONEY = quantize(ZERO)
+# The modes of rating.money.quantize, applied here inside the engine's own context: one
+# context switch per call instead of one per rounding. A unit test checks they agree.
+_DECIMAL_ROUNDING = {
+    Rounding.HALF_UP: ROUND_HALF_UP,
+    Rounding.UP: ROUND_UP,
+    Rounding.DOWN: ROUND_DOWN,
+}
+
+
+def compile_sheet(sheet: RateSheet) -> RatingPlan:
+    """Check every rate of `sheet` and build its prefix index; raises InvalidInput."""
+    zone = _zone(sheet.timezone)
+    try:
+        mode = BlockMode(sheet.block_mode)
+        rounding = Rounding(sheet.rounding)
+    except ValueError as error:
+        raise InvalidInput(f"sheet {sheet.name!r}: {error}") from None
+    if not (_is_int(sheet.decimals) and 0 <= sheet.decimals <= MONEY_PLACES):
+        raise InvalidInput(f"sheet {sheet.name!r}: decimals must be 0 to {MONEY_PLACES}")
+    for rate in sheet.rates:
+        problem = rate_problem(rate)
+        if problem:
+            column, text = problem
+            raise InvalidInput(f"sheet {sheet.name!r}, rate {rate.prefix!r}: {column}: {text}")
+    return RatingPlan(sheet, PrefixIndex(sheet.rates, zone), zone, mode, rounding)
+
+
+class RatingPlan:
+    """A compiled rate sheet: find the rate of a number, price a call, bound a call.
+    Made by compile_sheet; immutable, so one plan serves any number of threads."""
+
+    __slots__ = (
+        "_exponent",
+        "_find",
+        "_index",
+        "_mode",
+        "_rounding_mode",
+        "_sheet",
+        "_zero",
+        "_zone",
+    )
+
+    def __init__(
+        self,
+        sheet: RateSheet,
+        index: PrefixIndex,
+        zone: ZoneInfo,
+        mode: BlockMode,
+        rounding: Rounding,
+    ) -> None:
+        self._sheet = sheet
+        self._index = index
+        self._find = index.find  # bound once: saves an attribute lookup per call
+        self._zone = zone
+        self._mode = mode
+        self._exponent = Decimal(1).scaleb(-sheet.decimals)
+        self._rounding_mode = _DECIMAL_ROUNDING[rounding]
+        self._zero = quantize(ZERO, sheet.decimals, rounding)
+
+    @property
+    def sheet(self) -> RateSheet:
+        """The sheet this plan was compiled from."""
+        return self._sheet
+
+    def __repr__(self) -> str:
+        return (
+            f"<RatingPlan {self.sheet.name!r} v{self.sheet.version}: {len(self._index)} prefixes>"
+        )
+
+    def find_rate(self, number: str, at: datetime) -> Rate:
+        """The rate of the longest prefix of `number` (digits only) that is valid at `at`
+        (aware) and whose time band covers it; raises NoRateForDestination."""
+        # One inline test for the common case: this runs for every CDR and authorize.
+        if not (
+            type(number) is str
+            and number.isascii()
+            and number.isdigit()
+            and isinstance(at, datetime)
+            and at.tzinfo is not None
+        ):
+            _refuse_lookup(number, at)
+        rate = self._find(number, at)
+        if rate is None:
+            raise NoRateForDestination(f"no rate for {number} at {at.isoformat()}")
+        return rate
+
+    def rate_call(self, call: CallToRate) -> CallCost:
+        """What `call` costs; raises NoRateForDestination, InvalidInput."""
+        billsec = call.billsec
+        if type(billsec) is not int or billsec < 0:
+            _check_seconds(billsec, "billsec")
+        rate = self.find_rate(call.number, call.start)
+        seconds = billsec - rate.included_seconds
+        if not call.answered or billsec <= rate.free_below or seconds <= 0:
+            return CallCost(self._zero, ZERO_MONEY, rate.prefix, rate.destination, 0, rate)
+        segments, _ = self._segments(rate, call.number, call.start, seconds, strict=True)
+        # One private context for the whole call: exact sums, then the two roundings.
+        with decimal.localcontext() as context:
+            context.prec = PRECISION
+            parts, total = self._parts(segments, seconds)
+            raw = _bounded(rate, rate.connect_fee + total / SECONDS_PER_MINUTE)
+            cost = raw.quantize(self._exponent, rounding=self._rounding_mode)
+            exact = raw.quantize(MONEY, rounding=ROUND_HALF_UP)
+        billed = sum(part.billed_seconds for part in parts)
+        return CallCost(cost, exact, rate.prefix, rate.destination, billed, rate, parts)
+
+    def max_duration(
+        self, number: str, start: datetime, available: Decimal, limit: int = 86400
+    ) -> int:
+        """The longest billsec, at most `limit`, whose cost (as rate_call bills it) is at
+        most `available`; 0 if none. Raises NoRateForDestination, InvalidInput.
+
+        Free seconds (included_seconds, free_below) cost nothing, so they fit in any
+        available amount >= 0. If a band later in the call has no rate, the answer stops
+        at that band's edge, since a longer call could not be rated."""
+        if not (isinstance(available, Decimal) and available.is_finite()):
+            raise InvalidInput(f"available must be a finite Decimal, not {available!r}")
+        _check_seconds(limit, "limit")
+        if limit > MAX_LIMIT:
+            raise InvalidInput(f"limit {limit} is over {MAX_LIMIT} seconds")
+        rate = self.find_rate(number, start)
+        horizon = limit - rate.included_seconds
+        if horizon <= 0:
+            return limit if available >= 0 else 0
+        segments, reach = self._segments(rate, number, start, horizon, strict=False)
+        with decimal.localcontext() as context:
+            context.prec = PRECISION
+            cost = self._cost_function(rate, segments)
+            return _last_affordable(cost, available, rate.included_seconds + reach)
+
+    def _cost_function(self, rate: Rate, segments: list[Segment]) -> Callable[[int], Decimal]:
+        """billsec -> billed cost of an answered call, for a call starting where
+        `segments` were made; to be called in a context of PRECISION digits."""
+        mode, exponent, rounding = self._mode, self._exponent, self._rounding_mode
+
+        def cost(billsec: int) -> Decimal:
+            seconds = billsec - rate.included_seconds
+            if billsec <= rate.free_below or seconds <= 0:
+                return ZERO
+            total = amount(segments, seconds, mode)
+            raw = _bounded(rate, rate.connect_fee + total / SECONDS_PER_MINUTE)
+            return raw.quantize(exponent, rounding=rounding)
+
+        return cost
+
+    def _segments(
+        self, rate: Rate, number: str, start: datetime, horizon: int, *, strict: bool
+    ) -> tuple[list[Segment], int]:
+        """The rates in force over the first `horizon` seconds from `start`, cut where a
+        band edge changes the rate, and how far they reach: `horizon`, or less when no
+        rate is found after an edge (strict: raise NoRateForDestination instead)."""
+        segments: list[Segment] = [(0, rate)]
+        edges = self._index.band_edges(number, rate.prefix)
+        if not edges:
+            return segments, horizon  # the rate of the start holds for the whole call
+        start = start.astimezone(UTC)
+        until = start + timedelta(seconds=horizon)
+        for edge in edge_instants(edges, start, until, self._zone):
+            # A second belongs to the band it starts in: a part begins at the first
+            # whole second at or after the edge (calls may start at a fraction of one).
+            position = _ceil_seconds(edge - start)
+            if position >= horizon:
+                break
+            following = self._rate_in_force(rate.prefix, number, start, position)
+            if following is None:
+                if strict:
+                    raise NoRateForDestination(f"no rate for {number} {position} s into the call")
+                return segments, position
+            if following is not segments[-1][1]:
+                # Edges are whole seconds apart, so a new part always starts later
+                # than the last one: no part of 0 seconds.
+                segments.append((position, following))
+        return segments, horizon
+
+    def _rate_in_force(
+        self, prefix: str, number: str, start: datetime, position: int
+    ) -> Rate | None:
+        """At a band edge the call goes on at the rate of the same prefix valid then;
+        if that prefix has none, at the longest-prefix rate valid then; else at none."""
+        at = start + timedelta(seconds=position)
+        return self._index.find_for_prefix(prefix, at) or self._index.find(number, at)
+
+    def _parts(self, segments: list[Segment], seconds: int) -> tuple[tuple[CostPart, ...], Decimal]:
+        """The parts of a call of `seconds` rated seconds, and the sum of price per
+        minute x billed seconds; to be called in a context of PRECISION digits."""
+        parts = []
+        total = ZERO
+        for begin, length, billed, price, rate in pieces(segments, seconds, self._mode):
+            amount = price * billed
+            total += amount
+            exact = (amount / SECONDS_PER_MINUTE).quantize(MONEY, rounding=ROUND_HALF_UP)
+            parts.append(CostPart(begin, length, billed, price, exact, band_label(rate)))
+        return tuple(parts), total
+
+
+def _last_affordable(cost: Callable[[int], Decimal], available: Decimal, highest: int) -> int:
+    """The largest d in [0, highest] with cost(d) <= available, for a non-decreasing cost;
+    0 if there is none. A binary search: about 17 costs for a day."""
+    if cost(highest) <= available:
+        return highest
+    if cost(0) > available:
+        return 0
+    low, high = 0, highest  # cost(low) <= available < cost(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if cost(middle) <= available:
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _bounded(rate: Rate, raw: Decimal) -> Decimal:
+    """min_cost and max_cost, the floor and ceiling of a billed call's cost."""
+    raw = max(raw, rate.min_cost)
+    return raw if rate.max_cost is None else min(raw, rate.max_cost)
+
+
+def _ceil_seconds(delta: timedelta) -> int:
+    micro = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return -(-micro // 1_000_000)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidInput(f"{name!r} is not an IANA time zone") from None
+
+
+def _refuse_lookup(number: object, at: object) -> None:
+    if not (isinstance(number, str) and number.isascii() and number.isdigit()):
+        raise InvalidInput(f"{number!r} is not a normalised number (digits only)")
+    _check_aware(at, "at")
+
+
+def _check_aware(value: object, name: str) -> None:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidInput(f"{name} must be an aware datetime, not {value!r}")
+
+
+def _check_seconds(value: object, name: str) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(f"{name} must be a whole number of seconds >= 0, not {value!r}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

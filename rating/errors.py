@@ -1,0 +1,93 @@
+"""Domain errors with stable codes.
+
+Every error the caller can fix has a `code`; the SOAP edge turns it into the fault
+`Client.<code>` (services/common/faults.py is the one translation point). Use cases and
+the engine raise these and never build faults themselves. The codes are part of the
+public contract: never rename one.
+"""
+
+from __future__ import annotations
+
+
+class BillingError(Exception):
+    """Base of every error the caller can fix."""
+
+    code = "BillingError"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.__class__.__doc__ or self.code)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidInput(BillingError):
+    """The request is malformed or a value is out of range."""
+
+    code = "InvalidInput"
+
+
+class InvalidRateRow(InvalidInput):
+    """A row of a rate deck is wrong; `line` is 1-based and counts the header."""
+
+    code = "InvalidInput"
+
+    def __init__(self, line: int, column: str, problem: str) -> None:
+        self.line = line
+        self.column = column
+        self.problem = problem
+        super().__init__(f"line {line}, column {column!r}: {problem}")
+
+
+class NoRateForDestination(BillingError):
+    """No rate of the sheet matches the dialled number at that time."""
+
+    code = "NoRateForDestination"
+
+
+class InsufficientCredit(BillingError):
+    """The account's available credit cannot pay for this."""
+
+    code = "InsufficientCredit"
+
+
+class NotFound(BillingError):
+    """The object does not exist, or is not visible to the caller."""
+
+    code = "NotFound"
+
+
+class AccessDenied(BillingError):
+    """The caller may not do this."""
+
+    code = "AccessDenied"
+
+
+class AuthenticationFailed(BillingError):
+    """Missing or wrong credentials."""
+
+    code = "AuthenticationFailed"
+
+
+class AlreadyExists(BillingError):
+    """An object with the same unique name already exists."""
+
+    code = "AlreadyExists"
+
+
+# The registry of codes, documented in docs/faults.md and the services' docstrings.
+ERROR_CODES = sorted(
+    {
+        cls.code
+        for cls in (
+            InvalidInput,
+            NoRateForDestination,
+            InsufficientCredit,
+            NotFound,
+            AccessDenied,
+            AuthenticationFailed,
+            AlreadyExists,
+        )
+    }
+)
