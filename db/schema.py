@@ -1,0 +1,329 @@
+"""The one schema of the product, shared by the four services and the AMI listener.
+
+Money columns use `Money` (exact on SQLite too), times use `UtcDateTime` (aware UTC).
+Every change here comes with an alembic revision in db/migrations/versions; a test
+checks that the migrated schema equals these models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.types import Money, UtcDateTime
+
+# Stable constraint names, so that alembic can alter them on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ZERO = Decimal(0)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Account(Base):
+    """A node of the account tree: the admin (root), resellers at any depth, customers.
+
+    `path` is the chain of ids from the root, e.g. "/1/4/9/": a subtree is one prefix
+    match, which is how every "only your own subtree" check is made.
+    """
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'reseller', 'customer')", name="role"),
+        CheckConstraint("billing_type IN ('prepaid', 'postpaid')", name="billing_type"),
+        CheckConstraint("status IN ('active', 'blocked', 'closed')", name="status"),
+        CheckConstraint("credit_limit >= 0", name="credit_limit"),
+        Index("ix_accounts_path", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    path: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+    billing_type: Mapped[str] = mapped_column(String(16), default="prepaid")
+    balance: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # use_alter: accounts and rate_sheets refer to each other.
+    rate_sheet_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rate_sheets.id", use_alter=True), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    status_reason: Mapped[str] = mapped_column(String(255), default="")
+    # What Asterisk puts in CDR(accountcode); how a CDR finds its account.
+    accountcode: Mapped[str | None] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="sip")
+    max_concurrent_calls: Mapped[int | None] = mapped_column(Integer)
+    max_call_seconds: Mapped[int | None] = mapped_column(Integer)
+    company_name: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    parent: Mapped[Account | None] = relationship(remote_side=[id])
+    rate_sheet: Mapped[RateSheet | None] = relationship(foreign_keys=[rate_sheet_id])
+
+
+class Login(Base):
+    """A username and password hash that acts as one account."""
+
+    __tablename__ = "logins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship()
+
+
+class RateSheet(Base):
+    """A sell or buy price list. `owner_id` is the account that may edit it."""
+
+    __tablename__ = "rate_sheets"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name", name="uq_rate_sheets_owner_name"),
+        CheckConstraint("rounding IN ('half_up', 'up', 'down')", name="rounding"),
+        CheckConstraint("block_mode IN ('first_block', 'whole_call')", name="block_mode"),
+        CheckConstraint("decimals BETWEEN 0 AND 6", name="decimals"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    decimals: Mapped[int] = mapped_column(Integer, default=4)
+    rounding: Mapped[str] = mapped_column(String(16), default="half_up")
+    block_mode: Mapped[str] = mapped_column(String(16), default="first_block")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Bumped on every change of the sheet or its rates: caches compare it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Rate(Base):
+    """One row of a rate sheet; fields as DESIGN.md's rate table."""
+
+    __tablename__ = "rates"
+    __table_args__ = (Index("ix_rates_sheet_prefix", "sheet_id", "prefix"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sheet_id: Mapped[int] = mapped_column(ForeignKey("rate_sheets.id", ondelete="CASCADE"))
+    prefix: Mapped[str] = mapped_column(String(32))
+    destination: Mapped[str] = mapped_column(String(128), default="")
+    price: Mapped[Decimal | None] = mapped_column(Money)
+    tiers: Mapped[str] = mapped_column(String(512), default="")  # "from:price:increment;..."
+    initial_increment: Mapped[int] = mapped_column(Integer, default=1)
+    increment: Mapped[int] = mapped_column(Integer, default=1)
+    connect_fee: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    included_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    free_below: Mapped[int] = mapped_column(Integer, default=0)
+    min_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    max_cost: Mapped[Decimal | None] = mapped_column(Money)
+    weekdays: Mapped[str] = mapped_column(String(64), default="")  # "mon-fri"; "" = every day
+    time_from: Mapped[time | None] = mapped_column(Time)
+    time_to: Mapped[time | None] = mapped_column(Time)
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Provider(Base):
+    """A termination provider; what it charges us is its buy sheet."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    buy_sheet_id: Mapped[int | None] = mapped_column(ForeignKey("rate_sheets.id"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Trunk(Base):
+    __tablename__ = "trunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    # Asterisk dial string with ${NUMBER} where the number goes, e.g. PJSIP/${NUMBER}@carrier1
+    dial_string: Mapped[str] = mapped_column(String(255))
+    channel_limit: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+
+    provider: Mapped[Provider] = relationship()
+
+
+class Route(Base):
+    __tablename__ = "routes"
+    __table_args__ = (
+        CheckConstraint("strategy IN ('lcr', 'priority', 'balance', 'quality')", name="strategy"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    strategy: Mapped[str] = mapped_column(String(16), default="lcr")
+    allow_loss: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RouteTrunk(Base):
+    __tablename__ = "route_trunks"
+
+    route_id: Mapped[int] = mapped_column(
+        ForeignKey("routes.id", ondelete="CASCADE"), primary_key=True
+    )
+    trunk_id: Mapped[int] = mapped_column(ForeignKey("trunks.id"), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Cdr(Base):
+    """One Asterisk CDR as received, with what rating made of it.
+
+    Never deleted and never dropped: a CDR that can't be rated is stored with
+    `status = 'unrated'` and the reason, to be re-rated later. (uniqueid, sequence)
+    is the idempotency key: a replayed stream inserts nothing twice. A source that does
+    not carry Asterisk's sequence stores -1 there.
+    """
+
+    __tablename__ = "cdrs"
+    __table_args__ = (
+        UniqueConstraint("uniqueid", "sequence", name="uq_cdrs_uniqueid_sequence"),
+        CheckConstraint("status IN ('rated', 'unrated')", name="status"),
+        Index("ix_cdrs_account_start", "account_id", "start_time"),
+        Index("ix_cdrs_start", "start_time"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    uniqueid: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(BigInteger, default=-1)
+    linkedid: Mapped[str] = mapped_column(String(64), default="")
+    accountcode: Mapped[str] = mapped_column(String(80), default="")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    src: Mapped[str] = mapped_column(String(80), default="")
+    dst: Mapped[str] = mapped_column(String(80), default="")
+    dcontext: Mapped[str] = mapped_column(String(80), default="")
+    callerid: Mapped[str] = mapped_column(String(160), default="")
+    channel: Mapped[str] = mapped_column(String(160), default="")
+    dstchannel: Mapped[str] = mapped_column(String(160), default="")
+    lastapp: Mapped[str] = mapped_column(String(80), default="")
+    lastdata: Mapped[str] = mapped_column(String(255), default="")
+    start_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    answer_time: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_time: Mapped[datetime] = mapped_column(UtcDateTime)
+    duration: Mapped[int] = mapped_column(Integer, default=0)
+    billsec: Mapped[int] = mapped_column(Integer, default=0)
+    disposition: Mapped[str] = mapped_column(String(32), default="")
+    amaflags: Mapped[str] = mapped_column(String(32), default="")
+    userfield: Mapped[str] = mapped_column(String(255), default="")
+    peeraccount: Mapped[str] = mapped_column(String(80), default="")
+    extra: Mapped[str] = mapped_column(Text, default="")  # JSON of extra [mappings] fields
+    source: Mapped[str] = mapped_column(String(16), default="ami")
+    trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"))
+    status: Mapped[str] = mapped_column(String(16), default="unrated")
+    unrated_reason: Mapped[str] = mapped_column(String(255), default="")
+    # The customer's figures (level 0); every level's are in `charges`.
+    prefix: Mapped[str] = mapped_column(String(32), default="")
+    destination: Mapped[str] = mapped_column(String(128), default="")
+    billed_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    exact_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Charge(Base):
+    """What one level of the account tree paid for one call (level 0 = the customer),
+    or, with `account_id` NULL and `provider_id` set, what the operator pays."""
+
+    __tablename__ = "charges"
+    __table_args__ = (
+        Index("ix_charges_account", "account_id"),
+        Index("ix_charges_cdr", "cdr_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    cdr_id: Mapped[int] = mapped_column(ForeignKey("cdrs.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    sheet_id: Mapped[int | None] = mapped_column(ForeignKey("rate_sheets.id"))
+    prefix: Mapped[str] = mapped_column(String(32), default="")
+    billed_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    exact_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class LedgerEntry(Base):
+    """Every change of a balance, written in the same transaction as the change.
+
+    `amount` is signed in the direction of the balance: a payment is positive, a call
+    charge negative. An account's balance always equals the sum of its entries.
+    """
+
+    __tablename__ = "ledger"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment')", name="kind"
+        ),
+        Index("ix_ledger_account_created", "account_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    balance_after: Mapped[Decimal] = mapped_column(Money)
+    cdr_id: Mapped[int | None] = mapped_column(ForeignKey("cdrs.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(255), default="")
+    login_id: Mapped[int | None] = mapped_column(ForeignKey("logins.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Reservation(Base):
+    """Money held for a call in progress (credit control, DESIGN.md)."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'settled', 'released', 'expired')", name="status"),
+        Index("ix_reservations_account_status", "account_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    number: Mapped[str] = mapped_column(String(80))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    max_seconds: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    uniqueid: Mapped[str] = mapped_column(String(64), default="")
+    cdr_id: Mapped[int | None] = mapped_column(ForeignKey("cdrs.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)

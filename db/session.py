@@ -1,0 +1,97 @@
+"""Engines, sessions and the unit of work.
+
+Engines are built by the entrypoints (per gunicorn worker, after the fork), never at
+import. Use cases receive a `UnitOfWork` and commit explicitly; leaving the block
+without a commit rolls back, so a failed request changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("connect_args", {"timeout": 30})
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let BEGIN below be ours, not pysqlite's deferred one.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA busy_timeout = 30000")
+        if make_url(url).database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Several gunicorn workers and the AMI listener write the same file. A deferred
+        # transaction that reads, then writes, can fail at once with "database is
+        # locked"; IMMEDIATE takes the write lock up front and waits busy_timeout.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+class UnitOfWork:
+    """One transaction: `with uow: ...; uow.commit()`. Not committed = rolled back."""
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self._factory = session_factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside its `with` block")
+        return self._session
+
+    def __enter__(self) -> UnitOfWork:
+        self._session = self._factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            self._session.rollback()
+        finally:
+            self._session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+def masked(url: str) -> str:
+    """The URL with its password hidden, for logs."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,151 @@
+"""Fixtures shared by the whole suite.
+
+Every database test runs twice: on SQLite (the embedded default) and on a real
+PostgreSQL that tests/pgserver.py starts by itself. Each test gets a fresh database,
+copied from one migrated by alembic once per run (so the suite exercises the
+migrations, not `create_all`).
+"""
+
+from __future__ import annotations
+
+import decimal
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from sqlalchemy.orm import Session
+
+from db import migrate
+from db.session import UnitOfWork, make_engine, make_session_factory
+from services.common.demo import load_demo
+from settings import Settings
+from tests.pgserver import PostgresServer, pg_admin, pg_db_url, unique_name
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _no_floats() -> Iterator[None]:
+    """Any float that slips into Decimal arithmetic fails loudly."""
+    ctx = decimal.getcontext()
+    old = ctx.traps[decimal.FloatOperation]
+    ctx.traps[decimal.FloatOperation] = True
+    yield
+    ctx.traps[decimal.FloatOperation] = old
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    url = os.environ.get("SIPTAR_TEST_PG_URL")
+    if url:
+        yield url
+        return
+    server = PostgresServer().start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_admin_url: str) -> str:
+    name = f"siptar_template_{os.getpid()}"
+    pg_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+    migrate.upgrade(pg_db_url(pg_admin_url, name))
+    return name
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated, empty database of the backend under test."""
+    if backend == "sqlite":
+        path = tmp_path / "siptar.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    admin = request.getfixturevalue("pg_admin_url")
+    template = request.getfixturevalue("pg_template")
+    name = unique_name("siptar_test")
+    pg_admin(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield pg_db_url(admin, name)
+    pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def session_factory(database_url: str) -> Iterator[Callable[[], Session]]:
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def uow(session_factory: Callable[[], Session]) -> Callable[[], UnitOfWork]:
+    """A factory of units of work: `with uow() as u: ...`."""
+    return lambda: UnitOfWork(session_factory)
+
+
+@pytest.fixture
+def demo(uow: Callable[[], UnitOfWork]) -> None:
+    with uow() as u:
+        load_demo(u)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server_url(database_url: str) -> Iterator[str]:
+    """All four services over real HTTP on a free port, against this test's database."""
+    from services.common.wsgi import make_wsgi_app
+
+    httpd = make_server(
+        "127.0.0.1",
+        0,
+        lambda e, s: app(e, s),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    url = f"http://127.0.0.1:{httpd.server_port}"
+    app = make_wsgi_app(Settings(database_url=database_url, public_url=url))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def client_for(server_url: str) -> Callable[[str, str], object]:
+    from client import SiptarClient
+
+    return lambda username, password: SiptarClient(server_url, username, password, timeout=30)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
