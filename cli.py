@@ -1,0 +1,131 @@
+"""`siptar`: the one command-line entry point.
+
+    siptar db upgrade|downgrade REV|current|revision -m MSG
+    siptar demo [--if-empty]
+    siptar serve [--bind HOST:PORT] [--workers N]
+    siptar ami
+    siptar wsdl [--out DIR]
+
+Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
+overrides it (settings.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from settings import Settings
+
+logger = logging.getLogger("siptar")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    for f in fields(Settings):
+        common.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            default=None,
+            type=int if f.type == "int" else str,
+            help=f"[env var: SIPTAR_{f.name.upper()}]",
+        )
+    parser = argparse.ArgumentParser(prog="siptar", description="SipTar Billing Server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", parents=[common], help="database migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate to the newest schema")
+    down = db_sub.add_parser("downgrade", help="migrate down to REV")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="show the current revision")
+    rev = db_sub.add_parser("revision", help="autogenerate a new revision")
+    rev.add_argument("-m", "--message", required=True)
+    demo = sub.add_parser("demo", parents=[common], help="load the demo data")
+    demo.add_argument("--if-empty", action="store_true", help="only into an empty database")
+    serve = sub.add_parser("serve", parents=[common], help="serve the four SOAP services")
+    serve.add_argument("--bind", default="127.0.0.1:8080")
+    serve.add_argument("--workers", type=int, default=2)
+    sub.add_parser("ami", parents=[common], help="run the AMI listener")
+    wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
+    wsdl.add_argument("--out", default="wsdl")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # spyne logs every Client fault with a traceback; they are the caller's business.
+    logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env().with_overrides(
+        **{f.name: getattr(args, f.name, None) for f in fields(Settings)}
+    )
+    handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "wsdl": _wsdl}
+    handler[args.command](args, settings)
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> None:
+    from db import migrate
+
+    url = settings.database_url
+    if args.db_command == "upgrade":
+        migrate.upgrade(url)
+    elif args.db_command == "downgrade":
+        migrate.downgrade(url, args.revision)
+    elif args.db_command == "current":
+        migrate.current(url)
+    else:
+        migrate.revision(url, args.message)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> None:
+    from db.session import UnitOfWork, make_engine, make_session_factory
+    from services.common.demo import is_empty, load_demo
+
+    factory = make_session_factory(make_engine(settings.database_url))
+    with UnitOfWork(factory) as uow:
+        if not is_empty(uow):
+            if args.if_empty:
+                print("the database has data already: demo not loaded")
+                return
+            sys.exit("the database is not empty: the demo goes into an empty one only")
+        logins = load_demo(uow)
+    print("demo loaded; logins (username / password):")
+    for login in logins:
+        print(f"  {login.username:<10} / {login.password:<10} {login.role:<9} {login.what}")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    from services.common.server import serve
+
+    if not settings.public_url:
+        settings = settings.with_overrides(public_url=_url_for_bind(args.bind))
+    serve(settings, bind=args.bind, workers=args.workers)
+
+
+def _url_for_bind(bind: str) -> str:
+    host, _, port = bind.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
+
+
+def _ami(args: argparse.Namespace, settings: Settings) -> None:
+    from ami_listener.runner import run
+
+    run(settings)
+
+
+def _wsdl(args: argparse.Namespace, settings: Settings) -> None:
+    from services.common.wsdl_files import write_wsdl_files
+
+    for path in write_wsdl_files(Path(args.out)):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""CDR use cases: store and rate a call (for the AMI listener and imports), and the
+call history. Spyne-free, so ami_listener may import it.
+
+Storing is idempotent on (uniqueid, sequence) and all-or-nothing: the CDR, one charge
+row per level of the account tree, and one ledger row per balance change are written
+in one transaction. A CDR that can't be rated is stored unrated with the reason, and
+nothing is charged; it is never dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from db import ledger
+from db.rates import plans
+from db.schema import Account, Cdr, Charge
+from db.session import UnitOfWork
+from rating import normalise_number
+from rating.errors import BillingError
+from rating.model import CallCost, CallToRate
+from services.cdr.commands import CdrRecord
+from services.common.caller import Caller, visible_account
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    RATED = "rated"
+    UNRATED = "unrated"
+    DUPLICATE = "duplicate"
+
+
+class Unratable(Exception):
+    """Why a CDR can't be rated; stored as its `unrated_reason`."""
+
+
+@dataclass(frozen=True)
+class LevelCharge:
+    account: Account
+    level: int
+    sheet_id: int
+    cost: CallCost
+
+
+def record_cdr(uow: UnitOfWork, record: CdrRecord) -> Outcome:
+    session = uow.session
+    sequence = -1 if record.sequence is None else record.sequence
+    if _exists(uow, record.uniqueid, sequence):
+        return Outcome.DUPLICATE
+    cdr = _new_cdr(record, sequence)
+    session.add(cdr)
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another listener stored the same CDR between our check and our insert.
+        uow.rollback()
+        return Outcome.DUPLICATE
+    try:
+        levels = _price_levels(uow, cdr, record)
+    except Unratable as why:
+        cdr.status, cdr.unrated_reason = "unrated", str(why)[:255]
+        uow.commit()
+        return Outcome.UNRATED
+    _charge(uow, cdr, levels)
+    uow.commit()
+    return Outcome.RATED
+
+
+def _exists(uow: UnitOfWork, uniqueid: str, sequence: int) -> bool:
+    found = uow.session.execute(
+        select(Cdr.id).where(Cdr.uniqueid == uniqueid, Cdr.sequence == sequence)
+    ).first()
+    return found is not None
+
+
+def _new_cdr(r: CdrRecord, sequence: int) -> Cdr:
+    return Cdr(
+        uniqueid=r.uniqueid,
+        sequence=sequence,
+        linkedid=r.linkedid,
+        accountcode=r.accountcode,
+        src=r.src,
+        dst=r.dst,
+        dcontext=r.dcontext,
+        callerid=r.callerid,
+        channel=r.channel,
+        dstchannel=r.dstchannel,
+        lastapp=r.lastapp,
+        lastdata=r.lastdata[:255],
+        start_time=r.start,
+        answer_time=r.answer,
+        end_time=r.end,
+        duration=r.duration,
+        billsec=r.billsec,
+        disposition=r.disposition,
+        amaflags=r.amaflags,
+        userfield=r.userfield[:255],
+        peeraccount=r.peeraccount,
+        extra=json.dumps(dict(r.extra), sort_keys=True),
+        source=r.source,
+        status="unrated",
+    )
+
+
+def _price_levels(uow: UnitOfWork, cdr: Cdr, record: CdrRecord) -> list[LevelCharge]:
+    """The cost of the call at every level: the customer, then each reseller above
+    it, each at its own sheet. Raises Unratable if any level can't be priced."""
+    session = uow.session
+    account = (
+        session.execute(
+            select(Account).where(Account.accountcode == record.accountcode)
+        ).scalar_one_or_none()
+        if record.accountcode
+        else None
+    )
+    if account is None:
+        raise Unratable(f"no account with accountcode {record.accountcode!r}")
+    cdr.account_id = account.id
+    if not record.answered or record.billsec <= 0:
+        return []
+    try:
+        number = normalise_number(record.dst)
+    except BillingError:
+        raise Unratable(f"destination {record.dst!r} is not a dialled number") from None
+    call = CallToRate(
+        number=number, start=record.answer or record.start, billsec=record.billsec, answered=True
+    )
+    return [_price_one(uow, acc, level, call) for level, acc in enumerate(_chain(uow, account))]
+
+
+def _chain(uow: UnitOfWork, account: Account) -> list[Account]:
+    """The account and every reseller above it (the admin pays nobody)."""
+    chain: list[Account] = []
+    current: Account | None = account
+    while current is not None and current.role != "admin":
+        chain.append(current)
+        current = uow.session.get(Account, current.parent_id) if current.parent_id else None
+    return chain
+
+
+def _price_one(uow: UnitOfWork, account: Account, level: int, call: CallToRate) -> LevelCharge:
+    if account.rate_sheet_id is None:
+        raise Unratable(f"account {account.id} ({account.name}) has no rate sheet")
+    plan = plans.plan(uow.session, account.rate_sheet_id)
+    try:
+        cost = plan.rate_call(call)
+    except BillingError as e:
+        raise Unratable(f"account {account.id} ({account.name}): {e.message}") from None
+    return LevelCharge(account, level, account.rate_sheet_id, cost)
+
+
+def _charge(uow: UnitOfWork, cdr: Cdr, levels: list[LevelCharge]) -> None:
+    session = uow.session
+    cdr.status, cdr.rated_at = "rated", datetime.now(UTC)
+    if levels:
+        customer = levels[0].cost
+        cdr.prefix, cdr.destination = customer.prefix, customer.destination[:128]
+        cdr.billed_seconds = customer.billed_seconds
+        cdr.cost, cdr.exact_cost = customer.cost, customer.exact_cost
+    for lc in levels:
+        session.add(
+            Charge(
+                cdr_id=cdr.id,
+                level=lc.level,
+                account_id=lc.account.id,
+                sheet_id=lc.sheet_id,
+                prefix=lc.cost.prefix,
+                billed_seconds=lc.cost.billed_seconds,
+                exact_cost=lc.cost.exact_cost,
+                cost=lc.cost.cost,
+            )
+        )
+        if lc.cost.cost:
+            ledger.post(
+                session,
+                lc.account.id,
+                "call",
+                -lc.cost.cost,
+                reference=f"call to {cdr.dst}",
+                cdr_id=cdr.id,
+            )
+
+
+@dataclass(frozen=True)
+class CdrFilter:
+    account_id: int | None = None
+    start_from: datetime | None = None
+    start_to: datetime | None = None
+
+
+def list_cdrs(
+    uow: UnitOfWork, caller: Caller, flt: CdrFilter, offset: int, limit: int
+) -> tuple[list[Cdr], int]:
+    """Calls the caller may see: the admin all, a reseller its subtree's, a customer
+    its own; newest first. `start_to` is exclusive."""
+    query = select(Cdr)
+    if flt.account_id is not None:
+        account = visible_account(uow.session, caller, flt.account_id)
+        query = query.join(Account, Cdr.account_id == Account.id).where(
+            Account.path.startswith(account.path)
+        )
+    elif not caller.is_admin:
+        query = query.join(Account, Cdr.account_id == Account.id).where(
+            Account.path.startswith(caller.path)
+        )
+    if flt.start_from is not None:
+        query = query.where(Cdr.start_time >= flt.start_from)
+    if flt.start_to is not None:
+        query = query.where(Cdr.start_time < flt.start_to)
+    total = uow.session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = uow.session.scalars(
+        query.order_by(Cdr.start_time.desc(), Cdr.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), total

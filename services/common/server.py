@@ -1,0 +1,47 @@
+"""`siptar serve`: gunicorn serving the four services on one port."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Runs in each worker after the fork: the engine is created here, per worker.
+        from services.common.wsgi import make_wsgi_app
+
+        return make_wsgi_app(self.settings)
+
+
+def serve(settings: Settings, *, bind: str, workers: int) -> None:
+    base = settings.public_url.rstrip("/")
+    print("SipTar Billing Server: WSDLs at")
+    for name in ("billing", "config", "reseller", "cdr"):
+        print(f"  {base}/{name}?wsdl")
+    _Gunicorn(
+        settings,
+        {
+            "bind": bind,
+            "workers": workers,
+            "worker_class": "sync",
+            "timeout": 120,
+            "accesslog": "-",
+            "preload_app": False,
+        },
+    ).run()

@@ -1,0 +1,70 @@
+"""WSDL documents: built once at start-up, corrected, canonicalised and pinned.
+
+Pinned, because spyne otherwise builds the WSDL from the first `?wsdl` request's Host
+header and serves that to everybody (a forged Host was seen served to later clients).
+Canonical (sorted, pretty-printed), because spyne's element order is not stable, and
+the committed files in wsdl/ must only change when the interface does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+XS_NS = "http://www.w3.org/2001/XMLSchema"
+SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
+
+
+def render_wsdl(wsgi_app: Any, url: str) -> bytes:
+    """Build the WSDL of a spyne WsgiApplication for `url`, pin it, and return it."""
+    doc = wsgi_app.doc.wsdl11
+    doc.build_interface_document(url)
+    root = etree.fromstring(doc.get_interface_document())
+    _fix_header_message_refs(root)
+    _sort(root)
+    text: bytes = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    wsgi_app._wsdl = text  # what spyne's WsgiApplication serves on ?wsdl from now on
+    return text
+
+
+def _fix_header_message_refs(root: Any) -> None:
+    """spyne refers to the header's <wsdl:message> with the header type's namespace
+    prefix (s0:Auth) while defining the message in the service's own namespace; strict
+    clients (suds) refuse that. Point the reference at the target namespace."""
+    tns = root.get("targetNamespace")
+    messages = {m.get("name") for m in root.findall(f"{{{WSDL_NS}}}message")}
+    tns_prefix = next(p for p, ns in root.nsmap.items() if ns == tns and p)
+    for header in root.iter(f"{{{SOAP_NS}}}header"):
+        ref = header.get("message", "")
+        prefix, _, local = ref.rpartition(":")
+        if local in messages and root.nsmap.get(prefix) != tns:
+            header.set("message", f"{tns_prefix}:{local}")
+
+
+def _sort(root: Any) -> None:
+    def key(el: Any) -> tuple[str, str, str]:
+        return (
+            str(el.tag),
+            el.get("name") or "",
+            el.get("targetNamespace") or el.get("namespace") or "",
+        )
+
+    order = {
+        f"{{{WSDL_NS}}}{t}": i
+        for i, t in enumerate(
+            ["documentation", "types", "message", "portType", "binding", "service"]
+        )
+    }
+    root[:] = sorted(root, key=lambda el: (order.get(el.tag, 99), key(el)))
+    for types in root.findall(f"{{{WSDL_NS}}}types"):
+        types[:] = sorted(types, key=key)
+        for schema in types.findall(f"{{{XS_NS}}}schema"):
+            imports = sorted(schema.findall(f"{{{XS_NS}}}import"), key=key)
+            rest = sorted((e for e in schema if e.tag != f"{{{XS_NS}}}import"), key=key)
+            schema[:] = imports + rest
+    for container in root.findall(f"{{{WSDL_NS}}}portType") + root.findall(f"{{{WSDL_NS}}}binding"):
+        head = [e for e in container if e.tag != f"{{{WSDL_NS}}}operation"]
+        ops = sorted(container.findall(f"{{{WSDL_NS}}}operation"), key=key)
+        container[:] = head + ops

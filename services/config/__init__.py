@@ -1,0 +1,13 @@
+"""Configuration Manager service (urn:siptar:config)."""
+
+from __future__ import annotations
+
+from services.common.app import SiptarApplication, make_application
+from services.config.models import TNS
+from services.config.service import ConfigService
+
+NAME = "config"
+
+
+def application() -> SiptarApplication:
+    return make_application([ConfigService], tns=TNS, name="Config")

@@ -1,0 +1,154 @@
+"""Configuration use cases (admin): rate sheets and rate decks. No spyne here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+
+from db import schema
+from db.rates import bump_version, rate_from_row, row_values
+from db.session import UnitOfWork
+from rating import parse_rates_csv
+from rating.errors import AlreadyExists, InvalidInput, NotFound
+from rating.model import BlockMode, Rate
+from rating.money import Rounding
+from services.common.caller import Caller, require_role
+
+MAX_NAME = 128
+
+
+@dataclass(frozen=True)
+class NewRateSheet:
+    name: str
+    currency: str = "USD"
+    decimals: int = 4
+    rounding: str = "half_up"
+    block_mode: str = "first_block"
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    sheet_id: int
+    imported: int
+    removed: int
+    version: int
+
+
+def create_rate_sheet(uow: UnitOfWork, caller: Caller, cmd: NewRateSheet) -> schema.RateSheet:
+    require_role(caller, "admin")
+    sheet = schema.RateSheet(owner_id=caller.account_id, **_checked(cmd).__dict__)
+    uow.session.add(sheet)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise AlreadyExists(f"a rate sheet named {cmd.name!r} already exists") from None
+    uow.commit()
+    return sheet
+
+
+def _checked(cmd: NewRateSheet) -> NewRateSheet:
+    name = cmd.name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise InvalidInput(f"name: 1 to {MAX_NAME} characters")
+    currency = cmd.currency.strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise InvalidInput("currency: a three-letter ISO 4217 code, e.g. EUR")
+    if not 0 <= cmd.decimals <= 6:
+        raise InvalidInput("decimals: 0 to 6")
+    _one_of("rounding", cmd.rounding, [r.value for r in Rounding])
+    _one_of("block_mode", cmd.block_mode, [m.value for m in BlockMode])
+    try:
+        ZoneInfo(cmd.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"timezone: unknown time zone {cmd.timezone!r}") from None
+    return NewRateSheet(name, currency, cmd.decimals, cmd.rounding, cmd.block_mode, cmd.timezone)
+
+
+def _one_of(field: str, value: str, allowed: list[str]) -> None:
+    if value not in allowed:
+        raise InvalidInput(f"{field}: one of {', '.join(allowed)}")
+
+
+def admin_sheet(uow: UnitOfWork, caller: Caller, sheet_id: int) -> schema.RateSheet:
+    require_role(caller, "admin")
+    sheet = uow.session.get(schema.RateSheet, sheet_id)
+    if sheet is None:
+        raise NotFound(f"rate sheet {sheet_id} not found")
+    return sheet
+
+
+def import_rates(
+    uow: UnitOfWork, caller: Caller, sheet_id: int, csv_text: str, replace: bool
+) -> ImportResult:
+    """Load a CSV rate deck into a sheet, all or nothing: a bad row is reported with
+    its line and column and nothing of the file is applied. `replace` makes the sheet
+    exactly the file; otherwise rows with the same prefix, band and valid_from are
+    replaced and the others added."""
+    sheet = admin_sheet(uow, caller, sheet_id)
+    rates = parse_rates_csv(csv_text)
+    if not rates:
+        raise InvalidInput("the file has no rates")
+    session = uow.session
+    if replace:
+        result = session.execute(delete(schema.Rate).where(schema.Rate.sheet_id == sheet.id))
+        removed = cast(CursorResult[Any], result).rowcount
+    else:
+        removed = _remove_replaced(uow, sheet.id, {_key(r) for r in rates})
+    session.execute(insert(schema.Rate), [{"sheet_id": sheet.id, **row_values(r)} for r in rates])
+    bump_version(session, sheet.id)
+    uow.commit()
+    session.refresh(sheet)
+    return ImportResult(sheet.id, len(rates), removed, sheet.version)
+
+
+def _key(rate: Rate) -> tuple[object, ...]:
+    return (rate.prefix, rate.weekdays, rate.time_from, rate.time_to, rate.valid_from)
+
+
+def _remove_replaced(uow: UnitOfWork, sheet_id: int, keys: set[tuple[object, ...]]) -> int:
+    rows = uow.session.scalars(select(schema.Rate).where(schema.Rate.sheet_id == sheet_id))
+    doomed = [row.id for row in rows if _key(rate_from_row(row)) in keys]
+    for start in range(0, len(doomed), 500):
+        uow.session.execute(
+            delete(schema.Rate).where(schema.Rate.id.in_(doomed[start : start + 500]))
+        )
+    return len(doomed)
+
+
+def list_rates(
+    uow: UnitOfWork, caller: Caller, sheet_id: int, prefix: str, offset: int, limit: int
+) -> tuple[list[schema.Rate], int]:
+    sheet = admin_sheet(uow, caller, sheet_id)
+    where = [schema.Rate.sheet_id == sheet.id]
+    if prefix:
+        where.append(schema.Rate.prefix.startswith(prefix, autoescape=True))
+    total = uow.session.execute(select(func.count()).where(*where)).scalar_one()
+    rows = uow.session.scalars(
+        select(schema.Rate)
+        .where(*where)
+        .order_by(schema.Rate.prefix, schema.Rate.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def list_rate_sheets(uow: UnitOfWork, caller: Caller) -> list[tuple[schema.RateSheet, int]]:
+    require_role(caller, "admin")
+    counts = (
+        select(schema.Rate.sheet_id, func.count().label("n"))
+        .group_by(schema.Rate.sheet_id)
+        .subquery()
+    )
+    rows = uow.session.execute(
+        select(schema.RateSheet, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.sheet_id == schema.RateSheet.id)
+        .order_by(schema.RateSheet.id)
+    ).all()
+    return [(sheet, n) for sheet, n in rows]
