@@ -1,0 +1,188 @@
+"""Asterisk `Event: Cdr` (cdr_manager) -> `CdrRecord`. Pure: no I/O, no clock, no logging.
+
+Works on any mapping: a plain dict in tests, a panoramisk `Message` on the wire. Header
+names are matched case-insensitively (panoramisk does so too, a plain dict does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
+
+from services.cdr.commands import CdrRecord
+
+ASTERISK_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# cdr_manager's fixed text fields and the two `[mappings]` the contract names (lower case).
+_TEXT_FIELDS = frozenset(
+    {
+        "accountcode",
+        "source",
+        "destination",
+        "destinationcontext",
+        "callerid",
+        "channel",
+        "destinationchannel",
+        "lastapplication",
+        "lastdata",
+        "amaflags",
+        "userfield",
+        "linkedid",
+        "peeraccount",
+    }
+)
+# Parsed one by one in cdr_from_message.
+_TYPED_FIELDS = frozenset(
+    {
+        "uniqueid",
+        "sequence",
+        "starttime",
+        "answertime",
+        "endtime",
+        "duration",
+        "billableseconds",
+        "disposition",
+    }
+)
+# The AMI envelope, not CDR data: Asterisk adds Timestamp (timestampevents=yes),
+# SequenceNumber (manager debug) and SystemName (asterisk.conf systemname) to every event;
+# panoramisk's Message carries a `content` key of its own.
+_ENVELOPE = frozenset(
+    {"event", "privilege", "timestamp", "sequencenumber", "systemname", "actionid", "content"}
+)
+
+
+def parse_asterisk_time(text: str, tz: tzinfo, *, fold: int = 0) -> datetime:
+    """`YYYY-MM-DD HH:MM:SS` in the Asterisk host's local time zone `tz` -> aware UTC.
+
+    Asterisk writes no offset, so a wall-clock time repeated when DST ends is ambiguous:
+    `fold=0` takes its first occurrence, `fold=1` the second (see `zoneinfo`).
+    """
+    try:
+        local = datetime.strptime(text.strip(), ASTERISK_TIME_FORMAT)
+    except ValueError:
+        raise ValueError(f"bad Asterisk time {text!r}: expected YYYY-MM-DD HH:MM:SS") from None
+    return local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+
+
+def cdr_from_message(msg: Mapping[str, str], tz: tzinfo) -> CdrRecord:
+    """Translate one `Event: Cdr` message; raise ValueError if it can't be billed from.
+
+    Empty or missing text fields become "" (panoramisk 1.4 drops an empty field on the
+    last line of an event), an empty AnswerTime None, an empty Sequence None. Fields
+    beyond the standard ones (cdr_manager `[mappings]` such as Carrier, Rate) go to
+    `extra` when they are not empty, so a record does not depend on which field came last.
+    """
+    fields = _by_lower_name(msg)
+    event = fields.get("event")
+    if event is not None and event[1].lower() != "cdr":
+        raise ValueError(f"not a Cdr event: Event: {event[1]!r}")
+    uniqueid = _text(fields, "uniqueid").strip()
+    if not uniqueid:
+        raise ValueError("Cdr event without UniqueID")
+    try:
+        return _build(fields, uniqueid, tz)
+    except ValueError as exc:
+        raise ValueError(f"Cdr event UniqueID={uniqueid}: {exc}") from None
+
+
+def _build(fields: Mapping[str, tuple[str, str]], uniqueid: str, tz: tzinfo) -> CdrRecord:
+    start = parse_asterisk_time(_required(fields, "starttime"), tz)
+    answer_text = _text(fields, "answertime").strip()
+    return CdrRecord(
+        uniqueid=uniqueid,
+        sequence=_optional_int(fields, "sequence"),
+        accountcode=_text(fields, "accountcode"),
+        src=_text(fields, "source"),
+        dst=_text(fields, "destination"),
+        dcontext=_text(fields, "destinationcontext"),
+        callerid=_text(fields, "callerid"),
+        channel=_text(fields, "channel"),
+        dstchannel=_text(fields, "destinationchannel"),
+        lastapp=_text(fields, "lastapplication"),
+        lastdata=_text(fields, "lastdata"),
+        start=start,
+        answer=_parse_not_before(answer_text, tz, start) if answer_text else None,
+        end=_parse_not_before(_required(fields, "endtime"), tz, start),
+        duration=_count(fields, "duration"),
+        billsec=_count(fields, "billableseconds"),
+        disposition=_required(fields, "disposition"),
+        amaflags=_text(fields, "amaflags"),
+        userfield=_text(fields, "userfield"),
+        linkedid=_text(fields, "linkedid"),
+        peeraccount=_text(fields, "peeraccount"),
+        extra=_extra(fields),
+    )
+
+
+def _by_lower_name(msg: Mapping[str, object]) -> dict[str, tuple[str, str]]:
+    """lower-cased header -> (header as sent, value as text)."""
+    fields: dict[str, tuple[str, str]] = {}
+    for key, value in msg.items():
+        # panoramisk turns a header sent twice into a list: the first one is the standard
+        # field, a later one a `[mappings]` label clashing with it.
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        fields.setdefault(key.lower(), (key, str(value)))
+    return fields
+
+
+def _text(fields: Mapping[str, tuple[str, str]], name: str) -> str:
+    return fields.get(name, ("", ""))[1]
+
+
+def _required(fields: Mapping[str, tuple[str, str]], name: str) -> str:
+    value = _text(fields, name).strip()
+    if not value:
+        raise ValueError(f"{_label(name)} is missing or empty")
+    return value
+
+
+def _count(fields: Mapping[str, tuple[str, str]], name: str) -> int:
+    """A whole number of seconds, >= 0."""
+    text = _required(fields, name)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{_label(name)} {text!r} is not a whole number") from None
+    if value < 0:
+        raise ValueError(f"{_label(name)} {value} is negative")
+    return value
+
+
+def _optional_int(fields: Mapping[str, tuple[str, str]], name: str) -> int | None:
+    if not _text(fields, name).strip():
+        return None
+    return _count(fields, name)
+
+
+def _parse_not_before(text: str, tz: tzinfo, earliest: datetime) -> datetime:
+    """Parse a time of the call that can't be earlier than its start.
+
+    Across the DST fall-back hour the first occurrence of an ambiguous time can put the
+    end before the start: the second occurrence is then the right one.
+    """
+    value = parse_asterisk_time(text, tz)
+    if value < earliest:
+        later = parse_asterisk_time(text, tz, fold=1)
+        if later >= earliest:
+            return later
+    return value
+
+
+def _extra(fields: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    known = _TEXT_FIELDS | _TYPED_FIELDS | _ENVELOPE
+    return {key: value for name, (key, value) in fields.items() if name not in known and value}
+
+
+def _label(name: str) -> str:
+    """The header as cdr_manager spells it, for error messages."""
+    labels = {
+        "starttime": "StartTime",
+        "endtime": "EndTime",
+        "duration": "Duration",
+        "billableseconds": "BillableSeconds",
+        "disposition": "Disposition",
+        "sequence": "Sequence",
+    }
+    return labels.get(name, name)

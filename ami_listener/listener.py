@@ -1,0 +1,353 @@
+"""The AMI listener: Asterisk `Event: Cdr` -> CdrRecord -> `handle_cdr`, over panoramisk 1.4.
+
+Wiring only; the translation is ami_listener/events.py.
+
+    panoramisk dispatch -> _on_cdr (async: parse + enqueue, never raises)
+        -> asyncio.Queue -> one writer task -> handle_cdr(record) in a thread
+
+Why this shape (see STACK_NOTES "panoramisk"): a handler that raises or blocks inside
+panoramisk's dispatch costs the connection and the rest of that TCP read, and Asterisk drops
+a reader that is slower than `writetimeout`. The single writer keeps arrival order.
+
+What panoramisk 1.4 does not do, and this module adds:
+- Login result: panoramisk retries a refused login silently forever. `start()` returns once
+  Asterisk accepted the login and raises `AmiLoginError` when it refused it or when no login
+  happened within `login_timeout` (nothing listening, wrong port, ...). `connected` is an
+  asyncio.Event set while logged in. A refused login after a later reconnect is logged at
+  ERROR.
+- Watchdog: panoramisk sends Pings but never checks the replies; a half-open TCP connection
+  would lose every CDR silently. Every `ping_interval` s we send a Ping and drop the
+  connection (panoramisk then reconnects) if no reply comes within `ping_timeout` s.
+- Stopping: after `Manager.close()` a reconnect already scheduled by panoramisk would still
+  fire; `_Manager` ignores it.
+- Decoding: 1.4 decodes each TCP read on its own and drops a multi-byte character split
+  across two reads; `_AmiProtocol` decodes the stream incrementally.
+
+Events sent while disconnected are lost (AMI has no replay): import Asterisk's Master.csv
+to fill the gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from datetime import tzinfo
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
+
+from ami_listener.events import cdr_from_message
+from services.cdr.commands import CdrRecord
+
+logger = logging.getLogger(__name__)
+
+
+class AmiLoginError(ConnectionError):
+    """The listener could not log in to the Asterisk Manager Interface."""
+
+
+class _AmiProtocol(AMIProtocol):
+    """AMIProtocol that decodes the byte stream incrementally.
+
+    panoramisk 1.4 decodes every TCP read with errors='ignore', so a UTF-8 character split
+    across two reads vanishes. Decode here with a stateful decoder and hand panoramisk
+    whole characters only.
+    """
+
+    _decoding: str | None = None
+    _decoder: codecs.IncrementalDecoder
+
+    def data_received(self, data: bytes) -> None:
+        # The Manager sets `encoding` only after the banner may have arrived.
+        encoding = getattr(self, "encoding", "ascii")
+        if encoding != self._decoding:
+            self._decoding = encoding
+            self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        text = self._decoder.decode(data)
+        super().data_received(text.encode(encoding, errors="replace"))
+
+
+class _Manager(Manager):
+    """panoramisk's Manager plus a login-result hook and a final `close()`."""
+
+    def __init__(self, *, on_login_result: Callable[[bool, Any], None], **config: Any) -> None:
+        super().__init__(**config)
+        self.on_login_result = on_login_result
+        self.closing = False
+        self.connect_task: asyncio.Task[Any] | None = None
+
+    def login(self, future: asyncio.Future[Any]) -> bool:
+        authenticated = bool(super().login(future))
+        self.on_login_result(authenticated, future.result())
+        return authenticated
+
+    def connect(self, *args: Any, **kwargs: Any) -> asyncio.Task[Any] | None:
+        # panoramisk schedules reconnects with call_later and keeps no handle to cancel.
+        if self.closing:
+            return None
+        self.connect_task = super().connect(*args, **kwargs)
+        return self.connect_task
+
+    def connection_made(self, f: asyncio.Future[Any]) -> None:
+        if not self.closing:
+            super().connection_made(f)
+        elif not f.cancelled() and f.exception() is None:
+            f.result()[0].close()  # a connect still in flight when we closed
+
+    def close(self) -> None:
+        self.closing = True
+        super().close()
+        if self.connect_task is not None:
+            self.connect_task.cancel()
+
+
+class CdrListener:
+    """Receive Cdr events from one Asterisk and pass each record to `handle_cdr`.
+
+    `handle_cdr` runs in a worker thread, one record at a time, in arrival order. If it
+    raises, the record is logged at ERROR with its UniqueID, counted in `failed`, and the
+    listener goes on. Counters: `received` (Cdr events), `rejected` (unparsable ones),
+    `stored` (handle_cdr returned), `failed` (handle_cdr raised).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        tz: tzinfo,
+        handle_cdr: Callable[[CdrRecord], object],
+        *,
+        events: str = "system,cdr",
+        login_timeout: float = 10.0,
+        ping_interval: float = 10.0,
+        ping_timeout: float = 5.0,
+        reconnect_delay: float = 2.0,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        self.host, self.port, self.username = host, port, username
+        self._secret = secret
+        self._tz = tz
+        self._handle_cdr = handle_cdr
+        # Login's event mask: only what we use, so Asterisk does not push the CEL/call
+        # event flood at us ("system" brings Shutdown, on which panoramisk reconnects).
+        self._events = events
+        self._login_timeout = login_timeout
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._reconnect_delay = reconnect_delay
+        self._drain_timeout = drain_timeout
+        self.connected = asyncio.Event()
+        self.received = self.rejected = self.stored = self.failed = 0
+        self._queue: asyncio.Queue[CdrRecord] = asyncio.Queue()
+        self._manager: _Manager | None = None
+        self._first_login: asyncio.Future[tuple[bool, str]] | None = None
+        self._in_flight: CdrRecord | None = None  # in handle_cdr right now
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Connect and log in; raise AmiLoginError if Asterisk refuses or does not answer."""
+        if self._manager is not None:
+            raise RuntimeError("CdrListener already started")
+        loop = asyncio.get_running_loop()
+        self._first_login = loop.create_future()
+        self._tasks = [asyncio.create_task(self._write_loop(), name="ami-cdr-writer")]
+        self._manager = self._make_manager(loop)
+        self._manager.connect()
+        try:
+            ok, message = await asyncio.wait_for(self._first_login, self._login_timeout)
+        except TimeoutError:
+            await self.stop()
+            raise AmiLoginError(
+                f"no AMI login at {self.host}:{self.port} within {self._login_timeout} s "
+                "(is Asterisk up, and is this its manager port?)"
+            ) from None
+        if not ok:
+            await self.stop()
+            raise AmiLoginError(
+                f"Asterisk at {self.host}:{self.port} refused the AMI login of "
+                f"{self.username!r}: {message or 'no reason given'}"
+            )
+        self._tasks.append(asyncio.create_task(self._watchdog(), name="ami-watchdog"))
+
+    async def stop(self) -> None:
+        """Disconnect, then hand the queued records to handle_cdr (up to drain_timeout s)."""
+        manager, self._manager = self._manager, None
+        if manager is None:
+            return
+        manager.close()
+        self.connected.clear()
+        # Cdr handlers panoramisk already scheduled as tasks still enqueue their record.
+        await asyncio.sleep(0)
+        await self._drain()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if manager.connect_task is not None:
+            await asyncio.gather(manager.connect_task, return_exceptions=True)
+        logger.info(
+            "AMI listener stopped: %d Cdr received, %d stored, %d failed, %d rejected",
+            self.received,
+            self.stored,
+            self.failed,
+            self.rejected,
+        )
+
+    async def wait_idle(self) -> None:
+        """Wait until every Cdr received so far went through handle_cdr (for tests)."""
+        await asyncio.sleep(0)
+        await self._queue.join()
+
+    async def run_forever(
+        self, stop_signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
+    ) -> None:
+        """Run until one of `stop_signals`, then stop cleanly (`siptar ami`)."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        signals = tuple(stop_signals)
+        for sig in signals:
+            loop.add_signal_handler(sig, _request_stop, stop, sig)
+        try:
+            await self.start()
+            await stop.wait()
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            await self.stop()
+
+    def _make_manager(self, loop: asyncio.AbstractEventLoop) -> _Manager:
+        manager = _Manager(
+            loop=loop,
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            secret=self._secret,
+            events=self._events,
+            protocol_factory=_AmiProtocol,
+            # panoramisk's own pinger is redundant with our watchdog (and int()s its delays).
+            ping_delay=3600,
+            ping_interval=3600,
+            on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
+            on_login_result=self._on_login_result,
+        )
+        # Set after construction: panoramisk's constructor truncates it to whole seconds.
+        manager.reconnect_timeout = self._reconnect_delay
+        manager.register_event("Cdr", self._on_cdr)
+        return manager
+
+    async def _on_cdr(self, manager: Manager, message: Any) -> None:
+        # panoramisk runs this as a task nobody awaits: it must never raise.
+        self.received += 1
+        try:
+            record = cdr_from_message(message, self._tz)
+        except ValueError as exc:
+            self.rejected += 1
+            logger.error("skipping Cdr event UniqueID=%s: %s", _uniqueid(message), exc)
+            return
+        except Exception:
+            self.rejected += 1
+            logger.exception("skipping Cdr event UniqueID=%s", _uniqueid(message))
+            return
+        self._queue.put_nowait(record)
+
+    async def _write_loop(self) -> None:
+        while True:
+            record = await self._queue.get()
+            try:
+                await self._store(record)
+            finally:
+                self._queue.task_done()
+
+    async def _store(self, record: CdrRecord) -> None:
+        self._in_flight = record
+        try:
+            await asyncio.to_thread(self._handle_cdr, record)
+        except Exception:
+            self.failed += 1
+            logger.exception(
+                "Cdr UniqueID=%s Sequence=%s NOT stored: handle_cdr failed",
+                record.uniqueid,
+                record.sequence,
+            )
+        else:
+            self.stored += 1
+        finally:
+            self._in_flight = None
+
+    async def _drain(self) -> None:
+        try:
+            await asyncio.wait_for(self._queue.join(), self._drain_timeout)
+        except TimeoutError:
+            lost = []
+            while not self._queue.empty():
+                lost.append(self._queue.get_nowait().uniqueid)
+                self._queue.task_done()
+            logger.error(
+                "stopping with %d Cdr records not stored after %s s (UniqueIDs: %s); "
+                "UniqueID=%s was still in handle_cdr",
+                len(lost),
+                self._drain_timeout,
+                ", ".join(lost),
+                getattr(self._in_flight, "uniqueid", None),
+            )
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(self._ping_interval)
+            manager = self._manager
+            protocol = getattr(manager, "protocol", None)
+            if protocol is None or protocol.closed or await self._pong(manager):
+                continue
+            logger.warning(
+                "no Pong from Asterisk at %s:%s within %s s: reconnecting",
+                self.host,
+                self.port,
+                self._ping_timeout,
+            )
+            protocol.transport.abort()  # panoramisk sees the loss and reconnects
+
+    async def _pong(self, manager: Any) -> bool:
+        try:
+            await asyncio.wait_for(manager.send_action({"Action": "Ping"}), self._ping_timeout)
+        except Exception:  # no answer, or no connection to send it on: reconnect either way
+            return False
+        return True
+
+    def _on_connect(self, manager: Manager) -> None:
+        logger.info("AMI connected to %s:%s, logging in as %r", self.host, self.port, self.username)
+
+    def _on_login_result(self, authenticated: bool, response: Any) -> None:
+        message = str(getattr(response, "message", "") or "")
+        if self._first_login is not None and not self._first_login.done():
+            self._first_login.set_result((authenticated, message))
+        if authenticated:
+            self.connected.set()
+            logger.info("AMI login accepted by %s:%s", self.host, self.port)
+        else:
+            logger.error("AMI login refused by %s:%s: %s", self.host, self.port, message)
+
+    def _on_disconnect(self, manager: Manager, exc: object) -> None:
+        self.connected.clear()
+        logger.warning(
+            "AMI connection to %s:%s lost (%s); reconnecting in %s s. Cdr events sent "
+            "meanwhile are lost: import Master.csv to fill the gap",
+            self.host,
+            self.port,
+            exc or "closed",
+            self._reconnect_delay,
+        )
+
+
+def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:
+    logger.info("%s received: stopping the AMI listener", sig.name)
+    stop.set()
+
+
+def _uniqueid(message: Any) -> str:
+    return str(message.get("UniqueID") or "?") if hasattr(message, "get") else "?"

@@ -1,0 +1,236 @@
+"""A small asyncio AMI server that replays a captured Asterisk session, for tests.
+
+No Asterisk runs on the test machines: this plays its part with the sessions captured in
+tests/fixtures/ami/*_raw.txt. Each client gets the banner, must log in, and then receives
+every `Event:` message of the file (the file's own banner and `Response:` blocks are
+skipped), byte for byte, with CRLF framing. Every successful login gets the whole file
+again, so a reconnecting client sees the same events twice, as it would if Asterisk
+re-sent them; `replay_again()` does the same without a reconnect.
+
+    server = AmiReplayServer(path, only=("Cdr",), chunk_size=7)
+    port = await server.start()
+    ...
+    await server.wait_sent()   # every replay started so far is written to its socket
+    await server.stop()
+
+`chunk_size` cuts the outgoing byte stream into writes of that many bytes, wherever the
+cut falls (inside a header, inside the CRLF CRLF between messages), and yields to the
+event loop after each, so a client in the same loop reads them one by one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+EOM = b"\r\n\r\n"
+_CLOSE = object()  # outbox sentinel: flush and close the connection
+
+
+def load_events(path: str | Path, only: Iterable[str] | None = None) -> list[bytes]:
+    """The `Event:` messages of a captured AMI session, verbatim, each ending in CRLF CRLF."""
+    wanted = None if only is None else {name.lower() for name in only}
+    events = []
+    for block in Path(path).read_bytes().split(EOM):
+        lines = block.split(b"\r\n")
+        if lines[0].startswith(b"Asterisk Call Manager/"):
+            lines = lines[1:]  # the capture's banner is glued to its first block
+        if not lines or not lines[0].startswith(b"Event: "):
+            continue
+        name = lines[0][len(b"Event: ") :].decode("ascii").strip().lower()
+        if wanted is None or name in wanted:
+            events.append(b"\r\n".join(lines) + EOM)
+    return events
+
+
+def parse_action(raw: bytes) -> dict[str, str]:
+    """`Key: value` lines -> dict with lower-cased keys (AMI keys are case-insensitive)."""
+    action: dict[str, str] = {}
+    for line in raw.decode("utf-8", "replace").split("\r\n"):
+        key, sep, value = line.partition(":")
+        if sep:
+            action.setdefault(key.strip().lower(), value.strip())
+    return action
+
+
+def response(status: str, action_id: str | None, **headers: str) -> bytes:
+    lines = [f"Response: {status}"]
+    if action_id is not None:
+        lines.append(f"ActionID: {action_id}")
+    lines += [f"{key}: {value}" for key, value in headers.items()]
+    return ("\r\n".join(lines)).encode() + EOM
+
+
+@dataclass(eq=False)
+class _Session:
+    writer: asyncio.StreamWriter
+    outbox: asyncio.Queue[object] = field(default_factory=asyncio.Queue)
+    logged_in: bool = False
+
+
+class AmiReplayServer:
+    def __init__(
+        self,
+        raw_file_path: str | Path,
+        *,
+        username: str = "billing",
+        secret: str = "billing",
+        only: Iterable[str] | None = None,
+        chunk_size: int | None = None,
+        answer_pings: bool = True,
+    ) -> None:
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError("chunk_size must be >= 1")
+        self.events = load_events(raw_file_path, only)
+        self.username, self.secret = username, secret
+        self.chunk_size = chunk_size
+        self.answer_pings = answer_pings
+        self.logins = 0  # accepted
+        self.failed_logins = 0
+        self.connections = 0
+        self.actions: list[dict[str, str]] = []  # every action received, in order
+        self.events_sent = 0
+        self._replays: list[asyncio.Future[None]] = []
+        self._sessions: set[_Session] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        """Listen on 127.0.0.1, on a free port, and return the port."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        await self.disconnect_clients()
+        if server is not None:
+            await server.wait_closed()  # on 3.12+ this waits for the clients to be gone
+
+    async def disconnect_clients(self) -> None:
+        """Close every client connection, as an Asterisk restart would."""
+        for session in list(self._sessions):
+            session.writer.close()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
+
+    async def wait_sent(self, timeout: float = 10.0) -> None:
+        """Wait until every replay started so far was written out (or its client left)."""
+        await asyncio.wait_for(asyncio.gather(*self._replays), timeout)
+
+    def replay_again(self) -> None:
+        """Send the events once more to every logged-in client."""
+        for session in self._sessions:
+            if session.logged_in:
+                self._replay(session)
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self.connections += 1
+        session = _Session(writer)
+        self._sessions.add(session)
+        sender = asyncio.create_task(self._send_loop(session))
+        session.outbox.put_nowait(BANNER)
+        try:
+            await self._read_actions(reader, session)
+        finally:
+            session.outbox.put_nowait(_CLOSE)
+            await sender
+            self._sessions.discard(session)
+            self._handlers.discard(task)
+
+    async def _read_actions(self, reader: asyncio.StreamReader, session: _Session) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while not session.writer.is_closing():
+                action = parse_action(await reader.readuntil(EOM))
+                self.actions.append(action)
+                self._answer(session, action)
+
+    def _answer(self, session: _Session, action: dict[str, str]) -> None:
+        name, action_id = action.get("action", "").lower(), action.get("actionid")
+        if name == "login":
+            self._login(session, action)
+        elif name == "logoff":
+            session.outbox.put_nowait(
+                response("Goodbye", action_id, Message="Thanks for all the fish.")
+            )
+            session.outbox.put_nowait(_CLOSE)
+        elif not session.logged_in:
+            session.outbox.put_nowait(response("Error", action_id, Message="Permission denied"))
+        elif name == "ping":
+            if self.answer_pings:
+                stamp = f"{time.time():.6f}"
+                session.outbox.put_nowait(
+                    response("Success", action_id, Ping="Pong", Timestamp=stamp)
+                )
+        else:
+            session.outbox.put_nowait(response("Success", action_id))
+
+    def _login(self, session: _Session, action: dict[str, str]) -> None:
+        action_id = action.get("actionid")
+        if (action.get("username"), action.get("secret")) != (self.username, self.secret):
+            self.failed_logins += 1
+            # Asterisk answers like this and then hangs up.
+            reply = response("Error", action_id, Message="Authentication failed")
+            session.outbox.put_nowait(reply)
+            session.outbox.put_nowait(_CLOSE)
+            return
+        self.logins += 1
+        session.logged_in = True
+        reply = response("Success", action_id, Message="Authentication accepted")
+        session.outbox.put_nowait(reply)
+        self._replay(session)
+
+    def _replay(self, session: _Session) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._replays.append(done)
+        for event in self.events:
+            session.outbox.put_nowait(event)
+        session.outbox.put_nowait(done)
+
+    async def _send_loop(self, session: _Session) -> None:
+        """Write the outbox in order; resolve replay futures once written; close on _CLOSE."""
+        buffer = b""
+        try:
+            while True:
+                item = await session.outbox.get()
+                if isinstance(item, bytes):
+                    buffer = await self._write(session, buffer + item)
+                    self.events_sent += item.startswith(b"Event: ")
+                    continue
+                buffer = await self._write(session, buffer, flush=True)
+                if item is _CLOSE:
+                    break
+                _resolve(item)
+        except ConnectionError:
+            pass
+        finally:
+            session.writer.close()
+            while not session.outbox.empty():  # a client that left still ends its replays
+                _resolve(session.outbox.get_nowait())
+
+    async def _write(self, session: _Session, data: bytes, *, flush: bool = False) -> bytes:
+        """Write `data` in chunks; keep back a short tail unless flushing or idle."""
+        step = self.chunk_size or len(data) or 1
+        while len(data) >= step or (data and (flush or session.outbox.empty())):
+            piece, data = data[:step], data[step:]
+            session.writer.write(piece)
+            await session.writer.drain()
+            if self.chunk_size is not None:
+                # Let a client in this event loop read this piece on its own: its read
+                # callback is queued behind our first wake-up, so it runs before the second.
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+        return data
+
+
+def _resolve(item: object) -> None:
+    if isinstance(item, asyncio.Future) and not item.done():
+        item.set_result(None)
