@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     # spyne logs every Client fault with a traceback; they are the caller's business.
     logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args = _parser().parse_args(argv)
     settings = Settings.from_env().with_overrides(
         **{f.name: getattr(args, f.name, None) for f in fields(Settings)}

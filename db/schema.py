@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -84,10 +85,41 @@ class Account(Base):
     max_concurrent_calls: Mapped[int | None] = mapped_column(Integer)
     max_call_seconds: Mapped[int | None] = mapped_column(Integer)
     company_name: Mapped[str] = mapped_column(String(128), default="")
+    # Calling cards: a PIN unique across the whole system, and the lot it came in.
+    pin: Mapped[str | None] = mapped_column(String(32), unique=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("pin_lots.id"), index=True)
+    # The SIP peer Asterisk knows this account by (also an identity for Authorize).
+    sip_username: Mapped[str | None] = mapped_column(String(80), unique=True)
+    sip_secret: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    # Only calls from a caller ID bound in account_callerids are allowed.
+    restrict_ani: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Comma-separated access numbers (DNIS) this account may call in through; "" = any.
+    allowed_dnis: Mapped[str] = mapped_column(String(255), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     parent: Mapped[Account | None] = relationship(remote_side=[id])
     rate_sheet: Mapped[RateSheet | None] = relationship(foreign_keys=[rate_sheet_id])
+
+
+class PinLot(Base):
+    """A batch of calling-card accounts generated together (GeneratePins)."""
+
+    __tablename__ = "pin_lots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", use_alter=True), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class AccountCallerId(Base):
+    """A caller ID (ANI) bound to an account: it identifies the account on Authorize."""
+
+    __tablename__ = "account_callerids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    callerid: Mapped[str] = mapped_column(String(40), unique=True)
 
 
 class Login(Base):
