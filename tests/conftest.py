@@ -72,16 +72,47 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Path) -> Path:
+    path = sqlite_template.with_name("demo.db")
+    shutil.copy(sqlite_template, path)
+    _load_demo(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(pg_admin_url: str, pg_template: str) -> str:
+    name = f"{pg_template}_demo"
+    pg_admin(
+        pg_admin_url,
+        f'DROP DATABASE IF EXISTS "{name}"',
+        f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"',
+    )
+    _load_demo(pg_db_url(pg_admin_url, name))
+    return name
+
+
+def _load_demo(url: str) -> None:
+    engine = make_engine(url)
+    with UnitOfWork(make_session_factory(engine)) as u:
+        load_demo(u)
+    engine.dispose()
+
+
 @pytest.fixture
 def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated, empty database of the backend under test."""
+    """A fresh, migrated database of the backend under test: empty, or holding the demo
+    data when the test also asks for the `demo` fixture (copied from a template loaded
+    once per run: the demo's password hashes cost ~50 ms each)."""
+    with_demo = "demo" in request.fixturenames
     if backend == "sqlite":
         path = tmp_path / "siptar.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        template = "sqlite_demo_template" if with_demo else "sqlite_template"
+        shutil.copy(request.getfixturevalue(template), path)
         yield f"sqlite:///{path}"
         return
     admin = request.getfixturevalue("pg_admin_url")
-    template = request.getfixturevalue("pg_template")
+    template = request.getfixturevalue("pg_demo_template" if with_demo else "pg_template")
     name = unique_name("siptar_test")
     pg_admin(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield pg_db_url(admin, name)
@@ -102,9 +133,9 @@ def uow(session_factory: Callable[[], Session]) -> Callable[[], UnitOfWork]:
 
 
 @pytest.fixture
-def demo(uow: Callable[[], UnitOfWork]) -> None:
-    with uow() as u:
-        load_demo(u)
+def demo(database_url: str) -> None:
+    """The demo data (services/common/demo.py) in this test's database: see
+    `database_url`, which copies it from a template."""
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
