@@ -68,9 +68,9 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
             out = proc.stdout.read().decode() if proc.stdout else ""
             raise AssertionError(f"siptar serve exited: {out}")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or a worker still booting
             pass
         time.sleep(0.2)
     raise AssertionError("siptar serve did not answer within 60 s")
