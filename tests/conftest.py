@@ -109,6 +109,7 @@ def demo(uow: Callable[[], UnitOfWork]) -> None:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog: 50 clients connect at once in a test
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -21,6 +21,7 @@ from db.session import UnitOfWork
 from rating.model import Rate
 
 D = Decimal
+ZERO = D(0)
 RESELLER_ID = 2
 ALICE_ID = 3
 RESELLER_RETAIL = 4
@@ -33,7 +34,7 @@ def customer(
     *,
     parent_id: int = RESELLER_ID,
     sheet_id: int = RESELLER_RETAIL,
-    credit: Decimal = D(0),
+    credit: Decimal = ZERO,
     postpaid_limit: Decimal | None = None,
     **fields: object,
 ) -> int:
@@ -45,7 +46,7 @@ def customer(
         role="customer",
         name=name,
         billing_type="postpaid" if postpaid_limit is not None else "prepaid",
-        credit_limit=postpaid_limit or D(0),
+        credit_limit=postpaid_limit or ZERO,
         rate_sheet_id=sheet_id,
         **fields,
     )

@@ -129,9 +129,7 @@ class TestIdentification:
 
 
 class TestRestrictions:
-    def test_an_ani_restricted_account_calls_only_from_its_bound_caller_ids(
-        self, uow: Uow
-    ) -> None:
+    def test_an_ani_restricted_account_calls_only_from_its_bound_caller_ids(self, uow: Uow) -> None:
         set_fields(uow, ALICE_ID, restrict_ani=True)
         with uow() as u:
             bind_callerid(u, ALICE_ID, "34600111222")
@@ -182,9 +180,7 @@ class TestConcurrentCalls:
 
 
 class TestMaxDuration:
-    def test_the_whole_credit_buys_exactly_the_longest_call_and_no_second(
-        self, uow: Uow
-    ) -> None:
+    def test_the_whole_credit_buys_exactly_the_longest_call_and_no_second(self, uow: Uow) -> None:
         # 0.18 at 0.0180/min, "30/6": 600 s cost 0.1800 exactly; 606 s would cost 0.1818.
         with uow() as u:
             customer(u, "Exact", credit=D("0.18"), accountcode="exact")
@@ -204,9 +200,7 @@ class TestMaxDuration:
         a = auth(uow, account="acct1001")
         assert (a.max_seconds, a.reserved) == (120, D("0.036"))
 
-    def test_the_resellers_available_credit_at_its_own_sheet_caps_the_call(
-        self, uow: Uow
-    ) -> None:
+    def test_the_resellers_available_credit_at_its_own_sheet_caps_the_call(self, uow: Uow) -> None:
         # The reseller keeps 0.01; at wholesale 0.0120/min "30/6", 48 s cost 0.0096 and
         # 54 s 0.0108: its customer's call is cut to 48 s, though she has 10.00.
         with uow() as u:
@@ -267,9 +261,7 @@ class TestExpiry:
 
 
 class TestSettlement:
-    def test_the_cdr_settles_its_reservation_and_records_trunk_and_buy_cost(
-        self, uow: Uow
-    ) -> None:
+    def test_the_cdr_settles_its_reservation_and_records_trunk_and_buy_cost(self, uow: Uow) -> None:
         a = auth(uow, account="acct1001", uniqueid="1700000000.1")
         assert record(uow, cdr("1700000000.1", "acct1001", 125)) is Outcome.RATED
         for r in reservations(uow, ALICE_ID) + reservations(uow, RESELLER_ID):
