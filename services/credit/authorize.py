@@ -24,10 +24,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from db.rates import plans
 from db.schema import Account, AccountCallerId, Login, Reservation, Trunk
 from db.session import UnitOfWork
 from rating import normalise_number
@@ -35,7 +34,7 @@ from rating.errors import BillingError, InvalidInput, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.common.caller import Caller
-from services.credit.routing import TrunkChoice, open_channels, plan_route
+from services.credit.routing import TrunkChoice, open_channels, plan_for, plan_route
 
 logger = logging.getLogger(__name__)
 
@@ -147,17 +146,19 @@ def identify(session: Session, req: AuthorizeRequest) -> Account | None:
     if pin:
         return session.scalars(select(Account).where(Account.pin == pin)).first()
     if name:
-        for column in (Account.sip_username, Account.accountcode):
-            found = session.scalars(select(Account).where(column == name)).first()
-            if found is not None:
-                return found
-        found = session.scalars(
+        by_peer = Account.sip_username == name
+        found = session.execute(
+            select(Account, by_peer).where(or_(by_peer, Account.accountcode == name))
+        ).all()
+        if found:  # the SIP peer first, should one account's peer be another's code
+            return max(found, key=lambda row: bool(row[1]))[0]
+        login = session.scalars(
             select(Account)
             .join(Login, Login.account_id == Account.id)
             .where(Login.username == name)
         ).first()
-        if found is not None:
-            return found
+        if login is not None:
+            return login
     if not ani:
         return None
     return session.scalars(
@@ -170,12 +171,11 @@ def identify(session: Session, req: AuthorizeRequest) -> Account | None:
 def lock_chain(session: Session, account: Account) -> list[Account]:
     """The account and every account above it except the admin, locked in that order
     (customer first, up to the root): the one order every writer of balances uses."""
-    ids = [int(i) for i in account.path.strip("/").split("/") if i][::-1] or [account.id]
-    roles = dict(session.execute(select(Account.id, Account.role).where(Account.id.in_(ids))).all())
+    # The path runs from the root, which is the admin; the admin is never locked (it
+    # pays nobody, and every call would wait on its row).
+    ids = [int(i) for i in account.path.strip("/").split("/") if i][1:][::-1]
     chain = []
     for account_id in ids:
-        if roles.get(account_id) == "admin":
-            continue
         locked = session.scalars(
             select(Account)
             .where(Account.id == account_id)
@@ -256,7 +256,7 @@ def _max_seconds(
             raise _Denied(Reason.NO_RATE, customer.id)
         if level and account.max_call_seconds:
             seconds = min(seconds, account.max_call_seconds)
-        plan = plans.plan(session, account.rate_sheet_id)
+        plan = plan_for(session, account.rate_sheet_id)
         money = available(account, reserved.get(account.id, ZERO))
         try:
             seconds = plan.max_duration(number, now, money, seconds)
@@ -295,7 +295,7 @@ def _reserve(
     parent: Reservation | None = None
     for account in chain:
         assert account.rate_sheet_id is not None  # checked by _max_seconds
-        cost = plans.plan(session, account.rate_sheet_id).rate_call(call).cost
+        cost = plan_for(session, account.rate_sheet_id).rate_call(call).cost
         row = Reservation(
             account_id=account.id,
             number=number,

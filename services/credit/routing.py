@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from db.rates import plans
 from db.schema import Cdr, Provider, Reservation, Route, RouteTrunk, Trunk
+from rating import RatingPlan
 from rating.errors import BillingError
 from rating.model import CallToRate
 
@@ -93,7 +94,7 @@ def plan_route(
         .join(Provider, Trunk.provider_id == Provider.id)
         .where(RouteTrunk.route_id == route.id)
     ).all()
-    in_use = open_channels(session, [t.id for _, t, _ in rows])
+    in_use = open_channels(session, [t.id for _, t, _ in rows if t.channel_limit is not None])
     usable: list[tuple[TrunkChoice, RouteTrunk]] = []
     excluded: list[tuple[TrunkChoice, str]] = []
     for link, trunk, provider in rows:
@@ -132,12 +133,22 @@ def _why_excluded(
     return ""
 
 
+def plan_for(session: Session, sheet_id: int) -> RatingPlan:
+    """The sheet's compiled plan, its version checked once per session (transaction)
+    rather than at every use: Authorize needs the same sheets several times."""
+    memo: dict[int, RatingPlan] = session.info.setdefault("siptar_plans", {})
+    plan = memo.get(sheet_id)
+    if plan is None:
+        plan = memo[sheet_id] = plans.plan(session, sheet_id)
+    return plan
+
+
 def _probe(session: Session, sheet_id: int | None, number: str, start: datetime) -> Decimal | None:
     """The cost of a PROBE_SECONDS call at a sheet; None if it has no rate."""
     if sheet_id is None:
         return None
     try:
-        plan = plans.plan(session, sheet_id)
+        plan = plan_for(session, sheet_id)
         return plan.rate_call(CallToRate(number, start, PROBE_SECONDS, True)).cost
     except BillingError:
         return None
