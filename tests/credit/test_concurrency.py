@@ -81,3 +81,39 @@ def test_fifty_simultaneous_authorizations_never_spend_more_than_the_credit(
     assert (after.reserved, after.balance) == (0, balance)
     reseller, reseller_total = balance_and_ledger(uow, RESELLER_ID)
     assert reseller == reseller_total
+
+
+def test_authorizations_and_settlements_of_one_resellers_customers_interleave_safely(
+    uow: Uow, demo: None, server_url: str
+) -> None:
+    """Two customers of one reseller, 20 threads each authorizing and settling calls at
+    once: every call locks its customer's row and the reseller's, in the same order, so
+    nothing deadlocks and every balance still equals its ledger."""
+    with uow() as u:
+        ids = [
+            customer(u, f"Mixed {n}", credit=D(5), accountcode=f"mix{n}", max_call_seconds=120)
+            for n in range(2)
+        ]
+    threads = 20
+    clients = [SiptarClient(server_url, "admin", "admin", timeout=120) for _ in range(threads)]
+    barrier = threading.Barrier(threads)
+
+    def calls(i: int) -> int:
+        barrier.wait()
+        settled = 0
+        for k in range(3):
+            uniqueid = f"mix.{i}.{k}"
+            call = {"number": "34911234567", "account": f"mix{i % 2}", "uniqueid": uniqueid}
+            a = clients[i].billing.Authorize(call=call)
+            if a.allowed:
+                bill = {"uniqueid": uniqueid, "billsec": (i * 7 + k) % (a.max_seconds + 1)}
+                assert clients[i].billing.SettleCall(call=bill).reservation_status == "settled"
+                settled += 1
+        return settled
+
+    with ThreadPoolExecutor(threads) as pool:
+        assert sum(pool.map(calls, range(threads))) == threads * 3
+    for account_id in [*ids, RESELLER_ID]:
+        balance, total = balance_and_ledger(uow, account_id)
+        assert balance == total and balance >= 0
+        assert clients[0].billing.GetBalance(account_id=account_id).reserved == 0
