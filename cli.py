@@ -137,7 +137,7 @@ def _agi(args: argparse.Namespace, settings: Settings) -> None:
 
 def _reservations(args: argparse.Namespace, settings: Settings) -> None:
     from db.session import UnitOfWork, make_engine, make_session_factory
-    from services.credit.authorize import expire_reservations
+    from services.credit.expiry import expire_reservations
 
     engine = make_engine(settings.database_url)
     with UnitOfWork(make_session_factory(engine)) as uow:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from db.schema import Account, AccountCallerId, Login, Reservation, Trunk
@@ -34,15 +34,13 @@ from rating.errors import BillingError, InvalidInput, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.common.caller import Caller
+from services.credit.expiry import EXPIRY_MARGIN, expire_due
 from services.credit.routing import TrunkChoice, open_channels, plan_for, plan_route
 
 logger = logging.getLogger(__name__)
 
 # The longest call an account without its own max_call_seconds may be authorized for.
 DEFAULT_MAX_CALL_SECONDS = 3 * 3600
-# A reservation with no CDR expires this long after its call could have ended: ring
-# time before the answer plus the delay of the CDR itself.
-EXPIRY_MARGIN = timedelta(minutes=10)
 
 
 class Reason(StrEnum):
@@ -313,29 +311,3 @@ def _reserve(
         parent = parent or row
     assert parent is not None
     return parent, parent.amount
-
-
-def expire_due(session: Session, now: datetime, account_ids: list[int] | None = None) -> int:
-    """Mark open reservations past their expiry as expired; returns how many calls'
-    (customer-level) reservations that was. Rows being settled at this moment (locked)
-    are skipped, not waited for."""
-    query = select(Reservation.id, Reservation.parent_id).where(
-        Reservation.status == "open", Reservation.expires_at <= now
-    )
-    if account_ids is not None:
-        query = query.where(Reservation.account_id.in_(account_ids))
-    rows = session.execute(query.with_for_update(skip_locked=True)).all()
-    if not rows:
-        return 0
-    ids = [r.id for r in rows]
-    session.execute(update(Reservation).where(Reservation.id.in_(ids)).values(status="expired"))
-    calls = sum(1 for r in rows if r.parent_id is None)
-    logger.info("expired the reservations of %d calls", calls)
-    return calls
-
-
-def expire_reservations(uow: UnitOfWork, now: datetime | None = None) -> int:
-    """Expire every overdue reservation (`siptar reservations expire`)."""
-    count = expire_due(uow.session, now or datetime.now(UTC))
-    uow.commit()
-    return count

@@ -16,14 +16,8 @@ from db.session import UnitOfWork
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
 from services.common.caller import Caller
-from services.credit.authorize import (
-    EXPIRY_MARGIN,
-    Authorization,
-    AuthorizeRequest,
-    Reason,
-    authorize,
-    expire_reservations,
-)
+from services.credit.authorize import Authorization, AuthorizeRequest, Reason, authorize
+from services.credit.expiry import EXPIRY_MARGIN, expire_reservations
 from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID, bind_callerid, customer
 
 D = Decimal
