@@ -4,6 +4,8 @@
     siptar demo [--if-empty]
     siptar serve [--bind HOST:PORT] [--workers N]
     siptar ami
+    siptar agi [--agi-bind 127.0.0.1:4573]
+    siptar reservations expire
     siptar wsdl [--out DIR]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
@@ -49,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--bind", default="127.0.0.1:8080")
     serve.add_argument("--workers", type=int, default=2)
     sub.add_parser("ami", parents=[common], help="run the AMI listener")
+    sub.add_parser("agi", parents=[common], help="run the FastAGI authorize endpoint")
+    res = sub.add_parser("reservations", parents=[common], help="credit reservations")
+    res.add_subparsers(dest="res_command", required=True).add_parser(
+        "expire", help="expire reservations past their call's end (run it from cron)"
+    )
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
     return parser
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         **{f.name: getattr(args, f.name, None) for f in fields(Settings)}
     )
     handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "wsdl": _wsdl}
+    handler |= {"agi": _agi, "reservations": _reservations}
     handler[args.command](args, settings)
 
 
@@ -119,6 +127,22 @@ def _ami(args: argparse.Namespace, settings: Settings) -> None:
     from ami_listener.runner import run
 
     run(settings)
+
+
+def _agi(args: argparse.Namespace, settings: Settings) -> None:
+    from ami_listener.runner import run_agi
+
+    run_agi(settings)
+
+
+def _reservations(args: argparse.Namespace, settings: Settings) -> None:
+    from db.session import UnitOfWork, make_engine, make_session_factory
+    from services.credit.expiry import expire_reservations
+
+    engine = make_engine(settings.database_url)
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        print(f"expired {expire_reservations(uow)} reservations")
+    engine.dispose()
 
 
 def _wsdl(args: argparse.Namespace, settings: Settings) -> None:

@@ -26,6 +26,8 @@ class Settings:
     ami_user: str = "billing"
     ami_secret: str = ""
     asterisk_tz: str = "UTC"
+    # Where `siptar agi` (FastAGI authorize) listens: HOST:PORT.
+    agi_bind: str = "127.0.0.1:4573"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -13,10 +13,12 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from ami_listener.fastagi import Authorizer, FastAgiServer
 from ami_listener.listener import AmiLoginError, CdrListener
 from db.session import UnitOfWork, make_engine, make_session_factory, masked
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
+from services.credit.authorize import Authorization, AuthorizeRequest, authorize
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -59,5 +61,27 @@ def run(settings: Settings) -> None:
         asyncio.run(listener.run_forever())
     except AmiLoginError as e:
         sys.exit(f"siptar ami: {e}")
+    finally:
+        engine.dispose()
+
+
+def authorizer(session_factory: Callable[[], Session]) -> Authorizer:
+    def run_one(req: AuthorizeRequest) -> Authorization:
+        with UnitOfWork(session_factory) as uow:
+            return authorize(uow, None, req)
+
+    return run_one
+
+
+def run_agi(settings: Settings) -> None:
+    """`siptar agi`: the FastAGI authorize endpoint on SIPTAR_AGI_BIND."""
+    engine = make_engine(settings.database_url)
+    host, _, port = settings.agi_bind.rpartition(":")
+    logger.info("FastAGI on %s, database %s", settings.agi_bind, masked(settings.database_url))
+    server = FastAgiServer(authorizer(make_session_factory(engine)), host or "127.0.0.1", int(port))
+    try:
+        asyncio.run(server.serve_forever())
+    except KeyboardInterrupt:
+        pass
     finally:
         engine.dispose()

@@ -347,6 +347,8 @@ class Reservation(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'settled', 'released', 'expired')", name="status"),
         Index("ix_reservations_account_status", "account_id", "status"),
+        Index("ix_reservations_uniqueid", "uniqueid"),
+        Index("ix_reservations_trunk_status", "trunk_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -359,3 +361,10 @@ class Reservation(Base):
     cdr_id: Mapped[int | None] = mapped_column(ForeignKey("cdrs.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The customer's reservation is the one with parent_id NULL; each reseller above
+    # holds its own share of the call in a row pointing at it (settled together).
+    parent_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("reservations.id"), index=True
+    )
+    # The first trunk offered: what trunk channel limits and the `balance` strategy count.
+    trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"))

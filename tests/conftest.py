@@ -140,6 +140,7 @@ def demo(database_url: str) -> None:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # the listen backlog: 50 clients connect at once in a test
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -27,6 +27,7 @@ from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
 from services.cdr.commands import CdrRecord
 from services.common.caller import Caller, visible_account
+from services.credit import settlement
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,11 @@ def record_cdr(uow: UnitOfWork, record: CdrRecord) -> Outcome:
         levels = _price_levels(uow, cdr, record)
     except Unratable as why:
         cdr.status, cdr.unrated_reason = "unrated", str(why)[:255]
+        settlement.settle(uow, cdr, record, None)
         uow.commit()
         return Outcome.UNRATED
     _charge(uow, cdr, levels)
+    settlement.settle(uow, cdr, record, len(levels))
     uow.commit()
     return Outcome.RATED
 
@@ -113,13 +116,7 @@ def _price_levels(uow: UnitOfWork, cdr: Cdr, record: CdrRecord) -> list[LevelCha
     """The cost of the call at every level: the customer, then each reseller above
     it, each at its own sheet. Raises Unratable if any level can't be priced."""
     session = uow.session
-    account = (
-        session.execute(
-            select(Account).where(Account.accountcode == record.accountcode)
-        ).scalar_one_or_none()
-        if record.accountcode
-        else None
-    )
+    account = settlement.find_account(session, record)
     if account is None:
         raise Unratable(f"no account with accountcode {record.accountcode!r}")
     cdr.account_id = account.id

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
 from services.config.models import TNS
+from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
 
 NAME = "config"
 
 
 def application() -> SiptarApplication:
-    return make_application([ConfigService], tns=TNS, name="Config")
+    return make_application([ConfigService, RoutingService], tns=TNS, name="Config")

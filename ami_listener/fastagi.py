@@ -1,0 +1,156 @@
+"""FastAGI: `AGI(agi://host:4573/authorize,NUMBER[,ACCOUNT[,PIN]])` from the dialplan runs
+the Authorize use case and sets channel variables for Dial (docs/dialplan.md):
+
+    SIPTAR_ALLOWED      1 or 0
+    SIPTAR_REASON       OK, or why not (the reason codes of Authorize; Error on ours)
+    SIPTAR_MAX_SECONDS  the longest the call may last: Dial(...,L(${SIPTAR_MAX_SECONDS}000))
+    SIPTAR_DIALSTR      the first trunk's dial string, the number filled in
+    SIPTAR_TRUNK        the first trunk's name
+    SIPTAR_TRUNKS       how many trunks; SIPTAR_DIALSTR_n / SIPTAR_TRUNK_n (n = 1..) each
+    SIPTAR_RESERVATION  the reservation id
+
+The number is the first argument, else the extension. The account is the second
+argument, else the channel's accountcode, else the SIP peer of the channel
+(PJSIP/alice-00000001 is `alice`); the caller ID (ANI), the DNID (DNIS) and the
+channel's uniqueid come from the AGI environment; a PIN is the third argument.
+
+The protocol is written here on asyncio (a few lines), not taken from panoramisk: its
+FastAGI server blocks the whole loop on a client that disconnects before sending its
+headers (STACK_NOTES). Here each connection is its own task with a deadline and a size
+limit, so a dead or slow client costs only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Callable
+
+from rating.errors import BillingError
+from services.credit.authorize import Authorization, AuthorizeRequest
+
+logger = logging.getLogger(__name__)
+
+HEADER_TIMEOUT = 10.0  # seconds for the whole AGI environment to arrive
+REPLY_TIMEOUT = 10.0  # seconds for Asterisk to answer one command
+MAX_HEADER_LINES = 200
+SCRIPT = "authorize"
+_PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
+
+Authorizer = Callable[[AuthorizeRequest], Authorization]
+
+
+class FastAgiServer:
+    def __init__(self, authorizer: Authorizer, host: str = "127.0.0.1", port: int = 4573) -> None:
+        self.authorizer = authorizer
+        self.host, self.port = host, port
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        sock = self._server.sockets[0].getsockname()
+        self.port = int(sock[1])
+        logger.info("FastAGI listening on %s:%d", self.host, self.port)
+
+    async def serve_forever(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            env = await asyncio.wait_for(read_environment(reader), HEADER_TIMEOUT)
+            if env is None:
+                return  # hung up before its headers: nothing to answer
+            variables = await self._answer(env)
+            for name, value in variables:
+                writer.write(f'SET VARIABLE {name} "{_quoted(value)}"\n'.encode())
+                await writer.drain()
+                reply = await asyncio.wait_for(reader.readline(), REPLY_TIMEOUT)
+                if not reply:
+                    return  # the channel hung up
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError) as e:
+            logger.info("FastAGI client dropped: %s", e.__class__.__name__)
+        finally:
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+
+    async def _answer(self, env: dict[str, str]) -> list[tuple[str, str]]:
+        script = env.get("agi_network_script", "").strip("/").split("?")[0]
+        if script != SCRIPT:
+            return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "UnknownScript")]
+        try:
+            result = await asyncio.to_thread(self.authorizer, request_from(env))
+        except BillingError as e:
+            return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", e.code)]
+        except Exception:
+            logger.exception("FastAGI authorize failed for %s", env.get("agi_uniqueid"))
+            return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
+        return variables_for(result)
+
+
+async def read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:
+    """The `agi_name: value` lines up to the blank line; None if the peer hung up first."""
+    env: dict[str, str] = {}
+    for _ in range(MAX_HEADER_LINES):
+        line = await reader.readline()
+        if not line or not line.endswith(b"\n"):
+            return None  # EOF before the blank line
+        text = line.decode("utf-8", errors="replace").strip()
+        if not text:
+            return env
+        name, _, value = text.partition(":")
+        env[name.strip()] = value.strip()
+    raise ValueError("too many AGI header lines")
+
+
+def request_from(env: dict[str, str]) -> AuthorizeRequest:
+    def arg(n: int) -> str:
+        return env.get(f"agi_arg_{n}", "").strip()
+
+    account = arg(2) or env.get("agi_accountcode", "").strip()
+    if not account:
+        match = _PEER.match(env.get("agi_channel", ""))
+        account = match.group("peer") if match else ""
+    return AuthorizeRequest(
+        number=arg(1) or env.get("agi_extension", ""),
+        account=account,
+        callerid=_unknown_as_empty(env.get("agi_callerid", "")),
+        pin=arg(3),
+        dnis=_unknown_as_empty(env.get("agi_dnid", "")),
+        uniqueid=env.get("agi_uniqueid", ""),
+    )
+
+
+def _unknown_as_empty(value: str) -> str:
+    return "" if value.strip() in ("unknown", "") else value.strip()
+
+
+def variables_for(a: Authorization) -> list[tuple[str, str]]:
+    first = a.trunks[0] if a.trunks else None
+    pairs = [
+        ("SIPTAR_ALLOWED", "1" if a.allowed else "0"),
+        ("SIPTAR_REASON", a.reason.value),
+        ("SIPTAR_MAX_SECONDS", str(a.max_seconds)),
+        ("SIPTAR_DIALSTR", first.dial_string if first else ""),
+        ("SIPTAR_TRUNK", first.name if first else ""),
+        ("SIPTAR_TRUNKS", str(len(a.trunks))),
+        ("SIPTAR_RESERVATION", str(a.reservation_id or "")),
+    ]
+    for n, t in enumerate(a.trunks, start=1):
+        pairs += [(f"SIPTAR_DIALSTR_{n}", t.dial_string), (f"SIPTAR_TRUNK_{n}", t.name)]
+    return pairs
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")

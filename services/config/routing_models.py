@@ -1,0 +1,100 @@
+"""Wire types of providers, trunks and routes (urn:siptar:config)."""
+
+from __future__ import annotations
+
+from spyne import Boolean, ComplexModel, Integer, Unicode
+
+from services.common.wire import Money
+from services.config.models import TNS
+
+Name = Unicode(min_occurs=1, nillable=False, min_len=1, max_len=128)
+
+
+class ProviderInfo(ComplexModel):
+    __namespace__ = TNS
+    id = Integer
+    name = Unicode
+    buy_sheet_id = Integer
+    status = Unicode
+
+
+class ProviderList(ComplexModel):
+    __namespace__ = TNS
+    items = ProviderInfo.customize(max_occurs="unbounded")
+
+
+class NewTrunk(ComplexModel):
+    __namespace__ = TNS
+    provider_id = Integer(min_occurs=1, nillable=False)
+    name = Name
+    dial_string = Unicode(min_occurs=1, nillable=False, min_len=1, max_len=255)
+    channel_limit = Integer(ge=0)
+
+
+class TrunkInfo(ComplexModel):
+    __namespace__ = TNS
+    id = Integer
+    provider_id = Integer
+    name = Unicode
+    dial_string = Unicode
+    channel_limit = Integer
+    status = Unicode
+
+
+class TrunkList(ComplexModel):
+    __namespace__ = TNS
+    items = TrunkInfo.customize(max_occurs="unbounded")
+
+
+class RouteTrunk(ComplexModel):
+    __namespace__ = TNS
+    trunk_id = Integer(min_occurs=1, nillable=False)
+    priority = Integer(ge=0)
+    weight = Integer(ge=1)
+
+
+class NewRoute(ComplexModel):
+    __namespace__ = TNS
+    prefix = Unicode(max_len=32)
+    name = Unicode(max_len=128)
+    strategy = Unicode(values=["lcr", "priority", "balance", "quality"])
+    allow_loss = Boolean
+    trunks = RouteTrunk.customize(max_occurs=100)
+
+
+class RouteInfo(ComplexModel):
+    __namespace__ = TNS
+    id = Integer
+    prefix = Unicode
+    name = Unicode
+    strategy = Unicode
+    allow_loss = Boolean
+    trunks = RouteTrunk.customize(max_occurs="unbounded")
+
+
+class RouteList(ComplexModel):
+    __namespace__ = TNS
+    items = RouteInfo.customize(max_occurs="unbounded")
+
+
+class RoutedTrunk(ComplexModel):
+    __namespace__ = TNS
+    trunk_id = Integer
+    name = Unicode
+    provider_id = Integer
+    provider = Unicode
+    dial_string = Unicode
+    buy_cost = Money
+    channel_limit = Integer
+    channels_in_use = Integer
+    excluded = Unicode  # empty when the trunk is offered; else why it is left out
+
+
+class RouteTest(ComplexModel):
+    __namespace__ = TNS
+    route_id = Integer
+    prefix = Unicode
+    strategy = Unicode
+    allow_loss = Boolean
+    sell_cost = Money
+    trunks = RoutedTrunk.customize(max_occurs="unbounded")

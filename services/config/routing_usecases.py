@@ -1,0 +1,168 @@
+"""Configuration use cases (admin): providers, trunks, routes, and TestRoute.
+No spyne here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from db import schema
+from db.session import UnitOfWork
+from rating import normalise_number
+from rating.errors import AlreadyExists, InvalidInput, NotFound
+from services.common.caller import Caller, require_role, visible_account
+from services.credit.routing import RoutePlan, plan_route
+
+STRATEGIES = ("lcr", "priority", "balance", "quality")
+PLACEHOLDER = "${NUMBER}"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RouteTrunkLink:
+    trunk_id: int
+    priority: int = 0
+    weight: int = 1
+
+
+@dataclass(frozen=True)
+class NewRoute:
+    prefix: str
+    name: str
+    strategy: str
+    allow_loss: bool
+    trunks: tuple[RouteTrunkLink, ...]
+
+
+def create_provider(
+    uow: UnitOfWork, caller: Caller, name: str, buy_sheet_id: int | None
+) -> schema.Provider:
+    require_role(caller, "admin")
+    if buy_sheet_id is not None and uow.session.get(schema.RateSheet, buy_sheet_id) is None:
+        raise NotFound(f"rate sheet {buy_sheet_id} not found")
+    provider = schema.Provider(name=_name(name), buy_sheet_id=buy_sheet_id)
+    return _insert(uow, provider, f"a provider named {name.strip()!r} already exists")
+
+
+def list_providers(uow: UnitOfWork, caller: Caller) -> list[schema.Provider]:
+    require_role(caller, "admin")
+    return list(uow.session.scalars(select(schema.Provider).order_by(schema.Provider.id)))
+
+
+def create_trunk(
+    uow: UnitOfWork,
+    caller: Caller,
+    provider_id: int,
+    name: str,
+    dial_string: str,
+    channel_limit: int | None,
+) -> schema.Trunk:
+    require_role(caller, "admin")
+    if uow.session.get(schema.Provider, provider_id) is None:
+        raise NotFound(f"provider {provider_id} not found")
+    dial = dial_string.strip()
+    if PLACEHOLDER not in dial or len(dial) > 255:
+        raise InvalidInput(f"dial_string: up to 255 characters, with {PLACEHOLDER} in it")
+    if channel_limit is not None and channel_limit < 0:
+        raise InvalidInput("channel_limit: 0 or more (empty: no limit)")
+    trunk = schema.Trunk(
+        provider_id=provider_id, name=_name(name), dial_string=dial, channel_limit=channel_limit
+    )
+    return _insert(uow, trunk, f"a trunk named {name.strip()!r} already exists")
+
+
+def list_trunks(uow: UnitOfWork, caller: Caller) -> list[schema.Trunk]:
+    require_role(caller, "admin")
+    return list(uow.session.scalars(select(schema.Trunk).order_by(schema.Trunk.id)))
+
+
+def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route:
+    require_role(caller, "admin")
+    if cmd.strategy not in STRATEGIES:
+        raise InvalidInput(f"strategy: one of {', '.join(STRATEGIES)}")
+    prefix = normalise_number(cmd.prefix) if cmd.prefix.strip() else ""
+    ids = [link.trunk_id for link in cmd.trunks]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("trunks: each trunk once")
+    for link in cmd.trunks:
+        if uow.session.get(schema.Trunk, link.trunk_id) is None:
+            raise NotFound(f"trunk {link.trunk_id} not found")
+        if link.weight < 1:
+            raise InvalidInput("weight: 1 or more")
+    route = schema.Route(
+        prefix=prefix, name=cmd.name.strip()[:128], strategy=cmd.strategy, allow_loss=cmd.allow_loss
+    )
+    uow.session.add(route)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise AlreadyExists(f"a route for prefix {prefix!r} already exists") from None
+    uow.session.add_all(
+        schema.RouteTrunk(
+            route_id=route.id, trunk_id=link.trunk_id, priority=link.priority, weight=link.weight
+        )
+        for link in cmd.trunks
+    )
+    uow.commit()
+    return route
+
+
+def list_routes(
+    uow: UnitOfWork, caller: Caller
+) -> list[tuple[schema.Route, list[schema.RouteTrunk]]]:
+    require_role(caller, "admin")
+    routes = list(uow.session.scalars(select(schema.Route).order_by(schema.Route.prefix)))
+    links = list(uow.session.scalars(select(schema.RouteTrunk)))
+    return [
+        (
+            r,
+            sorted(
+                (x for x in links if x.route_id == r.id), key=lambda x: (x.priority, x.trunk_id)
+            ),
+        )
+        for r in routes
+    ]
+
+
+def try_route(uow: UnitOfWork, caller: Caller, number: str, account_id: int | None) -> RoutePlan:
+    """The trunks a call to `number` by the account would be offered, in order, with
+    their buy costs, and the trunks left out with why; reserves nothing."""
+    require_role(caller, "admin")
+    digits = normalise_number(number)
+    if not digits:
+        raise InvalidInput("number: required")
+    sheet_id = None
+    if account_id is not None:
+        sheet_id = operator_sheet(uow, visible_account(uow.session, caller, account_id))
+    return plan_route(uow.session, digits, datetime.now(UTC), sheet_id)
+
+
+def operator_sheet(uow: UnitOfWork, account: schema.Account) -> int | None:
+    """What the operator sells at: the sheet of the account's topmost non-admin
+    ancestor (the account itself when its parent is the admin)."""
+    for account_id in (int(i) for i in account.path.strip("/").split("/") if i):
+        found = uow.session.get(schema.Account, account_id)
+        if found is not None and found.role != "admin":
+            return found.rate_sheet_id
+    return account.rate_sheet_id
+
+
+def _name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 128:
+        raise InvalidInput("name: 1 to 128 characters")
+    return cleaned
+
+
+def _insert(uow: UnitOfWork, row: T, taken: str) -> T:
+    uow.session.add(row)
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise AlreadyExists(taken) from None
+    uow.commit()
+    return row
