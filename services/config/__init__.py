@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
+from services.config.deck_service import RateDeckService
 from services.config.models import TNS
 from services.config.service import ConfigService
 
@@ -10,4 +11,4 @@ NAME = "config"
 
 
 def application() -> SiptarApplication:
-    return make_application([ConfigService], tns=TNS, name="Config")
+    return make_application([ConfigService, RateDeckService], tns=TNS, name="Config")
