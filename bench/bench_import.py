@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bench.bench_prefix import make_prefixes
 from db import migrate, schema
 from db.session import UnitOfWork, make_engine, make_session_factory
+from rating.model import Rate
 from rating.tariffs import parse_rates_csv
 from services.common.caller import Caller
 from services.config import usecases
@@ -61,19 +62,21 @@ def admin_sheet(session_factory: Callable[[], object]) -> tuple[Caller, int]:
         return caller, sheet.id
 
 
-def timed_import(url: str, deck: str) -> None:
+def timed_import(url: str, deck: str, rates: list[Rate]) -> None:
+    """ImportRates end to end (parse + insert + commit) with replace into an empty
+    sheet; then a merge of the same rates, parse excluded (every row replaces one)."""
     engine = make_engine(url)
     factory = make_session_factory(engine)
     caller, sheet_id = admin_sheet(factory)
-    for label, replace in (("replace", True), ("merge", False)):
-        with UnitOfWork(factory) as uow:
-            started = time.perf_counter()
-            result = usecases.import_rates(uow, caller, sheet_id, deck, replace)
-            seconds = time.perf_counter() - started
-        print(
-            f"   {label:7s} {result.imported:,} rows in {seconds:.1f} s: "
-            f"{result.imported / seconds:,.0f} rows/s (removed {result.removed:,})"
-        )
+    with UnitOfWork(factory) as uow:
+        started = time.perf_counter()
+        result = usecases.import_rates(uow, caller, sheet_id, deck, replace=True)
+        _report("replace, parse included", result.imported, result.removed, started)
+    with UnitOfWork(factory) as uow:
+        started = time.perf_counter()
+        sheet = usecases.admin_sheet(uow, caller, sheet_id)
+        result = usecases.load_rates(uow, sheet, rates, replace=False)
+        _report("merge, parse excluded", result.imported, result.removed, started)
     with UnitOfWork(factory) as uow:
         count = uow.session.execute(
             select(func.count()).where(schema.Rate.sheet_id == sheet_id)
@@ -82,13 +85,21 @@ def timed_import(url: str, deck: str) -> None:
     engine.dispose()
 
 
+def _report(label: str, imported: int, removed: int, started: float) -> None:
+    seconds = time.perf_counter() - started
+    print(
+        f"   {label}: {imported:,} rows in {seconds:.1f} s, {imported / seconds:,.0f} rows/s"
+        f" (removed {removed:,})"
+    )
+
+
 def run() -> None:
     started = time.perf_counter()
     deck = make_deck(ROWS)
     made = time.perf_counter() - started
     print(f"deck: {ROWS:,} rows, {len(deck) / 1e6:.0f} MB of CSV ({made:.1f} s to make)")
     started = time.perf_counter()
-    parse_rates_csv(deck)
+    rates = parse_rates_csv(deck)
     seconds = time.perf_counter() - started
     print(f"parse_rates_csv: {seconds:.1f} s, {ROWS / seconds:,.0f} rows/s")
     server = PostgresServer().start()
@@ -97,11 +108,11 @@ def run() -> None:
         url = pg_db_url(server.url, "bench")
         migrate.upgrade(url)
         print("PostgreSQL (COPY), through import_rates:")
-        timed_import(url, deck)
+        timed_import(url, deck, rates)
     finally:
         server.stop()
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         migrate.upgrade(url)
         print("SQLite (executemany), through import_rates:")
-        timed_import(url, deck)
+        timed_import(url, deck, rates)
