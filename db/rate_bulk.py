@@ -26,10 +26,16 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from db import schema
-from rating.formats import format_tiers, format_weekdays
+from rating.formats import format_tiers, format_weekdays, parse_tiers, parse_weekdays
 from rating.model import Rate
 
-__all__ = ["insert_rates", "last_rate_id", "rate_rows", "remove_replaced"]
+__all__ = [
+    "insert_rates",
+    "last_rate_id",
+    "rate_rows",
+    "remove_replaced",
+    "stored_rates",
+]
 
 RATES = cast(Table, schema.Rate.__table__)
 # Every column but the id, in the order the tuples below carry them.
@@ -93,6 +99,34 @@ def rate_rows(session: Session, sheet_id: int) -> Iterator[Any]:
         .execution_options(yield_per=CHUNK)
     )
     yield from result
+
+
+def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
+    """The sheet's rates, by prefix. A deck repeats its tiers and weekdays: each text is
+    parsed once."""
+    tiers = _Memo(lambda text: parse_tiers(text) if text else ())
+    days = _Memo(lambda text: parse_weekdays(text) if text else None)
+    return [
+        Rate(
+            prefix=row.prefix,
+            destination=row.destination,
+            price=row.price,
+            tiers=tiers[row.tiers],
+            initial_increment=row.initial_increment,
+            increment=row.increment,
+            connect_fee=row.connect_fee,
+            included_seconds=row.included_seconds,
+            free_below=row.free_below,
+            min_cost=row.min_cost,
+            max_cost=row.max_cost,
+            weekdays=days[row.weekdays],
+            time_from=row.time_from,
+            time_to=row.time_to,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+        )
+        for row in rate_rows(session, sheet_id)
+    ]
 
 
 def _stored_rows(

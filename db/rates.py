@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import replace
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db import schema
+from db.rate_bulk import stored_rates
 from rating import RatingPlan, compile_sheet
 from rating.errors import NotFound
 from rating.model import BlockMode, Rate, RateSheet, Rounding
@@ -82,8 +84,9 @@ def load_sheet(session: Session, sheet_id: int) -> RateSheet:
     sheet = session.get(schema.RateSheet, sheet_id)
     if sheet is None:
         raise NotFound(f"rate sheet {sheet_id} not found")
-    rows = session.scalars(select(schema.Rate).where(schema.Rate.sheet_id == sheet_id))
-    return sheet_from_rows(sheet, rows)
+    # Core rows, not ORM objects: a million-row sheet loads several times faster.
+    rates = tuple(stored_rates(session, sheet_id))
+    return replace(sheet_from_rows(sheet, ()), rates=rates)
 
 
 def bump_version(session: Session, sheet_id: int) -> None:

@@ -6,12 +6,10 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from db.rate_bulk import rate_rows
-from db.rates import rate_from_row
+from db.rate_bulk import stored_rates
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from rating.tariffs import format_rates_csv
-from rating.xlsx import format_rates_xlsx, parse_rates_xlsx
 from services.common.caller import Caller
 from services.config.usecases import ImportResult, admin_sheet, load_rates
 
@@ -33,10 +31,12 @@ def export_rates(uow: UnitOfWork, caller: Caller, sheet_id: int, fmt: str) -> De
     if fmt not in FORMATS:
         raise InvalidInput(f"format: one of {', '.join(FORMATS)}")
     sheet = admin_sheet(uow, caller, sheet_id)
-    rates = [rate_from_row(row) for row in rate_rows(uow.session, sheet.id)]
+    rates = stored_rates(uow.session, sheet.id)
     if fmt == "csv":
         content = format_rates_csv(rates)
     else:
+        from rating.xlsx import format_rates_xlsx  # openpyxl: 0.2 s more for every worker
+
         content = base64.b64encode(format_rates_xlsx(rates)).decode("ascii")
     return Deck(sheet.id, fmt, content, len(rates), sheet.version)
 
@@ -46,6 +46,8 @@ def import_rates_xlsx(
 ) -> ImportResult:
     """Load an .xlsx rate deck (base64), with the rules of ImportRates: all or nothing,
     a bad row reported with its spreadsheet row number and column."""
+    from rating.xlsx import parse_rates_xlsx  # openpyxl: 0.2 s more for every worker
+
     sheet = admin_sheet(uow, caller, sheet_id)
     try:
         data = base64.b64decode("".join(xlsx_base64.split()), validate=True)

@@ -306,7 +306,7 @@ def second_worker(database_url: str, tmp_path: Path) -> Iterator[str]:
             try:
                 if requests.get(f"{url}/billing?wsdl", timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still booting
                 time.sleep(0.2)
         yield url
     finally:
