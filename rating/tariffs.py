@@ -301,8 +301,12 @@ class _RowParser:
     """
 
     def __init__(self) -> None:
-        self._values = {column: _Parsed(parse) for column, parse in _PARSERS.items()}
-        self._problems: dict[tuple[object, ...], Problem] = {}
+        self._values = {
+            column: _Parsed(parse)
+            for column, parse in _PARSERS.items()
+            if column not in ("prefix", "destination")  # parsed on every row
+        }
+        self._problems: dict[tuple[tuple[str, str], ...], Problem] = {}
 
     def __call__(self, row: Row, line: int) -> Rate:
         """The rate of `row`, whose columns come in RATE_COLUMNS order (so the first bad
@@ -310,6 +314,7 @@ class _RowParser:
         prefix: str | None = None
         destination = ""
         terms: dict[str, Any] = {}
+        texts: list[tuple[str, str]] = []
         for column, value in row.items():
             if type(value) is str:
                 text = value.strip()
@@ -331,16 +336,18 @@ class _RowParser:
                     terms[column] = self._values[column][text]
                 except (FieldError, InvalidInput) as error:
                     raise InvalidRateRow(line, column, str(error)) from None
+                texts.append((column, text))
         if prefix is None:
             raise InvalidRateRow(line, "prefix", "a prefix is required")
         rate = _new_rate(prefix, destination, terms)
-        problem = prefix_problem(rate) or self._terms_problem(rate, terms)
+        problem = prefix_problem(rate) or self._terms_problem(rate, tuple(texts))
         if problem:
             raise InvalidRateRow(line, *problem)
         return rate
 
-    def _terms_problem(self, rate: Rate, terms: dict[str, Any]) -> Problem:
-        key = tuple(terms.items())
+    def _terms_problem(self, rate: Rate, key: tuple[tuple[str, str], ...]) -> Problem:
+        # Keyed by the cells' text, not their values: 0.10 and 0.1 are equal Decimals,
+        # but a problem's message quotes the value as the deck wrote it.
         problem = self._problems.get(key, _MISSING)
         if problem is _MISSING:
             # prefix_problem(rate) is None here, so this is the problem of the terms.
