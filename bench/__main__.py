@@ -4,10 +4,11 @@ modules named on the command line (`python -m bench bench_prefix bench_rating`).
 from __future__ import annotations
 
 import argparse
-import importlib
 import pkgutil
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import bench
 
@@ -26,12 +27,19 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(wanted) - set(available))
     if unknown:
         parser.error(f"no such benchmark: {', '.join(unknown)}; there are {', '.join(available)}")
+    failed: list[str] = []
     for name in wanted:
         print(f"== {name} ==", flush=True)
         started = time.perf_counter()
-        importlib.import_module(f"bench.{name}").run()
+        # Each in a process of its own: one's memory (peak RSS) and heap are not the next's.
+        code = f"import bench.{name} as module; module.run()"
+        repo = Path(bench.__file__).resolve().parent.parent
+        if subprocess.run([sys.executable, "-c", code], cwd=repo, check=False).returncode:
+            failed.append(name)
         print(f"   ({name} took {time.perf_counter() - started:.1f} s)", flush=True)
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

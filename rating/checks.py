@@ -13,7 +13,7 @@ from decimal import Decimal
 from rating.formats import tiers_problem
 from rating.model import Rate
 
-__all__ = ["rate_problem"]
+__all__ = ["Problem", "prefix_problem", "rate_problem"]
 
 Problem = tuple[str, str] | None
 
@@ -21,7 +21,7 @@ Problem = tuple[str, str] | None
 def rate_problem(rate: Rate) -> Problem:
     """The first reason `rate` cannot be billed, or None."""
     return (
-        _prefix_problem(rate)
+        prefix_problem(rate)
         or _price_problem(rate)
         or _seconds_problem(rate)
         or _money_problem(rate)
@@ -30,7 +30,8 @@ def rate_problem(rate: Rate) -> Problem:
     )
 
 
-def _prefix_problem(rate: Rate) -> Problem:
+def prefix_problem(rate: Rate) -> Problem:
+    """Whether the prefix and the destination are right (rate_problem checks them first)."""
     prefix = rate.prefix
     if not (isinstance(prefix, str) and prefix.isascii() and prefix.isdigit()):
         return "prefix", f"{prefix!r} is not a prefix of one or more digits"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
+from services.config.deck_service import RateDeckService
 from services.config.models import TNS
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
@@ -11,4 +12,6 @@ NAME = "config"
 
 
 def application() -> SiptarApplication:
-    return make_application([ConfigService, RoutingService], tns=TNS, name="Config")
+    return make_application(
+        [ConfigService, RateDeckService, RoutingService], tns=TNS, name="Config"
+    )

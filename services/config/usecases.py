@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from db import schema
-from db.rates import bump_version, rate_from_row, row_values
+from db.rate_bulk import insert_rates, last_rate_id, remove_replaced
+from db.rates import bump_version
 from db.session import UnitOfWork
 from rating import parse_rates_csv
 from rating.errors import AlreadyExists, InvalidInput, NotFound
@@ -91,34 +92,29 @@ def import_rates(
     exactly the file; otherwise rows with the same prefix, band and valid_from are
     replaced and the others added."""
     sheet = admin_sheet(uow, caller, sheet_id)
-    rates = parse_rates_csv(csv_text)
+    return load_rates(uow, sheet, parse_rates_csv(csv_text), replace)
+
+
+def load_rates(
+    uow: UnitOfWork, sheet: schema.RateSheet, rates: list[Rate], replace: bool
+) -> ImportResult:
+    """Put parsed rates into `sheet` in bulk (COPY / executemany, never the ORM) and
+    commit. The version is bumped first: that row lock serialises imports of a sheet."""
     if not rates:
         raise InvalidInput("the file has no rates")
     session = uow.session
+    bump_version(session, sheet.id)
     if replace:
         result = session.execute(delete(schema.Rate).where(schema.Rate.sheet_id == sheet.id))
         removed = cast(CursorResult[Any], result).rowcount
+        insert_rates(session, sheet.id, rates)
     else:
-        removed = _remove_replaced(uow, sheet.id, {_key(r) for r in rates})
-    session.execute(insert(schema.Rate), [{"sheet_id": sheet.id, **row_values(r)} for r in rates])
-    bump_version(session, sheet.id)
+        last_old_id = last_rate_id(session, sheet.id)
+        insert_rates(session, sheet.id, rates)
+        removed = 0 if last_old_id is None else remove_replaced(session, sheet.id, last_old_id)
     uow.commit()
     session.refresh(sheet)
     return ImportResult(sheet.id, len(rates), removed, sheet.version)
-
-
-def _key(rate: Rate) -> tuple[object, ...]:
-    return (rate.prefix, rate.weekdays, rate.time_from, rate.time_to, rate.valid_from)
-
-
-def _remove_replaced(uow: UnitOfWork, sheet_id: int, keys: set[tuple[object, ...]]) -> int:
-    rows = uow.session.scalars(select(schema.Rate).where(schema.Rate.sheet_id == sheet_id))
-    doomed = [row.id for row in rows if _key(rate_from_row(row)) in keys]
-    for start in range(0, len(doomed), 500):
-        uow.session.execute(
-            delete(schema.Rate).where(schema.Rate.id.in_(doomed[start : start + 500]))
-        )
-    return len(doomed)
 
 
 def list_rates(
