@@ -26,6 +26,8 @@ class Settings:
     ami_user: str = "billing"
     ami_secret: str = ""
     asterisk_tz: str = "UTC"
+    # Where the AMI listener spills CDRs while the database is down (ami_listener/spool.py).
+    spool_dir: str = "var/spool"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

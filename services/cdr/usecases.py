@@ -9,18 +9,20 @@ nothing is charged; it is never dropped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from db import ledger
 from db.rates import plans
-from db.schema import Account, Cdr, Charge
+from db.schema import Account, CallIntervention, Cdr, Charge
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import BillingError
@@ -50,34 +52,123 @@ class LevelCharge:
 
 
 def record_cdr(uow: UnitOfWork, record: CdrRecord) -> Outcome:
+    """Store and rate one CDR and commit (the one-record form of `store_batch`)."""
+    outcome = store_cdr_safely(uow, record)
+    uow.commit()
+    return outcome
+
+
+def store_batch(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome | None]:
+    """Store and rate many CDRs in ONE transaction and commit; one outcome per record.
+
+    Fast path: every record straight into the transaction. If any record fails (a
+    duplicate racing in from another listener, a bad value), the transaction is rolled
+    back and redone with a savepoint per record, so one bad record costs only itself:
+    its outcome is None (logged), the others are committed. A lost connection
+    (OperationalError) is raised: nothing of the batch is committed, retry it whole.
+    """
+    try:
+        outcomes: list[Outcome | None] = [store_cdr(uow, r) for r in records]
+        uow.commit()
+        return outcomes
+    except OperationalError:
+        uow.rollback()
+        raise
+    except Exception:
+        uow.rollback()
+    outcomes = []
+    for record in records:
+        try:
+            outcomes.append(store_cdr_safely(uow, record))
+        except OperationalError:
+            raise
+        except Exception:
+            logger.exception(
+                "CDR UniqueID=%s Sequence=%s can't be stored", record.uniqueid, record.sequence
+            )
+            outcomes.append(None)
+    uow.commit()
+    return outcomes
+
+
+def store_cdr_safely(uow: UnitOfWork, record: CdrRecord) -> Outcome:
+    """`store_cdr` inside a savepoint: a failure undoes this record only, and a
+    duplicate that another writer inserted meanwhile is recognised by the constraints."""
+    try:
+        with uow.session.begin_nested():
+            return store_cdr(uow, record)
+    except IntegrityError:
+        print_ = fingerprint(record)
+        if _exists(uow, record.uniqueid, _sequence(record, print_), print_):
+            return Outcome.DUPLICATE
+        raise
+
+
+def store_cdr(uow: UnitOfWork, record: CdrRecord) -> Outcome:
+    """Store and rate one CDR in the current transaction; no commit.
+
+    Idempotent on (uniqueid, sequence) and on the fingerprint (what AMI and Master.csv
+    both carry): a CDR already stored by either source is a DUPLICATE and changes nothing.
+    """
     session = uow.session
-    sequence = -1 if record.sequence is None else record.sequence
-    if _exists(uow, record.uniqueid, sequence):
+    print_ = fingerprint(record)
+    sequence = _sequence(record, print_)
+    if _exists(uow, record.uniqueid, sequence, print_):
         return Outcome.DUPLICATE
     cdr = _new_cdr(record, sequence)
+    cdr.fingerprint = print_
+    cdr.hangup_reason = _hangup_reason(uow, record.uniqueid)
     session.add(cdr)
-    try:
-        session.flush()
-    except IntegrityError:
-        # Another listener stored the same CDR between our check and our insert.
-        uow.rollback()
-        return Outcome.DUPLICATE
+    session.flush()
     try:
         levels = _price_levels(uow, cdr, record)
     except Unratable as why:
         cdr.status, cdr.unrated_reason = "unrated", str(why)[:255]
-        uow.commit()
         return Outcome.UNRATED
     _charge(uow, cdr, levels)
-    uow.commit()
     return Outcome.RATED
 
 
-def _exists(uow: UnitOfWork, uniqueid: str, sequence: int) -> bool:
+def fingerprint(record: CdrRecord) -> str:
+    """A digest of the fields both cdr_manager (AMI) and cdr_csv (Master.csv) carry."""
+    parts = (
+        record.uniqueid,
+        record.start.isoformat(),
+        record.answer.isoformat() if record.answer else "",
+        record.end.isoformat(),
+        record.channel,
+        record.dstchannel,
+        record.disposition,
+        str(record.billsec),
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _sequence(record: CdrRecord, print_: str) -> int:
+    """Asterisk's Sequence; for a source without one (Master.csv), a negative number
+    derived from the fingerprint: one UniqueID can have several CDRs (a ring group)."""
+    if record.sequence is not None:
+        return record.sequence
+    return -1 - int(print_[:15], 16)
+
+
+def _exists(uow: UnitOfWork, uniqueid: str, sequence: int, print_: str) -> bool:
     found = uow.session.execute(
-        select(Cdr.id).where(Cdr.uniqueid == uniqueid, Cdr.sequence == sequence)
+        select(Cdr.id).where(
+            or_(
+                and_(Cdr.uniqueid == uniqueid, Cdr.sequence == sequence),
+                Cdr.fingerprint == print_,
+            )
+        )
     ).first()
     return found is not None
+
+
+def _hangup_reason(uow: UnitOfWork, uniqueid: str) -> str:
+    reason = uow.session.execute(
+        select(CallIntervention.reason).where(CallIntervention.uniqueid == uniqueid)
+    ).scalar_one_or_none()
+    return reason or ""
 
 
 def _new_cdr(r: CdrRecord, sequence: int) -> Cdr:
