@@ -6,6 +6,8 @@ changed in Python and written back), so concurrent writers can't lose an update.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from sqlalchemy import func, select, update
@@ -15,6 +17,7 @@ from sqlalchemy.orm.util import identity_key
 from db.schema import Account, LedgerEntry
 
 KINDS = ("payment", "call", "recurring", "refund", "adjustment")
+_BATCH = "siptar.ledger_batch"
 
 
 def post(
@@ -33,6 +36,18 @@ def post(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
+    pending = session.info.get(_BATCH)
+    if pending is not None:
+        entry = LedgerEntry(
+            account_id=account_id,
+            kind=kind,
+            amount=amount,
+            reference=reference,
+            cdr_id=cdr_id,
+            login_id=login_id,
+        )
+        pending.append(entry)
+        return entry
     balance_after = session.execute(
         update(Account)
         .where(Account.id == account_id)
@@ -54,6 +69,51 @@ def post(
     if loaded is not None:
         session.expire(loaded, ["balance"])
     return entry
+
+
+@contextmanager
+def batch(session: Session) -> Iterator[None]:
+    """Defer the `post`s made inside the block to its end: then ONE update per account
+    (its total, accounts in id order so concurrent writers lock them in the same order)
+    and one bulk insert of every ledger row, each row's `balance_after` computed in
+    order from the account's new balance. For the AMI listener's batches: the balances
+    change at the end of the block, so code inside must not read them. On an exception
+    nothing is posted (the caller rolls back).
+    """
+    if _BATCH in session.info:
+        raise RuntimeError("ledger.batch blocks do not nest")
+    pending: list[LedgerEntry] = []
+    session.info[_BATCH] = pending
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    _post_many(session, pending)
+
+
+def _post_many(session: Session, entries: list[LedgerEntry]) -> None:
+    by_account: dict[int, list[LedgerEntry]] = {}
+    for entry in entries:
+        by_account.setdefault(entry.account_id, []).append(entry)
+    for account_id in sorted(by_account):
+        rows = by_account[account_id]
+        total = sum((e.amount for e in rows), Decimal(0))
+        running = (
+            session.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(balance=Account.balance + total)
+                .returning(Account.balance)
+            ).scalar_one()
+            - total
+        )
+        for entry in rows:
+            running += entry.amount
+            entry.balance_after = running
+        loaded = session.identity_map.get(identity_key(Account, account_id))
+        if loaded is not None:
+            session.expire(loaded, ["balance"])
+    session.add_all(entries)
 
 
 def ledger_sum(session: Session, account_id: int) -> Decimal:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import cast
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -24,7 +25,7 @@ from db import ledger
 from db.rates import plans
 from db.schema import Account, CallIntervention, Cdr, Charge
 from db.session import UnitOfWork
-from rating import normalise_number
+from rating import RatingPlan, normalise_number
 from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
 from services.cdr.commands import CdrRecord
@@ -61,21 +62,23 @@ def record_cdr(uow: UnitOfWork, record: CdrRecord) -> Outcome:
 def store_batch(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome | None]:
     """Store and rate many CDRs in ONE transaction and commit; one outcome per record.
 
-    Fast path: every record straight into the transaction. If any record fails (a
-    duplicate racing in from another listener, a bad value), the transaction is rolled
-    back and redone with a savepoint per record, so one bad record costs only itself:
-    its outcome is None (logged), the others are committed. A lost connection
-    (OperationalError) is raised: nothing of the batch is committed, retry it whole.
+    Fast path (`_store_many`): the whole batch with a constant number of statements. If
+    anything fails (a duplicate racing in from another listener, a bad value), the
+    transaction is rolled back and redone record by record, each in a savepoint, so one
+    bad record costs only itself: its outcome is None (logged), the others are
+    committed. A lost connection (OperationalError) is raised: nothing of the batch is
+    committed; retry it whole.
     """
     try:
-        outcomes: list[Outcome | None] = [store_cdr(uow, r) for r in records]
+        outcomes: list[Outcome | None] = list(_store_many(uow, records))
         uow.commit()
         return outcomes
     except OperationalError:
         uow.rollback()
         raise
-    except Exception:
+    except Exception as exc:
         uow.rollback()
+        logger.info("batch of %d CDRs redone one by one: %s", len(records), exc)
     outcomes = []
     for record in records:
         try:
@@ -89,6 +92,98 @@ def store_batch(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome |
             outcomes.append(None)
     uow.commit()
     return outcomes
+
+
+def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
+    """`store_cdr` for a whole batch, with one query for the duplicates, one insert of
+    the new CDRs, the accounts and plans looked up once, and the ledger posted per
+    account (ledger.batch). No commit."""
+    session = uow.session
+    uniqueids = {r.uniqueid for r in records}
+    known = session.execute(
+        select(Cdr.uniqueid, Cdr.sequence, Cdr.fingerprint).where(Cdr.uniqueid.in_(uniqueids))
+    ).all()
+    keys = {(u, s) for u, s, _ in known}
+    prints = {f for _, _, f in known if f}
+    reasons = {
+        u: reason
+        for u, reason in session.execute(
+            select(CallIntervention.uniqueid, CallIntervention.reason).where(
+                CallIntervention.uniqueid.in_(uniqueids)
+            )
+        )
+    }
+    outcomes = [Outcome.DUPLICATE] * len(records)
+    new: list[tuple[int, CdrRecord, Cdr]] = []
+    for i, record in enumerate(records):
+        print_ = fingerprint(record)
+        sequence = _sequence(record, print_)
+        if (record.uniqueid, sequence) in keys or print_ in prints:
+            continue
+        keys.add((record.uniqueid, sequence))
+        prints.add(print_)
+        cdr = _new_cdr(record, sequence)
+        cdr.fingerprint, cdr.hangup_reason = print_, reasons.get(record.uniqueid, "")
+        new.append((i, record, cdr))
+    session.add_all([cdr for _, _, cdr in new])
+    session.flush()
+    session.info[_LOOKUPS] = {}
+    try:
+        with ledger.batch(session):
+            for i, record, cdr in new:
+                try:
+                    levels = _price_levels(uow, cdr, record)
+                except Unratable as why:
+                    cdr.status, cdr.unrated_reason = "unrated", str(why)[:255]
+                    outcomes[i] = Outcome.UNRATED
+                    continue
+                _charge(uow, cdr, levels)
+                outcomes[i] = Outcome.RATED
+    finally:
+        session.info.pop(_LOOKUPS, None)
+    session.flush()
+    return outcomes
+
+
+# session.info key: accounts by accountcode and plans by sheet, for one batch.
+_LOOKUPS = "siptar.cdr_lookups"
+
+
+def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
+    cache = uow.session.info.get(_LOOKUPS)
+    key = ("account", accountcode)
+    if cache is not None and key in cache:
+        return cast(Account | None, cache[key])
+    account = uow.session.execute(
+        select(Account).where(Account.accountcode == accountcode)
+    ).scalar_one_or_none()
+    if cache is not None:
+        cache[key] = account
+    return account
+
+
+def _account_by_id(uow: UnitOfWork, account_id: int) -> Account | None:
+    # Cached: the session's identity map holds objects weakly, so a parent account
+    # nobody references would be loaded again for every call of the batch.
+    cache = uow.session.info.get(_LOOKUPS)
+    key = ("account_id", account_id)
+    if cache is not None and key in cache:
+        return cast(Account | None, cache[key])
+    account = uow.session.get(Account, account_id)
+    if cache is not None:
+        cache[key] = account
+    return account
+
+
+def _plan(uow: UnitOfWork, sheet_id: int) -> RatingPlan:
+    cache = uow.session.info.get(_LOOKUPS)
+    key = ("plan", sheet_id)
+    if cache is not None and key in cache:
+        return cast(RatingPlan, cache[key])
+    plan = plans.plan(uow.session, sheet_id)
+    if cache is not None:
+        cache[key] = plan
+    return plan
 
 
 def store_cdr_safely(uow: UnitOfWork, record: CdrRecord) -> Outcome:
@@ -203,14 +298,7 @@ def _new_cdr(r: CdrRecord, sequence: int) -> Cdr:
 def _price_levels(uow: UnitOfWork, cdr: Cdr, record: CdrRecord) -> list[LevelCharge]:
     """The cost of the call at every level: the customer, then each reseller above
     it, each at its own sheet. Raises Unratable if any level can't be priced."""
-    session = uow.session
-    account = (
-        session.execute(
-            select(Account).where(Account.accountcode == record.accountcode)
-        ).scalar_one_or_none()
-        if record.accountcode
-        else None
-    )
+    account = _account_by_code(uow, record.accountcode) if record.accountcode else None
     if account is None:
         raise Unratable(f"no account with accountcode {record.accountcode!r}")
     cdr.account_id = account.id
@@ -232,14 +320,14 @@ def _chain(uow: UnitOfWork, account: Account) -> list[Account]:
     current: Account | None = account
     while current is not None and current.role != "admin":
         chain.append(current)
-        current = uow.session.get(Account, current.parent_id) if current.parent_id else None
+        current = _account_by_id(uow, current.parent_id) if current.parent_id else None
     return chain
 
 
 def _price_one(uow: UnitOfWork, account: Account, level: int, call: CallToRate) -> LevelCharge:
     if account.rate_sheet_id is None:
         raise Unratable(f"account {account.id} ({account.name}) has no rate sheet")
-    plan = plans.plan(uow.session, account.rate_sheet_id)
+    plan = _plan(uow, account.rate_sheet_id)
     try:
         cost = plan.rate_call(call)
     except BillingError as e:
