@@ -56,7 +56,7 @@ def make_listener(
         settings.ami_user,
         settings.ami_secret,
         settings.tz,
-        writer.write,  # unused in batch mode; kept for the counters' meaning
+        lambda record: writer.write([record]),  # unused in batch mode
         handle_batch=writer.write,
         batch_size=writer.batch_size,
         events="system,cdr" if monitor is None else "system,cdr,call",

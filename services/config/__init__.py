@@ -5,9 +5,10 @@ from __future__ import annotations
 from services.common.app import SiptarApplication, make_application
 from services.config.models import TNS
 from services.config.service import ConfigService
+from services.config.traffic_service import TrafficService
 
 NAME = "config"
 
 
 def application() -> SiptarApplication:
-    return make_application([ConfigService], tns=TNS, name="Config")
+    return make_application([ConfigService, TrafficService], tns=TNS, name="Config")
