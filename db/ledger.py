@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from db.schema import Account, LedgerEntry
+from db.schema import Account, LedgerEntry, utcnow
 
 KINDS = ("payment", "call", "recurring", "refund", "adjustment")
 _BATCH = "siptar.ledger_batch"
@@ -77,8 +77,10 @@ def batch(session: Session) -> Iterator[None]:
     (its total, accounts in id order so concurrent writers lock them in the same order)
     and one bulk insert of every ledger row, each row's `balance_after` computed in
     order from the account's new balance. For the AMI listener's batches: the balances
-    change at the end of the block, so code inside must not read them. On an exception
-    nothing is posted (the caller rolls back).
+    change at the end of the block, so code inside must not read them, and the entries
+    `post` returns inside it are written by a Core insert (they stay transient). Pending
+    objects are flushed first. On an exception nothing is posted (the caller rolls
+    back).
     """
     if _BATCH in session.info:
         raise RuntimeError("ledger.batch blocks do not nest")
@@ -113,7 +115,24 @@ def _post_many(session: Session, entries: list[LedgerEntry]) -> None:
         loaded = session.identity_map.get(identity_key(Account, account_id))
         if loaded is not None:
             session.expire(loaded, ["balance"])
-    session.add_all(entries)
+    if entries:
+        # Pending objects (the CDRs the rows refer to) first; then one multi-row
+        # INSERT: ORM objects would each wait for their id (RETURNING, row by row).
+        session.flush()
+        session.execute(insert(LedgerEntry), [_values(e) for e in entries])
+
+
+def _values(entry: LedgerEntry) -> dict[str, object]:
+    return {
+        "account_id": entry.account_id,
+        "kind": entry.kind,
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "reference": entry.reference,
+        "cdr_id": entry.cdr_id,
+        "login_id": entry.login_id,
+        "created_at": utcnow(),
+    }
 
 
 def ledger_sum(session: Session, account_id: int) -> Decimal:
