@@ -2,7 +2,7 @@
 
 A synthetic session of 20,000 `Event: Cdr` messages for the demo accounts (tests/
 ami_synth.py; 60 % answered, every level of the tree charged) is replayed over TCP by
-tests/ami_replay.AmiReplayServer, running in its own thread and event loop, into the
+tests/ami_replay.AmiReplayServer, running in a process of its own, into the
 production listener (`CdrListener` + `CdrWriter`: batches of up to 200 in one
 transaction). The clock runs from the listener's login to the last batch committed.
 On SQLite (a WAL file) and on a throwaway PostgreSQL (tests.pgserver). Set
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from datetime import UTC
 from pathlib import Path
@@ -29,39 +30,46 @@ from db.ledger import ledger_sum
 from db.schema import Account, Cdr
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
-from tests.ami_replay import AmiReplayServer
 from tests.ami_synth import write_session
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
 EVENTS = int(os.environ.get("BENCH_AMI_EVENTS", "20000"))
 
 
-class _ServerThread:
-    """The replay server in a loop of its own, as Asterisk would be a process of its own."""
+_SERVER = """
+import asyncio, sys
+from tests.ami_replay import AmiReplayServer
+
+async def main():
+    server = AmiReplayServer(sys.argv[1])
+    print(await server.start(), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+class _ServerProcess:
+    """The replay server in a process of its own, as Asterisk is."""
 
     def __init__(self, raw: Path) -> None:
         self.raw = raw
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.port = 0
-        self.thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.server = AmiReplayServer(self.raw)
-        self.port = self.loop.run_until_complete(self.server.start())
-        self.ready.set()
-        self.loop.run_forever()
-
-    def __enter__(self) -> _ServerThread:
-        self.thread.start()
-        self.ready.wait(30)
+    def __enter__(self) -> _ServerProcess:
+        root = Path(__file__).resolve().parents[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVER, str(self.raw)],
+            cwd=root,
+            env=os.environ | {"PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(30)
+        self.proc.terminate()
+        self.proc.wait(30)
 
 
 async def _listen(port: int, writer: CdrWriter, count: int) -> float:
@@ -85,7 +93,7 @@ def _one(label: str, url: str, raw: Path, spool: Path) -> None:
     with UnitOfWork(factory) as uow:
         load_demo(uow)
     writer = CdrWriter(factory, Spool(spool))
-    with _ServerThread(raw) as server:
+    with _ServerProcess(raw) as server:
         elapsed = asyncio.run(_listen(server.port, writer, EVENTS))
     with factory() as s:
         stored = s.execute(select(func.count(Cdr.id))).scalar_one()
