@@ -108,6 +108,13 @@ class _Manager(Manager):
 class CdrListener:
     """Receive Cdr events from one Asterisk and pass each record to `handle_cdr`.
 
+    Batch mode (`siptar ami`): with `handle_batch`, the writer task passes lists of up to
+    `batch_size` records (what arrived within `batch_wait` s) instead, and an empty list
+    every `idle_tick` s without events (so a writer with a backlog can retry);
+    `handlers` maps other AMI event names (live calls) to sync callables run in the
+    loop, guarded so they never raise into panoramisk. `send_action` sends an action
+    (Hangup) over the connection.
+
     `handle_cdr` runs in a worker thread, one record at a time, in arrival order. If it
     raises, the record is logged at ERROR with its UniqueID, counted in `failed`, and the
     listener goes on. Counters: `received` (Cdr events), `rejected` (unparsable ones),

@@ -186,7 +186,7 @@ def _take_pending(session: Session, kind: type[Charge]) -> list[dict[str, object
     for obj in [o for o in session.new if isinstance(o, kind)]:
         session.expunge(obj)
         rows.append({k: v for k, v in vars(obj).items() if not k.startswith("_")})
-    rows.sort(key=lambda r: (r["cdr_id"], r["level"]))  # type: ignore[arg-type]
+    rows.sort(key=lambda r: (r["cdr_id"], r["level"]))
     for row in rows:
         row.setdefault("created_at", utcnow())
     return rows
