@@ -90,8 +90,8 @@ class TestTheDatabaseIsStoppedAndStarted:
                 assert w.writer.spilled > 5
                 assert Spool(tmp_path).pending_files()
                 own_postgres.resume()
-                await until(lambda: w.writer.idle, "the backlog written", 30)
-                assert not w.writer.down
+                # (idle first, then `down` cleared: both, or the check races the writer)
+                await until(lambda: w.writer.idle and not w.writer.down, "the backlog written", 30)
         finally:
             await server.stop()
         assert not Spool(tmp_path).pending_files()
