@@ -6,6 +6,7 @@
     siptar ami
     siptar agi [--agi-bind 127.0.0.1:4573]
     siptar reservations expire
+    siptar cdr import-csv FILE
     siptar wsdl [--out DIR]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
@@ -56,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     res.add_subparsers(dest="res_command", required=True).add_parser(
         "expire", help="expire reservations past their call's end (run it from cron)"
     )
+    cdr = sub.add_parser("cdr", parents=[common], help="CDR tools")
+    cdr_sub = cdr.add_subparsers(dest="cdr_command", required=True)
+    csv_import = cdr_sub.add_parser("import-csv", help="import Asterisk's Master.csv (idempotent)")
+    csv_import.add_argument("file", type=Path)
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
     return parser
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env().with_overrides(
         **{f.name: getattr(args, f.name, None) for f in fields(Settings)}
     )
-    handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "wsdl": _wsdl}
+    handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "cdr": _cdr, "wsdl": _wsdl}
     handler |= {"agi": _agi, "reservations": _reservations}
     handler[args.command](args, settings)
 
@@ -143,6 +148,26 @@ def _reservations(args: argparse.Namespace, settings: Settings) -> None:
     with UnitOfWork(make_session_factory(engine)) as uow:
         print(f"expired {expire_reservations(uow)} reservations")
     engine.dispose()
+
+
+def _cdr(args: argparse.Namespace, settings: Settings) -> None:
+    from ami_listener.csv_import import CsvImportError, import_csv
+    from db.session import make_engine, make_session_factory
+
+    engine = make_engine(settings.database_url)
+    try:
+        text = args.file.read_text(encoding="utf-8", errors="replace")
+        report = import_csv(make_session_factory(engine), text, settings.tz)
+    except (OSError, CsvImportError) as e:
+        sys.exit(f"siptar cdr import-csv: {args.file}: {e}")
+    finally:
+        engine.dispose()
+    print(
+        f"{args.file}: {report.rows} rows: {report.rated} rated, {report.unrated} unrated, "
+        f"{report.duplicate} already stored, {report.failed} refused"
+    )
+    if report.failed:
+        sys.exit(1)
 
 
 def _wsdl(args: argparse.Namespace, settings: Settings) -> None:

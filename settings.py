@@ -28,6 +28,8 @@ class Settings:
     asterisk_tz: str = "UTC"
     # Where `siptar agi` (FastAGI authorize) listens: HOST:PORT.
     agi_bind: str = "127.0.0.1:4573"
+    # Where the AMI listener spills CDRs while the database is down (ami_listener/spool.py).
+    spool_dir: str = "var/spool"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -33,7 +33,7 @@ import asyncio
 import codecs
 import logging
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -108,6 +108,13 @@ class _Manager(Manager):
 class CdrListener:
     """Receive Cdr events from one Asterisk and pass each record to `handle_cdr`.
 
+    Batch mode (`siptar ami`): with `handle_batch`, the writer task passes lists of up to
+    `batch_size` records (what arrived within `batch_wait` s) instead, and an empty list
+    every `idle_tick` s without events (so a writer with a backlog can retry);
+    `handlers` maps other AMI event names (live calls) to sync callables run in the
+    loop, guarded so they never raise into panoramisk. `send_action` sends an action
+    (Hangup) over the connection.
+
     `handle_cdr` runs in a worker thread, one record at a time, in arrival order. If it
     raises, the record is logged at ERROR with its UniqueID, counted in `failed`, and the
     listener goes on. Counters: `received` (Cdr events), `rejected` (unparsable ones),
@@ -129,6 +136,11 @@ class CdrListener:
         ping_timeout: float = 5.0,
         reconnect_delay: float = 2.0,
         drain_timeout: float = 10.0,
+        handle_batch: Callable[[list[CdrRecord]], object] | None = None,
+        batch_size: int = 200,
+        batch_wait: float = 0.05,
+        idle_tick: float = 1.0,
+        handlers: Mapping[str, Callable[[Any], object]] | None = None,
     ) -> None:
         self.host, self.port, self.username = host, port, username
         self._secret = secret
@@ -142,6 +154,14 @@ class CdrListener:
         self._ping_timeout = ping_timeout
         self._reconnect_delay = reconnect_delay
         self._drain_timeout = drain_timeout
+        # Batch mode (siptar ami): up to batch_size records or batch_wait s per call, and
+        # handle_batch([]) every idle_tick s without events (a writer retrying its backlog).
+        self._handle_batch = handle_batch
+        self._batch_size = batch_size
+        self._batch_wait = batch_wait
+        self._idle_tick = idle_tick
+        # Other AMI events (live calls): event name -> sync callable, run in the loop.
+        self._handlers = dict(handlers or {})
         self.connected = asyncio.Event()
         self.received = self.rejected = self.stored = self.failed = 0
         self._queue: asyncio.Queue[CdrRecord] = asyncio.Queue()
@@ -239,7 +259,17 @@ class CdrListener:
         # Set after construction: panoramisk's constructor truncates it to whole seconds.
         manager.reconnect_timeout = self._reconnect_delay
         manager.register_event("Cdr", self._on_cdr)
+        for name, handler in self._handlers.items():
+            manager.register_event(name, _guarded(name, handler))
         return manager
+
+    async def send_action(self, action: Mapping[str, str], timeout: float = 5.0) -> Any:
+        """Send an AMI action (e.g. Hangup) and return Asterisk's response; raise
+        ConnectionError when not connected."""
+        manager = self._manager
+        if manager is None or not self.connected.is_set():
+            raise ConnectionError("AMI not connected")
+        return await asyncio.wait_for(manager.send_action(dict(action)), timeout)
 
     async def _on_cdr(self, manager: Manager, message: Any) -> None:
         # panoramisk runs this as a task nobody awaits: it must never raise.
@@ -257,12 +287,56 @@ class CdrListener:
         self._queue.put_nowait(record)
 
     async def _write_loop(self) -> None:
+        if self._handle_batch is not None:
+            await self._batch_loop(self._handle_batch)
+            return
         while True:
             record = await self._queue.get()
             try:
                 await self._store(record)
             finally:
                 self._queue.task_done()
+
+    async def _batch_loop(self, handle_batch: Callable[[list[CdrRecord]], object]) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                first = await asyncio.wait_for(self._queue.get(), self._idle_tick)
+            except TimeoutError:
+                await self._store_batch(handle_batch, [])
+                continue
+            batch = [first]
+            deadline = loop.time() + self._batch_wait
+            while len(batch) < self._batch_size:
+                if self._queue.empty():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                    except TimeoutError:
+                        break
+                else:
+                    batch.append(self._queue.get_nowait())
+            try:
+                await self._store_batch(handle_batch, batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _store_batch(
+        self, handle_batch: Callable[[list[CdrRecord]], object], batch: list[CdrRecord]
+    ) -> None:
+        self._in_flight = batch[0] if batch else None
+        try:
+            await asyncio.to_thread(handle_batch, batch)
+        except Exception:
+            self.failed += len(batch)
+            logger.exception("%d Cdr records NOT stored: handle_batch failed", len(batch))
+        else:
+            self.stored += len(batch)
+        finally:
+            self._in_flight = None
 
     async def _store(self, record: CdrRecord) -> None:
         self._in_flight = record
@@ -347,6 +421,18 @@ class CdrListener:
 def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:
     logger.info("%s received: stopping the AMI listener", sig.name)
     stop.set()
+
+
+def _guarded(name: str, handler: Callable[[Any], object]) -> Callable[[Any, Any], Any]:
+    """An async panoramisk handler around a sync one that never raises into panoramisk."""
+
+    async def on_event(manager: Manager, message: Any) -> None:
+        try:
+            handler(message)
+        except Exception:
+            logger.exception("%s event UniqueID=%s: handler failed", name, _uniqueid(message))
+
+    return on_event
 
 
 def _uniqueid(message: Any) -> str:

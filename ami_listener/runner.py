@@ -1,12 +1,16 @@
 """`siptar ami`: the listener wired to the database.
 
-Each CDR is stored and rated by services.cdr.usecases.record_cdr in its own unit of
-work (one transaction), so a failure costs that CDR's transaction and nothing else.
+Cdr events reach `CdrWriter` in batches (up to 200 records or 50 ms): one transaction per
+batch through services.cdr.usecases.store_batch, with a savepoint per record when one
+fails, and the on-disk spool while the database is down (ami_listener/writer.py). Call
+events feed `LiveCallMonitor` (ami_listener/live.py): the `live_calls` table and the
+hang-up of calls whose credit reservation ran out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Callable
@@ -15,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from ami_listener.fastagi import Authorizer, FastAgiServer
 from ami_listener.listener import AmiLoginError, CdrListener
+from ami_listener.live import LiveCallMonitor
+from ami_listener.spool import Spool
+from ami_listener.writer import CdrWriter
 from db.session import UnitOfWork, make_engine, make_session_factory, masked
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
@@ -25,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 
 def cdr_handler(session_factory: Callable[[], Session]) -> Callable[[CdrRecord], Outcome]:
+    """One record, one transaction (for tools that don't batch)."""
+
     def handle(record: CdrRecord) -> Outcome:
         with UnitOfWork(session_factory) as uow:
             outcome = record_cdr(uow, record)
@@ -35,30 +44,59 @@ def cdr_handler(session_factory: Callable[[], Session]) -> Callable[[CdrRecord],
     return handle
 
 
-def make_listener(settings: Settings, session_factory: Callable[[], Session]) -> CdrListener:
+def make_listener(
+    settings: Settings,
+    session_factory: Callable[[], Session],
+    writer: CdrWriter | None = None,
+    monitor: LiveCallMonitor | None = None,
+    **options: object,
+) -> CdrListener:
+    writer = writer or CdrWriter(session_factory, Spool(settings.spool_dir))
     return CdrListener(
         settings.ami_host,
         settings.ami_port,
         settings.ami_user,
         settings.ami_secret,
         settings.tz,
-        cdr_handler(session_factory),
+        lambda record: writer.write([record]),  # unused in batch mode
+        handle_batch=writer.write,
+        batch_size=writer.batch_size,
+        events="system,cdr" if monitor is None else "system,cdr,call",
+        handlers=None if monitor is None else monitor.handlers(),
+        **options,  # type: ignore[arg-type]
     )
+
+
+async def serve(listener: CdrListener, writer: CdrWriter, monitor: LiveCallMonitor | None) -> None:
+    """Run until SIGINT/SIGTERM; then spill anything not committed to the spool."""
+    task = asyncio.create_task(monitor.run(listener)) if monitor else None
+    try:
+        await listener.run_forever()
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(writer.close)
 
 
 def run(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     logger.info(
-        "AMI listener: %s@%s:%d, database %s, Asterisk time zone %s",
+        "AMI listener: %s@%s:%d, database %s, Asterisk time zone %s, spool %s",
         settings.ami_user,
         settings.ami_host,
         settings.ami_port,
         masked(settings.database_url),
         settings.asterisk_tz,
+        settings.spool_dir,
     )
-    listener = make_listener(settings, make_session_factory(engine))
+    factory = make_session_factory(engine)
+    writer = CdrWriter(factory, Spool(settings.spool_dir))
+    monitor = LiveCallMonitor(factory)
+    listener = make_listener(settings, factory, writer, monitor)
     try:
-        asyncio.run(listener.run_forever())
+        asyncio.run(serve(listener, writer, monitor))
     except AmiLoginError as e:
         sys.exit(f"siptar ami: {e}")
     finally:

@@ -242,12 +242,14 @@ class Cdr(Base):
     Never deleted and never dropped: a CDR that can't be rated is stored with
     `status = 'unrated'` and the reason, to be re-rated later. (uniqueid, sequence)
     is the idempotency key: a replayed stream inserts nothing twice. A source that does
-    not carry Asterisk's sequence stores -1 there.
+    not carry Asterisk's sequence (Master.csv) stores a negative number derived from the
+    fingerprint there; the fingerprint (unique too) recognises one CDR from both sources.
     """
 
     __tablename__ = "cdrs"
     __table_args__ = (
         UniqueConstraint("uniqueid", "sequence", name="uq_cdrs_uniqueid_sequence"),
+        UniqueConstraint("fingerprint", name="uq_cdrs_fingerprint"),
         CheckConstraint("status IN ('rated', 'unrated')", name="status"),
         Index("ix_cdrs_account_start", "account_id", "start_time"),
         Index("ix_cdrs_start", "start_time"),
@@ -281,6 +283,11 @@ class Cdr(Base):
     trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"))
     status: Mapped[str] = mapped_column(String(16), default="unrated")
     unrated_reason: Mapped[str] = mapped_column(String(255), default="")
+    # What AMI and Master.csv both carry (services/cdr/usecases.fingerprint): the second
+    # idempotency key, so a call imported from either source is stored once.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Why the billing server hung the call up, if it did (credit ran out).
+    hangup_reason: Mapped[str] = mapped_column(String(255), default="", server_default="")
     # The customer's figures (level 0); every level's are in `charges`.
     prefix: Mapped[str] = mapped_column(String(32), default="")
     destination: Mapped[str] = mapped_column(String(128), default="")
@@ -368,3 +375,40 @@ class Reservation(Base):
     )
     # The first trunk offered: what trunk channel limits and the `balance` strategy count.
     trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"))
+
+
+class LiveCall(Base):
+    """A call up right now, kept by the AMI listener (ami_listener/live.py) so that every
+    gunicorn worker can show it. Keyed by the dialling channel's Uniqueid (the CDR's
+    UniqueID); removed on its Hangup."""
+
+    __tablename__ = "live_calls"
+
+    uniqueid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    linkedid: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(160), default="")
+    dstchannel: Mapped[str] = mapped_column(String(160), default="")
+    accountcode: Mapped[str] = mapped_column(String(80), default="")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"), index=True)
+    number: Mapped[str] = mapped_column(String(80), default="")
+    state: Mapped[str] = mapped_column(String(16), default="dialing")  # dialing, up
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CallIntervention(Base):
+    """A call the billing server hung up over AMI, and why. Unique per channel Uniqueid,
+    so two listeners on one Asterisk decide (and act) once."""
+
+    __tablename__ = "call_interventions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(160), default="")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"))
+    action: Mapped[str] = mapped_column(String(16), default="hangup")
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -7,11 +7,12 @@ from services.config.deck_service import RateDeckService
 from services.config.models import TNS
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
+from services.config.traffic_service import TrafficService
 
 NAME = "config"
 
 
 def application() -> SiptarApplication:
     return make_application(
-        [ConfigService, RateDeckService, RoutingService], tns=TNS, name="Config"
+        [ConfigService, RateDeckService, RoutingService, TrafficService], tns=TNS, name="Config"
     )

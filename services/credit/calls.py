@@ -79,8 +79,11 @@ def settle_call(uow: UnitOfWork, caller: Caller, cmd: SettleCommand) -> Settled:
 
 
 def _cdr(uow: UnitOfWork, uniqueid: str) -> Cdr | None:
+    """The call's CDR, whoever stored it (SettleCall, AMI or Master.csv): a source
+    without Asterisk's Sequence stores a negative one derived from the CDR's fields, so
+    the uniqueid alone identifies the call here."""
     return uow.session.scalars(
-        select(Cdr).where(Cdr.uniqueid == uniqueid, Cdr.sequence == -1)
+        select(Cdr).where(Cdr.uniqueid == uniqueid).order_by(Cdr.id).limit(1)
     ).first()
 
 

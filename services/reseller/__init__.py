@@ -5,9 +5,10 @@ from __future__ import annotations
 from services.common.app import SiptarApplication, make_application
 from services.reseller.models import TNS
 from services.reseller.service import ResellerService
+from services.reseller.traffic_service import ResellerTrafficService
 
 NAME = "reseller"
 
 
 def application() -> SiptarApplication:
-    return make_application([ResellerService], tns=TNS, name="Reseller")
+    return make_application([ResellerService, ResellerTrafficService], tns=TNS, name="Reseller")

@@ -1,0 +1,119 @@
+"""CDR events per second from a TCP AMI stream to rated, charged, committed rows.
+
+A synthetic session of 20,000 `Event: Cdr` messages for the demo accounts (tests/
+ami_synth.py; 60 % answered, every level of the tree charged) is replayed over TCP by
+tests/ami_replay.AmiReplayServer, running in a process of its own, into the
+production listener (`CdrListener` + `CdrWriter`: batches of up to 200 in one
+transaction). The clock runs from the listener's login to the last batch committed.
+On SQLite (a WAL file) and on a throwaway PostgreSQL (tests.pgserver). Set
+BENCH_AMI_EVENTS to change the count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ami_listener.listener import CdrListener
+from ami_listener.spool import Spool
+from ami_listener.writer import CdrWriter
+from db import migrate
+from db.ledger import ledger_sum
+from db.schema import Account, Cdr
+from db.session import UnitOfWork, make_engine, make_session_factory
+from services.common.demo import load_demo
+from tests.ami_synth import write_session
+from tests.pgserver import PostgresServer, pg_admin, pg_db_url
+
+EVENTS = int(os.environ.get("BENCH_AMI_EVENTS", "20000"))
+
+
+_SERVER = """
+import asyncio, sys
+from tests.ami_replay import AmiReplayServer
+
+async def main():
+    server = AmiReplayServer(sys.argv[1])
+    print(await server.start(), flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+class _ServerProcess:
+    """The replay server in a process of its own, as Asterisk is."""
+
+    def __init__(self, raw: Path) -> None:
+        self.raw = raw
+
+    def __enter__(self) -> _ServerProcess:
+        root = Path(__file__).resolve().parents[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVER, str(self.raw)],
+            cwd=root,
+            env=os.environ | {"PYTHONPATH": str(root)},
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+async def _listen(port: int, writer: CdrWriter, count: int) -> float:
+    listener = CdrListener(
+        "127.0.0.1", port, "billing", "billing", UTC, writer.write, handle_batch=writer.write
+    )
+    started = time.perf_counter()
+    await listener.start()
+    try:
+        while sum(writer.outcomes.values()) + writer.failed < count:
+            await asyncio.sleep(0.01)
+        return time.perf_counter() - started
+    finally:
+        await listener.stop()
+
+
+def _one(label: str, url: str, raw: Path, spool: Path) -> None:
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory) as uow:
+        load_demo(uow)
+    writer = CdrWriter(factory, Spool(spool))
+    with _ServerProcess(raw) as server:
+        elapsed = asyncio.run(_listen(server.port, writer, EVENTS))
+    with factory() as s:
+        stored = s.execute(select(func.count(Cdr.id))).scalar_one()
+        balanced = all(a.balance == ledger_sum(s, a.id) for a in s.scalars(select(Account)))
+    engine.dispose()
+    print(
+        f"   {label:<10} {EVENTS} Cdr events -> {stored} rows in {elapsed:.2f} s: "
+        f"{EVENTS / elapsed:,.0f} events/s ({writer.outcomes['rated']} rated, "
+        f"{writer.outcomes['unrated']} unrated; balances = ledger: {balanced})",
+        flush=True,
+    )
+
+
+def run() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-ami-") as tmp:
+        raw = write_session(Path(tmp) / "raw.txt", EVENTS)
+        _one("SQLite", f"sqlite:///{tmp}/bench.db", raw, Path(tmp) / "spool-sqlite")
+        pg = PostgresServer().start()
+        try:
+            pg_admin(pg.url, 'CREATE DATABASE "bench"')
+            _one("PostgreSQL", pg_db_url(pg.url, "bench"), raw, Path(tmp) / "spool-pg")
+        finally:
+            pg.stop()

@@ -1,0 +1,211 @@
+"""Live calls and traffic figures, for the admin (everything) and resellers (their
+subtree only). Spyne-free; the config and reseller services are the edges.
+
+Live calls come from the `live_calls` table the AMI listener keeps. Traffic figures
+come from the stored CDRs of a period:
+
+- calls: CDRs; answered: disposition ANSWERED; ASR = answered / calls, in %;
+- ACD: billed seconds per answered call; minutes: billed seconds / 60;
+- PDD: seconds from the call's start to its answer, per answered call (Asterisk's CDR
+  carries no ringing time: this is the post-dial delay including ringing);
+- revenue: what the caller's direct children paid for these calls (their charges);
+  cost: what the caller paid (a reseller: its own charges; the admin: the providers'
+  charges, `charges.provider_id`); profit = revenue - cost.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.schema import Account, Cdr, Charge, LiveCall, Trunk
+from db.session import UnitOfWork
+from rating.errors import InvalidInput
+from services.common.caller import Caller, require_role
+
+GROUPS = ("trunk", "account", "destination")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Count:
+    id: int | None
+    name: str
+    calls: int
+
+
+@dataclass
+class LiveCalls:
+    calls: list[tuple[LiveCall, str]]  # (call, account name)
+    total: int
+    by_account: list[Count]
+    by_trunk: list[Count]
+    by_reseller: list[Count]
+
+
+def live_calls(uow: UnitOfWork, caller: Caller, offset: int, limit: int) -> LiveCalls:
+    """Calls up now: the admin sees all, a reseller those of its subtree."""
+    require_role(caller, "admin", "reseller")
+    session = uow.session
+    query = select(LiveCall, Account).outerjoin(Account, LiveCall.account_id == Account.id)
+    if not caller.is_admin:
+        query = query.where(Account.path.startswith(caller.path))
+    rows = session.execute(query.order_by(LiveCall.started_at, LiveCall.uniqueid)).all()
+    accounts = _path_accounts(session, [a.path for _, a in rows if a is not None])
+    trunks = {i: n for i, n in session.execute(select(Trunk.id, Trunk.name))}
+    by_account: dict[int | None, int] = defaultdict(int)
+    by_trunk: dict[int | None, int] = defaultdict(int)
+    by_reseller: dict[int, int] = defaultdict(int)
+    for call, account in rows:
+        by_account[call.account_id] += 1
+        by_trunk[call.trunk_id] += 1
+        for ancestor in _ancestors(account, accounts):
+            if ancestor.role == "reseller" and ancestor.path.startswith(caller.path):
+                by_reseller[ancestor.id] += 1
+    names = {a.id: a.name for a in accounts.values()}
+    return LiveCalls(
+        calls=[(c, a.name if a else "") for c, a in rows[offset : offset + limit]],
+        total=len(rows),
+        by_account=[Count(i, names.get(i, "") if i else "", n) for i, n in by_account.items()],
+        by_trunk=[Count(i, trunks.get(i, "") if i else "", n) for i, n in by_trunk.items()],
+        by_reseller=[Count(i, names.get(i, ""), n) for i, n in by_reseller.items()],
+    )
+
+
+def _path_accounts(session: Session, paths: list[str]) -> dict[int, Account]:
+    ids = {int(p) for path in paths for p in path.strip("/").split("/") if p}
+    if not ids:
+        return {}
+    return {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))}
+
+
+def _ancestors(account: Account | None, accounts: dict[int, Account]) -> list[Account]:
+    if account is None:
+        return []
+    ids = [int(p) for p in account.path.strip("/").split("/") if p]
+    return [accounts[i] for i in ids[:-1] if i in accounts]
+
+
+@dataclass
+class TrafficRow:
+    key: str
+    name: str
+    calls: int = 0
+    answered: int = 0
+    billsec: int = 0
+    pdd_seconds: int = 0
+    revenue: Decimal = ZERO
+    cost: Decimal = ZERO
+
+    @property
+    def asr(self) -> Decimal:
+        return Decimal(100 * self.answered) / self.calls if self.calls else ZERO
+
+    @property
+    def acd(self) -> Decimal:
+        return Decimal(self.billsec) / self.answered if self.answered else ZERO
+
+    @property
+    def pdd(self) -> Decimal:
+        return Decimal(self.pdd_seconds) / self.answered if self.answered else ZERO
+
+    @property
+    def minutes(self) -> Decimal:
+        return Decimal(self.billsec) / 60
+
+    @property
+    def profit(self) -> Decimal:
+        return self.revenue - self.cost
+
+
+def traffic_stats(
+    uow: UnitOfWork,
+    caller: Caller,
+    start: datetime | None,
+    end: datetime | None,
+    group_by: str,
+) -> list[TrafficRow]:
+    """Figures of the calls that started in [start, end), one row per group."""
+    require_role(caller, "admin", "reseller")
+    if start is None or end is None:
+        raise InvalidInput("period: start and end are required")
+    if group_by not in GROUPS:
+        raise InvalidInput(f"group_by: one of {', '.join(GROUPS)}")
+    if end <= start:
+        raise InvalidInput("period: the end must be after the start")
+    session = uow.session
+    cdrs = (
+        select(Cdr.id, Cdr.account_id, Cdr.trunk_id, Cdr.destination, Cdr.disposition)
+        .add_columns(Cdr.billsec, Cdr.start_time, Cdr.answer_time)
+        .join(Account, Cdr.account_id == Account.id)
+        .where(Cdr.start_time >= start, Cdr.start_time < end)
+    )
+    if not caller.is_admin:
+        cdrs = cdrs.where(Account.path.startswith(caller.path), Account.id != caller.account_id)
+    rows = session.execute(cdrs).all()
+    money = _money_by_cdr(session, caller, [r.id for r in rows])
+    names = _names(session, group_by, rows)
+    groups: dict[str, TrafficRow] = {}
+    for r in rows:
+        key = _key(group_by, r)
+        g = groups.get(key) or groups.setdefault(key, TrafficRow(key, names.get(key, key)))
+        g.calls += 1
+        if r.disposition == "ANSWERED" and r.answer_time is not None:
+            g.answered += 1
+            g.billsec += r.billsec
+            g.pdd_seconds += int((r.answer_time - r.start_time).total_seconds())
+        revenue, cost = money.get(r.id, (ZERO, ZERO))
+        g.revenue += revenue
+        g.cost += cost
+    return sorted(groups.values(), key=lambda g: g.key)
+
+
+def _key(group_by: str, row: object) -> str:
+    value = {
+        "trunk": getattr(row, "trunk_id", None),
+        "account": getattr(row, "account_id", None),
+        "destination": getattr(row, "destination", None),
+    }[group_by]
+    return "" if value is None else str(value)
+
+
+def _names(session: Session, group_by: str, rows: Sequence[Any]) -> dict[str, str]:
+    if group_by == "trunk":
+        return {str(i): n for i, n in session.execute(select(Trunk.id, Trunk.name))}
+    if group_by == "account":
+        ids = {getattr(r, "account_id", None) for r in rows} - {None}
+        found = session.execute(select(Account.id, Account.name).where(Account.id.in_(ids)))
+        return {str(i): n for i, n in found}
+    return {}
+
+
+def _money_by_cdr(
+    session: Session, caller: Caller, cdr_ids: list[int]
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """cdr id -> (what the caller's children paid, what the caller paid)."""
+    result: dict[int, tuple[Decimal, Decimal]] = {}
+    for start in range(0, len(cdr_ids), 1000):
+        chunk = cdr_ids[start : start + 1000]
+        charges = session.execute(
+            select(Charge.cdr_id, Charge.account_id, Charge.provider_id, Charge.cost)
+            .add_columns(func.coalesce(Account.parent_id, 0))
+            .outerjoin(Account, Charge.account_id == Account.id)
+            .where(Charge.cdr_id.in_(chunk))
+        ).all()
+        for cdr_id, account_id, provider_id, cost, parent_id in charges:
+            revenue, paid = result.get(cdr_id, (ZERO, ZERO))
+            if account_id is not None and parent_id == caller.account_id:
+                revenue += cost
+            elif account_id == caller.account_id or (
+                caller.is_admin and account_id is None and provider_id is not None
+            ):
+                paid += cost
+            result[cdr_id] = (revenue, paid)
+    return result
