@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.billing.models import TNS
+from services.billing.payments_service import PaymentsService
 from services.billing.service import BillingService
 from services.common.app import SiptarApplication, make_application
 
@@ -10,4 +11,4 @@ NAME = "billing"
 
 
 def application() -> SiptarApplication:
-    return make_application([BillingService], tns=TNS, name="Billing")
+    return make_application([BillingService, PaymentsService], tns=TNS, name="Billing")
