@@ -148,4 +148,5 @@ class ProfitReport(ComplexModel):
 
 class ImportSummary(ComplexModel):
     __namespace__ = TNS
+    parent_id = Integer
     created = Integer

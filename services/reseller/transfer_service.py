@@ -44,7 +44,7 @@ class TransferService(ServiceBase):
         and password get a login (see docs/accounts.md on its hash)."""
         req = request(ctx)
         created = uc.import_accounts(req.uow, req.caller, parent_id, format, _bytes(data))
-        return m.ImportSummary(created=created)
+        return m.ImportSummary(parent_id=parent_id or req.caller.account_id, created=created)
 
     @rpc(Integer, m.FileFormat(min_occurs=1, nillable=False), _returns=m.FileData)
     def ExportAccounts(ctx: Any, parent_id: int | None, format: str) -> m.FileData:

@@ -250,8 +250,7 @@ TABLES = (
 def snapshot(session_factory: Callable[[], Session]) -> dict[str, list[tuple[Any, ...]]]:
     with session_factory() as s:
         return {
-            t: [tuple(r) for r in s.execute(text(f"SELECT * FROM {t} ORDER BY id"))]
-            for t in TABLES
+            t: [tuple(r) for r in s.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in TABLES
         }
 
 
