@@ -38,14 +38,20 @@ COST_DECK = """prefix,destination,price,initial_increment,increment
 PASSWORD = "level-password"
 
 
+USERNAMES = {"admin": "admin", "R1": "r1", "R2": "r2", "X": "x", "C1": "c1", "XC": "xc"}
+
+
 @dataclass
 class Tree:
+    client_for: Client
     ids: dict[str, int] = field(default_factory=dict)
     sheets: dict[str, int] = field(default_factory=dict)
     logins: dict[str, SiptarClient] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def api(self, who: str) -> SiptarClient:
+        # Built on first use: a client parses four WSDLs.
+        if who not in self.logins:
+            self.logins[who] = self.client_for(USERNAMES[who], PASSWORD)
         return self.logins[who]
 
 
@@ -56,7 +62,12 @@ def _admin(uow: Callable[[], UnitOfWork]) -> None:
         u.session.flush()
         admin.path = f"/{admin.id}/"
         u.session.add(
-            Login(account_id=admin.id, username="admin", password_hash=hash_password(PASSWORD))
+            # A cheap hash: the admin is made for every test of this folder.
+            Login(
+                account_id=admin.id,
+                username="admin",
+                password_hash=hash_password(PASSWORD, n=2**8),
+            )
         )
         u.commit()
 
@@ -71,8 +82,8 @@ def _create(api: SiptarClient, **fields: Any) -> int:
 
 def build_tree(uow: Callable[[], UnitOfWork], client_for: Client) -> Tree:
     _admin(uow)
-    t = Tree()
-    admin = t.logins["admin"] = client_for("admin", PASSWORD)
+    t = Tree(client_for)
+    admin = t.api("admin")
     cost = admin.config.CreateRateSheet(sheet={"name": "R1 cost"}).id
     admin.config.ImportRates(sheet_id=cost, csv=COST_DECK)
     t.sheets["R1 cost"] = cost
@@ -103,7 +114,7 @@ def build_tree(uow: Callable[[], UnitOfWork], client_for: Client) -> Tree:
         billing_type="postpaid",
         credit_limit=D("50"),
     )
-    r1 = t.logins["R1"] = client_for("r1", PASSWORD)
+    r1 = t.api("R1")
     t.sheets["R2 cost"] = r1.reseller.CopySheet(
         source_sheet_id=cost, name="R2 cost", markup_percent=D("20")
     ).id
@@ -116,7 +127,7 @@ def build_tree(uow: Callable[[], UnitOfWork], client_for: Client) -> Tree:
         billing_type="postpaid",
         credit_limit=D("50"),
     )
-    r2 = t.logins["R2"] = client_for("r2", PASSWORD)
+    r2 = t.api("R2")
     t.sheets["R2 retail"] = r2.reseller.CopySheet(
         source_sheet_id=t.sheets["R2 cost"],
         name="R2 retail",
@@ -140,15 +151,13 @@ def build_tree(uow: Callable[[], UnitOfWork], client_for: Client) -> Tree:
         billing_type="postpaid",
         credit_limit=D("20"),
     )
-    x = t.logins["X"] = client_for("x", PASSWORD)
+    x = t.api("X")
     t.sheets["X retail"] = x.reseller.CopySheet(
         source_sheet_id=cost, name="X retail", markup_percent=D("30")
     ).id
     t.ids["XC"] = _create(
         x, username="xc", name="XC", rate_sheet_id=t.sheets["X retail"], initial_credit=D("5")
     )
-    t.logins["C1"] = client_for("c1", PASSWORD)
-    t.logins["XC"] = client_for("xc", PASSWORD)
     return t
 
 
