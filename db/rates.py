@@ -98,7 +98,9 @@ class PlanCache:
     """Compiled plans by sheet id, valid while the sheet's version is unchanged."""
 
     def __init__(self) -> None:
-        self._plans: dict[int, RatingPlan] = {}
+        # Keyed by database too: a process that works on several databases (the test
+        # suite) may see the same sheet id and version with other rates in each.
+        self._plans: dict[tuple[str, int], RatingPlan] = {}
         self._lock = threading.Lock()
 
     def plan(self, session: Session, sheet_id: int) -> RatingPlan:
@@ -107,13 +109,14 @@ class PlanCache:
         ).scalar_one_or_none()
         if version is None:
             raise NotFound(f"rate sheet {sheet_id} not found")
+        key = (str(session.get_bind().engine.url), sheet_id)
         with self._lock:
-            cached = self._plans.get(sheet_id)
+            cached = self._plans.get(key)
         if cached is not None and cached.sheet.version == version:
             return cached
         plan = compile_sheet(load_sheet(session, sheet_id))
         with self._lock:
-            self._plans[sheet_id] = plan
+            self._plans[key] = plan
         return plan
 
 

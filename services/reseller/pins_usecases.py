@@ -125,7 +125,7 @@ def _check_size(count: int, length: int) -> None:
         raise InvalidInput(f"length: {MIN_LENGTH} to {MAX_LENGTH} digits")
     if count * SPARSENESS > 10**length:
         raise InvalidInput(
-            f"length: {count} PINs need at least {len(str(count * SPARSENESS)) - 1} digits"
+            f"length: {count} PINs need at least {len(str(count * SPARSENESS - 1))} digits"
         )
 
 

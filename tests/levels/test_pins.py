@@ -85,6 +85,6 @@ class TestPinLots:
         assert tree.api("R2").billing.GetBalance().balance == 0
 
     def test_a_lot_too_big_for_its_pin_length_is_refused(self, tree: Tree) -> None:
-        with pytest.raises(errors.InvalidInput, match="length"):
+        with pytest.raises(errors.InvalidInput, match="2000 PINs need at least 7 digits"):
             tree.api("R2").reseller.GeneratePins(count=2000, length=6, lot_name="dense")
         assert tree.api("R2").reseller.ListLots().total == 0
