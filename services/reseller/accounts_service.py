@@ -14,7 +14,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from db.schema import Account
 from services.common.app import request
-from services.common.wire import Auth, money, utc
+from services.common.wire import Auth, Limit, Offset, money, page_bounds, utc
 from services.reseller import accounts_usecases as uc
 from services.reseller import manager_models as m
 
@@ -65,6 +65,28 @@ class AccountsService(ServiceBase):
         status reason, limits and PIN."""
         req = request(ctx)
         return account_details(uc.get_tech(req.uow, req.caller, account_id))
+
+    @rpc(m.AccountFilter, Offset, Limit, _returns=m.AccountDetailsPage)
+    def FindAccounts(
+        ctx: Any, where: m.AccountFilter | None, offset: int | None, limit: int | None
+    ) -> m.AccountDetailsPage:
+        """The accounts of your subtree (not yourself) matching every field of `where`
+        that is given, by id, a page at a time (limit 1 to 1000, default 100)."""
+        req = request(ctx)
+        first, count = page_bounds(offset, limit)
+        w = where or m.AccountFilter()
+        flt = uc.AccountFilter(
+            status=w.status,
+            role=w.role,
+            kind=w.kind,
+            billing_type=w.billing_type,
+            lot_id=w.lot_id,
+            search=w.search or "",
+        )
+        rows, total = uc.find_accounts(req.uow, req.caller, flt, first, count)
+        return m.AccountDetailsPage(
+            items=[account_details(a) for a in rows], total=total, offset=first
+        )
 
     @rpc(
         AccountId,

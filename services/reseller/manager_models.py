@@ -34,6 +34,26 @@ class AccountDetails(ComplexModel):
     created_at = UtcDateTime
 
 
+class AccountDetailsPage(ComplexModel):
+    __namespace__ = TNS
+    items = AccountDetails.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
+
+
+class AccountFilter(ComplexModel):
+    """Every field given must match; `search` looks in the name and company name
+    (contains) and the accountcode and PIN (equal)."""
+
+    __namespace__ = TNS
+    status = Unicode(values=["active", "blocked", "closed"])
+    role = Unicode(values=["customer", "reseller"])
+    kind = Unicode(values=["sip", "callshop", "card", "wholesale"])
+    billing_type = Unicode(values=["prepaid", "postpaid"])
+    lot_id = Integer
+    search = Unicode(max_len=128)
+
+
 class AccountUpdate(ComplexModel):
     """Fields left out are not changed. 0 clears a limit."""
 

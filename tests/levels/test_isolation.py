@@ -144,6 +144,8 @@ CASES: list[Case] = [
     Case("reseller", "ListAccounts", lambda w: {"parent_id": w.id("X")}),
     Case("reseller", "ListAccounts", lambda w: {"search": "X"}, accounts_inside),
     Case("reseller", "GetAccountDetails", lambda w: {"account_id": w.id("Carol")}),
+    Case("reseller", "FindAccounts", lambda w: {"where": {"lot_id": w.lots["X"]}}, accounts_inside),
+    Case("reseller", "FindAccounts", lambda w: {"where": {"search": "acct1003"}}, accounts_inside),
     Case(
         "reseller",
         "UpdateAccount",

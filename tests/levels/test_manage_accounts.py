@@ -72,6 +72,17 @@ class TestAccountChanges:
         with pytest.raises(errors.AlreadyExists, match="accountcode"):
             r2.SetTechDetails(account_id=tree.ids["C2"], tech={"accountcode": "acct1001"})
 
+    def test_find_filters_the_subtree_by_every_field_given(self, tree: Tree) -> None:
+        r1 = tree.api("R1").reseller
+        tree.api("R2").reseller.BlockAccount(account_id=tree.ids["C2"], reason="fraud")
+        found = r1.FindAccounts(where={"status": "blocked"})
+        assert [(a.name, a.status_reason) for a in found.items] == [("C2", "fraud")]
+        found = r1.FindAccounts(where={"role": "customer", "billing_type": "prepaid"})
+        assert [a.name for a in found.items] == ["C1"]
+        assert [a.name for a in r1.FindAccounts(where={"search": "acct1001"}).items] == ["C1"]
+        assert r1.FindAccounts(limit=1).total == 3
+        assert tree.api("R2").reseller.FindAccounts(where={"search": "acct1003"}).total == 0
+
     def test_customers_see_the_brand_of_their_nearest_reseller(self, tree: Tree) -> None:
         assert tree.api("C1").reseller.GetBranding().company_name == "R1 Telecom"
         tree.api("R2").reseller.SetBranding(company_name="R2 Calls")
