@@ -70,7 +70,8 @@ def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # A worker still booting on a loaded machine: the socket accepts, nobody reads.
             pass
         time.sleep(0.2)
     raise AssertionError("siptar serve did not answer within 60 s")
