@@ -55,6 +55,10 @@ class AlreadyExists(ClientError):
     code = "Client.AlreadyExists"
 
 
+class BelowCost(ClientError):
+    code = "Client.BelowCost"
+
+
 class SchemaValidationError(ClientError):
     code = "Client.SchemaValidationError"
 
@@ -73,6 +77,7 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         AccessDenied,
         AuthenticationFailed,
         AlreadyExists,
+        BelowCost,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

@@ -6,15 +6,18 @@ changed in Python and written back), so concurrent writers can't lose an update.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from db.schema import Account, LedgerEntry, utcnow
+from db.types import Money
 
 KINDS = ("payment", "call", "recurring", "refund", "adjustment")
 _BATCH = "siptar.ledger_batch"
@@ -142,3 +145,86 @@ def ledger_sum(session: Session, account_id: int) -> Decimal:
         )
     ).scalar_one()
     return Decimal(total)
+
+
+def post_where(
+    session: Session,
+    where: ColumnElement[bool],
+    kind: str,
+    amount: Decimal,
+    *,
+    reference: str = "",
+    login_id: int | None = None,
+) -> int:
+    """`post` for every account matching `where`, set-based (a PIN lot of 100,000 cards
+    is one UPDATE ... RETURNING and one bulk INSERT of ledger rows). Returns the count."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    changed = session.execute(
+        update(Account)
+        .where(where)
+        .values(balance=Account.balance + amount)
+        .returning(Account.id, Account.balance),
+        execution_options={"synchronize_session": False},
+    ).all()
+    _insert_entries(session, [(i, amount, b) for i, b in changed], kind, reference, login_id)
+    return len(changed)
+
+
+def post_many(
+    session: Session,
+    amounts: Mapping[int, Decimal],
+    kind: str,
+    *,
+    reference: str = "",
+    login_id: int | None = None,
+) -> None:
+    """`post` for many accounts with an amount each (an import's initial credits):
+    one executemany UPDATE, then the balances read back for the ledger rows."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    if not amounts:
+        return
+    table = cast(Table, Account.__table__)
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(balance=table.c.balance + bindparam("b_amount", type_=Money())),
+        [{"b_id": i, "b_amount": a} for i, a in amounts.items()],
+    )
+    ids = list(amounts)
+    after: dict[int, Decimal] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        after.update(
+            session.execute(select(Account.id, Account.balance).where(Account.id.in_(chunk))).all()
+        )
+    rows = [(i, a, after[i]) for i, a in amounts.items()]
+    _insert_entries(session, rows, kind, reference, login_id)
+
+
+def _insert_entries(
+    session: Session,
+    rows: list[tuple[int, Decimal, Decimal]],
+    kind: str,
+    reference: str,
+    login_id: int | None,
+) -> None:
+    if not rows:
+        return
+    now = datetime.now(UTC)
+    session.execute(
+        insert(LedgerEntry),
+        [
+            {
+                "account_id": i,
+                "kind": kind,
+                "amount": amount,
+                "balance_after": after,
+                "reference": reference,
+                "login_id": login_id,
+                "created_at": now,
+            }
+            for i, amount, after in rows
+        ],
+    )

@@ -76,6 +76,12 @@ class AlreadyExists(BillingError):
     code = "AlreadyExists"
 
 
+class BelowCost(BillingError):
+    """A sell price would be below what the reseller itself pays for that prefix."""
+
+    code = "BelowCost"
+
+
 # The registry of codes, documented in docs/faults.md and the services' docstrings.
 ERROR_CODES = sorted(
     {
@@ -88,6 +94,7 @@ ERROR_CODES = sorted(
             AccessDenied,
             AuthenticationFailed,
             AlreadyExists,
+            BelowCost,
         )
     }
 )

@@ -21,11 +21,13 @@ _lock = threading.Lock()
 _MAX_CACHED = 10_000
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, *, n: int = _N) -> str:
+    """A salted scrypt hash; the cost `n` is stored in it. Only bulk imports pass a
+    lower `n` (docs/accounts.md)."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=_R, p=_P, dklen=32)
     b64 = base64.b64encode
-    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+    return f"scrypt${n}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
 def verify_password(password: str, stored: str) -> bool:

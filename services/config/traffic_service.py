@@ -15,6 +15,7 @@ from services.cdr import traffic as usecases
 from services.cdr.rerate import rerate_cdrs
 from services.cdr.usecases import CdrFilter
 from services.common.app import request
+from services.common.caller import require_role
 from services.common.traffic_wire import live_page, make_types, traffic
 from services.common.wire import Auth, Limit, Money, Offset, UtcDateTime, as_utc, money, page_bounds
 from services.config.models import TNS
@@ -43,6 +44,7 @@ class TrafficService(ServiceBase):
         """The calls up right now (kept by the AMI listener), oldest first, a page at a
         time, with the number of calls per account, per trunk and per reseller."""
         req = request(ctx)
+        require_role(req.caller, "admin")  # resellers: the reseller service's GetLiveCalls
         first, count = page_bounds(offset, limit)
         return live_page(types, usecases.live_calls(req.uow, req.caller, first, count), first)
 
@@ -53,6 +55,7 @@ class TrafficService(ServiceBase):
         revenue (what your customers and resellers paid), cost (what you paid the
         providers) and profit."""
         req = request(ctx)
+        require_role(req.caller, "admin")  # resellers: the reseller service's own
         rows = usecases.traffic_stats(req.uow, req.caller, as_utc(start), as_utc(end), group_by)
         return traffic(types, group_by, rows)
 

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
+from services.reseller.accounts_service import AccountsService
 from services.reseller.models import TNS
+from services.reseller.pins_service import PinsService
 from services.reseller.service import ResellerService
+from services.reseller.sheets_service import SheetsService
 from services.reseller.traffic_service import ResellerTrafficService
+from services.reseller.transfer_service import TransferService
 
 NAME = "reseller"
 
 
 def application() -> SiptarApplication:
-    return make_application([ResellerService, ResellerTrafficService], tns=TNS, name="Reseller")
+    return make_application(
+        [
+            ResellerService,
+            AccountsService,
+            PinsService,
+            SheetsService,
+            TransferService,
+            ResellerTrafficService,
+        ],
+        tns=TNS,
+        name="Reseller",
+    )

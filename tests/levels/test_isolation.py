@@ -1,0 +1,431 @@
+"""The isolation matrix: every operation of every service, called by R2 and by its
+customer C1 on things outside R2's subtree, answers Client.AccessDenied or
+Client.NotFound, never data, and changes nothing; R1 sees R2's subtree.
+
+To add an operation: add a Case to CASES. A test fails if an operation of a service's
+WSDL has no case, so a new operation can't be forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from client import SiptarClient, errors
+from client.connection import SERVICES
+from db.schema import Account, Cdr, PinLot
+from tests.e2e.test_ami_to_services import replay
+from tests.levels.conftest import Tree
+
+pytestmark = pytest.mark.e2e
+D = Decimal
+DENIED = (errors.AccessDenied, errors.NotFound)
+DECK = "prefix,price\n34,9.99\n"
+START = datetime(2026, 11, 1, tzinfo=UTC)
+END = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    tree: Tree
+    cdr: dict[str, int]  # an account name -> one of its CDR ids
+    lots: dict[str, int]  # owner name -> lot id
+
+    def id(self, name: str) -> int:
+        return self.tree.ids[name]
+
+    def sheet(self, name: str) -> int:
+        return self.tree.sheets[name]
+
+
+Args = Callable[[World], dict[str, Any]]
+# (result, the account ids the login may see, world) -> only inside data?
+Visible = Callable[[Any, set[int], World], bool]
+
+
+@dataclass(frozen=True)
+class Case:
+    service: str
+    operation: str
+    args: Args
+    # For operations that legitimately answer with the caller's own data even when
+    # aimed at nothing in particular: what they answer must be inside the subtree.
+    visible: Visible | None = None
+
+
+def _ids(items: Any, attr: str = "id") -> set[int]:
+    return {getattr(x, attr) for x in (items or [])}
+
+
+def accounts_inside(result: Any, inside: set[int], w: World) -> bool:
+    return _ids(result.items) <= inside
+
+
+def cdrs_inside(result: Any, inside: set[int], w: World) -> bool:
+    return _ids(result.items, "account_id") <= inside
+
+
+def lots_inside(result: Any, inside: set[int], w: World) -> bool:
+    return _ids(result.items, "owner_id") <= inside
+
+
+def sheets_inside(result: Any, inside: set[int], w: World) -> bool:
+    readable = {w.sheet("R2 cost")}  # the sheet R2 pays by, owned by R1
+    # zeep unwraps a response made of one repeated element into the list itself.
+    items = result if isinstance(result, list) else result.items
+    return all(s.owner_id in inside or s.id in readable for s in items or [])
+
+
+def own_balance(result: Any, inside: set[int], w: World) -> bool:
+    return result.account_id in inside
+
+
+def refused_as_unknown(result: Any, inside: set[int], w: World) -> bool:
+    # Authorize answers a refusal, not a fault: an account outside the subtree is
+    # "unknown", exactly like one that does not exist.
+    return result.allowed is False and result.reason == "UnknownAccount"
+
+
+def live_calls_inside(result: Any, inside: set[int], w: World) -> bool:
+    return _ids(result.items, "account_id") <= inside and _ids(result.by_account) <= inside
+
+
+def traffic_inside(result: Any, inside: set[int], w: World) -> bool:
+    return {int(r.key) for r in result.items or [] if r.key} <= inside
+
+
+def csv_file(text_: str) -> bytes:
+    return text_.encode()
+
+
+CASES: list[Case] = [
+    # billing
+    Case("billing", "GetBalance", lambda w: {"account_id": w.id("XC")}),
+    Case("billing", "GetBalance", lambda w: {"account_id": w.id("R1")}),
+    Case("billing", "GetBalance", lambda w: {}, own_balance),
+    Case("billing", "AddPayment", lambda w: {"account_id": w.id("XC"), "amount": D(1)}),
+    Case("billing", "AddPayment", lambda w: {"account_id": w.id("R2"), "amount": D(1)}),
+    Case(
+        "billing",
+        "QuoteCall",
+        lambda w: {"sheet_id": w.sheet("X retail"), "number": "34911", "duration": 60},
+    ),
+    Case(
+        "billing",
+        "QuoteCall",
+        lambda w: {"account_id": w.id("Carol"), "number": "34911", "duration": 60},
+    ),
+    Case(
+        "billing",
+        "AddAdjustment",
+        lambda w: {"account_id": w.id("XC"), "amount": D("-1"), "reference": "x"},
+    ),
+    Case(
+        "billing",
+        "Refund",
+        lambda w: {"account_id": w.id("Carol"), "amount": D("0.001"), "cdr_id": w.cdr["Carol"]},
+    ),
+    Case("billing", "ListPayments", lambda w: {"account_id": w.id("XC")}),
+    Case("billing", "ListLedger", lambda w: {"account_id": w.id("X")}),
+    Case(
+        "billing",
+        "Authorize",
+        lambda w: {"call": {"number": "34911234567", "account": "xc"}},
+        refused_as_unknown,
+    ),
+    Case(
+        "billing",
+        "SettleCall",
+        lambda w: {
+            "call": {
+                "uniqueid": "isolation.1",
+                "billsec": 60,
+                "account_id": w.id("XC"),
+                "number": "34911234567",
+            }
+        },
+    ),
+    # config (the admin's)
+    Case("config", "ExportRates", lambda w: {"sheet_id": w.sheet("X retail"), "format": "csv"}),
+    Case(
+        "config",
+        "ImportRatesXlsx",
+        lambda w: {"sheet_id": w.sheet("X retail"), "xlsx": "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="},
+    ),
+    Case("config", "CreateProvider", lambda w: {"name": "stolen carrier"}),
+    Case("config", "ListProviders", lambda w: {}),
+    Case(
+        "config",
+        "CreateTrunk",
+        lambda w: {"trunk": {"provider_id": 1, "name": "t", "dial_string": "PJSIP/${NUMBER}@t"}},
+    ),
+    Case("config", "ListTrunks", lambda w: {}),
+    Case("config", "CreateRoute", lambda w: {"route": {"prefix": "34", "strategy": "lcr"}}),
+    Case("config", "ListRoutes", lambda w: {}),
+    Case("config", "TestRoute", lambda w: {"number": "34911234567", "account_id": w.id("XC")}),
+    Case("config", "GetLiveCalls", lambda w: {}),
+    Case(
+        "config",
+        "GetTrafficStats",
+        lambda w: {"start": START, "end": END, "group_by": "account"},
+    ),
+    Case("config", "RerateCdrs", lambda w: {"account_id": w.id("XC"), "include_rated": True}),
+    # reseller: live traffic of the subtree only
+    Case("reseller", "GetLiveCalls", lambda w: {}, live_calls_inside),
+    Case(
+        "reseller",
+        "GetTrafficStats",
+        lambda w: {"start": START, "end": END, "group_by": "account"},
+        traffic_inside,
+    ),
+    Case("config", "CreateRateSheet", lambda w: {"sheet": {"name": "mine"}}),
+    Case("config", "ListRateSheets", lambda w: {}),
+    Case("config", "ImportRates", lambda w: {"sheet_id": w.sheet("X retail"), "csv": DECK}),
+    Case("config", "ImportRates", lambda w: {"sheet_id": w.sheet("R2 retail"), "csv": DECK}),
+    Case("config", "ListRates", lambda w: {"sheet_id": w.sheet("R1 cost")}),
+    # reseller: accounts
+    Case(
+        "reseller",
+        "CreateAccount",
+        lambda w: {
+            "account": {
+                "parent_id": w.id("X"),
+                "name": "n",
+                "username": "sneaky",
+                "password": "sneaky-password",
+            }
+        },
+    ),
+    Case("reseller", "GetAccount", lambda w: {"account_id": w.id("XC")}),
+    Case("reseller", "GetAccount", lambda w: {"account_id": w.id("R1")}),
+    Case("reseller", "ListAccounts", lambda w: {"parent_id": w.id("X")}),
+    Case("reseller", "ListAccounts", lambda w: {"search": "X"}, accounts_inside),
+    Case("reseller", "GetAccountDetails", lambda w: {"account_id": w.id("Carol")}),
+    Case("reseller", "FindAccounts", lambda w: {"where": {"lot_id": w.lots["X"]}}, accounts_inside),
+    Case("reseller", "FindAccounts", lambda w: {"where": {"search": "acct1003"}}, accounts_inside),
+    Case(
+        "reseller",
+        "UpdateAccount",
+        lambda w: {"account_id": w.id("XC"), "changes": {"name": "taken over"}},
+    ),
+    Case("reseller", "BlockAccount", lambda w: {"account_id": w.id("XC"), "reason": "x"}),
+    Case("reseller", "BlockAccount", lambda w: {"account_id": w.id("R2"), "reason": "x"}),
+    Case("reseller", "UnblockAccount", lambda w: {"account_id": w.id("X")}),
+    Case("reseller", "CloseAccount", lambda w: {"account_id": w.id("Carol"), "reason": "x"}),
+    Case("reseller", "ListCallerIds", lambda w: {"account_id": w.id("XC")}),
+    Case("reseller", "SetCallerIds", lambda w: {"account_id": w.id("XC"), "callerids": ["3491"]}),
+    Case("reseller", "GetTechDetails", lambda w: {"account_id": w.id("Carol")}),
+    Case(
+        "reseller",
+        "SetTechDetails",
+        lambda w: {"account_id": w.id("XC"), "tech": {"sip_secret": "owned"}},
+    ),
+    Case("reseller", "GetBranding", lambda w: {"account_id": w.id("XC")}),
+    Case("reseller", "SetBranding", lambda w: {"account_id": w.id("X"), "company_name": "x"}),
+    Case("reseller", "SetBranding", lambda w: {"account_id": w.id("R1"), "company_name": "x"}),
+    # reseller: PIN lots
+    Case(
+        "reseller",
+        "GeneratePins",
+        lambda w: {"count": 1, "length": 8, "lot_name": "l", "parent_id": w.id("X")},
+    ),
+    Case(
+        "reseller",
+        "GeneratePins",
+        lambda w: {"count": 1, "length": 8, "lot_name": "l", "sheet_id": w.sheet("X retail")},
+    ),
+    Case("reseller", "ListLots", lambda w: {}, lots_inside),
+    Case("reseller", "BlockLot", lambda w: {"lot_id": w.lots["X"], "reason": "x"}),
+    Case("reseller", "UnblockLot", lambda w: {"lot_id": w.lots["X"]}),
+    Case("reseller", "RefillLot", lambda w: {"lot_id": w.lots["X"], "amount": D(1)}),
+    Case("reseller", "ExportLot", lambda w: {"lot_id": w.lots["X"], "format": "csv"}),
+    # reseller: price lists and profit
+    Case("reseller", "ListSheets", lambda w: {}, sheets_inside),
+    Case("reseller", "ListSheetRates", lambda w: {"sheet_id": w.sheet("X retail")}),
+    Case("reseller", "ListSheetRates", lambda w: {"sheet_id": w.sheet("R1 cost")}),
+    Case(
+        "reseller",
+        "CopySheet",
+        lambda w: {"source_sheet_id": w.sheet("X retail"), "name": "stolen"},
+    ),
+    Case("reseller", "SetRates", lambda w: {"sheet_id": w.sheet("X retail"), "csv": DECK}),
+    Case("reseller", "SetRates", lambda w: {"sheet_id": w.sheet("R2 cost"), "csv": DECK}),
+    Case(
+        "reseller",
+        "AssignSheet",
+        lambda w: {"account_id": w.id("XC"), "sheet_id": w.sheet("R2 retail")},
+    ),
+    Case(
+        "reseller",
+        "AssignSheet",
+        lambda w: {"account_id": w.id("C2"), "sheet_id": w.sheet("X retail")},
+    ),
+    Case(
+        "reseller",
+        "GetProfit",
+        lambda w: {"account_id": w.id("X"), "period_start": START, "period_end": END},
+    ),
+    Case(
+        "reseller",
+        "ImportAccounts",
+        lambda w: {"parent_id": w.id("X"), "format": "csv", "data": csv_file("name\nnew\n")},
+    ),
+    Case("reseller", "ExportAccounts", lambda w: {"parent_id": w.id("X"), "format": "csv"}),
+    # cdr
+    Case("cdr", "ListCdrs", lambda w: {"account_id": w.id("Carol")}),
+    Case("cdr", "ListCdrs", lambda w: {}, cdrs_inside),
+]
+
+# R1 is above R2: these answer data about R2's subtree.
+R1_SEES: list[tuple[str, str, Args]] = [
+    ("billing", "GetBalance", lambda w: {"account_id": w.id("C1")}),
+    ("billing", "ListLedger", lambda w: {"account_id": w.id("C2")}),
+    ("reseller", "GetAccountDetails", lambda w: {"account_id": w.id("C1")}),
+    ("reseller", "ListAccounts", lambda w: {"parent_id": w.id("R2")}),
+    ("reseller", "ListSheetRates", lambda w: {"sheet_id": w.sheet("R2 retail")}),
+    ("reseller", "ListLots", lambda w: {}),
+    ("reseller", "ExportLot", lambda w: {"lot_id": w.lots["R2"], "format": "csv"}),
+    ("reseller", "ExportAccounts", lambda w: {"parent_id": w.id("R2"), "format": "csv"}),
+    ("cdr", "ListCdrs", lambda w: {"account_id": w.id("R2")}),
+    (
+        "reseller",
+        "GetProfit",
+        lambda w: {"account_id": w.id("R2"), "period_start": START, "period_end": END},
+    ),
+]
+
+TABLES = (
+    "accounts",
+    "logins",
+    "ledger",
+    "rates",
+    "rate_sheets",
+    "pin_lots",
+    "account_callerids",
+    "charges",
+)
+
+
+def snapshot(session_factory: Callable[[], Session]) -> dict[str, list[tuple[Any, ...]]]:
+    with session_factory() as s:
+        return {
+            t: [tuple(r) for r in s.execute(text(f"SELECT * FROM {t} ORDER BY id"))] for t in TABLES
+        }
+
+
+async def make_world(tree: Tree, session_factory: Callable[[], Session]) -> World:
+    await replay(session_factory)
+    tree.api("X").reseller.GeneratePins(count=3, length=8, lot_name="X cards")
+    tree.api("R2").reseller.GeneratePins(count=2, length=8, lot_name="R2 cards")
+    with session_factory() as s:
+        cdr = {
+            name: s.execute(select(Cdr.id).where(Cdr.account_id == tree.ids[name], Cdr.cost > 0))
+            .scalars()
+            .first()
+            for name in ("C1", "Carol")
+        }
+        lots = {
+            name: s.execute(select(PinLot.id).where(PinLot.owner_id == tree.ids[name])).scalar_one()
+            for name in ("X", "R2")
+        }
+    assert all(cdr.values())
+    return World(tree, {k: int(v or 0) for k, v in cdr.items()}, lots)
+
+
+def call(api: SiptarClient, case_service: str, operation: str, kwargs: dict[str, Any]) -> Any:
+    return getattr(getattr(api, case_service), operation)(**kwargs)
+
+
+def wsdl_operations(api: SiptarClient) -> set[tuple[str, str]]:
+    return {
+        (name, op) for name in SERVICES for op in getattr(api, name)._service._binding._operations
+    }
+
+
+class TestIsolationMatrix:
+    def test_every_operation_of_every_service_has_a_case(self) -> None:
+        # Built from the committed WSDLs; nothing is called.
+        api = SiptarClient("http://127.0.0.1:9", "nobody", "nobody-password")
+        covered = {(c.service, c.operation) for c in CASES}
+        missing = sorted(wsdl_operations(api) - covered)
+        assert not missing, f"add isolation cases for {missing}"
+
+    async def test_r2_and_its_customer_get_nothing_outside_the_subtree(
+        self, tree: Tree, session_factory: Callable[[], Session]
+    ) -> None:
+        world = await make_world(tree, session_factory)
+        before = snapshot(session_factory)
+        inside = {
+            "R2": {world.id("R2"), world.id("C1"), world.id("C2")},
+            "C1": {world.id("C1")},
+        }
+        with session_factory() as s:
+            inside["R2"] |= set(
+                s.scalars(select(Account.id).where(Account.parent_id == world.id("R2")))
+            )
+        leaks: list[str] = []
+        for who in ("R2", "C1"):
+            api = tree.api(who)
+            for case in CASES:
+                where = f"{who} {case.service}.{case.operation}({case.args(world)})"
+                try:
+                    result = call(api, case.service, case.operation, case.args(world))
+                except DENIED:
+                    continue
+                except errors.SiptarError as e:
+                    leaks.append(f"{where}: {e.code} {e.message}")
+                    continue
+                if case.visible is None or not case.visible(result, inside[who], world):
+                    leaks.append(f"{where}: answered {result!r:.200}")
+        assert not leaks, "\n".join(leaks)
+        assert snapshot(session_factory) == before
+
+    async def test_a_guessed_id_answers_like_one_that_does_not_exist(
+        self, tree: Tree, session_factory: Callable[[], Session]
+    ) -> None:
+        world = await make_world(tree, session_factory)
+        r2 = tree.api("R2")
+        with session_factory() as s:
+            top = s.execute(select(Account.id).order_by(Account.id.desc())).scalars().first()
+            r2_path = f"/1/{world.id('R1')}/{world.id('R2')}/"
+            inside = set(s.scalars(select(Account.id).where(Account.path.startswith(r2_path))))
+        assert top is not None and len(inside) == 5  # R2, C1, C2 and two cards
+        answers = {}
+        for guess in range(1, top + 5):
+            if guess in inside:
+                continue
+            with pytest.raises(errors.NotFound) as e:
+                r2.reseller.GetAccountDetails(account_id=guess)
+            answers[guess] = e.value.message.replace(str(guess), "N")
+            with pytest.raises(errors.NotFound):
+                r2.billing.ListLedger(account_id=guess)
+        assert set(answers.values()) == {"account N not found"}
+        for lot in range(1, world.lots["R2"] + 3):
+            if lot == world.lots["R2"]:
+                continue
+            with pytest.raises(errors.NotFound):
+                r2.reseller.ExportLot(lot_id=lot, format="csv")
+
+    async def test_r1_sees_the_subtree_of_r2(
+        self, tree: Tree, session_factory: Callable[[], Session]
+    ) -> None:
+        world = await make_world(tree, session_factory)
+        r1 = tree.api("R1")
+        for service, operation, args in R1_SEES:
+            assert call(r1, service, operation, args(world)) is not None, operation
+        assert r1.billing.GetBalance(account_id=world.id("C1")).balance < D(10)
+        lots = r1.reseller.ListLots()
+        assert world.lots["R2"] in _ids(lots.items)
+        cdrs = r1.cdr.ListCdrs(account_id=world.id("R2"))
+        assert _ids(cdrs.items, "account_id") == {world.id("C1"), world.id("C2")}
+        assert _ids(r1.reseller.ListAccounts(parent_id=world.id("R2")).items) >= {
+            world.id("C1"),
+            world.id("C2"),
+        }
