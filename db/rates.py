@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import replace
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db import schema
@@ -125,3 +125,22 @@ class PlanCache:
 
 # One cache per process: gunicorn workers and the AMI listener each have their own.
 plans = PlanCache()
+
+
+def rate_page(
+    session: Session, sheet_id: int, prefix: str, offset: int, limit: int
+) -> tuple[list[schema.Rate], int]:
+    """One page of a sheet's rates by prefix (only prefixes starting with `prefix`, if
+    given), and how many there are in all."""
+    where = [schema.Rate.sheet_id == sheet_id]
+    if prefix:
+        where.append(schema.Rate.prefix.startswith(prefix, autoescape=True))
+    total = session.execute(select(func.count()).where(*where)).scalar_one()
+    rows = session.scalars(
+        select(schema.Rate)
+        .where(*where)
+        .order_by(schema.Rate.prefix, schema.Rate.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), total

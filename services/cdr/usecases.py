@@ -135,25 +135,26 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
     session.info[_LOOKUPS] = {}
     settles: list[tuple[Cdr, CdrRecord, int | None]] = []
     try:
-        with session.no_autoflush, ledger.batch(session):
-            for i, record, cdr in new:
-                try:
-                    levels = _price_levels(uow, cdr, record)
-                except Unratable as why:
-                    cdr.status, cdr.unrated_reason = "unrated", str(why)[:255]
-                    outcomes[i] = Outcome.UNRATED
-                    settles.append((cdr, record, None))
-                    continue
-                _charge(uow, cdr, levels)
-                outcomes[i] = Outcome.RATED
-                settles.append((cdr, record, len(levels)))
-            _same_columns([cdr for _, _, cdr in new])
-            charges = _take_pending(session, Charge)
-        # Leaving ledger.batch flushed the CDRs and wrote the ledger rows. Settlement
-        # comes after: a reservation points at its CDR, which must exist by then.
-        for cdr, record, charged in settles:
-            settlement.settle(uow, cdr, record, charged)
-        charges += _take_pending(session, Charge)  # the operator's buy costs
+        with settlement.batch(session, [record.uniqueid for _, record, _ in new]):
+            with session.no_autoflush, ledger.batch(session):
+                for i, record, cdr in new:
+                    try:
+                        levels = _price_levels(uow, cdr, record)
+                    except Unratable as why:
+                        cdr.status, cdr.unrated_reason = "unrated", str(why)[:255]
+                        outcomes[i] = Outcome.UNRATED
+                        settles.append((cdr, record, None))
+                    else:
+                        _charge(uow, cdr, levels)
+                        outcomes[i] = Outcome.RATED
+                        settles.append((cdr, record, len(levels)))
+                    settlement.record_costs(uow, cdr, record, settles[-1][2])
+                _same_columns([cdr for _, _, cdr in new])
+                charges = _take_pending(session, Charge)  # every level's and the buy costs
+            # Leaving ledger.batch flushed the CDRs and wrote the ledger rows; only now
+            # can a reservation point at its CDR.
+            for cdr, record, charged in settles:
+                settlement.close_reservation(uow, cdr, record, charged)
     finally:
         session.info.pop(_LOOKUPS, None)
     if charges:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db import schema
 from db.rate_bulk import insert_rates, last_rate_id, remove_replaced
-from db.rates import bump_version
+from db.rates import bump_version, rate_page
 from db.session import UnitOfWork
 from rating import parse_rates_csv
 from rating.errors import AlreadyExists, InvalidInput, NotFound
@@ -121,18 +121,7 @@ def list_rates(
     uow: UnitOfWork, caller: Caller, sheet_id: int, prefix: str, offset: int, limit: int
 ) -> tuple[list[schema.Rate], int]:
     sheet = admin_sheet(uow, caller, sheet_id)
-    where = [schema.Rate.sheet_id == sheet.id]
-    if prefix:
-        where.append(schema.Rate.prefix.startswith(prefix, autoescape=True))
-    total = uow.session.execute(select(func.count()).where(*where)).scalar_one()
-    rows = uow.session.scalars(
-        select(schema.Rate)
-        .where(*where)
-        .order_by(schema.Rate.prefix, schema.Rate.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(rows), total
+    return rate_page(uow.session, sheet.id, prefix, offset, limit)
 
 
 def list_rate_sheets(uow: UnitOfWork, caller: Caller) -> list[tuple[schema.RateSheet, int]]:

@@ -24,8 +24,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.rates import plans
@@ -37,6 +40,7 @@ from rating.model import CallToRate
 from services.cdr.commands import CdrRecord
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # SettleCall passes the account it settles for here (never trusted from AMI).
 ACCOUNT_FIELD = "SiptarAccount"
@@ -65,12 +69,25 @@ def find_account(session: Session, record: CdrRecord) -> Account | None:
 
 def settle(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> None:
     """`levels`: how many account levels were charged (None: the CDR is unrated)."""
+    record_costs(uow, cdr, record, levels)
+    close_reservation(uow, cdr, record, levels)
+
+
+def record_costs(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> None:
+    """The trunk that carried the call, and the operator's buy cost. Needs no stored
+    CDR row yet (the batch path calls it before the CDRs are inserted)."""
     session = uow.session
     trunk = find_trunk(session, record)
     if trunk is not None:
         cdr.trunk_id = trunk.id
         if levels is not None and record.answered and record.billsec > 0:
             _charge_buy_cost(session, cdr, record, trunk, levels)
+
+
+def close_reservation(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> None:
+    """Settle (or release) the reservation of the call's channel; the CDR row must exist,
+    since the reservation then points at it."""
+    session = uow.session
     held = reservation_for(session, record.uniqueid) if record.uniqueid else None
     if held is not None and (cdr.account_id is None or held.account_id == cdr.account_id):
         # An unrated call charged nothing: its money is released, not settled.
@@ -81,18 +98,65 @@ def settle(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> 
             .where(or_(Reservation.id == held.id, Reservation.parent_id == held.id))
             .values(status=status, cdr_id=cdr.id)
         )
+        memo = session.info.get(_MEMO)
+        if memo is not None:  # a ring group's second CDR must not settle it again
+            memo["reservations"].pop(record.uniqueid, None)
 
 
-def reservation_for(session: Session, uniqueid: str) -> Reservation | None:
-    """The newest customer-level reservation of this channel not yet tied to a CDR."""
-    return session.scalars(
+# session.info key of what a batch of CDRs looked up once (see `batch`).
+_MEMO = "siptar.settlement"
+
+
+@contextmanager
+def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
+    """For a batch of CDRs in one transaction: the reservations of their channels are
+    fetched with one query, and trunks, providers and plans are looked up once, instead
+    of a few queries per CDR."""
+    wanted = sorted({u for u in uniqueids if u})
+    found: dict[str, Reservation] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.scalars(
+            _open_reservations().where(Reservation.uniqueid.in_(wanted[start : start + 500]))
+        )
+        for row in rows:  # by id: the newest of a channel wins
+            found[row.uniqueid] = row
+    session.info[_MEMO] = {"reservations": found}
+    try:
+        yield
+    finally:
+        session.info.pop(_MEMO, None)
+
+
+def _cached(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T:
+    memo = session.info.get(_MEMO)
+    if memo is None:
+        return load()
+    if key not in memo:
+        memo[key] = load()
+    return cast(T, memo[key])
+
+
+def _open_reservations() -> Select[Reservation]:
+    return (
         select(Reservation)
         .where(
-            Reservation.uniqueid == uniqueid,
             Reservation.parent_id.is_(None),
             Reservation.cdr_id.is_(None),
             Reservation.status.in_(("open", "expired")),
         )
+        .order_by(Reservation.id)
+    )
+
+
+def reservation_for(session: Session, uniqueid: str) -> Reservation | None:
+    """The newest customer-level reservation of this channel not yet tied to a CDR."""
+    memo = session.info.get(_MEMO)
+    if memo is not None:
+        return cast(Reservation | None, memo["reservations"].get(uniqueid))
+    return session.scalars(
+        _open_reservations()
+        .where(Reservation.uniqueid == uniqueid)
+        .order_by(None)
         .order_by(Reservation.id.desc())
         .limit(1)
     ).first()
@@ -100,14 +164,18 @@ def reservation_for(session: Session, uniqueid: str) -> Reservation | None:
 
 def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
     name = record.extra.get(TRUNK_FIELD, "").strip()
+    match = _CHANNEL.match(record.dstchannel.strip())
+    peer = match.group("peer") if match is not None else ""
+    return _cached(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
+
+
+def _find_trunk(session: Session, name: str, peer: str) -> Trunk | None:
     if name:
         found = session.scalars(select(Trunk).where(Trunk.name == name)).first()
         if found is not None:
             return found
-    match = _CHANNEL.match(record.dstchannel.strip())
-    if match is None:
+    if not peer:
         return None
-    peer = match.group("peer")
     return session.scalars(
         select(Trunk)
         .where(or_(Trunk.name == peer, Trunk.dial_string.endswith(f"@{peer}")))
@@ -119,14 +187,18 @@ def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
 def _charge_buy_cost(
     session: Session, cdr: Cdr, record: CdrRecord, trunk: Trunk, level: int
 ) -> None:
-    provider = session.get(Provider, trunk.provider_id)
+    provider = _cached(
+        session, ("provider", trunk.provider_id), lambda: session.get(Provider, trunk.provider_id)
+    )
     if provider is None or provider.buy_sheet_id is None:
         logger.warning("trunk %s: its provider has no buy sheet; no buy cost", trunk.name)
         return
     try:
         number = normalise_number(record.dst)
         call = CallToRate(number, record.answer or record.start, record.billsec, True)
-        cost = plans.plan(session, provider.buy_sheet_id).rate_call(call)
+        sheet_id = provider.buy_sheet_id
+        plan = _cached(session, ("plan", sheet_id), lambda: plans.plan(session, sheet_id))
+        cost = plan.rate_call(call)
     except BillingError as e:
         logger.warning("CDR %s: no buy cost at trunk %s: %s", cdr.uniqueid, trunk.name, e)
         return

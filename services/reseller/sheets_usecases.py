@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from db import schema
-from db.rates import bump_version, load_sheet, row_values
+from db.rates import bump_version, load_sheet, rate_page, row_values
 from db.schema import Account, RateSheet
 from db.session import UnitOfWork
 from rating import parse_rates_csv
@@ -205,18 +205,7 @@ def list_sheet_rates(
     uow: UnitOfWork, caller: Caller, sheet_id: int, prefix: str, offset: int, limit: int
 ) -> tuple[list[schema.Rate], int]:
     sheet = readable_sheet(uow, caller, sheet_id)
-    where = [schema.Rate.sheet_id == sheet.id]
-    if prefix:
-        where.append(schema.Rate.prefix.startswith(prefix, autoescape=True))
-    total = uow.session.execute(select(func.count()).where(*where)).scalar_one()
-    rows = uow.session.scalars(
-        select(schema.Rate)
-        .where(*where)
-        .order_by(schema.Rate.prefix, schema.Rate.id)
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(rows), total
+    return rate_page(uow.session, sheet.id, prefix, offset, limit)
 
 
 def assign_sheet(uow: UnitOfWork, caller: Caller, account_id: int, sheet_id: int) -> Account:
