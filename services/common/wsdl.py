@@ -8,6 +8,7 @@ the committed files in wsdl/ must only change when the interface does.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lxml import etree
@@ -25,7 +26,27 @@ def render_wsdl(wsgi_app: Any, url: str) -> bytes:
     _fix_header_message_refs(root)
     _sort(root)
     text: bytes = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+    text = _renumber_prefixes(text)
     wsgi_app._wsdl = text  # what spyne's WsgiApplication serves on ?wsdl from now on
+    return text
+
+
+_PREFIX_DECL = re.compile(rb'xmlns:(s\d+)="([^"]*)"')
+
+
+def _renumber_prefixes(text: bytes) -> bytes:
+    """spyne numbers the namespace prefixes (s0, s1, ...) in an order that is not
+    always the same from run to run; number them by namespace URI instead."""
+    declared = dict(_PREFIX_DECL.findall(text))
+    order = sorted(declared, key=lambda p: declared[p])
+    renames = {old: f"s{i}".encode() for i, old in enumerate(order)}
+    if all(old == new for old, new in renames.items()):
+        return text
+    # Via placeholders, so that s1 -> s0 and s0 -> s1 don't collide.
+    for old in renames:
+        text = re.sub(rb"(?<=[\"\s:])" + old + rb"(?=[:=])", b"@@" + old, text)
+    for old, new in renames.items():
+        text = text.replace(b"@@" + old, new)
     return text
 
 

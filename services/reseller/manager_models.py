@@ -8,7 +8,9 @@ from spyne import Boolean, ByteArray, ComplexModel, Integer, Unicode
 from services.common.wire import Money, UtcDateTime
 from services.reseller.models import TNS
 
-FileFormat = Unicode(values=["csv", "xlsx"], type_name="FileFormat")
+# A named simple type needs its namespace: without one spyne files it under
+# "spyne.model.primitive.string", and the WSDL prefixes then change from run to run.
+FileFormat = Unicode(values=["csv", "xlsx"], type_name="FileFormat", __namespace__=TNS)
 
 
 class AccountDetails(ComplexModel):

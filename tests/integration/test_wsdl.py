@@ -3,6 +3,9 @@ strict SOAP stack (suds) reads them and calls the server."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,21 @@ def test_suds_reads_every_wsdl_and_calls_the_server(server_url: str) -> None:
         if name == "billing":
             balance = client.service.GetBalance()
             assert balance.name == "Operator"
+
+
+@pytest.mark.parametrize("seed", ["1", "4242"])
+def test_another_process_with_another_hash_seed_writes_the_same_files(
+    tmp_path: Path, seed: str
+) -> None:
+    # spyne's prefix numbering once depended on set order: CI saw a stale-WSDL failure
+    # that a developer's run did not.
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    subprocess.run(
+        [sys.executable, "-m", "cli", "wsdl", "--out", str(tmp_path)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    for name in NAMES:
+        assert (tmp_path / f"{name}.wsdl").read_bytes() == (WSDL_DIR / f"{name}.wsdl").read_bytes()
