@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from ami_listener.events import cdr_from_message
 from db.session import UnitOfWork
+from services.cdr.batches import store_batch
 from services.cdr.commands import CdrRecord
-from services.cdr.usecases import Outcome, store_batch
+from services.cdr.usecases import Outcome
 
 # cdr_csv's columns (loguniqueid and loguserfield on), as cdr_manager names them.
 COLUMNS = (

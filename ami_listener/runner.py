@@ -1,7 +1,7 @@
 """`siptar ami`: the listener wired to the database.
 
 Cdr events reach `CdrWriter` in batches (up to 200 records or 50 ms): one transaction per
-batch through services.cdr.usecases.store_batch, with a savepoint per record when one
+batch through services.cdr.batches.store_batch, with a savepoint per record when one
 fails, and the on-disk spool while the database is down (ami_listener/writer.py). Call
 events feed `LiveCallMonitor` (ami_listener/live.py): the `live_calls` table and the
 hang-up of calls whose credit reservation ran out.

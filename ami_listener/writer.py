@@ -4,7 +4,7 @@
 batch at a time. It never raises:
 
 - the database answers: the batch is stored, rated and committed in one transaction
-  (`services.cdr.usecases.store_batch`, idempotent on (uniqueid, sequence) and on the
+  (`services.cdr.batches.store_batch`, idempotent on (uniqueid, sequence) and on the
   AMI/CSV fingerprint);
 - the database is down (a lost connection, a locked file): the records wait in memory,
   and past `memory_limit` records they are spilled to the on-disk spool (ami_listener/
@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from ami_listener.spool import Spool
 from db.session import UnitOfWork
+from services.cdr.batches import store_batch
 from services.cdr.commands import CdrRecord
-from services.cdr.usecases import Outcome, store_batch
+from services.cdr.usecases import Outcome
 
 logger = logging.getLogger(__name__)
 

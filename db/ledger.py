@@ -6,21 +6,21 @@ changed in Python and written back), so concurrent writers can't lose an update.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import cast
+from typing import NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from db import bulk
 from db.schema import Account, LedgerEntry, utcnow
 from db.types import Money
 
 KINDS = ("payment", "call", "recurring", "refund", "adjustment")
-_BATCH = "siptar.ledger_batch"
+LEDGER = cast(Table, LedgerEntry.__table__)
 
 
 def post(
@@ -39,18 +39,6 @@ def post(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown ledger kind {kind!r}")
-    pending = session.info.get(_BATCH)
-    if pending is not None:
-        entry = LedgerEntry(
-            account_id=account_id,
-            kind=kind,
-            amount=amount,
-            reference=reference,
-            cdr_id=cdr_id,
-            login_id=login_id,
-        )
-        pending.append(entry)
-        return entry
     balance_after = session.execute(
         update(Account)
         .where(Account.id == account_id)
@@ -74,35 +62,32 @@ def post(
     return entry
 
 
-@contextmanager
-def batch(session: Session) -> Iterator[None]:
-    """Defer the `post`s made inside the block to its end: then ONE update per account
-    (its total, accounts in id order so concurrent writers lock them in the same order)
-    and one bulk insert of every ledger row, each row's `balance_after` computed in
-    order from the account's new balance. For the AMI listener's batches: the balances
-    change at the end of the block, so code inside must not read them, and the entries
-    `post` returns inside it are written by a Core insert (they stay transient). Pending
-    objects are flushed first. On an exception nothing is posted (the caller rolls
-    back).
-    """
-    if _BATCH in session.info:
-        raise RuntimeError("ledger.batch blocks do not nest")
-    pending: list[LedgerEntry] = []
-    session.info[_BATCH] = pending
-    try:
-        yield
-    finally:
-        session.info.pop(_BATCH, None)
-    _post_many(session, pending)
+class Posting(NamedTuple):
+    """One balance change for `post_all`: `post`'s arguments."""
+
+    account_id: int
+    kind: str
+    amount: Decimal
+    reference: str = ""
+    cdr_id: int | None = None
 
 
-def _post_many(session: Session, entries: list[LedgerEntry]) -> None:
-    by_account: dict[int, list[LedgerEntry]] = {}
-    for entry in entries:
-        by_account.setdefault(entry.account_id, []).append(entry)
+def post_all(session: Session, postings: Sequence[Posting]) -> None:
+    """`post` for many changes at once (the AMI listener's batches of CDRs): ONE update
+    per account (its total; accounts in id order, so concurrent writers lock them in
+    the same order) and one bulk insert of every ledger row, each row's
+    `balance_after` computed in order from the account's new balance. Rows that point
+    at CDRs need those CDRs inserted first."""
+    by_account: dict[int, list[Posting]] = {}
+    for posting in postings:
+        if posting.kind not in KINDS:
+            raise ValueError(f"unknown ledger kind {posting.kind!r}")
+        by_account.setdefault(posting.account_id, []).append(posting)
+    now = utcnow()
+    rows: list[dict[str, object]] = []
     for account_id in sorted(by_account):
-        rows = by_account[account_id]
-        total = sum((e.amount for e in rows), Decimal(0))
+        changes = by_account[account_id]
+        total = sum((p.amount for p in changes), Decimal(0))
         running = (
             session.execute(
                 update(Account)
@@ -112,30 +97,24 @@ def _post_many(session: Session, entries: list[LedgerEntry]) -> None:
             ).scalar_one()
             - total
         )
-        for entry in rows:
-            running += entry.amount
-            entry.balance_after = running
+        for p in changes:
+            running += p.amount
+            rows.append(
+                {
+                    "account_id": account_id,
+                    "kind": p.kind,
+                    "amount": p.amount,
+                    "balance_after": running,
+                    "reference": p.reference,
+                    "cdr_id": p.cdr_id,
+                    "login_id": None,
+                    "created_at": now,
+                }
+            )
         loaded = session.identity_map.get(identity_key(Account, account_id))
         if loaded is not None:
             session.expire(loaded, ["balance"])
-    if entries:
-        # Pending objects (the CDRs the rows refer to) first; then one multi-row
-        # INSERT: ORM objects would each wait for their id (RETURNING, row by row).
-        session.flush()
-        session.execute(insert(LedgerEntry), [_values(e) for e in entries])
-
-
-def _values(entry: LedgerEntry) -> dict[str, object]:
-    return {
-        "account_id": entry.account_id,
-        "kind": entry.kind,
-        "amount": entry.amount,
-        "balance_after": entry.balance_after,
-        "reference": entry.reference,
-        "cdr_id": entry.cdr_id,
-        "login_id": entry.login_id,
-        "created_at": utcnow(),
-    }
+    bulk.insert_rows(session, LEDGER, rows)
 
 
 def ledger_sum(session: Session, account_id: int) -> Decimal:
@@ -213,8 +192,9 @@ def _insert_entries(
     if not rows:
         return
     now = datetime.now(UTC)
-    session.execute(
-        insert(LedgerEntry),
+    bulk.insert_rows(
+        session,
+        LEDGER,
         [
             {
                 "account_id": i,

@@ -1,8 +1,8 @@
 """Rate decks in and out of the `rates` table in bulk, without the ORM.
 
 A wholesale deck has a million rows: ORM objects cost ~200 µs a row to add and ~20 µs
-to load. Here rows are written with COPY on PostgreSQL (through psycopg2's copy_expert,
-inside the session's own transaction) and with the driver's executemany on SQLite, and
+to load. Here rows are written with COPY on PostgreSQL (db/bulk.copy_lines, inside the
+session's own transaction) and with the driver's executemany on SQLite, and
 read as Core rows. Values go through the columns' own bind processors (Money, UtcDateTime,
 Time), remembered per distinct value since a deck repeats its prices, so what is stored
 is exactly what the ORM would store.
@@ -13,10 +13,7 @@ row goes when a new row has the same prefix, time band and valid_from.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, time
-from decimal import Decimal
 from itertools import islice
 from operator import attrgetter
 from typing import Any, cast
@@ -26,6 +23,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from db import schema
+from db.bulk import copy_lines, copy_text
 from rating.formats import format_tiers, format_weekdays, parse_tiers, parse_weekdays
 from rating.model import Rate
 
@@ -51,7 +49,7 @@ def insert_rates(session: Session, sheet_id: int, rates: Iterable[Rate]) -> None
     transaction."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        _copy(conn, _copy_lines(conn, sheet_id, rates))
+        copy_lines(conn, "rates", COLUMNS, _copy_lines(conn, sheet_id, rates))
         return
     sql = f"INSERT INTO rates ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     if conn.dialect.paramstyle != "qmark":
@@ -142,8 +140,8 @@ def _stored_rows(
 
 def _copy_lines(conn: Connection, sheet_id: int, rates: Iterable[Rate]) -> Iterator[str]:
     """Each rate as a line of COPY text."""
-    sheet = _copy_text(sheet_id)
-    names, fns = zip(*_encoders(conn, _copy_text), strict=True)
+    sheet = copy_text(sheet_id)
+    names, fns = zip(*_encoders(conn, copy_text), strict=True)
     values = attrgetter(*names)
     for rate in rates:
         yield sheet + "\t" + "\t".join(map(_apply, fns, values(rate))) + "\n"
@@ -202,35 +200,3 @@ class _Memo(dict[Any, Any]):
 
 def _memo(fn: Processor) -> Processor:
     return _Memo(fn).__getitem__
-
-
-def _copy(conn: Connection, lines: Iterator[str]) -> None:
-    """COPY ... FROM STDIN in chunks, on the session's own psycopg2 connection (so in
-    its transaction: a failure later rolls the rows back with everything else)."""
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    sql = f"COPY rates ({', '.join(COLUMNS)}) FROM STDIN"
-    try:
-        while chunk := list(islice(lines, CHUNK)):
-            cursor.copy_expert(sql, io.StringIO("".join(chunk)))
-    finally:
-        cursor.close()
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: Any) -> str:
-    """A value in COPY's text format; None is \\N."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        return value.translate(_COPY_ESCAPES)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, time):
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    raise TypeError(f"no COPY text form for {type(value).__name__}")

@@ -1,7 +1,7 @@
 """Re-rating stored CDRs (config service `RerateCdrs`, admin only).
 
 - An unrated CDR (no account, no rate when it came) is priced again through the same
-  path as a new one (`_price_levels`, `_charge`): if it can be rated now, every level is
+  path as a new one (`price_levels`, `charge_levels`): if it can be rated now, every level is
   charged (ledger kind `call`); if not, its reason is brought up to date.
 - With `include_rated`, a rated CDR is priced again (after a rate correction) and, per
   level, only the difference from what was charged is booked (ledger kind
@@ -25,13 +25,8 @@ from db import ledger
 from db.schema import Account, Cdr, Charge
 from db.session import UnitOfWork
 from services.cdr.commands import CdrRecord
-from services.cdr.usecases import (
-    CdrFilter,
-    LevelCharge,
-    Unratable,
-    _charge,
-    _price_levels,
-)
+from services.cdr.pricing import LevelCharge, Unratable
+from services.cdr.usecases import CdrFilter, charge_levels, price_levels
 from services.common.caller import Caller, require_role, visible_account
 
 ZERO = Decimal(0)
@@ -106,13 +101,13 @@ def record_of(cdr: Cdr) -> CdrRecord:
 
 def _rate_unrated(uow: UnitOfWork, cdr: Cdr, report: RerateReport) -> None:
     try:
-        levels = _price_levels(uow, cdr, record_of(cdr))
+        levels = price_levels(uow, cdr, record_of(cdr))
     except Unratable as why:
         cdr.unrated_reason = str(why)[:255]
         report.still_unrated += 1
         return
     cdr.unrated_reason = ""
-    _charge(uow, cdr, levels)
+    charge_levels(uow, cdr, levels)
     report.rated += 1
     if levels:
         report.difference -= levels[0].cost.cost
@@ -120,7 +115,7 @@ def _rate_unrated(uow: UnitOfWork, cdr: Cdr, report: RerateReport) -> None:
 
 def _rerate_rated(uow: UnitOfWork, cdr: Cdr, report: RerateReport) -> None:
     try:
-        levels = _price_levels(uow, cdr, record_of(cdr))
+        levels = price_levels(uow, cdr, record_of(cdr))
     except Unratable:
         report.failed += 1
         return

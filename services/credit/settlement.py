@@ -1,8 +1,8 @@
 """Settlement: what a stored CDR does to credit control and to the operator's costs.
 
-Called by services/cdr/usecases.record_cdr, in its transaction, after the CDR was
-rated and every level charged (the AMI listener, imports and `SettleCall` all go
-through there):
+Called by services/cdr (`settle` for one CDR, `trunk_costs` and `close_reservations`
+for the listener's batches), in its transaction, after the CDR was rated and every
+level charged (the AMI listener, imports and `SettleCall` all go through there):
 
 - the reservation the call was authorized with (matched by the channel's UniqueID,
   stored on the reservation at Authorize time) and its reseller-level rows are closed:
@@ -26,9 +26,10 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.rates import plans
@@ -36,7 +37,7 @@ from db.schema import Account, Cdr, Charge, Provider, Reservation, Trunk
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import BillingError
-from rating.model import CallToRate
+from rating.model import CallCost, CallToRate
 from services.cdr.commands import CdrRecord
 
 logger = logging.getLogger(__name__)
@@ -68,39 +69,108 @@ def find_account(session: Session, record: CdrRecord) -> Account | None:
 
 
 def settle(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> None:
-    """`levels`: how many account levels were charged (None: the CDR is unrated)."""
-    record_costs(uow, cdr, record, levels)
-    close_reservation(uow, cdr, record, levels)
-
-
-def record_costs(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> None:
-    """The trunk that carried the call, and the operator's buy cost. Needs no stored
-    CDR row yet (the batch path calls it before the CDRs are inserted)."""
+    """The single-CDR form (the CDR row exists): the trunk and the buy cost on the CDR,
+    and its reservation closed. `levels`: how many account levels were charged (None:
+    the CDR is unrated)."""
     session = uow.session
+    costs = trunk_costs(session, cdr.uniqueid, record, levels)
+    cdr.trunk_id = costs.trunk_id
+    if costs.buy is not None:
+        session.execute(insert(CHARGES), [costs.buy.row(cdr.id)])
+    close_reservations(session, [Closing(cdr.id, cdr.account_id, record.uniqueid, levels)])
+
+
+@dataclass(frozen=True)
+class BuyCost:
+    """What the operator pays the provider for a call: a `charges` row with no account."""
+
+    provider_id: int
+    sheet_id: int
+    level: int
+    cost: CallCost
+
+    def row(self, cdr_id: int) -> dict[str, object]:
+        return {
+            "cdr_id": cdr_id,
+            "level": self.level,
+            "account_id": None,
+            "provider_id": self.provider_id,
+            "sheet_id": self.sheet_id,
+            "prefix": self.cost.prefix,
+            "billed_seconds": self.cost.billed_seconds,
+            "exact_cost": self.cost.exact_cost,
+            "cost": self.cost.cost,
+        }
+
+
+@dataclass(frozen=True)
+class TrunkCosts:
+    trunk_id: int | None
+    buy: BuyCost | None
+
+
+def trunk_costs(
+    session: Session, uniqueid: str, record: CdrRecord, levels: int | None
+) -> TrunkCosts:
+    """The trunk that carried the call, and the operator's buy cost (for a rated,
+    answered call). Needs no stored CDR row (the batch path calls it before the CDRs
+    are inserted)."""
     trunk = find_trunk(session, record)
-    if trunk is not None:
-        cdr.trunk_id = trunk.id
-        if levels is not None and record.answered and record.billsec > 0:
-            _charge_buy_cost(session, cdr, record, trunk, levels)
+    if trunk is None:
+        return TrunkCosts(None, None)
+    buy = None
+    if levels is not None and record.answered and record.billsec > 0:
+        buy = _buy_cost(session, uniqueid, record, trunk, levels)
+    return TrunkCosts(trunk.id, buy)
 
 
-def close_reservation(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> None:
-    """Settle (or release) the reservation of the call's channel; the CDR row must exist,
-    since the reservation then points at it."""
-    session = uow.session
-    held = reservation_for(session, record.uniqueid) if record.uniqueid else None
-    if held is not None and (cdr.account_id is None or held.account_id == cdr.account_id):
+@dataclass(frozen=True)
+class Closing:
+    """A stored CDR whose channel's reservation is to be closed."""
+
+    cdr_id: int
+    account_id: int | None
+    uniqueid: str
+    levels: int | None  # None: the CDR is unrated
+
+
+def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
+    """Settle (or release) the reservation of each call's channel, and tie it to the
+    CDR; the CDR rows must exist. One executemany UPDATE for a batch."""
+    memo = session.info.get(_MEMO)
+    changes: list[dict[str, object]] = []
+    for c in closings:
+        held = reservation_for(session, c.uniqueid) if c.uniqueid else None
+        if held is None or (c.account_id is not None and held.account_id != c.account_id):
+            continue
         # An unrated call charged nothing: its money is released, not settled.
-        closed = "settled" if levels is not None else "released"
+        closed = "settled" if c.levels is not None else "released"
         status = closed if held.status == "open" else held.status
-        session.execute(
-            update(Reservation)
-            .where(or_(Reservation.id == held.id, Reservation.parent_id == held.id))
-            .values(status=status, cdr_id=cdr.id)
-        )
-        memo = session.info.get(_MEMO)
+        changes.append({"r_id": held.id, "r_status": status, "r_cdr_id": c.cdr_id})
         if memo is not None:  # a ring group's second CDR must not settle it again
-            memo["reservations"].pop(record.uniqueid, None)
+            memo["reservations"].pop(c.uniqueid, None)
+    if changes:
+        session.execute(_CLOSE, changes)
+        # A Core UPDATE leaves loaded objects as they were: reload them when read.
+        ids = {c["r_id"] for c in changes}
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, Reservation) and (obj.id in ids or obj.parent_id in ids):
+                session.expire(obj, ["status", "cdr_id"])
+
+
+RESERVATIONS = cast(Table, Reservation.__table__)
+CHARGES = cast(Table, Charge.__table__)
+# The reservation and its reseller-level rows (parent_id), per CDR.
+_CLOSE = (
+    update(RESERVATIONS)
+    .where(
+        or_(
+            RESERVATIONS.c.id == bindparam("r_id"),
+            RESERVATIONS.c.parent_id == bindparam("r_id"),
+        )
+    )
+    .values(status=bindparam("r_status"), cdr_id=bindparam("r_cdr_id"))
+)
 
 
 # session.info key of what a batch of CDRs looked up once (see `batch`).
@@ -184,34 +254,22 @@ def _find_trunk(session: Session, name: str, peer: str) -> Trunk | None:
     ).first()
 
 
-def _charge_buy_cost(
-    session: Session, cdr: Cdr, record: CdrRecord, trunk: Trunk, level: int
-) -> None:
+def _buy_cost(
+    session: Session, uniqueid: str, record: CdrRecord, trunk: Trunk, level: int
+) -> BuyCost | None:
     provider = _cached(
         session, ("provider", trunk.provider_id), lambda: session.get(Provider, trunk.provider_id)
     )
     if provider is None or provider.buy_sheet_id is None:
         logger.warning("trunk %s: its provider has no buy sheet; no buy cost", trunk.name)
-        return
+        return None
+    sheet_id = provider.buy_sheet_id
     try:
         number = normalise_number(record.dst)
         call = CallToRate(number, record.answer or record.start, record.billsec, True)
-        sheet_id = provider.buy_sheet_id
         plan = _cached(session, ("plan", sheet_id), lambda: plans.plan(session, sheet_id))
         cost = plan.rate_call(call)
     except BillingError as e:
-        logger.warning("CDR %s: no buy cost at trunk %s: %s", cdr.uniqueid, trunk.name, e)
-        return
-    session.add(
-        Charge(
-            cdr_id=cdr.id,
-            level=level,
-            account_id=None,
-            provider_id=provider.id,
-            sheet_id=provider.buy_sheet_id,
-            prefix=cost.prefix,
-            billed_seconds=cost.billed_seconds,
-            exact_cost=cost.exact_cost,
-            cost=cost.cost,
-        )
-    )
+        logger.warning("CDR %s: no buy cost at trunk %s: %s", uniqueid, trunk.name, e)
+        return None
+    return BuyCost(provider.id, sheet_id, level, cost)

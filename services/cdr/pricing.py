@@ -1,0 +1,243 @@
+"""What a CDR costs at every level of the account tree, and the rows that record it.
+
+Shared by the single-CDR path (services/cdr/usecases.store_cdr, with ORM objects), the
+listener's batch path (services/cdr/batches, with plain rows: ORM objects cost more
+than rating the call) and re-rating. Spyne-free.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar, cast
+
+from sqlalchemy import select
+
+from db.ledger import Posting
+from db.rates import plans
+from db.schema import Account
+from db.session import UnitOfWork
+from rating import RatingPlan, normalise_number
+from rating.errors import BillingError
+from rating.model import CallCost, CallToRate
+from rating.money import ZERO
+from services.cdr.commands import CdrRecord
+from services.credit import settlement
+
+T = TypeVar("T")
+
+
+class Unratable(Exception):
+    """Why a CDR can't be rated; stored as its `unrated_reason`. `account_id`: the
+    account it bills, when that much was found."""
+
+    def __init__(self, reason: str, account_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.account_id = account_id
+
+
+@dataclass(frozen=True)
+class LevelCharge:
+    account: Account
+    level: int
+    sheet_id: int
+    cost: CallCost
+
+
+@dataclass(frozen=True)
+class Priced:
+    account_id: int
+    levels: list[LevelCharge]  # empty for an unanswered call: nothing to charge
+
+
+def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
+    """The cost of the call at every level: the customer, then each reseller above
+    it, each at its own sheet. Raises Unratable if any level can't be priced."""
+    account = _account_by_code(uow, record.accountcode) if record.accountcode else None
+    if account is None:
+        # SettleCall's named account, or the account whose reservation this channel holds.
+        account = settlement.find_account(uow.session, record)
+    if account is None:
+        raise Unratable(f"no account with accountcode {record.accountcode!r}")
+    if not record.answered or record.billsec <= 0:
+        return Priced(account.id, [])
+    try:
+        number = normalise_number(record.dst)
+    except BillingError:
+        raise Unratable(f"destination {record.dst!r} is not a dialled number", account.id) from None
+    call = CallToRate(
+        number=number, start=record.answer or record.start, billsec=record.billsec, answered=True
+    )
+    chain = _chain(uow, account)
+    return Priced(
+        account.id, [_price_one(uow, acc, level, call, account.id) for level, acc in chain]
+    )
+
+
+def cdr_values(record: CdrRecord, sequence: int, fingerprint: str) -> dict[str, object]:
+    """The CDR's columns as Asterisk reported it (pricing adds the rest)."""
+    r = record
+    return {
+        "uniqueid": r.uniqueid,
+        "sequence": sequence,
+        "linkedid": r.linkedid,
+        "accountcode": r.accountcode,
+        "src": r.src,
+        "dst": r.dst,
+        "dcontext": r.dcontext,
+        "callerid": r.callerid,
+        "channel": r.channel,
+        "dstchannel": r.dstchannel,
+        "lastapp": r.lastapp,
+        "lastdata": r.lastdata[:255],
+        "start_time": r.start,
+        "answer_time": r.answer,
+        "end_time": r.end,
+        "duration": r.duration,
+        "billsec": r.billsec,
+        "disposition": r.disposition,
+        "amaflags": r.amaflags,
+        "userfield": r.userfield[:255],
+        "peeraccount": r.peeraccount,
+        "extra": json.dumps(dict(r.extra), sort_keys=True),
+        "source": r.source,
+        "fingerprint": fingerprint,
+    }
+
+
+def rated_columns(priced: Priced, now: datetime) -> dict[str, object]:
+    """The CDR's columns once rated: the customer's (level 0) figures."""
+    columns: dict[str, object] = {
+        "account_id": priced.account_id,
+        "status": "rated",
+        "unrated_reason": "",
+        "rated_at": now,
+        "prefix": "",
+        "destination": "",
+        "billed_seconds": 0,
+        "cost": ZERO,
+        "exact_cost": ZERO,
+    }
+    if priced.levels:
+        customer = priced.levels[0].cost
+        columns.update(
+            prefix=customer.prefix,
+            destination=customer.destination[:128],
+            billed_seconds=customer.billed_seconds,
+            cost=customer.cost,
+            exact_cost=customer.exact_cost,
+        )
+    return columns
+
+
+def unrated_columns(why: Unratable) -> dict[str, object]:
+    """The CDR's columns when it can't be rated: stored with the reason, charged nothing."""
+    return {
+        "account_id": why.account_id,
+        "status": "unrated",
+        "unrated_reason": str(why)[:255],
+        "rated_at": None,
+        "prefix": "",
+        "destination": "",
+        "billed_seconds": 0,
+        "cost": ZERO,
+        "exact_cost": ZERO,
+    }
+
+
+def charge_rows(cdr_id: int, levels: list[LevelCharge]) -> list[dict[str, object]]:
+    """One `charges` row per level (the same keys as settlement.BuyCost.row)."""
+    return [
+        {
+            "cdr_id": cdr_id,
+            "level": lc.level,
+            "account_id": lc.account.id,
+            "provider_id": None,
+            "sheet_id": lc.sheet_id,
+            "prefix": lc.cost.prefix,
+            "billed_seconds": lc.cost.billed_seconds,
+            "exact_cost": lc.cost.exact_cost,
+            "cost": lc.cost.cost,
+        }
+        for lc in levels
+    ]
+
+
+def postings(cdr_id: int, dst: str, levels: list[LevelCharge]) -> list[Posting]:
+    """The ledger's side: every level pays its cost (nothing for a free call)."""
+    return [
+        Posting(lc.account.id, "call", -lc.cost.cost, f"call to {dst}", cdr_id)
+        for lc in levels
+        if lc.cost.cost
+    ]
+
+
+# session.info key: accounts by accountcode and id, and plans by sheet, for one batch.
+_LOOKUPS = "siptar.cdr_lookups"
+
+
+@contextmanager
+def lookups(uow: UnitOfWork) -> Iterator[None]:
+    """Inside the block accounts and plans are looked up once (a batch of CDRs)."""
+    uow.session.info[_LOOKUPS] = {}
+    try:
+        yield
+    finally:
+        uow.session.info.pop(_LOOKUPS, None)
+
+
+def _remembered(uow: UnitOfWork, key: tuple[object, ...], load: Callable[[], T]) -> T:
+    cache = uow.session.info.get(_LOOKUPS)
+    if cache is None:
+        return load()
+    if key not in cache:
+        cache[key] = load()
+    return cast(T, cache[key])
+
+
+def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
+    return _remembered(
+        uow,
+        ("account", accountcode),
+        lambda: uow.session.execute(
+            select(Account).where(Account.accountcode == accountcode)
+        ).scalar_one_or_none(),
+    )
+
+
+def _account_by_id(uow: UnitOfWork, account_id: int) -> Account | None:
+    # Remembered: the session's identity map holds objects weakly, so a parent account
+    # nobody references would be loaded again for every call of the batch.
+    return _remembered(
+        uow, ("account_id", account_id), lambda: uow.session.get(Account, account_id)
+    )
+
+
+def _plan(uow: UnitOfWork, sheet_id: int) -> RatingPlan:
+    return _remembered(uow, ("plan", sheet_id), lambda: plans.plan(uow.session, sheet_id))
+
+
+def _chain(uow: UnitOfWork, account: Account) -> list[tuple[int, Account]]:
+    """The account and every reseller above it (the admin pays nobody), by level."""
+    chain: list[Account] = []
+    current: Account | None = account
+    while current is not None and current.role != "admin":
+        chain.append(current)
+        current = _account_by_id(uow, current.parent_id) if current.parent_id else None
+    return list(enumerate(chain))
+
+
+def _price_one(
+    uow: UnitOfWork, account: Account, level: int, call: CallToRate, billed: int
+) -> LevelCharge:
+    if account.rate_sheet_id is None:
+        raise Unratable(f"account {account.id} ({account.name}) has no rate sheet", billed)
+    plan = _plan(uow, account.rate_sheet_id)
+    try:
+        cost = plan.rate_call(call)
+    except BillingError as e:
+        raise Unratable(f"account {account.id} ({account.name}): {e.message}", billed) from None
+    return LevelCharge(account, level, account.rate_sheet_id, cost)

@@ -1,0 +1,185 @@
+"""The listener's batch path (services/cdr/batches.py, db/bulk.py) stores exactly what
+the one-CDR path stores, at a number of statements that does not grow with the batch,
+on both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+import pytest
+from sqlalchemy import Table, event, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ami_listener.events import cdr_from_message
+from db import bulk
+from db.ledger import ledger_sum
+from db.schema import Account, Cdr, Charge, LedgerEntry
+from db.session import UnitOfWork
+from services.cdr.batches import store_batch
+from services.cdr.commands import CdrRecord
+from services.cdr.usecases import Outcome, record_cdr
+from tests.ami_synth import cdr_event
+
+pytestmark = pytest.mark.integration
+
+Uow = Callable[[], UnitOfWork]
+START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+CHARGES = cast(Table, Charge.__table__)
+
+
+def records(first: int, count: int) -> list[CdrRecord]:
+    """Synthetic CDRs for the demo accounts (answered, unanswered, every level)."""
+    out = []
+    for n in range(first, first + count):
+        fields = dict(
+            line.split(": ", 1) if ": " in line else (line.rstrip(":"), "")
+            for line in cdr_event(n, START).strip().split("\r\n")
+        )
+        out.append(cdr_from_message(fields, UTC))
+    return out
+
+
+@contextmanager
+def counted(u: UnitOfWork) -> Iterator[list[str]]:
+    engine = u.session.get_bind()
+    seen: list[str] = []
+
+    def count(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+CDR_FIELDS = (
+    "accountcode",
+    "account_id",
+    "dst",
+    "start_time",
+    "answer_time",
+    "billsec",
+    "disposition",
+    "trunk_id",
+    "status",
+    "unrated_reason",
+    "hangup_reason",
+    "prefix",
+    "destination",
+    "billed_seconds",
+    "exact_cost",
+    "cost",
+    "extra",
+    "source",
+)
+
+
+def stored(u: UnitOfWork, uniqueid: str) -> tuple[Any, ...]:
+    """What is stored for one call, without its ids and clock times."""
+    cdr = u.session.scalars(select(Cdr).where(Cdr.uniqueid == uniqueid)).one()
+    charges = u.session.scalars(
+        select(Charge).where(Charge.cdr_id == cdr.id).order_by(Charge.level)
+    ).all()
+    ledger = u.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.cdr_id == cdr.id).order_by(LedgerEntry.account_id)
+    ).all()
+    return (
+        tuple(getattr(cdr, f) for f in CDR_FIELDS),
+        cdr.rated_at is not None,
+        [
+            (c.level, c.account_id, c.provider_id, c.sheet_id, c.prefix, c.billed_seconds, c.cost)
+            for c in charges
+        ],
+        [(e.account_id, e.kind, e.amount, e.reference) for e in ledger],
+    )
+
+
+class TestBatchPath:
+    def test_stores_what_one_by_one_stores(self, uow: Uow, demo: None) -> None:
+        batch = records(0, 30)
+        # The same calls again under other UniqueIDs, one at a time; one unknown account.
+        single = [replace(r, uniqueid=f"single.{i}") for i, r in enumerate(batch)]
+        batch.append(replace(batch[0], uniqueid="batch.nobody", accountcode="nobody"))
+        single.append(replace(batch[0], uniqueid="single.nobody", accountcode="nobody"))
+        with uow() as u:
+            outcomes = store_batch(u, batch)
+        for record in single:
+            with uow() as u:
+                record_cdr(u, record)
+        assert outcomes.count(Outcome.UNRATED) == 1 and outcomes.count(Outcome.RATED) == 30
+        with uow() as u:
+            for b, s in zip(batch, single, strict=True):
+                assert stored(u, b.uniqueid) == stored(u, s.uniqueid), b.uniqueid
+            unrated = u.session.scalars(select(Cdr).where(Cdr.uniqueid == "batch.nobody")).one()
+            assert unrated.unrated_reason == "no account with accountcode 'nobody'"
+            assert all(
+                a.balance == ledger_sum(u.session, a.id) for a in u.session.scalars(select(Account))
+            )
+
+    def test_costs_the_same_statements_for_20_cdrs_as_for_200(self, uow: Uow, demo: None) -> None:
+        with uow() as u:  # the first batch also compiles the rate sheets
+            store_batch(u, records(0, 20))
+        with uow() as u, counted(u) as small:
+            assert None not in store_batch(u, records(20, 20))
+        with uow() as u, counted(u) as large:
+            assert None not in store_batch(u, records(40, 200))
+        # A fall back to one by one (a bug in the fast path) would cost hundreds.
+        assert len(large) == len(small) < 30
+
+    def test_a_replayed_batch_changes_nothing(self, uow: Uow, demo: None) -> None:
+        with uow() as u:
+            store_batch(u, records(0, 50))
+        with uow() as u:
+            before = u.session.execute(select(func.count(LedgerEntry.id))).scalar_one()
+            assert store_batch(u, records(0, 50)) == [Outcome.DUPLICATE] * 50
+            after = u.session.execute(select(func.count(LedgerEntry.id))).scalar_one()
+            cdrs = u.session.execute(select(func.count(Cdr.id))).scalar_one()
+        assert (before, cdrs) == (after, 50)
+
+
+@pytest.fixture
+def cdr_id(uow: Uow, demo: None) -> int:
+    """One stored CDR, for charges to point at."""
+    with uow() as u:
+        store_batch(u, records(0, 1))
+        return int(u.session.execute(select(Cdr.id)).scalar_one())
+
+
+def charge(cdr_id: int, **values: object) -> dict[str, object]:
+    return {"cdr_id": cdr_id, "level": 0, "cost": Decimal("0.0000015"), **values}
+
+
+class TestBulkInsert:
+    def test_fills_the_columns_defaults_and_rounds_money_as_the_orm(
+        self, uow: Uow, cdr_id: int
+    ) -> None:
+        with uow() as u:
+            bulk.insert_rows(u.session, CHARGES, [charge(cdr_id, prefix="34\t\\")])
+            u.commit()
+        with uow() as u:
+            row = u.session.scalars(select(Charge).where(Charge.prefix == "34\t\\")).one()
+            assert (row.cost, row.exact_cost, row.billed_seconds) == (Decimal("0.000002"), 0, 0)
+            assert row.created_at.tzinfo is UTC and row.account_id is None
+
+    def test_refuses_rows_with_different_columns_and_writes_nothing(
+        self, uow: Uow, cdr_id: int
+    ) -> None:
+        with uow() as u:
+            before = u.session.execute(select(func.count(Charge.id))).scalar_one()
+            rows = [charge(cdr_id), charge(cdr_id, prefix="1")]
+            with pytest.raises(ValueError, match="different columns"):
+                bulk.insert_rows(u.session, CHARGES, rows)
+            assert u.session.execute(select(func.count(Charge.id))).scalar_one() == before
+
+    def test_a_constraint_violation_is_sqlalchemys_integrity_error(
+        self, uow: Uow, cdr_id: int
+    ) -> None:
+        with uow() as u, pytest.raises(IntegrityError):
+            bulk.insert_rows(u.session, CHARGES, [charge(cdr_id, level=None)])
