@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, time
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.exc import DBAPIError
@@ -54,16 +54,35 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         conn.execute(insert(table), filled)
         return
     columns = given + list(defaults)
-    procs = [_bind_processor(conn, table, name) for name in given]
+    # Column by column: one comprehension per column costs far less than a function
+    # call per value (a batch of CDRs is ~6,000 values).
+    texts = [_column_text(conn, table, name, [row[name] for row in rows]) for name in given]
     tail = "".join(
         "\t" + copy_text(_bind_processor(conn, table, name)(value))
         for name, value in defaults.items()
     )
-    lines = (
-        "\t".join([copy_text(p(row[k])) for p, k in zip(procs, given, strict=True)]) + tail + "\n"
-        for row in rows
-    )
+    lines = [line + tail + "\n" for line in map("\t".join, zip(*texts, strict=True))]
     copy_lines(conn, table.name, columns, lines)
+
+
+def _column_text(conn: Connection, table: Table, name: str, values: list[Any]) -> list[str]:
+    """One column's values in COPY's text format, through the column's bind processor."""
+    proc = _bind_processor(conn, table, name)
+    if proc is not _identity:
+        values = [proc(v) for v in values]
+    python_type = _python_type(table.c[name])
+    if python_type is str:
+        return ["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in values]
+    if python_type is int:
+        return ["\\N" if v is None else str(v) for v in values]
+    return [copy_text(v) for v in values]
+
+
+def _python_type(column: Any) -> type | None:
+    try:
+        return cast(type, column.type.python_type)
+    except NotImplementedError:
+        return None
 
 
 def copy_lines(conn: Connection, table: str, columns: Sequence[str], lines: Iterable[str]) -> None:

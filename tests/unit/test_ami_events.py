@@ -220,7 +220,17 @@ class TestTimes:
         assert parse_asterisk_time("2026-11-22 02:53:23", tz) == utc("2026-11-22 07:53:23")
 
     @pytest.mark.parametrize(
-        "text", ["", "2026-11-22", "2026-11-22T02:53:23", "2026-11-22 25:00:00", "yesterday"]
+        "text",
+        [
+            "",
+            "2026-11-22",
+            "2026-11-22T02:53:23",
+            "2026-11-22 25:00:00",
+            "2026-11-22 02:53:23+02:00",
+            "2026-11-22 02:53:23.5",
+            "2026-02-30 02:53:23",
+            "yesterday",
+        ],
     )
     def test_rejects_anything_else(self, text: str) -> None:
         with pytest.raises(ValueError, match="bad Asterisk time"):
