@@ -6,7 +6,9 @@ tests/ami_replay.AmiReplayServer, running in a process of its own, into the
 production listener (`CdrListener` + `CdrWriter`: batches of up to 200 in one
 transaction). The clock runs from the listener's login to the last batch committed.
 On SQLite (a WAL file) and on a throwaway PostgreSQL (tests.pgserver). Set
-BENCH_AMI_EVENTS to change the count.
+BENCH_AMI_EVENTS to change the count. The listener's CPU time per event (its process
+only: parsing and rating share one core, the GIL) is printed too: on a busy machine it
+says more than the rate does.
 """
 
 from __future__ import annotations
@@ -94,7 +96,9 @@ def _one(label: str, url: str, raw: Path, spool: Path) -> None:
         load_demo(uow)
     writer = CdrWriter(factory, Spool(spool))
     with _ServerProcess(raw) as server:
+        cpu = time.process_time()
         elapsed = asyncio.run(_listen(server.port, writer, EVENTS))
+        cpu = time.process_time() - cpu
     with factory() as s:
         stored = s.execute(select(func.count(Cdr.id))).scalar_one()
         balanced = all(a.balance == ledger_sum(s, a.id) for a in s.scalars(select(Account)))
@@ -102,7 +106,8 @@ def _one(label: str, url: str, raw: Path, spool: Path) -> None:
     print(
         f"   {label:<10} {EVENTS} Cdr events -> {stored} rows in {elapsed:.2f} s: "
         f"{EVENTS / elapsed:,.0f} events/s ({writer.outcomes['rated']} rated, "
-        f"{writer.outcomes['unrated']} unrated; balances = ledger: {balanced})",
+        f"{writer.outcomes['unrated']} unrated; balances = ledger: {balanced}); "
+        f"listener CPU {cpu / EVENTS * 1e6:.0f} us/event",
         flush=True,
     )
 
