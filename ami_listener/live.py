@@ -347,7 +347,7 @@ class LiveCallMonitor:
     def _forget(self, listed: set[str], epoch: int) -> list[str]:
         """Drop what Asterisk no longer lists and no event touched since `epoch` began."""
         forgotten = []
-        for uid in set(self.calls) | set(self.channels):
+        for uid in set(self.calls) | set(self.channels) | set(self._touched):
             if uid in listed or self._touched.get(uid, -1) >= epoch:
                 continue
             self.channels.pop(uid, None)
