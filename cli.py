@@ -7,6 +7,7 @@
     siptar agi [--agi-bind 127.0.0.1:4573]
     siptar reservations expire
     siptar cdr import-csv FILE
+    siptar cdr replay-failed [--spool-dir DIR]
     siptar wsdl [--out DIR]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
@@ -61,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     cdr_sub = cdr.add_subparsers(dest="cdr_command", required=True)
     csv_import = cdr_sub.add_parser("import-csv", help="import Asterisk's Master.csv (idempotent)")
     csv_import.add_argument("file", type=Path)
+    replay = cdr_sub.add_parser(
+        "replay-failed", help="store the spool's failed-*.jsonl files again (idempotent)"
+    )
+    for name in ("spool_dir", "database_url"):  # also accepted after the subcommand
+        replay.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            default=argparse.SUPPRESS,
+            help=f"[env var: SIPTAR_{name.upper()}]",
+        )
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
     return parser
@@ -151,6 +162,9 @@ def _reservations(args: argparse.Namespace, settings: Settings) -> None:
 
 
 def _cdr(args: argparse.Namespace, settings: Settings) -> None:
+    if args.cdr_command == "replay-failed":
+        _replay_failed(settings)
+        return
     from ami_listener.csv_import import CsvImportError, import_csv
     from db.session import make_engine, make_session_factory
 
@@ -167,6 +181,45 @@ def _cdr(args: argparse.Namespace, settings: Settings) -> None:
         f"{report.duplicate} already stored, {report.failed} refused"
     )
     if report.failed:
+        sys.exit(1)
+
+
+def _replay_failed(settings: Settings) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from ami_listener.replay import ReplayBusy, replay_failed
+    from ami_listener.spool import Spool
+    from db.session import make_engine, make_session_factory, masked
+
+    engine = make_engine(settings.database_url)
+    try:
+        report = replay_failed(make_session_factory(engine), Spool(settings.spool_dir))
+    except ReplayBusy as e:
+        sys.exit(f"siptar cdr replay-failed: {e}")
+    except OperationalError as e:
+        first = str(e.orig or e).splitlines()[0]
+        sys.exit(
+            f"siptar cdr replay-failed: database {masked(settings.database_url)} "
+            f"unavailable ({first}); the failed files are left in place, run it again"
+        )
+    finally:
+        engine.dispose()
+    for f in report.files:
+        if f.error:
+            print(f"{f.path.name}: not read, left in place: {f.error}")
+            continue
+        kept = f" (kept in {f.kept_in.name})" if f.kept_in else ""
+        print(
+            f"{f.path.name}: {f.records} records: {f.rated} rated, {f.unrated} unrated, "
+            f"{f.duplicate} already stored, {f.refused} still refused{kept}"
+        )
+    print(
+        f"{len(report.files)} failed file(s) in {settings.spool_dir}: "
+        f"{report.total('records')} records, {report.total('rated')} rated, "
+        f"{report.total('unrated')} unrated, {report.total('duplicate')} already stored, "
+        f"{report.total('refused')} still refused"
+    )
+    if not report.ok:
         sys.exit(1)
 
 

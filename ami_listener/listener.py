@@ -113,7 +113,8 @@ class CdrListener:
     every `idle_tick` s without events (so a writer with a backlog can retry);
     `handlers` maps other AMI event names (live calls) to sync callables run in the
     loop, guarded so they never raise into panoramisk. `send_action` sends an action
-    (Hangup) over the connection.
+    (Hangup, CoreShowChannels) over the connection; `logins` counts accepted logins
+    (a live-call monitor reconciles after each).
 
     `handle_cdr` runs in a worker thread, one record at a time, in arrival order. If it
     raises, the record is logged at ERROR with its UniqueID, counted in `failed`, and the
@@ -164,6 +165,7 @@ class CdrListener:
         self._handlers = dict(handlers or {})
         self.connected = asyncio.Event()
         self.received = self.rejected = self.stored = self.failed = 0
+        self.logins = 0  # accepted logins: the first and every one after a reconnect
         self._queue: asyncio.Queue[CdrRecord] = asyncio.Queue()
         self._manager: _Manager | None = None
         self._first_login: asyncio.Future[tuple[bool, str]] | None = None
@@ -401,6 +403,7 @@ class CdrListener:
         if self._first_login is not None and not self._first_login.done():
             self._first_login.set_result((authenticated, message))
         if authenticated:
+            self.logins += 1
             self.connected.set()
             logger.info("AMI login accepted by %s:%s", self.host, self.port)
         else:

@@ -17,23 +17,42 @@ credit:
 Credit: an answered call whose open reservation's `max_seconds` have passed is hung up
 with `Action: Hangup` and a `call_interventions` row says why; the CDR that follows
 carries the reason in `hangup_reason`. The row is unique per Uniqueid: of two listeners
-on one Asterisk only the one that inserted it sends the Hangup.
+on one Asterisk only the one that inserted it sends the Hangup, and only while its AMI
+connection is up. A failed Hangup is sent again with backoff until the channel is gone
+(ami_listener/hangups.py).
+
+Stale rows. Events missed (a disconnect, a listener that died mid-call) would leave rows
+forever, so:
+
+- Reconcile: after every AMI login, and every `reconcile_interval` s, the monitor asks
+  Asterisk for the channels up now (`Action: CoreShowChannels`). A call in memory that
+  is not listed and had no event since the question was sent is forgotten (its row
+  deleted). A row of this Asterisk (`asterisk` = the AMI host:port) that nobody here
+  knows is deleted when its channel is not listed and it started before the question
+  (less `skew`, for the clocks of two listener hosts): a call another listener inserted
+  meanwhile is newer and stays. A listed row nobody here knows (a restart) is adopted.
+- Age: while connected and reconciled, the monitor refreshes `seen_at` of the calls it
+  knows every `refresh_interval` s; any listener deletes rows nobody refreshed for
+  `stale_after` s (a listener gone for good, or one cut off from its Asterisk). Two
+  listeners on one Asterisk refresh the same rows, so one stopping deletes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ami_listener.hangups import Hangup, HangupSender
 from db.schema import Account, CallIntervention, LiveCall, Reservation, Trunk
 
 logger = logging.getLogger(__name__)
@@ -51,13 +70,14 @@ class _Call:
     state: str = "dialing"
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     answered_at: datetime | None = None
+    trunk_id: int | None = None  # an adopted row's (its dial string is not known)
 
 
-@dataclass(frozen=True)
-class Hangup:
-    uniqueid: str
-    channel: str
-    reason: str
+class ReconcileError(RuntimeError):
+    """Asterisk did not list its channels (refused, or an incomplete list)."""
+
+
+_CHUNK = 500  # ids per IN (...) list
 
 
 def _event_time(message: Mapping[str, Any]) -> datetime:
@@ -77,14 +97,42 @@ class LiveCallMonitor:
         *,
         interval: float = 0.5,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        asterisk: str = "",
+        refresh_interval: float = 10.0,
+        stale_after: float = 60.0,
+        reconcile_interval: float = 300.0,
+        reconcile_timeout: float = 10.0,
+        skew: float = 10.0,
+        hangups: HangupSender | None = None,
     ) -> None:
         self._factory = session_factory
         self.interval = interval
         self._clock = clock
+        self.asterisk = asterisk  # the AMI host:port: whose rows a reconcile may touch
+        self.refresh_interval = refresh_interval
+        self.stale_after = stale_after
+        self.reconcile_interval = reconcile_interval
+        self.reconcile_timeout = reconcile_timeout
+        self.skew = skew
+        self.hangups = hangups or HangupSender()
         self.channels: dict[str, datetime] = {}
         self.calls: dict[str, _Call] = {}
         self._changed: dict[str, _Call | None] = {}  # uniqueid -> new state, None = gone
-        self.hangups_sent: list[Hangup] = []
+        # Reconcile: every event stamps its Uniqueid with the current epoch; a reconcile
+        # starts a new one, so "no event since the question" is `touched < epoch`.
+        self._epoch = 0
+        self._touched: dict[str, int] = {}
+        self._ended: set[str] = set()  # Hangup events since the reconcile began
+        self._login_seen = 0  # the listener's login count we reacted to
+        self._reconciled_login = -1  # the login whose reconcile succeeded
+        self._next_reconcile = 0.0  # time.monotonic()
+        self._reconcile_delay = 1.0  # backoff after a failed reconcile
+        self._next_refresh = 0.0  # time.monotonic()
+        self.reconciles = 0  # successful ones, for logs and tests
+
+    @property
+    def hangups_sent(self) -> list[Hangup]:
+        return self.hangups.sent
 
     def handlers(self) -> dict[str, Callable[[Any], object]]:
         return {
@@ -98,7 +146,9 @@ class LiveCallMonitor:
     # -- events (event loop; dicts only) --
 
     def on_newchannel(self, m: Mapping[str, Any]) -> None:
-        self.channels[str(m.get("Uniqueid", ""))] = _event_time(m)
+        uid = str(m.get("Uniqueid", ""))
+        self.channels[uid] = _event_time(m)
+        self._touched[uid] = self._epoch
 
     def on_dial_begin(self, m: Mapping[str, Any]) -> None:
         uid = str(m.get("Uniqueid") or "")
@@ -113,14 +163,17 @@ class LiveCallMonitor:
         call.number = str(m.get("Exten") or m.get("DestExten") or "")
         call.dialstring = f"{dest.split('/', 1)[0]}/{m.get('DialString') or ''}"
         call.started_at = self.channels.get(uid, _event_time(m))
+        call.trunk_id = None
         self.calls[uid] = call
         self._changed[uid] = call
+        self._touched[uid] = self._epoch
 
     def on_dial_end(self, m: Mapping[str, Any]) -> None:
         uid = str(m.get("Uniqueid") or "")
         call = self.calls.get(uid)
         if call is None:
             return
+        self._touched[uid] = self._epoch
         if str(m.get("DialStatus", "")).upper() == "ANSWER":
             self._answer(call, _event_time(m))
         else:
@@ -135,6 +188,9 @@ class LiveCallMonitor:
     def on_hangup(self, m: Mapping[str, Any]) -> None:
         uid = str(m.get("Uniqueid") or "")
         self.channels.pop(uid, None)
+        self._touched.pop(uid, None)
+        self._ended.add(uid)
+        self.hangups.gone(uid, "Hangup event")
         if self.calls.pop(uid, None) is not None:
             self._changed[uid] = None
 
@@ -142,39 +198,188 @@ class LiveCallMonitor:
         call.state, call.answered_at = "up", when
         self._changed[call.uniqueid] = call
 
-    # -- the periodic sync (thread) --
+    # -- the periodic work (the monitor's task; database work in a thread) --
 
     async def run(self, listener: Any) -> None:
-        """Sync and check every `interval` s; send the Hangups over `listener`."""
+        """Every `interval` s: reconcile when due, sync, send the Hangups over
+        `listener`. Never ends on an error (logged); cancel it to stop."""
         while True:
             await asyncio.sleep(self.interval)
-            await self.tick(listener)
+            try:
+                if self.reconcile_due(listener):
+                    await self.reconcile(listener)
+                await self.tick(listener)
+            except Exception:
+                logger.exception("live calls: unexpected error; going on")
 
     async def tick(self, listener: Any) -> None:
         changes, self._changed = self._changed, {}
+        connected = listener.connected.is_set()
+        now = time.monotonic()
+        refresh = now >= self._next_refresh
+        if refresh:
+            self._next_refresh = now + self.refresh_interval
+        # Refresh seen_at only with a picture checked against Asterisk since the last
+        # login: a listener cut off from its Asterisk lets its rows age out.
+        mine = list(self.calls) if refresh and connected and self._reconciled() else []
         try:
-            hangups = await asyncio.to_thread(self.sync, changes)
+            hangups = await asyncio.to_thread(
+                self.sync, changes, refresh=mine, purge=refresh, claim=connected
+            )
         except Exception:
             logger.exception("live calls: database sync failed; will retry")
             self._changed = changes | self._changed
-            return
-        for hangup in hangups:
-            action = {"Action": "Hangup", "Channel": hangup.channel, "Cause": "16"}
-            try:
-                await listener.send_action(action)
-            except Exception:
-                logger.exception("Hangup of %s (%s) not sent", hangup.channel, hangup.uniqueid)
-                continue
-            self.hangups_sent.append(hangup)
-            logger.warning("hung up %s: %s", hangup.channel, hangup.reason)
+            for call in self.calls.values():  # rows may age out meanwhile: write them all
+                self._changed.setdefault(call.uniqueid, call)
+            if refresh:
+                self._next_refresh = 0.0
+        else:
+            for hangup in hangups:
+                self.hangups.add(hangup)
+        await self.hangups.send_due(listener)
 
-    def sync(self, changes: Mapping[str, _Call | None]) -> list[Hangup]:
+    def sync(
+        self,
+        changes: Mapping[str, _Call | None],
+        *,
+        refresh: Sequence[str] = (),
+        purge: bool = False,
+        claim: bool = True,
+    ) -> list[Hangup]:
+        """Write `changes`, refresh `seen_at` of the `refresh` calls, delete the rows
+        nobody refreshed (`purge`), and claim the hang-ups due (`claim`); one commit."""
         with self._factory() as session:
+            now = self._clock()
             if changes:
                 self._write(session, changes)
-            hangups = self._overdue(session)
+            for chunk in _chunks(refresh):
+                session.execute(
+                    update(LiveCall)
+                    .where(LiveCall.uniqueid.in_(chunk))
+                    .values(seen_at=now, asterisk=self.asterisk)
+                )
+            if purge:
+                self._purge(session, now)
+            hangups = self._overdue(session) if claim else []
             session.commit()
         return hangups
+
+    def _purge(self, session: Session, now: datetime) -> None:
+        cutoff = now - timedelta(seconds=self.stale_after)
+        stale = session.execute(
+            delete(LiveCall).where(LiveCall.seen_at < cutoff).returning(LiveCall.uniqueid)
+        ).all()
+        if stale:
+            logger.warning(
+                "live calls: removed %d row(s) no listener saw since %s UTC: %s",
+                len(stale),
+                f"{cutoff:%H:%M:%S}",
+                ", ".join(uid for (uid,) in stale[:20]),
+            )
+
+    # -- reconcile with Asterisk's own list of channels --
+
+    def reconcile_due(self, listener: Any) -> bool:
+        if not listener.connected.is_set():
+            return False
+        logins = int(getattr(listener, "logins", 0))
+        if logins != self._login_seen:  # a new login: ask at once
+            self._login_seen = logins
+            self._next_reconcile, self._reconcile_delay = 0.0, 1.0
+        return time.monotonic() >= self._next_reconcile
+
+    def _reconciled(self) -> bool:
+        return self._reconciled_login == self._login_seen
+
+    async def reconcile(self, listener: Any) -> bool:
+        """Ask Asterisk which channels are up; forget, delete and adopt accordingly.
+        False (logged, retried with backoff) if Asterisk did not answer."""
+        login = int(getattr(listener, "logins", 0))
+        self._epoch += 1
+        epoch, self._ended = self._epoch, set()
+        asked_at = self._clock()
+        try:
+            reply = await listener.send_action(
+                {"Action": "CoreShowChannels"}, timeout=self.reconcile_timeout
+            )
+            listed = listed_uniqueids(reply)
+        except Exception as exc:
+            self._next_reconcile = time.monotonic() + self._reconcile_delay
+            logger.error(
+                "live calls: CoreShowChannels failed (%s); retrying in %.0f s (the AMI "
+                "user needs write = call,reporting)",
+                f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                self._reconcile_delay,
+            )
+            self._reconcile_delay = min(self._reconcile_delay * 2, 60.0)
+            return False
+        forgotten = self._forget(listed, epoch)
+        cutoff = asked_at - timedelta(seconds=self.skew)
+        try:
+            removed, adopted = await asyncio.to_thread(
+                self._reconcile_rows, listed, set(self.calls), cutoff
+            )
+        except Exception:
+            logger.exception("live calls: reconcile: database failed; will ask again")
+            self._next_reconcile = time.monotonic() + self._reconcile_delay
+            self._reconcile_delay = min(self._reconcile_delay * 2, 60.0)
+            return False
+        for call in adopted:
+            if call.uniqueid not in self.calls and call.uniqueid not in self._ended:
+                self.calls[call.uniqueid] = call
+                self._touched[call.uniqueid] = epoch
+        for call in self.calls.values():  # rows may have aged out while we were away
+            self._changed.setdefault(call.uniqueid, call)
+        self._reconciled_login = login
+        self._next_reconcile = time.monotonic() + self.reconcile_interval
+        self._next_refresh = 0.0
+        self.reconciles += 1
+        logger.info(
+            "live calls reconciled with Asterisk: %d channel(s) up; %d call(s) forgotten, "
+            "%d row(s) removed, %d adopted",
+            len(listed),
+            len(forgotten),
+            removed,
+            len(adopted),
+        )
+        return True
+
+    def _forget(self, listed: set[str], epoch: int) -> list[str]:
+        """Drop what Asterisk no longer lists and no event touched since `epoch` began."""
+        forgotten = []
+        for uid in set(self.calls) | set(self.channels) | set(self._touched):
+            if uid in listed or self._touched.get(uid, -1) >= epoch:
+                continue
+            self.channels.pop(uid, None)
+            self._touched.pop(uid, None)
+            if self.calls.pop(uid, None) is not None:
+                self._changed[uid] = None
+                forgotten.append(uid)
+                logger.warning("live calls: %s is not up any more (its Hangup was missed)", uid)
+        for uid in list(self.hangups.pending):
+            if uid not in listed and uid not in self.calls:
+                self.hangups.gone(uid, "not listed by CoreShowChannels")
+        return forgotten
+
+    def _reconcile_rows(
+        self, listed: set[str], known: set[str], cutoff: datetime
+    ) -> tuple[int, list[_Call]]:
+        """Delete this Asterisk's rows whose channel is gone; return the count and the
+        listed rows nobody here knows (to adopt)."""
+        with self._factory() as session:
+            rows = session.scalars(select(LiveCall).where(LiveCall.asterisk == self.asterisk))
+            gone, adopted = [], []
+            for row in rows:
+                if row.uniqueid in known:
+                    continue
+                if row.uniqueid in listed:
+                    adopted.append(_adopt(row))
+                elif row.started_at < cutoff:
+                    gone.append(row.uniqueid)
+            for chunk in _chunks(gone):
+                session.execute(delete(LiveCall).where(LiveCall.uniqueid.in_(chunk)))
+            session.commit()
+        return len(gone), adopted
 
     def _write(self, session: Session, changes: Mapping[str, _Call | None]) -> None:
         gone = [uid for uid, call in changes.items() if call is None]
@@ -200,19 +405,25 @@ class LiveCallMonitor:
                 "dstchannel": c.dstchannel,
                 "accountcode": c.accountcode,
                 "account_id": accounts.get(c.accountcode),
-                "trunk_id": _trunk_of(trunks, c),
+                "trunk_id": _trunk_of(trunks, c) if c.trunk_id is None else c.trunk_id,
                 "number": c.number,
                 "state": c.state,
                 "started_at": c.started_at,
                 "answered_at": c.answered_at,
                 "updated_at": now,
+                "asterisk": self.asterisk,
+                "seen_at": now,
             }
             for c in calls
         ]
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(LiveCall).values(rows)
+        insert = dialect.insert(LiveCall)
         columns = {k: insert.excluded[k] for k in rows[0] if k != "uniqueid"}
-        session.execute(insert.on_conflict_do_update(index_elements=["uniqueid"], set_=columns))
+        # executemany: one compiled statement, whatever the number of calls (a
+        # multi-VALUES of every row took ~2 s to compile for 5,000 calls).
+        session.execute(
+            insert.on_conflict_do_update(index_elements=["uniqueid"], set_=columns), rows
+        )
 
     def _overdue(self, session: Session) -> list[Hangup]:
         """Answered calls past their open reservation's max_seconds, not yet acted on."""
@@ -221,6 +432,7 @@ class LiveCallMonitor:
             .join(Reservation, Reservation.uniqueid == LiveCall.uniqueid)
             .outerjoin(CallIntervention, CallIntervention.uniqueid == LiveCall.uniqueid)
             .where(
+                LiveCall.asterisk == self.asterisk,  # a Hangup sent elsewhere cuts nothing
                 LiveCall.answered_at.is_not(None),
                 Reservation.status == "open",
                 CallIntervention.id.is_(None),
@@ -265,3 +477,42 @@ def _trunk_of(trunks: Mapping[str, int], call: _Call) -> int | None:
         if pattern.replace("${NUMBER}", call.number) == call.dialstring:
             return trunk_id
     return None
+
+
+def listed_uniqueids(reply: Any) -> set[str]:
+    """The Uniqueids of a CoreShowChannels reply (panoramisk: the list of the response
+    and its events); ReconcileError unless it is a complete list."""
+    messages = reply if isinstance(reply, list) else [reply]
+    first = messages[0] if messages else None
+    if first is None or str(first.get("Response", "")).lower() != "success":
+        message = first.get("Message", "") if first is not None else "no reply"
+        raise ReconcileError(f"Asterisk answered: {message or 'error'}")
+    events = [str(m.get("Event", "")).lower() for m in messages]
+    if "coreshowchannelscomplete" not in events:
+        raise ReconcileError("the channel list did not end with CoreShowChannelsComplete")
+    return {
+        str(m.get("Uniqueid", ""))
+        for m, name in zip(messages, events, strict=True)
+        if name == "coreshowchannel"
+    }
+
+
+def _adopt(row: LiveCall) -> _Call:
+    return _Call(
+        uniqueid=row.uniqueid,
+        linkedid=row.linkedid,
+        channel=row.channel,
+        dstchannel=row.dstchannel,
+        accountcode=row.accountcode,
+        number=row.number,
+        state=row.state,
+        started_at=row.started_at,
+        answered_at=row.answered_at,
+        trunk_id=row.trunk_id,
+    )
+
+
+def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    batch = list(ids)
+    for start in range(0, len(batch), _CHUNK):
+        yield batch[start : start + _CHUNK]

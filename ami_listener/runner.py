@@ -44,6 +44,11 @@ def cdr_handler(session_factory: Callable[[], Session]) -> Callable[[CdrRecord],
     return handle
 
 
+def asterisk_name(settings: Settings) -> str:
+    """Which Asterisk a live call is on (`live_calls.asterisk`): its AMI address."""
+    return f"{settings.ami_host}:{settings.ami_port}"
+
+
 def make_listener(
     settings: Settings,
     session_factory: Callable[[], Session],
@@ -93,7 +98,7 @@ def run(settings: Settings) -> None:
     )
     factory = make_session_factory(engine)
     writer = CdrWriter(factory, Spool(settings.spool_dir))
-    monitor = LiveCallMonitor(factory)
+    monitor = LiveCallMonitor(factory, asterisk=asterisk_name(settings))
     listener = make_listener(settings, factory, writer, monitor)
     try:
         asyncio.run(serve(listener, writer, monitor))

@@ -7,9 +7,9 @@ a file either exists whole or not at all (a listener killed while spilling leave
 and removed only after their records were committed; replaying a file twice charges
 nothing twice.
 
-`failed-*.jsonl` files hold records the database refused (a bug or a bad value): they
-are never replayed on their own; an operator who fixed the cause renames one to
-`cdr-*.jsonl` and the listener replays it.
+`failed-*.jsonl` files hold records the database refused (a bug or a bad value): the
+listener never replays them on its own; once the cause is fixed, `siptar cdr
+replay-failed` stores them again (ami_listener/replay.py).
 """
 
 from __future__ import annotations

@@ -380,7 +380,8 @@ class Reservation(Base):
 class LiveCall(Base):
     """A call up right now, kept by the AMI listener (ami_listener/live.py) so that every
     gunicorn worker can show it. Keyed by the dialling channel's Uniqueid (the CDR's
-    UniqueID); removed on its Hangup."""
+    UniqueID); removed on its Hangup, when Asterisk no longer lists its channel
+    (CoreShowChannels), or when no listener has refreshed `seen_at` for a while."""
 
     __tablename__ = "live_calls"
 
@@ -396,6 +397,13 @@ class LiveCall(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The Asterisk (its AMI host:port) the call is on: a listener reconciles only these.
+    asterisk: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # When a listener last saw the call up (refreshed every few seconds). Rows from
+    # before this column have the epoch: nobody refreshed them.
+    seen_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, default=utcnow, server_default="1970-01-01 00:00:00", index=True
+    )
 
 
 class CallIntervention(Base):

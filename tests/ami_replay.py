@@ -13,6 +13,15 @@ re-sent them; `replay_again()` does the same without a reconnect.
     await server.wait_sent()   # every replay started so far is written to its socket
     await server.stop()
 
+Live channels: `CoreShowChannels` is answered as Asterisk does (a `Response: Success`
+with `EventList: start`, one `CoreShowChannel` event per channel, then
+`CoreShowChannelsComplete`), listing the channels the events have created (Newchannel)
+and not ended (Hangup), less those hung up since; or `channels` when a test sets it.
+`Hangup` of a listed channel succeeds and is followed by its `Event: Hangup` to every
+client; of an unknown channel it gets `No such channel`. `hangup_failures` makes the
+next Hangups fail first ("error": `Response: Error`, "silence": no answer at all);
+`hang_up(uniqueid)` ends a channel as its caller would.
+
 `chunk_size` cuts the outgoing byte stream into writes of that many bytes, wherever the
 cut falls (inside a header, inside the CRLF CRLF between messages), and yields to the
 event loop after each, so a client in the same loop reads them one by one.
@@ -94,6 +103,11 @@ class AmiReplayServer:
         self.failed_logins = 0
         self.connections = 0
         self.actions: list[dict[str, str]] = []  # every action received, in order
+        # Live channels: None = derived from the events (see the module docstring).
+        self.channels: list[dict[str, str]] | None = None
+        self.hangup_failures: list[str] = []  # "error" | "silence", one per Hangup action
+        self.refused: set[str] = set()  # action names (lower case) answered Permission denied
+        self._ended: set[str] = set()  # Uniqueids hung up by an action or hang_up()
         self.events_sent = 0
         self._replays: list[asyncio.Future[None]] = []
         self._sessions: set[_Session] = set()
@@ -128,6 +142,82 @@ class AmiReplayServer:
         for session in self._sessions:
             if session.logged_in:
                 self._replay(session)
+
+    def live_channels(self) -> list[dict[str, str]]:
+        """The channels up now, as CoreShowChannels lists them."""
+        if self.channels is not None:
+            up = list(self.channels)
+        else:
+            by_id: dict[str, dict[str, str]] = {}
+            for event in self.events:
+                fields = _headers(event)
+                name = fields.get("Event", "")
+                if name == "Newchannel":
+                    by_id[fields.get("Uniqueid", "")] = fields
+                elif name == "Hangup":
+                    by_id.pop(fields.get("Uniqueid", ""), None)
+            up = list(by_id.values())
+        return [c for c in up if c.get("Uniqueid") not in self._ended]
+
+    def hang_up(self, uniqueid: str) -> None:
+        """End a listed channel: it leaves the list and every client gets its Hangup."""
+        for channel in self.live_channels():
+            if channel.get("Uniqueid") == uniqueid:
+                self._end(channel)
+
+    def _end(self, channel: dict[str, str]) -> None:
+        self._ended.add(channel.get("Uniqueid", ""))
+        event = _message(
+            "Event: Hangup",
+            Privilege="call,all",
+            Channel=channel.get("Channel", ""),
+            Uniqueid=channel.get("Uniqueid", ""),
+            Linkedid=channel.get("Linkedid", ""),
+            Cause="16",
+            **{"Cause-txt": "Normal Clearing"},
+        )
+        for session in self._sessions:
+            if session.logged_in:
+                session.outbox.put_nowait(event)
+
+    def _show_channels(self, session: _Session, action_id: str | None) -> None:
+        channels = self.live_channels()
+        session.outbox.put_nowait(
+            response("Success", action_id, EventList="start", Message="Channels will follow")
+        )
+        keys = ("Channel", "ChannelState", "ChannelStateDesc", "AccountCode", "Context")
+        keys += ("Exten", "Priority", "Uniqueid", "Linkedid")
+        for channel in channels:
+            fields = {key: channel.get(key, "") for key in keys}
+            fields |= {"BridgeId": "", "Application": "Dial", "Duration": "00:00:05"}
+            session.outbox.put_nowait(
+                _message("Event: CoreShowChannel", ActionID=action_id or "", **fields)
+            )
+        session.outbox.put_nowait(
+            _message(
+                "Event: CoreShowChannelsComplete",
+                ActionID=action_id or "",
+                EventList="Complete",
+                ListItems=str(len(channels)),
+            )
+        )
+
+    def _hangup(self, session: _Session, action: dict[str, str]) -> None:
+        action_id = action.get("actionid")
+        failure = self.hangup_failures.pop(0) if self.hangup_failures else None
+        if failure == "silence":
+            return
+        if failure is not None:
+            session.outbox.put_nowait(response("Error", action_id, Message="Permission denied"))
+            return
+        name = action.get("channel", "")
+        matching = [c for c in self.live_channels() if c.get("Channel") == name]
+        if not matching:
+            session.outbox.put_nowait(response("Error", action_id, Message="No such channel"))
+            return
+        session.outbox.put_nowait(response("Success", action_id, Message="Channel Hungup"))
+        for channel in matching:
+            self._end(channel)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -170,6 +260,12 @@ class AmiReplayServer:
                 session.outbox.put_nowait(
                     response("Success", action_id, Ping="Pong", Timestamp=stamp)
                 )
+        elif name in self.refused:
+            session.outbox.put_nowait(response("Error", action_id, Message="Permission denied"))
+        elif name == "coreshowchannels":
+            self._show_channels(session, action_id)
+        elif name == "hangup":
+            self._hangup(session, action)
         else:
             session.outbox.put_nowait(response("Success", action_id))
 
@@ -229,6 +325,19 @@ class AmiReplayServer:
                 await asyncio.sleep(0)
                 await asyncio.sleep(0)
         return data
+
+
+def _headers(event: bytes) -> dict[str, str]:
+    fields = {}
+    for line in event.removesuffix(EOM).decode("utf-8", "replace").split("\r\n"):
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def _message(first_line: str, **headers: str) -> bytes:
+    lines = [first_line, *(f"{key}: {value}" for key, value in headers.items())]
+    return "\r\n".join(lines).encode() + EOM
 
 
 def _resolve(item: object) -> None:
