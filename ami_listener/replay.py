@@ -3,7 +3,7 @@
 A `failed-*.jsonl` file holds CDRs the database refused (a bug, a bad value: see
 ami_listener/writer.py); the listener never replays them on its own. Once the cause is
 fixed, this replays every such file, oldest first, through the same idempotent path
-(services.cdr.usecases.store_batch):
+(services.cdr.batches.store_batch):
 
 - records that are stored now (rated, unrated) or were already stored (duplicate) are
   committed batch by batch;
@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 
 from ami_listener.spool import Spool
 from db.session import UnitOfWork
+from services.cdr.batches import store_batch
 from services.cdr.commands import CdrRecord
-from services.cdr.usecases import Outcome, store_batch
+from services.cdr.usecases import Outcome
 
 logger = logging.getLogger(__name__)
 
