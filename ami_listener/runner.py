@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -85,7 +86,24 @@ async def serve(listener: CdrListener, writer: CdrWriter, monitor: LiveCallMonit
         await asyncio.to_thread(writer.close)
 
 
+# The cyclic garbage collector's first threshold (CPython's default is 700 allocations).
+# A batch of 200 CDRs allocates tens of thousands of objects, and while the writer runs
+# behind, thousands of parsed records wait in the queue: at the default every batch
+# set off several collections that walked all of them (~10 % of the listener's CPU).
+# Cycles are still collected, just in larger, rarer sweeps.
+GC_THRESHOLD = (50_000, 20, 10)
+
+
+def tune_gc() -> None:
+    """For the listener's process: fewer, larger garbage collections, and the objects
+    of start-up (modules, the schema) moved out of the collector's way."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def run(settings: Settings) -> None:
+    tune_gc()
     engine = make_engine(settings.database_url)
     logger.info(
         "AMI listener: %s@%s:%d, database %s, Asterisk time zone %s, spool %s",

@@ -4,7 +4,8 @@ A synthetic session of 20,000 `Event: Cdr` messages for the demo accounts (tests
 ami_synth.py; 60 % answered, every level of the tree charged) is replayed over TCP by
 tests/ami_replay.AmiReplayServer, running in a process of its own, into the
 production listener (`CdrListener` + `CdrWriter`: batches of up to 200 in one
-transaction). The clock runs from the listener's login to the last batch committed.
+transaction). Every call holds a reservation, as after Authorize, that its CDR
+settles. The clock runs from the listener's login to the last batch committed.
 On SQLite (a WAL file) and on a throwaway PostgreSQL (tests.pgserver). Set
 BENCH_AMI_EVENTS to change the count. The listener's CPU time per event (its process
 only: parsing and rating share one core, the GIL) is printed too: on a busy machine it
@@ -19,20 +20,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from ami_listener.listener import CdrListener
+from ami_listener.runner import tune_gc
 from ami_listener.spool import Spool
 from ami_listener.writer import CdrWriter
-from db import migrate
+from db import bulk, migrate
 from db.ledger import ledger_sum
-from db.schema import Account, Cdr
+from db.schema import Account, Cdr, Reservation
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
-from tests.ami_synth import write_session
+from tests.ami_synth import ACCOUNTS, NUMBERS, write_session
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
 EVENTS = int(os.environ.get("BENCH_AMI_EVENTS", "20000"))
@@ -88,13 +92,41 @@ async def _listen(port: int, writer: CdrWriter, count: int) -> float:
         await listener.stop()
 
 
+def _reserve_every_call(uow: UnitOfWork) -> None:
+    """A reservation per call, as Authorize leaves it: each CDR settles its own."""
+    session = uow.session
+    accounts: dict[str, int] = {
+        code: account_id
+        for code, account_id in session.execute(
+            select(Account.accountcode, Account.id).where(Account.accountcode != "")
+        )
+    }
+    expires = datetime.now(UTC) + timedelta(days=1)
+    rows = [
+        {
+            "account_id": accounts[ACCOUNTS[n % len(ACCOUNTS)]],
+            "number": NUMBERS[n % len(NUMBERS)],
+            "amount": Decimal("0.5"),
+            "max_seconds": 3600,
+            "status": "open",
+            "uniqueid": f"1800000000.{n}",
+            "expires_at": expires,
+        }
+        for n in range(EVENTS)
+    ]
+    bulk.insert_rows(session, cast(Table, Reservation.__table__), rows)
+
+
 def _one(label: str, url: str, raw: Path, spool: Path) -> None:
     migrate.upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with UnitOfWork(factory) as uow:
         load_demo(uow)
+        _reserve_every_call(uow)
+        uow.commit()
     writer = CdrWriter(factory, Spool(spool))
+    tune_gc()  # as `siptar ami` does
     with _ServerProcess(raw) as server:
         cpu = time.process_time()
         elapsed = asyncio.run(_listen(server.port, writer, EVENTS))
@@ -102,11 +134,15 @@ def _one(label: str, url: str, raw: Path, spool: Path) -> None:
     with factory() as s:
         stored = s.execute(select(func.count(Cdr.id))).scalar_one()
         balanced = all(a.balance == ledger_sum(s, a.id) for a in s.scalars(select(Account)))
+        still_open = s.execute(
+            select(func.count(Reservation.id)).where(Reservation.status == "open")
+        ).scalar_one()
     engine.dispose()
     print(
         f"   {label:<10} {EVENTS} Cdr events -> {stored} rows in {elapsed:.2f} s: "
         f"{EVENTS / elapsed:,.0f} events/s ({writer.outcomes['rated']} rated, "
-        f"{writer.outcomes['unrated']} unrated; balances = ledger: {balanced}); "
+        f"{writer.outcomes['unrated']} unrated; balances = ledger: {balanced}; "
+        f"reservations still open: {still_open}); "
         f"listener CPU {cpu / EVENTS * 1e6:.0f} us/event",
         flush=True,
     )

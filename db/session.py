@@ -23,6 +23,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    if make_url(url).get_driver_name() == "psycopg2":
+        # An executemany UPDATE (a batch of CDRs closing their reservations) in pages
+        # of statements, not one round trip per row. No code here reads the rowcount
+        # of an executemany, which psycopg2 can't give in this mode.
+        kwargs.setdefault("executemany_mode", "values_plus_batch")
     return create_engine(url, **kwargs)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from ami_listener.events import cdr_from_message
 from db import bulk
 from db.ledger import ledger_sum
-from db.schema import Account, Cdr, Charge, LedgerEntry
+from db.schema import Account, Cdr, Charge, LedgerEntry, Reservation
 from db.session import UnitOfWork
 from services.cdr.batches import store_batch
 from services.cdr.commands import CdrRecord
@@ -42,6 +42,22 @@ def records(first: int, count: int) -> list[CdrRecord]:
         )
         out.append(cdr_from_message(fields, UTC))
     return out
+
+
+def reserve(u: UnitOfWork, calls: list[CdrRecord]) -> None:
+    """An open reservation per call, as Authorize leaves it."""
+    ids = dict(u.session.execute(select(Account.accountcode, Account.id)).all())
+    u.session.add_all(
+        Reservation(
+            account_id=ids[c.accountcode],
+            number=c.dst,
+            amount=Decimal(1),
+            max_seconds=600,
+            uniqueid=c.uniqueid,
+            expires_at=datetime.now(UTC) + timedelta(hours=1),
+        )
+        for c in calls
+    )
 
 
 @contextmanager
@@ -132,6 +148,32 @@ class TestBatchPath:
             assert None not in store_batch(u, records(40, 200))
         # A fall back to one by one (a bug in the fast path) would cost hundreds.
         assert len(large) == len(small) < 30
+
+    def test_settles_each_calls_reservation_and_releases_an_unrated_ones(
+        self, uow: Uow, demo: None
+    ) -> None:
+        calls = records(0, 40)
+        calls.append(replace(calls[0], uniqueid="bad.1", dst="not-a-number"))
+        with uow() as u:
+            reserve(u, calls)
+            u.commit()
+        with uow() as u, counted(u) as statements:
+            outcomes = store_batch(u, calls)
+        assert outcomes[-1] == Outcome.UNRATED
+        assert sum(s.startswith("UPDATE reservations") for s in statements) == 1
+        with uow() as u:
+            linked = {
+                uniqueid: (status, cdr_uniqueid)
+                for uniqueid, status, cdr_uniqueid in u.session.execute(
+                    select(Reservation.uniqueid, Reservation.status, Cdr.uniqueid).join(
+                        Cdr, Cdr.id == Reservation.cdr_id, isouter=True
+                    )
+                )
+            }
+        assert linked == {
+            c.uniqueid: ("released" if c.uniqueid == "bad.1" else "settled", c.uniqueid)
+            for c in calls
+        }
 
     def test_a_replayed_batch_changes_nothing(self, uow: Uow, demo: None) -> None:
         with uow() as u:
