@@ -53,7 +53,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ami_listener.hangups import Hangup, HangupSender
-from db.schema import Account, CallIntervention, LiveCall, Reservation, Trunk
+from db.schema import (
+    LIVE_CALL_STALE_AFTER_S,
+    Account,
+    CallIntervention,
+    LiveCall,
+    Reservation,
+    Trunk,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +106,7 @@ class LiveCallMonitor:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         asterisk: str = "",
         refresh_interval: float = 10.0,
-        stale_after: float = 60.0,
+        stale_after: float = LIVE_CALL_STALE_AFTER_S,
         reconcile_interval: float = 300.0,
         reconcile_timeout: float = 10.0,
         skew: float = 10.0,

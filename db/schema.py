@@ -377,6 +377,11 @@ class Reservation(Base):
     trunk_id: Mapped[int | None] = mapped_column(ForeignKey("trunks.id"))
 
 
+# A live call no listener has refreshed for this long is gone (its listener died, or
+# lost its Asterisk): listeners delete such rows, and GetLiveCalls never shows them.
+LIVE_CALL_STALE_AFTER_S = 60.0
+
+
 class LiveCall(Base):
     """A call up right now, kept by the AMI listener (ami_listener/live.py) so that every
     gunicorn worker can show it. Keyed by the dialling channel's Uniqueid (the CDR's

@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.schema import Account, Cdr, Charge, LiveCall, Trunk
+from db.schema import LIVE_CALL_STALE_AFTER_S, Account, Cdr, Charge, LiveCall, Trunk
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.common.caller import Caller, require_role
@@ -54,7 +54,13 @@ def live_calls(uow: UnitOfWork, caller: Caller, offset: int, limit: int) -> Live
     """Calls up now: the admin sees all, a reseller those of its subtree."""
     require_role(caller, "admin", "reseller")
     session = uow.session
-    query = select(LiveCall, Account).outerjoin(Account, LiveCall.account_id == Account.id)
+    # Rows nobody refreshed lately are gone calls, even while no listener runs to delete them.
+    fresh = datetime.now(UTC) - timedelta(seconds=LIVE_CALL_STALE_AFTER_S)
+    query = (
+        select(LiveCall, Account)
+        .outerjoin(Account, LiveCall.account_id == Account.id)
+        .where(LiveCall.seen_at >= fresh)
+    )
     if not caller.is_admin:
         query = query.where(Account.path.startswith(caller.path))
     rows = session.execute(query.order_by(LiveCall.started_at, LiveCall.uniqueid)).all()

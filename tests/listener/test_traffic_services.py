@@ -4,7 +4,7 @@ RerateCdrs, over HTTP through client/."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -35,6 +35,20 @@ def assert_balanced(session_factory: Callable[[], Session]) -> None:
             assert a.balance == ledger_sum(s, a.id), a.name
 
 
+def up(uniqueid: str, acc: Account, since: datetime, **more: datetime) -> LiveCall:
+    """A call of `acc` answered at `since`, as the listener writes it."""
+    return LiveCall(
+        uniqueid=uniqueid,
+        account_id=acc.id,
+        accountcode=acc.accountcode,
+        number="34911234567",
+        state="up",
+        started_at=since,
+        answered_at=since,
+        **more,
+    )
+
+
 class TestLiveCallsOverSoap:
     def test_the_admin_sees_every_call_and_a_reseller_only_its_own(
         self,
@@ -44,18 +58,7 @@ class TestLiveCallsOverSoap:
         with session_factory() as s:
             alice, carol = account(s, "acct1001"), account(s, "acct1003")
             now = datetime.now(UTC)
-            for uid, acc in (("1.1", alice), ("1.2", carol)):
-                s.add(
-                    LiveCall(
-                        uniqueid=uid,
-                        account_id=acc.id,
-                        accountcode=acc.accountcode,
-                        number="34911234567",
-                        state="up",
-                        started_at=now,
-                        answered_at=now,
-                    )
-                )
+            s.add_all([up("1.1", alice, now), up("1.2", carol, now)])
             s.commit()
             reseller_id = alice.parent_id
 
@@ -70,6 +73,25 @@ class TestLiveCallsOverSoap:
 
         with pytest.raises(AccessDenied):  # a customer may not
             client_for("customer", "customer").reseller.GetLiveCalls()
+
+    def test_a_call_no_listener_refreshed_for_a_minute_is_not_shown(
+        self,
+        session_factory: Callable[[], Session],
+        client_for: Callable[[str, str], SiptarClient],
+    ) -> None:
+        now = datetime.now(UTC)
+        with session_factory() as s:
+            alice = account(s, "acct1001")
+            s.add(up("2.1", alice, now - timedelta(minutes=5), seen_at=now - timedelta(seconds=5)))
+            s.add(up("2.2", alice, now - timedelta(minutes=5), seen_at=now - timedelta(minutes=2)))
+            s.commit()
+
+        for live in (
+            client_for("admin", "admin").config.GetLiveCalls(),
+            client_for("reseller", "reseller").reseller.GetLiveCalls(),
+        ):
+            assert (live.total, [c.uniqueid for c in live.items]) == (1, ["2.1"])
+            assert [(c.name, c.calls) for c in live.by_account] == [("Alice", 1)]
 
 
 class TestTrafficStatsOverSoap:
