@@ -80,16 +80,17 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
     charges: list[dict[str, object]] = []
     postings: list[ledger.Posting] = []
     closings: list[settlement.Closing] = []
-    with pricing.lookups(uow), settlement.batch(session, [r.uniqueid for _, r, _ in new]):
+    with settlement.batch(session, [r.uniqueid for _, r, _ in new]):
         for (i, record, row), cdr_id in zip(new, ids, strict=True):
             row["id"], row["received_at"] = cdr_id, now
             try:
                 priced = pricing.price_call(uow, record)
             except pricing.Unratable as why:
                 row.update(pricing.unrated_columns(why))
-                outcomes[i], charged = Outcome.UNRATED, None
+                outcomes[i], charged, account_id = Outcome.UNRATED, None, why.account_id
             else:
-                row.update(pricing.rated_columns(priced, now))
+                row.update(pricing.rated_columns(priced.levels, now))
+                row["account_id"] = account_id = priced.account_id
                 charges += pricing.charge_rows(cdr_id, priced.levels)
                 postings += pricing.postings(cdr_id, record.dst, priced.levels)
                 outcomes[i], charged = Outcome.RATED, len(priced.levels)
@@ -98,9 +99,7 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
             if costs.buy is not None:
                 charges.append(costs.buy.row(cdr_id))
             cdrs.append(row)
-            closings.append(
-                settlement.Closing(cdr_id, _int(row["account_id"]), record.uniqueid, charged)
-            )
+            closings.append(settlement.Closing(cdr_id, account_id, record.uniqueid, charged))
         # The CDRs first: charges, ledger rows and reservations point at them.
         bulk.insert_rows(session, CDRS, cdrs)
         for charge in charges:
@@ -160,7 +159,3 @@ def _allocate_cdr_ids(session: Session, count: int) -> list[int]:
         return sorted(int(r[0]) for r in rows)
     last = session.execute(select(func.coalesce(func.max(Cdr.id), 0))).scalar_one()
     return list(range(int(last) + 1, int(last) + 1 + count))
-
-
-def _int(value: object) -> int | None:
-    return None if value is None else int(cast(int, value))

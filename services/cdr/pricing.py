@@ -8,11 +8,8 @@ than rating the call) and re-rating. Spyne-free.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar, cast
 
 from sqlalchemy import select
 
@@ -26,8 +23,6 @@ from rating.model import CallCost, CallToRate
 from rating.money import ZERO
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
-
-T = TypeVar("T")
 
 
 class Unratable(Exception):
@@ -108,10 +103,9 @@ def cdr_values(record: CdrRecord, sequence: int, fingerprint: str) -> dict[str, 
     }
 
 
-def rated_columns(priced: Priced, now: datetime) -> dict[str, object]:
-    """The CDR's columns once rated: the customer's (level 0) figures."""
+def rated_columns(levels: list[LevelCharge], now: datetime) -> dict[str, object]:
+    """The CDR's columns once rated (but its account): the customer's (level 0) figures."""
     columns: dict[str, object] = {
-        "account_id": priced.account_id,
         "status": "rated",
         "unrated_reason": "",
         "rated_at": now,
@@ -121,8 +115,8 @@ def rated_columns(priced: Priced, now: datetime) -> dict[str, object]:
         "cost": ZERO,
         "exact_cost": ZERO,
     }
-    if priced.levels:
-        customer = priced.levels[0].cost
+    if levels:
+        customer = levels[0].cost
         columns.update(
             prefix=customer.prefix,
             destination=customer.destination[:128],
@@ -175,32 +169,9 @@ def postings(cdr_id: int, dst: str, levels: list[LevelCharge]) -> list[Posting]:
     ]
 
 
-# session.info key: accounts by accountcode and id, and plans by sheet, for one batch.
-_LOOKUPS = "siptar.cdr_lookups"
-
-
-@contextmanager
-def lookups(uow: UnitOfWork) -> Iterator[None]:
-    """Inside the block accounts and plans are looked up once (a batch of CDRs)."""
-    uow.session.info[_LOOKUPS] = {}
-    try:
-        yield
-    finally:
-        uow.session.info.pop(_LOOKUPS, None)
-
-
-def _remembered(uow: UnitOfWork, key: tuple[object, ...], load: Callable[[], T]) -> T:
-    cache = uow.session.info.get(_LOOKUPS)
-    if cache is None:
-        return load()
-    if key not in cache:
-        cache[key] = load()
-    return cast(T, cache[key])
-
-
 def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
-    return _remembered(
-        uow,
+    return settlement.remembered(
+        uow.session,
         ("account", accountcode),
         lambda: uow.session.execute(
             select(Account).where(Account.accountcode == accountcode)
@@ -211,13 +182,15 @@ def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
 def _account_by_id(uow: UnitOfWork, account_id: int) -> Account | None:
     # Remembered: the session's identity map holds objects weakly, so a parent account
     # nobody references would be loaded again for every call of the batch.
-    return _remembered(
-        uow, ("account_id", account_id), lambda: uow.session.get(Account, account_id)
+    return settlement.remembered(
+        uow.session, ("account_id", account_id), lambda: uow.session.get(Account, account_id)
     )
 
 
 def _plan(uow: UnitOfWork, sheet_id: int) -> RatingPlan:
-    return _remembered(uow, ("plan", sheet_id), lambda: plans.plan(uow.session, sheet_id))
+    return settlement.remembered(
+        uow.session, ("plan", sheet_id), lambda: plans.plan(uow.session, sheet_id)
+    )
 
 
 def _chain(uow: UnitOfWork, account: Account) -> list[tuple[int, Account]]:

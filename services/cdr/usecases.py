@@ -100,10 +100,8 @@ def price_levels(uow: UnitOfWork, cdr: Cdr, record: CdrRecord) -> list[pricing.L
 def charge_levels(uow: UnitOfWork, cdr: Cdr, levels: list[pricing.LevelCharge]) -> None:
     """Rate the CDR object: its columns, a charge row and a ledger row per level."""
     session = uow.session
-    priced = pricing.Priced(cdr.account_id or 0, levels)
-    for name, value in pricing.rated_columns(priced, datetime.now(UTC)).items():
-        if name != "account_id":
-            setattr(cdr, name, value)
+    for name, value in pricing.rated_columns(levels, datetime.now(UTC)).items():
+        setattr(cdr, name, value)
     rows = pricing.charge_rows(cdr.id, levels)
     if rows:
         session.execute(insert(CHARGES), rows)

@@ -204,8 +204,8 @@ _MEMO = "siptar.settlement"
 @contextmanager
 def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
     """For a batch of CDRs in one transaction: the reservations of their channels are
-    fetched with one query, and trunks, providers and plans are looked up once, instead
-    of a few queries per CDR."""
+    fetched with one query, and what is looked up through `remembered` (accounts,
+    trunks, providers, plans) once, instead of a few queries per CDR."""
     wanted = sorted({u for u in uniqueids if u})
     found: dict[str, Held] = {}
     # Rows, not ORM objects: a batch of 200 CDRs holds 200 reservations.
@@ -223,7 +223,8 @@ def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
         session.info.pop(_MEMO, None)
 
 
-def _cached(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T:
+def remembered(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T:
+    """`load()`, once per `key` inside `batch` (every time outside it)."""
     memo = session.info.get(_MEMO)
     if memo is None:
         return load()
@@ -276,7 +277,7 @@ def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
     name = record.extra.get(TRUNK_FIELD, "").strip()
     match = _CHANNEL.match(record.dstchannel.strip())
     peer = match.group("peer") if match is not None else ""
-    return _cached(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
+    return remembered(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
 
 
 def _find_trunk(session: Session, name: str, peer: str) -> Trunk | None:
@@ -297,7 +298,7 @@ def _find_trunk(session: Session, name: str, peer: str) -> Trunk | None:
 def _buy_cost(
     session: Session, uniqueid: str, record: CdrRecord, trunk: Trunk, level: int
 ) -> BuyCost | None:
-    provider = _cached(
+    provider = remembered(
         session, ("provider", trunk.provider_id), lambda: session.get(Provider, trunk.provider_id)
     )
     if provider is None or provider.buy_sheet_id is None:
@@ -307,7 +308,7 @@ def _buy_cost(
     try:
         number = normalise_number(record.dst)
         call = CallToRate(number, record.answer or record.start, record.billsec, True)
-        plan = _cached(session, ("plan", sheet_id), lambda: plans.plan(session, sheet_id))
+        plan = remembered(session, ("plan", sheet_id), lambda: plans.plan(session, sheet_id))
         cost = plan.rate_call(call)
     except BillingError as e:
         logger.warning("CDR %s: no buy cost at trunk %s: %s", uniqueid, trunk.name, e)
