@@ -58,7 +58,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     # call per value (a batch of CDRs is ~6,000 values).
     texts = [_column_text(conn, table, name, [row[name] for row in rows]) for name in given]
     tail = "".join(
-        "\t" + copy_text(_bind_processor(conn, table, name)(value))
+        "\t" + copy_text(bind_processor(conn, table, name)(value))
         for name, value in defaults.items()
     )
     lines = [line + tail + "\n" for line in map("\t".join, zip(*texts, strict=True))]
@@ -67,8 +67,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
 
 def _column_text(conn: Connection, table: Table, name: str, values: list[Any]) -> list[str]:
     """One column's values in COPY's text format, through the column's bind processor."""
-    proc = _bind_processor(conn, table, name)
-    if proc is not _identity:
+    proc = bind_processor(conn, table, name)
+    if proc is not identity:
         values = [proc(v) for v in values]
     python_type = _python_type(table.c[name])
     if python_type is str:
@@ -137,13 +137,13 @@ def copy_text(value: Any) -> str:
     raise TypeError(f"no COPY text form for {type(value).__name__}")
 
 
-def _bind_processor(conn: Connection, table: Table, name: str) -> Any:
+def bind_processor(conn: Connection, table: Table, name: str) -> Any:
     """The column's bind processor (what the ORM would apply), or the identity."""
     proc = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return proc or _identity
+    return proc or identity
 
 
-def _identity(value: Any) -> Any:
+def identity(value: Any) -> Any:
     return value
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from db import schema
-from db.bulk import copy_lines, copy_text
+from db.bulk import bind_processor, copy_lines, copy_text, identity
 from rating.formats import format_tiers, format_weekdays, parse_tiers, parse_weekdays
 from rating.model import Rate
 
@@ -131,9 +131,9 @@ def _stored_rows(
     conn: Connection, sheet_id: int, rates: Iterable[Rate]
 ) -> Iterator[tuple[Any, ...]]:
     """Each rate as the tuple of its stored values, in COLUMNS order."""
-    names, fns = zip(*_encoders(conn, _stored), strict=True)
+    names, fns = zip(*_encoders(conn, identity), strict=True)
     values = attrgetter(*names)
-    sheet = _bind_processor(conn, "sheet_id")(sheet_id)
+    sheet = bind_processor(conn, RATES, "sheet_id")(sheet_id)
     for rate in rates:
         yield (sheet, *map(_apply, fns, values(rate)))
 
@@ -151,17 +151,13 @@ def _apply(fn: Processor, value: Any) -> Any:
     return fn(value)
 
 
-def _stored(value: Any) -> Any:
-    return value
-
-
 def _encoders(conn: Connection, finish: Processor) -> list[tuple[str, Processor]]:
     """(Rate attribute, its stored value or COPY text) for every column but sheet_id:
     the column's bind processor then `finish`, remembered per value but for the
     prefix and the destination, which rarely repeat."""
     out: list[tuple[str, Processor]] = []
     for name in COLUMNS[1:]:
-        proc = _bind_processor(conn, name)
+        proc = bind_processor(conn, RATES, name)
         if name == "tiers":
             proc = _then(lambda t: format_tiers(t) if t else "", proc)
         elif name == "weekdays":
@@ -173,13 +169,6 @@ def _encoders(conn: Connection, finish: Processor) -> list[tuple[str, Processor]
 
 def _then(first: Processor, second: Processor) -> Processor:
     return lambda value: second(first(value))
-
-
-def _bind_processor(conn: Connection, name: str) -> Processor:
-    """The column's bind processor (what the ORM would apply), or the identity."""
-    column_type = RATES.c[name].type
-    proc = column_type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return proc or _stored
 
 
 class _Memo(dict[Any, Any]):
