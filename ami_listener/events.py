@@ -62,10 +62,11 @@ def parse_asterisk_time(text: str, tz: tzinfo, *, fold: int = 0) -> datetime:
     Asterisk writes no offset, so a wall-clock time repeated when DST ends is ambiguous:
     `fold=0` takes its first occurrence, `fold=1` the second (see `zoneinfo`).
     """
+    stripped = text.strip()
     try:
-        if not _ASTERISK_TIME.fullmatch(text.strip()):
+        if not _ASTERISK_TIME.fullmatch(stripped):
             raise ValueError
-        local = datetime.fromisoformat(text.strip())
+        local = datetime.fromisoformat(stripped)  # still refuses 2026-02-30
     except ValueError:
         raise ValueError(f"bad Asterisk time {text!r}: expected YYYY-MM-DD HH:MM:SS") from None
     return local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
