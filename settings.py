@@ -30,6 +30,12 @@ class Settings:
     agi_bind: str = "127.0.0.1:4573"
     # Where the AMI listener spills CDRs while the database is down (ami_listener/spool.py).
     spool_dir: str = "var/spool"
+    # Credit control (services/credit/policy.py): the slice of a call's money Authorize
+    # reserves and the listener extends (0: the whole call), and the shortest call the
+    # credit must pay for (0: the rate's first block, at least 30 s). Per-account
+    # overrides are columns of the account.
+    credit_slice_seconds: int = 300
+    min_call_seconds: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -45,6 +51,9 @@ class Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None}).validated()
 
     def validated(self) -> Settings:
+        for name in ("credit_slice_seconds", "min_call_seconds"):
+            if not 0 <= getattr(self, name) <= 86_400:
+                raise ValueError(f"SIPTAR_{name.upper()}: 0 to 86400 seconds")
         try:
             ZoneInfo(self.asterisk_tz)
         except (ZoneInfoNotFoundError, ValueError):

@@ -14,12 +14,14 @@ credit:
   attempt ended (a failover may dial again).
 - Hangup: the channel is gone.
 
-Credit: an answered call whose open reservation's `max_seconds` have passed is hung up
-with `Action: Hangup` and a `call_interventions` row says why; the CDR that follows
-carries the reason in `hangup_reason`. The row is unique per Uniqueid: of two listeners
-on one Asterisk only the one that inserted it sends the Hangup, and only while its AMI
-connection is up. A failed Hangup is sent again with backoff until the channel is gone
-(ami_listener/hangups.py).
+Credit (ami_listener/credit.py, in the same transaction): the reservations of answered
+calls are extended slice by slice; a call whose reserved seconds have passed (its
+extension was refused) is hung up with `Action: Hangup` and a `call_interventions` row
+says why; the CDR that follows carries the reason in `hangup_reason`. The row is unique
+per Uniqueid: of two listeners on one Asterisk only the one that inserted it sends the
+Hangup, and only while its AMI connection is up. A failed Hangup is sent again with
+backoff until the channel is gone (ami_listener/hangups.py). The reservations of
+channels a reconcile finds gone are released; overdue ones expire.
 
 Stale rows. Events missed (a disconnect, a listener that died mid-call) would leave rows
 forever, so:
@@ -49,18 +51,11 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ami_listener.credit import CreditKeeper
 from ami_listener.hangups import Hangup, HangupSender
-from db.schema import (
-    LIVE_CALL_STALE_AFTER_S,
-    Account,
-    CallIntervention,
-    LiveCall,
-    Reservation,
-    Trunk,
-)
+from db.schema import LIVE_CALL_STALE_AFTER_S, Account, LiveCall, Trunk
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +106,7 @@ class LiveCallMonitor:
         reconcile_timeout: float = 10.0,
         skew: float = 10.0,
         hangups: HangupSender | None = None,
+        credit: CreditKeeper | None = None,
     ) -> None:
         self._factory = session_factory
         self.interval = interval
@@ -122,6 +118,7 @@ class LiveCallMonitor:
         self.reconcile_timeout = reconcile_timeout
         self.skew = skew
         self.hangups = hangups or HangupSender()
+        self.credit = credit or CreditKeeper(asterisk)
         self.channels: dict[str, datetime] = {}
         self.calls: dict[str, _Call] = {}
         self._changed: dict[str, _Call | None] = {}  # uniqueid -> new state, None = gone
@@ -198,6 +195,7 @@ class LiveCallMonitor:
         self._touched.pop(uid, None)
         self._ended.add(uid)
         self.hangups.gone(uid, "Hangup event")
+        self.credit.hung_up(uid)
         if self.calls.pop(uid, None) is not None:
             self._changed[uid] = None
 
@@ -254,7 +252,8 @@ class LiveCallMonitor:
         claim: bool = True,
     ) -> list[Hangup]:
         """Write `changes`, refresh `seen_at` of the `refresh` calls, delete the rows
-        nobody refreshed (`purge`), and claim the hang-ups due (`claim`); one commit."""
+        nobody refreshed (`purge`), and do the credit work (ami_listener/credit.py; the
+        extensions and the hang-ups only with `claim`: connected); one commit."""
         with self._factory() as session:
             now = self._clock()
             if changes:
@@ -267,7 +266,7 @@ class LiveCallMonitor:
                 )
             if purge:
                 self._purge(session, now)
-            hangups = self._overdue(session) if claim else []
+            hangups = self.credit.run(session, now, connected=claim)
             session.commit()
         return hangups
 
@@ -321,6 +320,7 @@ class LiveCallMonitor:
             self._reconcile_delay = min(self._reconcile_delay * 2, 60.0)
             return False
         forgotten = self._forget(listed, epoch)
+        self.credit.gone(forgotten)
         cutoff = asked_at - timedelta(seconds=self.skew)
         try:
             removed, adopted = await asyncio.to_thread(
@@ -385,6 +385,7 @@ class LiveCallMonitor:
                     gone.append(row.uniqueid)
             for chunk in _chunks(gone):
                 session.execute(delete(LiveCall).where(LiveCall.uniqueid.in_(chunk)))
+            self.credit.gone(gone)  # their reservations: released in the next sync
             session.commit()
         return len(gone), adopted
 
@@ -431,52 +432,6 @@ class LiveCallMonitor:
         session.execute(
             insert.on_conflict_do_update(index_elements=["uniqueid"], set_=columns), rows
         )
-
-    def _overdue(self, session: Session) -> list[Hangup]:
-        """Answered calls past their open reservation's max_seconds, not yet acted on."""
-        candidates = session.execute(
-            select(LiveCall, Reservation)
-            .join(Reservation, Reservation.uniqueid == LiveCall.uniqueid)
-            .outerjoin(CallIntervention, CallIntervention.uniqueid == LiveCall.uniqueid)
-            .where(
-                LiveCall.asterisk == self.asterisk,  # a Hangup sent elsewhere cuts nothing
-                LiveCall.answered_at.is_not(None),
-                Reservation.status == "open",
-                CallIntervention.id.is_(None),
-            )
-        ).all()
-        now = self._clock()
-        hangups = []
-        for live, reservation in candidates:
-            assert live.answered_at is not None
-            if live.answered_at + timedelta(seconds=reservation.max_seconds) > now:
-                continue
-            reason = (
-                f"credit exhausted: reservation {reservation.id} allowed "
-                f"{reservation.max_seconds} s, call up since {live.answered_at:%H:%M:%S} UTC"
-            )
-            if self._claim(session, live, reservation, reason):
-                hangups.append(Hangup(live.uniqueid, live.channel, reason))
-        return hangups
-
-    def _claim(
-        self, session: Session, live: LiveCall, reservation: Reservation, reason: str
-    ) -> bool:
-        """Insert the intervention; False if another listener got there first."""
-        try:
-            with session.begin_nested():
-                session.add(
-                    CallIntervention(
-                        uniqueid=live.uniqueid,
-                        channel=live.channel,
-                        account_id=live.account_id or reservation.account_id,
-                        reservation_id=reservation.id,
-                        reason=reason[:255],
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
 
 
 def _trunk_of(trunks: Mapping[str, int], call: _Call) -> int | None:

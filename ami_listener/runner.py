@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from ami_listener.credit import CreditKeeper
 from ami_listener.fastagi import Authorizer, FastAgiServer
 from ami_listener.listener import AmiLoginError, CdrListener
 from ami_listener.live import LiveCallMonitor
@@ -27,6 +28,7 @@ from db.session import UnitOfWork, make_engine, make_session_factory, masked
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
 from services.credit.authorize import Authorization, AuthorizeRequest, authorize
+from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -116,7 +118,9 @@ def run(settings: Settings) -> None:
     )
     factory = make_session_factory(engine)
     writer = CdrWriter(factory, Spool(settings.spool_dir))
-    monitor = LiveCallMonitor(factory, asterisk=asterisk_name(settings))
+    asterisk = asterisk_name(settings)
+    credit = CreditKeeper(asterisk, policy=CreditPolicy.from_settings(settings))
+    monitor = LiveCallMonitor(factory, asterisk=asterisk, credit=credit)
     listener = make_listener(settings, factory, writer, monitor)
     try:
         asyncio.run(serve(listener, writer, monitor))
@@ -126,10 +130,12 @@ def run(settings: Settings) -> None:
         engine.dispose()
 
 
-def authorizer(session_factory: Callable[[], Session]) -> Authorizer:
+def authorizer(
+    session_factory: Callable[[], Session], policy: CreditPolicy = DEFAULT_POLICY
+) -> Authorizer:
     def run_one(req: AuthorizeRequest) -> Authorization:
         with UnitOfWork(session_factory) as uow:
-            return authorize(uow, None, req)
+            return authorize(uow, None, req, policy=policy)
 
     return run_one
 
@@ -139,7 +145,10 @@ def run_agi(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     host, _, port = settings.agi_bind.rpartition(":")
     logger.info("FastAGI on %s, database %s", settings.agi_bind, masked(settings.database_url))
-    server = FastAgiServer(authorizer(make_session_factory(engine)), host or "127.0.0.1", int(port))
+    policy = CreditPolicy.from_settings(settings)
+    server = FastAgiServer(
+        authorizer(make_session_factory(engine), policy), host or "127.0.0.1", int(port)
+    )
     try:
         asyncio.run(server.serve_forever())
     except KeyboardInterrupt:

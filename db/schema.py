@@ -84,6 +84,10 @@ class Account(Base):
     kind: Mapped[str] = mapped_column(String(16), default="sip")
     max_concurrent_calls: Mapped[int | None] = mapped_column(Integer)
     max_call_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Credit control overrides (NULL: the global SIPTAR_CREDIT_SLICE_SECONDS and
+    # SIPTAR_MIN_CALL_SECONDS; services/credit/policy.py reads both).
+    credit_slice_seconds: Mapped[int | None] = mapped_column(Integer)
+    min_call_seconds: Mapped[int | None] = mapped_column(Integer)
     company_name: Mapped[str] = mapped_column(String(128), default="")
     # Calling cards: a PIN unique across the whole system, and the lot it came in.
     pin: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -356,6 +360,8 @@ class Reservation(Base):
         Index("ix_reservations_account_status", "account_id", "status"),
         Index("ix_reservations_uniqueid", "uniqueid"),
         Index("ix_reservations_trunk_status", "trunk_id", "status"),
+        # Expiry and the listener's slice extension look for open rows by expires_at.
+        Index("ix_reservations_status_expires", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -363,6 +369,9 @@ class Reservation(Base):
     number: Mapped[str] = mapped_column(String(80))
     amount: Mapped[Decimal] = mapped_column(Money)
     max_seconds: Mapped[int] = mapped_column(Integer)
+    # The seconds `amount` pays for: a first slice at Authorize, extended by the AMI
+    # listener while the call is up (services/credit/slices.py), never past max_seconds.
+    reserved_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default="open")
     uniqueid: Mapped[str] = mapped_column(String(64), default="")
     cdr_id: Mapped[int | None] = mapped_column(ForeignKey("cdrs.id"))

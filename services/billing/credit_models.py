@@ -36,6 +36,8 @@ class Authorization(ComplexModel):
     max_seconds = Integer
     reserved = Money
     trunks = AuthorizedTrunk.customize(max_occurs="unbounded")
+    reserved_seconds = Integer
+    detail = Unicode
 
 
 class CallToSettle(ComplexModel):

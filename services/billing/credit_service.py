@@ -30,13 +30,17 @@ class CreditService(ServiceBase):
         it); checks its ANI and DNIS restrictions, its status and its reseller's, its
         concurrent-call limit; computes the longest call that every level (the account
         and each reseller above, each at its own sheet and own available credit) can
-        pay, capped by max_call_seconds; reserves that money and returns the trunks to
-        dial in order. `uniqueid` (Asterisk's channel UniqueID) is how the CDR finds
-        the reservation. Refusals answer allowed=false and a stable `reason`: OK,
-        InvalidNumber, UnknownAccount, AccountBlocked, AccountClosed, ResellerBlocked,
-        AniNotAllowed, DnisNotAllowed, ConcurrentCallLimit, NoRateForDestination,
-        InsufficientCredit, ResellerInsufficientCredit, NoRoute. A login may authorize
-        accounts of its own subtree only."""
+        pay, capped by max_call_seconds; reserves the money of a first slice of it
+        (`reserved`, `reserved_seconds`: the AMI listener extends it while the call is
+        up) and returns the trunks to dial in order. A call the credit of any level
+        cannot pay for at least its minimum call is refused (InsufficientCredit or
+        ResellerInsufficientCredit; `detail` says how long and the minimum).
+        `uniqueid` (Asterisk's channel UniqueID) is how the CDR finds the reservation.
+        Refusals answer allowed=false and a stable `reason`: OK, InvalidNumber,
+        UnknownAccount, AccountBlocked, AccountClosed, ResellerBlocked, AniNotAllowed,
+        DnisNotAllowed, ConcurrentCallLimit, NoRateForDestination, InsufficientCredit,
+        ResellerInsufficientCredit, NoRoute. A login may authorize accounts of its own
+        subtree only."""
         req = request(ctx)
         a = credit.authorize(
             req.uow,
@@ -49,6 +53,7 @@ class CreditService(ServiceBase):
                 dnis=call.dnis or "",
                 uniqueid=call.uniqueid or "",
             ),
+            policy=ctx.app.credit_policy,
         )
         return m.Authorization(
             allowed=a.allowed,
@@ -64,6 +69,8 @@ class CreditService(ServiceBase):
                 )
                 for t in a.trunks
             ],
+            reserved_seconds=a.reserved_seconds,
+            detail=a.detail,
         )
 
     @rpc(m.CallToSettle.customize(min_occurs=1, nillable=False), _returns=m.SettledCall)

@@ -21,6 +21,7 @@ from db.session import UnitOfWork
 from rating.errors import BillingError
 from services.common.caller import Caller, authenticate
 from services.common.faults import server_fault, to_fault
+from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class Request:
 
 class SiptarApplication(Application):
     session_factory: Callable[[], Session] | None = None
+    # The slice and minimum call of Authorize (set from the settings by make_wsgi_app).
+    credit_policy: CreditPolicy = DEFAULT_POLICY
 
     def call_wrapper(self, ctx: Any) -> Any:
         try:

@@ -22,6 +22,7 @@ from db.session import make_engine, make_session_factory, masked
 from services import billing, cdr, config, reseller
 from services.common.app import SiptarApplication
 from services.common.wsdl import render_wsdl
+from services.credit.policy import CreditPolicy
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ def make_wsgi_app(settings: Settings) -> WsgiApp:
     engine = make_engine(settings.database_url)
     logger.info("database %s", masked(settings.database_url))
     apps = build_applications(make_session_factory(engine))
+    for app in apps.values():
+        app.credit_policy = CreditPolicy.from_settings(settings)
     mounter = WsgiMounter(wsgi_applications(apps, settings.public_url or DEFAULT_PUBLIC_URL))
     return SoapGuard(mounter)
 

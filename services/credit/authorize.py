@@ -35,6 +35,7 @@ from rating.model import CallToRate
 from rating.money import ZERO
 from services.common.caller import Caller
 from services.credit.expiry import EXPIRY_MARGIN, expire_due
+from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.routing import TrunkChoice, open_channels, plan_for, plan_route
 
 logger = logging.getLogger(__name__)
@@ -79,13 +80,18 @@ class Authorization:
     max_seconds: int = 0
     reserved: Decimal = ZERO
     trunks: tuple[TrunkChoice, ...] = field(default=())
+    # The seconds `reserved` pays for: the first slice (the listener extends it).
+    reserved_seconds: int = 0
+    # Why not, in words, when the code alone does not say it (InsufficientCredit).
+    detail: str = ""
 
 
 class _Denied(Exception):
-    def __init__(self, reason: Reason, account_id: int | None = None) -> None:
+    def __init__(self, reason: Reason, account_id: int | None = None, detail: str = "") -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.account_id = account_id
+        self.detail = detail
 
 
 def authorize(
@@ -93,23 +99,31 @@ def authorize(
     caller: Caller | None,
     req: AuthorizeRequest,
     now: datetime | None = None,
+    policy: CreditPolicy = DEFAULT_POLICY,
 ) -> Authorization:
     """`caller` None is a trusted edge (FastAGI); a login may authorize only accounts of
-    its own subtree (others answer UnknownAccount)."""
+    its own subtree (others answer UnknownAccount). `policy`: the slice and the minimum
+    call (services/credit/policy.py)."""
     if not (req.account.strip() or req.callerid.strip() or req.pin.strip()):
         raise InvalidInput("give account, callerid or pin to identify the caller")
     moment = now or datetime.now(UTC)
     try:
-        result = _authorize(uow.session, caller, req, moment)
+        result = _authorize(uow.session, caller, req, moment, policy)
     except _Denied as denied:
         uow.commit()  # keeps what expiry did
-        return Authorization(False, denied.reason, req.number, denied.account_id)
+        return Authorization(
+            False, denied.reason, req.number, denied.account_id, detail=denied.detail
+        )
     uow.commit()
     return result
 
 
 def _authorize(
-    session: Session, caller: Caller | None, req: AuthorizeRequest, now: datetime
+    session: Session,
+    caller: Caller | None,
+    req: AuthorizeRequest,
+    now: datetime,
+    policy: CreditPolicy,
 ) -> Authorization:
     try:
         number = normalise_number(req.number)
@@ -126,14 +140,25 @@ def _authorize(
     expire_due(session, now, [a.id for a in chain])
     _check_concurrent_calls(session, account)
     reserved = _reserved(session, [a.id for a in chain])
-    seconds = _max_seconds(session, chain, reserved, number, now)
+    seconds = _max_seconds(session, chain, reserved, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id)
     trunks = _claim_first_trunk(session, list(route.trunks))
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)
-    reservation, amount = _reserve(session, chain, number, seconds, now, req.uniqueid, trunks[0])
+    held = first_slice(seconds, policy.slice_for(account))
+    reservation, amount = _reserve(
+        session, chain, number, (seconds, held), now, req.uniqueid, trunks[0]
+    )
     return Authorization(
-        True, Reason.OK, number, account.id, reservation.id, seconds, amount, tuple(trunks)
+        True,
+        Reason.OK,
+        number,
+        account.id,
+        reservation.id,
+        seconds,
+        amount,
+        tuple(trunks),
+        reserved_seconds=held,
     )
 
 
@@ -245,8 +270,10 @@ def _max_seconds(
     reserved: dict[int, Decimal],
     number: str,
     now: datetime,
+    policy: CreditPolicy,
 ) -> int:
-    """The longest call every level can pay for at its own sheet, within the caps."""
+    """The longest call every level can pay for at its own sheet, within the caps; a
+    level whose credit pays for less than its minimum call refuses the call."""
     customer = chain[0]
     seconds = customer.max_call_seconds or DEFAULT_MAX_CALL_SECONDS
     for level, account in enumerate(chain):
@@ -257,12 +284,17 @@ def _max_seconds(
         plan = plan_for(session, account.rate_sheet_id)
         money = available(account, reserved.get(account.id, ZERO))
         try:
-            seconds = plan.max_duration(number, now, money, seconds)
+            cap, seconds = seconds, plan.max_duration(number, now, money, seconds)
+            rate = plan.find_rate(number, now)
         except NoRateForDestination:
             raise _Denied(Reason.NO_RATE, customer.id) from None
-        if seconds <= 0:
+        # The caps are not credit: a call capped below the minimum is not refused.
+        minimum = max(1, min(policy.min_call_for(account, rate), cap))
+        if seconds < minimum:
             short = Reason.RESELLER_INSUFFICIENT_CREDIT if level else Reason.INSUFFICIENT_CREDIT
-            raise _Denied(short, customer.id)
+            whose = "a reseller's credit" if level else "the credit"
+            detail = f"{whose} pays for {seconds} s; the minimum call is {minimum} s"
+            raise _Denied(short, customer.id, detail)
     return seconds
 
 
@@ -282,14 +314,16 @@ def _reserve(
     session: Session,
     chain: list[Account],
     number: str,
-    seconds: int,
+    seconds: tuple[int, int],
     now: datetime,
     uniqueid: str,
     first: TrunkChoice,
 ) -> tuple[Reservation, Decimal]:
-    """One reservation per level, each holding the cost of `seconds` at its own sheet."""
-    call = CallToRate(number, now, seconds, True)
-    expires = now + timedelta(seconds=seconds) + EXPIRY_MARGIN
+    """One reservation per level, each holding the cost of the first slice at its own
+    sheet. `seconds`: the call's max duration and its first slice."""
+    most, held = seconds
+    call = CallToRate(number, now, held, True)
+    expires = now + timedelta(seconds=held) + EXPIRY_MARGIN
     parent: Reservation | None = None
     for account in chain:
         assert account.rate_sheet_id is not None  # checked by _max_seconds
@@ -298,7 +332,8 @@ def _reserve(
             account_id=account.id,
             number=number,
             amount=cost,
-            max_seconds=seconds,
+            max_seconds=most,
+            reserved_seconds=held,
             status="open",
             uniqueid=uniqueid[:64],
             created_at=now,

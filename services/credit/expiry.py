@@ -1,17 +1,21 @@
 """Expiry of reservations that no CDR settled (a lost CDR, a crashed switch).
 
-A reservation expires `EXPIRY_MARGIN` after its call could have ended at the latest
-(created_at + max_seconds). Authorize expires the overdue reservations of the account
-and its resellers before it counts their money; `siptar reservations expire` (cron)
-expires everybody's. Spyne-free.
+A reservation expires `EXPIRY_MARGIN` after the seconds it holds have run out
+(`expires_at`: the end of its slice, moved on by each extension). Authorize expires the
+overdue reservations of the account and its resellers before it counts their money; the
+AMI listener expires everybody's every `expire_interval` s (no cron needed), and so does
+`siptar reservations expire`. `expire_due` takes the time as a parameter, so a job
+worker can run it too. `release_gone` closes at once the reservations of channels
+Asterisk no longer has. Spyne-free.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from db.schema import Reservation
@@ -47,3 +51,39 @@ def expire_reservations(uow: UnitOfWork, now: datetime | None = None) -> int:
     count = expire_due(uow.session, now or datetime.now(UTC))
     uow.commit()
     return count
+
+
+def release_gone(session: Session, uniqueids: Iterable[str]) -> int:
+    """Release the open reservations of channels Asterisk no longer has and whose CDR
+    has not come (the AMI listener, after a channel check or a minute after a Hangup):
+    a crashed listener never keeps an account from calling. A CDR that comes later still
+    settles them (services/credit/settlement.py). Returns how many calls' reservations
+    were released; rows being settled at this moment (locked) are skipped."""
+    wanted = sorted({u for u in uniqueids if u})
+    released = 0
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(Reservation.id)
+            .where(
+                Reservation.uniqueid.in_(wanted[start : start + 500]),
+                Reservation.status == "open",
+                Reservation.parent_id.is_(None),
+                Reservation.cdr_id.is_(None),
+            )
+            .with_for_update(skip_locked=True)
+        ).all()
+        ids = [r.id for r in rows]
+        if not ids:
+            continue
+        session.execute(
+            update(Reservation)
+            .where(
+                or_(Reservation.id.in_(ids), Reservation.parent_id.in_(ids)),
+                Reservation.status == "open",
+            )
+            .values(status="released")
+        )
+        released += len(ids)
+    if released:
+        logger.info("released the reservations of %d call(s) whose channel is gone", released)
+    return released

@@ -7,12 +7,16 @@ level charged (the AMI listener, imports and `SettleCall` all go through there):
 - the reservation the call was authorized with (matched by the channel's UniqueID,
   stored on the reservation at Authorize time) and its reseller-level rows are closed:
   `settled` (`released` when the CDR could not be rated), with the CDR's id. A
-  reservation that already expired is linked to the CDR but stays `expired`. A CDR
+  reservation that already expired is linked to the CDR but stays `expired`; one
+  released because its channel was gone (services/credit/expiry.release_gone) is
+  settled after all. A CDR
   with no reservation is charged all the same.
 - the trunk that carried the call is recorded on the CDR (`cdrs.trunk_id`): from the
   CDR's `Trunk` field (cdr_manager mapping `siptar_trunk => Trunk`, or SettleCall's
   trunk_id), else from the destination channel (`PJSIP/carrier1-00000002` is trunk
-  `carrier1`, or the trunk whose dial string ends in `@carrier1`).
+  `carrier1`, or the trunk whose dial string ends in `@carrier1`), else the trunk the
+  call's reservation was made for (Master.csv carries no Trunk field; Local channels
+  name no trunk).
 - the operator's buy cost for a rated, answered call is a `charges` row with
   `account_id` NULL and `provider_id` set, at the provider's buy sheet, one level above
   the top reseller. It moves no balance (the provider is paid outside the system).
@@ -115,7 +119,7 @@ def trunk_costs(
     """The trunk that carried the call, and the operator's buy cost (for a rated,
     answered call). Needs no stored CDR row (the batch path calls it before the CDRs
     are inserted)."""
-    trunk = find_trunk(session, record)
+    trunk = find_trunk(session, record) or _reserved_trunk(session, uniqueid)
     if trunk is None:
         return TrunkCosts(None, None)
     buy = None
@@ -145,7 +149,7 @@ def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
             continue
         # An unrated call charged nothing: its money is released, not settled.
         closed = "settled" if c.levels is not None else "released"
-        status = closed if held.status == "open" else held.status
+        status = closed if held.status in ("open", "released") else held.status
         changes.append({"r_id": held.id, "r_status": status, "r_cdr_id": c.cdr_id})
         if memo is not None:  # a ring group's second CDR must not settle it again
             memo["reservations"].pop(c.uniqueid, None)
@@ -210,12 +214,16 @@ def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
     found: dict[str, Held] = {}
     # Rows, not ORM objects: a batch of 200 CDRs holds 200 reservations.
     query = _open_reservations().with_only_columns(
-        Reservation.uniqueid, Reservation.id, Reservation.account_id, Reservation.status
+        Reservation.uniqueid,
+        Reservation.id,
+        Reservation.account_id,
+        Reservation.status,
+        Reservation.trunk_id,
     )
     for start in range(0, len(wanted), 500):
         rows = session.execute(query.where(Reservation.uniqueid.in_(wanted[start : start + 500])))
-        for uniqueid, id_, account_id, status in rows:  # by id: the newest wins
-            found[uniqueid] = Held(id_, account_id, status)
+        for uniqueid, id_, account_id, status, trunk_id in rows:  # by id: the newest wins
+            found[uniqueid] = Held(id_, account_id, status, trunk_id)
     session.info[_MEMO] = {"reservations": found}
     try:
         yield
@@ -239,7 +247,8 @@ def _open_reservations() -> Select[Reservation]:
         .where(
             Reservation.parent_id.is_(None),
             Reservation.cdr_id.is_(None),
-            Reservation.status.in_(("open", "expired")),
+            # released: its channel was gone before its CDR came (a listener crash)
+            Reservation.status.in_(("open", "expired", "released")),
         )
         .order_by(Reservation.id)
     )
@@ -251,6 +260,7 @@ class Held(NamedTuple):
     id: int
     account_id: int
     status: str
+    trunk_id: int | None  # the first trunk Authorize offered
 
 
 def _held(session: Session, uniqueid: str) -> Held | None:
@@ -259,7 +269,7 @@ def _held(session: Session, uniqueid: str) -> Held | None:
     if memo is not None:
         return cast(Held | None, memo["reservations"].get(uniqueid))
     held = reservation_for(session, uniqueid)
-    return None if held is None else Held(held.id, held.account_id, held.status)
+    return None if held is None else Held(held.id, held.account_id, held.status, held.trunk_id)
 
 
 def reservation_for(session: Session, uniqueid: str) -> Reservation | None:
@@ -278,6 +288,17 @@ def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
     match = _CHANNEL.match(record.dstchannel.strip())
     peer = match.group("peer") if match is not None else ""
     return remembered(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
+
+
+def _reserved_trunk(session: Session, uniqueid: str) -> Trunk | None:
+    """The trunk the call's reservation was made for: what a CDR without a Trunk field
+    and without a trunk's channel name (Master.csv; Local-channel trunks) was carried
+    by. The first trunk offered; a call that failed over is charged as if on it."""
+    held = _held(session, uniqueid) if uniqueid else None
+    if held is None or held.trunk_id is None:
+        return None
+    trunk_id = held.trunk_id
+    return remembered(session, ("trunk id", trunk_id), lambda: session.get(Trunk, trunk_id))
 
 
 def _find_trunk(session: Session, name: str, peer: str) -> Trunk | None:

@@ -18,6 +18,7 @@ from services.cdr.usecases import Outcome, record_cdr
 from services.common.caller import Caller
 from services.credit.authorize import Authorization, AuthorizeRequest, Reason, authorize
 from services.credit.expiry import EXPIRY_MARGIN, expire_reservations
+from services.credit.policy import CreditPolicy
 from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID, bind_callerid, customer
 
 D = Decimal
@@ -27,10 +28,20 @@ Uow = Callable[[], UnitOfWork]
 pytestmark = pytest.mark.usefixtures("demo")
 
 
-def auth(uow: Uow, caller: Caller | None = None, now=NOON, **fields: str) -> Authorization:
+# Reserve the whole call at once: what the tests of max durations and expiry are about.
+WHOLE_CALL = CreditPolicy(slice_seconds=0)
+
+
+def auth(
+    uow: Uow,
+    caller: Caller | None = None,
+    now=NOON,
+    policy: CreditPolicy = WHOLE_CALL,
+    **fields: str,
+) -> Authorization:
     fields.setdefault("number", SPAIN)
     with uow() as u:
-        return authorize(u, caller, AuthorizeRequest(**fields), now)
+        return authorize(u, caller, AuthorizeRequest(**fields), now, policy)
 
 
 def set_fields(uow: Uow, account_id: int, **values: object) -> None:

@@ -44,7 +44,11 @@ def test_fifty_simultaneous_authorizations_never_spend_more_than_the_credit(
         money: dict[str, Any] = (
             {"credit": CREDIT} if billing == "prepaid" else {"postpaid_limit": CREDIT}
         )
-        account_id = customer(u, "Race", accountcode="race", max_call_seconds=600, **money)
+        # Each call reserves its whole maximum (no slices): the calls are settled over
+        # SOAP with no listener to extend them (tests/credit/test_slices.py has those).
+        account_id = customer(
+            u, "Race", accountcode="race", max_call_seconds=600, credit_slice_seconds=600, **money
+        )
     start, _ = balance_and_ledger(uow, account_id)
     clients = [SiptarClient(server_url, "admin", "admin", timeout=120) for _ in range(CALLS)]
     barrier = threading.Barrier(CALLS)

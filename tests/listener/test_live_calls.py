@@ -17,6 +17,7 @@ from ami_listener.live import LiveCallMonitor
 from db.schema import Account, CallIntervention, Cdr, LiveCall, Reservation
 from db.session import UnitOfWork
 from services.cdr.usecases import record_cdr
+from services.credit.expiry import EXPIRY_MARGIN
 from tests.ami_replay import EOM, AmiReplayServer, load_events
 from tests.listener.conftest import SESSION, until, wired_listener
 
@@ -48,8 +49,10 @@ def reserve(session_factory: Callable[[], Session], max_seconds: int) -> int:
             number="34911234567",
             amount=Decimal("0.01"),
             max_seconds=max_seconds,
+            reserved_seconds=max_seconds,  # the whole call: nothing to extend
             uniqueid=CALLER,
-            expires_at=datetime.now(UTC) + timedelta(hours=1),
+            # as Authorize sets it: the end of what it holds, plus the margin
+            expires_at=datetime.now(UTC) + timedelta(seconds=max_seconds) + EXPIRY_MARGIN,
         )
         s.add(reservation)
         s.commit()
@@ -117,7 +120,11 @@ class TestCreditRunsOutDuringACall:
                     s.execute(
                         update(Reservation)
                         .where(Reservation.id == reservation_id)
-                        .values(max_seconds=0)
+                        .values(
+                            max_seconds=0,
+                            reserved_seconds=0,
+                            expires_at=datetime.now(UTC) + EXPIRY_MARGIN,
+                        )
                     )
                     s.commit()
                 await until(lambda: hangups(server) != [], "the Hangup action")

@@ -1,0 +1,86 @@
+"""How much credit control holds and how short a call may be: the one place that reads
+the global settings (SIPTAR_CREDIT_SLICE_SECONDS, SIPTAR_MIN_CALL_SECONDS) and each
+account's overrides (`accounts.credit_slice_seconds`, `accounts.min_call_seconds`).
+
+A later issue moves the global settings into a database table: only `from_settings`
+and the callers that build a policy change then. Spyne-free, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from rating.model import Rate
+
+# A call shorter than this is refused when the rate bills per second (or in blocks
+# shorter than this): a call the credit can keep up for a second or two costs the
+# operator the carrier's connect and the customer a call cut at once.
+DEFAULT_MIN_CALL_SECONDS = 30
+DEFAULT_SLICE_SECONDS = 300
+
+
+class HasOverrides(Protocol):
+    credit_slice_seconds: int | None
+    min_call_seconds: int | None
+
+
+@dataclass(frozen=True)
+class CreditPolicy:
+    # The first slice Authorize reserves and each extension adds; 0 = the whole call
+    # (no extension: for a switch without an AMI listener).
+    slice_seconds: int = DEFAULT_SLICE_SECONDS
+    # The shortest call the credit must pay for; 0 = automatic (the rate's first block,
+    # and at least DEFAULT_MIN_CALL_SECONDS).
+    min_call_seconds: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: object) -> CreditPolicy:
+        return cls(
+            slice_seconds=int(getattr(settings, "credit_slice_seconds", DEFAULT_SLICE_SECONDS)),
+            min_call_seconds=int(getattr(settings, "min_call_seconds", 0)),
+        )
+
+    def slice_for(self, account: HasOverrides) -> int:
+        """The slice of this account's calls (0: the whole call)."""
+        own = account.credit_slice_seconds
+        return own if own is not None else self.slice_seconds
+
+    def min_call_for(self, account: HasOverrides, rate: Rate) -> int:
+        """The shortest call `account` must be able to pay for at `rate`."""
+        own = account.min_call_seconds
+        if own is not None:
+            return own
+        if self.min_call_seconds:
+            return self.min_call_seconds
+        return max(first_block(rate), DEFAULT_MIN_CALL_SECONDS)
+
+
+DEFAULT_POLICY = CreditPolicy()
+
+
+def first_block(rate: Rate) -> int:
+    """The seconds a rate bills as its first block (its first tier's increment)."""
+    if rate.tiers:
+        return rate.tiers[0].increment
+    return rate.initial_increment
+
+
+def first_slice(max_seconds: int, slice_seconds: int) -> int:
+    """What Authorize reserves of a call allowed `max_seconds`."""
+    if slice_seconds <= 0:
+        return max_seconds
+    return min(max_seconds, slice_seconds)
+
+
+def extend_ahead(slice_seconds: int) -> int:
+    """How long before its reserved seconds run out a live call's slice is extended:
+    half a slice, between 5 s and a minute (the listener checks twice a second, and
+    the database may be slow for a moment)."""
+    return min(60, max(5, slice_seconds // 2))
+
+
+def extension_target(reserved: int, elapsed: int, max_seconds: int, slice_seconds: int) -> int:
+    """The reserved seconds a live call's reservation is extended to: one more slice
+    past what is reserved (or elapsed, if the call ran past it), never past max_seconds."""
+    return min(max_seconds, max(reserved, elapsed) + slice_seconds)
