@@ -178,7 +178,8 @@ def _cdr(args: argparse.Namespace, settings: Settings) -> None:
         engine.dispose()
     print(
         f"{args.file}: {report.rows} rows: {report.rated} rated, {report.unrated} unrated, "
-        f"{report.duplicate} already stored, {report.failed} refused"
+        f"{report.duplicate} already stored, {report.failed} refused; "
+        f"{report.no_trunk} answered without a trunk (no buy cost)"
     )
     if report.failed:
         sys.exit(1)

@@ -291,3 +291,21 @@ class TestGoneChannels:
             ).one()
             assert stored.trunk_id == a.trunks[0].trunk_id
             assert buy.cost == D("0.008")  # 60 s at Carrier One's 0.0080/min
+
+    def test_a_hangup_with_no_cdr_releases_the_reservation_after_the_grace(self, uow: Uow) -> None:
+        a = auth(uow, account="acct1001", uniqueid="h.1")
+        keeper = CreditKeeper(AST, release_after=0.0)
+        keeper.hung_up("h.1")
+        with uow() as u:
+            keeper.run(u.session, NOON, connected=False)
+            u.commit()
+        assert {r.status for r in rows(uow, a.reservation_id)} == {"released"}
+        assert keeper.released == 1
+
+    def test_the_listener_expires_overdue_reservations_without_cron(self, uow: Uow) -> None:
+        a = auth(uow, account="acct1001", uniqueid="e.1")  # 5 min slice + 10 min margin
+        keeper = CreditKeeper(AST)
+        with uow() as u:
+            keeper.run(u.session, NOON + timedelta(minutes=15), connected=False)
+            u.commit()
+        assert {r.status for r in rows(uow, a.reservation_id)} == {"expired"}
