@@ -2,6 +2,10 @@
 
     siptar db upgrade|downgrade REV|current|revision -m MSG
     siptar demo [--if-empty]
+    siptar init [--name NAME] [--username admin] [--currency USD] [--timezone UTC]
+                [--password-stdin]
+    siptar admin add USERNAME [--password-stdin]
+    siptar admin passwd USERNAME [--password-stdin]
     siptar serve [--bind HOST:PORT] [--workers N]
     siptar ami
     siptar agi [--agi-bind 127.0.0.1:4573]
@@ -72,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
             default=argparse.SUPPRESS,
             help=f"[env var: SIPTAR_{name.upper()}]",
         )
+    _install_parsers(sub, common)
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
     return parser
@@ -90,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "cdr": _cdr, "wsdl": _wsdl}
     handler |= {"agi": _agi, "reservations": _reservations}
+    handler |= {"init": _init, "admin": _admin}
     handler[args.command](args, settings)
 
 
@@ -229,6 +235,98 @@ def _wsdl(args: argparse.Namespace, settings: Settings) -> None:
 
     for path in write_wsdl_files(Path(args.out)):
         print(f"wrote {path}")
+
+
+def _install_parsers(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    """`siptar init` and `siptar admin add|passwd` (services/logins)."""
+    init = sub.add_parser(
+        "init", parents=[common], help="create the operator on an empty database (no demo)"
+    )
+    init.add_argument("--name", default="Operator", help="the operator's name")
+    init.add_argument("--username", default="admin", help="the first admin login")
+    init.add_argument("--currency", default="USD")
+    init.add_argument("--timezone", default="UTC")
+    admin = sub.add_parser("admin", parents=[common], help="admin logins")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    add = admin_sub.add_parser("add", help="add an admin login")
+    passwd = admin_sub.add_parser("passwd", help="set a login's password")
+    for command in (add, passwd):
+        command.add_argument("username")
+        command.add_argument(  # also accepted after the subcommand
+            "--database-url",
+            dest="database_url",
+            default=argparse.SUPPRESS,
+            help="[env var: SIPTAR_DATABASE_URL]",
+        )
+    for command in (init, add, passwd):
+        # Never a flag: a password on the command line is in every `ps` listing.
+        command.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of stdin (else one is generated "
+            "and printed once)",
+        )
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    if not args.password_stdin:
+        return None
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _init(args: argparse.Namespace, settings: Settings) -> None:
+    from db import migrate
+    from db.session import UnitOfWork, make_engine, make_session_factory
+    from rating.errors import BillingError
+    from services.logins.install import init_operator
+
+    migrate.upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            done = init_operator(
+                uow,
+                name=args.name,
+                username=args.username,
+                password=_password(args),
+                currency=args.currency,
+                timezone=args.timezone,
+            )
+    except BillingError as e:
+        sys.exit(f"siptar init: {e}")
+    finally:
+        engine.dispose()
+    print(
+        f"operator {args.name!r} created (account {done.account_id}); admin login {done.username}"
+    )
+    if done.generated:
+        print(f"password (shown once, keep it): {done.password}")
+
+
+def _admin(args: argparse.Namespace, settings: Settings) -> None:
+    from db.session import UnitOfWork, make_engine, make_session_factory
+    from rating.errors import BillingError
+    from services.logins.usecases import add_admin_login, generated_password, reset_password
+
+    given = _password(args)
+    secret = given if given is not None else generated_password()
+    engine = make_engine(settings.database_url)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            if args.admin_command == "add":
+                done = add_admin_login(uow, args.username, secret)
+                print(f"admin login {done.username} added")
+            else:
+                done = reset_password(uow, args.username, secret)
+                print(f"password of {done.username} set")
+    except BillingError as e:
+        sys.exit(f"siptar admin {args.admin_command}: {e}")
+    finally:
+        engine.dispose()
+    if given is None:
+        print(f"password (shown once, keep it): {secret}")
 
 
 if __name__ == "__main__":

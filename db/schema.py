@@ -73,6 +73,9 @@ class Account(Base):
     balance: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
+    # The account's own time zone (the operator's is set by `siptar init`): what its
+    # documents and days are reckoned in. Rate sheets keep their own.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     # use_alter: accounts and rate_sheets refer to each other.
     rate_sheet_id: Mapped[int | None] = mapped_column(
         ForeignKey("rate_sheets.id", use_alter=True), index=True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.billing.credit_service import CreditService
 from services.billing.models import TNS
+from services.billing.password_service import PasswordService
 from services.billing.payments_service import PaymentsService
 from services.billing.service import BillingService
 from services.common.app import SiptarApplication, make_application
@@ -13,5 +14,5 @@ NAME = "billing"
 
 def application() -> SiptarApplication:
     return make_application(
-        [BillingService, CreditService, PaymentsService], tns=TNS, name="Billing"
+        [BillingService, CreditService, PaymentsService, PasswordService], tns=TNS, name="Billing"
     )

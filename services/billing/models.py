@@ -52,3 +52,10 @@ class CallQuote(ComplexModel):
     cost = Money
     exact_cost = Money
     parts = QuotePart.customize(max_occurs="unbounded")
+
+
+class PasswordChanged(ComplexModel):
+    __namespace__ = TNS
+    login_id = Integer
+    username = Unicode
+    account_id = Integer

@@ -49,3 +49,10 @@ class AccountPage(ComplexModel):
     items = AccountInfo.customize(max_occurs="unbounded")
     total = Integer
     offset = Integer
+
+
+class PasswordSet(ComplexModel):
+    __namespace__ = TNS
+    login_id = Integer
+    username = Unicode
+    account_id = Integer

@@ -152,6 +152,8 @@ CASES: list[Case] = [
             }
         },
     ),
+    # A login changes only its own password, and only knowing it.
+    Case("billing", "ChangePassword", lambda w: {"current": "not-it-at-all", "new": "new-pw-1234"}),
     # config (the admin's)
     Case("config", "ExportRates", lambda w: {"sheet_id": w.sheet("X retail"), "format": "csv"}),
     Case(
@@ -278,6 +280,10 @@ CASES: list[Case] = [
         lambda w: {"parent_id": w.id("X"), "format": "csv", "data": csv_file("name\nnew\n")},
     ),
     Case("reseller", "ExportAccounts", lambda w: {"parent_id": w.id("X"), "format": "csv"}),
+    # a login outside the subtree, the parent's, and one's own (ChangePassword's job)
+    Case("reseller", "SetPassword", lambda w: {"username": "xc", "password": "new-pw-1234"}),
+    Case("reseller", "SetPassword", lambda w: {"username": "r1", "password": "new-pw-1234"}),
+    Case("reseller", "SetPassword", lambda w: {"username": "r2", "password": "new-pw-1234"}),
     # cdr
     Case("cdr", "ListCdrs", lambda w: {"account_id": w.id("Carol")}),
     Case("cdr", "ListCdrs", lambda w: {}, cdrs_inside),

@@ -1,5 +1,5 @@
 """credit control by slices: reserved_seconds on reservations, per-account slice and
-minimum call
+minimum call; the account's time zone (siptar init)
 
 Revision ID: 0010
 Revises: 0007
@@ -21,6 +21,9 @@ def upgrade() -> None:
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('credit_slice_seconds', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('min_call_seconds', sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column('timezone', sa.String(length=64), server_default='UTC', nullable=False)
+        )
     with op.batch_alter_table('reservations', schema=None) as batch_op:
         batch_op.add_column(
             sa.Column('reserved_seconds', sa.Integer(), server_default='0', nullable=False)
@@ -37,5 +40,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_reservations_status_expires')
         batch_op.drop_column('reserved_seconds')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
+        batch_op.drop_column('timezone')
         batch_op.drop_column('min_call_seconds')
         batch_op.drop_column('credit_slice_seconds')
