@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from db.schema import Account, Login
 from db.session import UnitOfWork
-from rating.errors import AccessDenied, InvalidInput, NotFound
+from rating.errors import AccessDenied, AlreadyExists, InvalidInput, NotFound
 from services.common.caller import Caller, managed_account, require_role
 from services.common.passwords import hash_password, verify_password
 
@@ -88,7 +88,7 @@ def add_admin_login(uow: UnitOfWork, username: str, password: str) -> PasswordSe
     if root is None:
         raise NotFound("no operator yet: run `siptar init` first")
     if uow.session.scalars(select(Login.id).where(Login.username == name)).first() is not None:
-        raise InvalidInput(f"username: {name} is taken")
+        raise AlreadyExists(f"username: {name} is taken")
     login = Login(
         account_id=root.id, username=name, password_hash=hash_password(check_new_password(password))
     )
