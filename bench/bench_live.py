@@ -13,20 +13,18 @@ ami_listener/live.py, timed:
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ami_listener.live import LiveCallMonitor, _Call
+from bench.backends import on_both
 from db import migrate
 from db.schema import LiveCall
 from db.session import make_engine, make_session_factory
-from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
 CALLS = int(os.environ.get("BENCH_LIVE_CALLS", "5000"))
 
@@ -74,11 +72,4 @@ def _one(label: str, url: str) -> None:
 
 
 def run() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
-        _one("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
-        pg = PostgresServer().start()
-        try:
-            pg_admin(pg.url, 'CREATE DATABASE "bench"')
-            _one("PostgreSQL", pg_db_url(pg.url, "bench"))
-        finally:
-            pg.stop()
+    on_both("bench-live-", _one)

@@ -13,7 +13,6 @@ PostgreSQL.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,13 +23,13 @@ from sqlalchemy.orm import Session
 
 from ami_listener.credit import CreditKeeper
 from ami_listener.hangups import Hangup
+from bench.backends import on_both
 from db import ledger, migrate
 from db.schema import Account, LiveCall, Reservation
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
 from services.credit.authorize import AuthorizeRequest, authorize
 from services.credit.policy import CreditPolicy
-from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
 CALLS = 1000
 CUSTOMERS = 200
@@ -135,11 +134,4 @@ def _one(label: str, url: str) -> None:
 
 
 def run() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench-slices-") as tmp:
-        _one("SQLite", f"sqlite:///{tmp}/bench.db")
-        pg = PostgresServer().start()
-        try:
-            pg_admin(pg.url, 'CREATE DATABASE "bench"')
-            _one("PostgreSQL", pg_db_url(pg.url, "bench"))
-        finally:
-            pg.stop()
+    on_both("bench-slices-", _one)
