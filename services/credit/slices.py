@@ -5,7 +5,7 @@ the call is up, the AMI listener calls `extend_due` in its periodic transaction:
 answered call of its Asterisk whose reserved seconds run out within `extend_ahead` gets
 one more slice, at every level, as far as each level's money allows (never past the
 call's max_seconds). All the calls due are handled together: one query finds them, the
-accounts involved are locked once (in id order, like the listener's ledger batches),
+accounts involved are locked once (deepest first, in Authorize's order),
 and one UPDATE writes every new amount. An extension that adds nothing is *refused*:
 the call keeps what it holds, and the listener hangs it up when those seconds have
 passed (ami_listener/live.py).
@@ -193,11 +193,13 @@ def _levels(session: Session, ids: Sequence[int]) -> dict[int, list[Level]]:
 
 
 def _lock(session: Session, ids: Iterable[int]) -> dict[int, Account]:
-    """The accounts, locked in id order (the ledger batches' order), reloaded."""
+    """The accounts, locked deepest first (then by id), reloaded: the one total order
+    that agrees with Authorize's (a customer before each reseller above it), so an
+    extension and an Authorize never wait on each other in a cycle."""
     accounts = session.scalars(
         select(Account)
         .where(Account.id.in_(sorted(ids)))
-        .order_by(Account.id)
+        .order_by(func.length(Account.path).desc(), Account.id)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).all()
