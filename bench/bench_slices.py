@@ -18,14 +18,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ami_listener.credit import CreditKeeper
 from ami_listener.hangups import Hangup
 from bench.backends import on_both
 from db import ledger, migrate
-from db.schema import Account, LiveCall, Reservation
+from db.schema import Account, LiveCall, Reservation, Trunk
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
 from services.credit.authorize import AuthorizeRequest, authorize
@@ -66,6 +66,8 @@ def _setup(factory: Callable[[], Session]) -> None:
             account.path = f"{reseller.path}{account.id}/"
             ledger.post(uow.session, account.id, "payment", Decimal(1000), reference="bench")
         ledger.post(uow.session, reseller.id, "payment", Decimal(100000), reference="bench")
+        # the demo trunk's channel limit would refuse most of the 1,000 calls
+        uow.session.execute(update(Trunk).values(channel_limit=None))
         uow.commit()
     policy = CreditPolicy(slice_seconds=SLICE)
     for i in range(CALLS):
