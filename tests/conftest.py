@@ -18,6 +18,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy.orm import Session
 
 from db import migrate
@@ -27,6 +28,19 @@ from settings import Settings
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url, unique_name
 
 BACKENDS = ("sqlite", "postgresql")
+
+# Mutation testing (docs/mutation.md) runs each test once to map tests to functions,
+# then again per mutant in the same process tree: the same examples every time
+# (derandomize), so a mutant's verdict does not depend on luck, and no example database;
+# fewer examples than a normal run, since every surviving mutant runs them all again.
+settings.register_profile(
+    "mutation",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.differing_executors, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture(autouse=True)
