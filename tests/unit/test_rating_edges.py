@@ -240,3 +240,77 @@ class TestPromotions:
         call = rated(self.sheet(), 120, self.FEB - timedelta(seconds=60))
         assert [p.price for p in call.parts] == [D("0.30")]
         assert call.cost == D("0.6000")
+
+
+class TestWholeDayBands:
+    @pytest.mark.parametrize(
+        ("start", "end"), [(time(8), time(8)), (time(0), parse_time("24:00", end=True))]
+    )
+    def test_a_band_ending_where_it_starts_wraps_round_the_whole_day(
+        self, start: time, end: time
+    ) -> None:
+        # docs/rates.md: a band with time_to <= time_from wraps past midnight
+        sheet = plan(spain("0.30", time_from=start, time_to=end))
+        for hour in (0, 7, 8, 12, 23):
+            at = datetime(2025, 1, 6, hour, 59, 59, tzinfo=UTC)
+            assert sheet.find_rate(NUMBER, at).price == D("0.30")
+
+
+class TestLongCalls:
+    def test_a_call_of_two_weeks_is_split_at_each_edge_to_the_second(self) -> None:
+        weekday = spain("0.60", weekdays=WEEKDAYS)
+        weekend = spain("0.30", weekdays=frozenset({5, 6}))
+        friday_noon = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+        call = rated(plan(weekday, weekend), 14 * 86400, friday_noon)
+        day = 86400
+        starts = [0, day // 2, day // 2 + 2 * day, day // 2 + 7 * day, day // 2 + 9 * day]
+        assert [p.start_second for p in call.parts] == starts
+        assert [p.price for p in call.parts] == [D("0.60"), D("0.30")] * 2 + [D("0.60")]
+
+
+@pytest.fixture
+def server_in_new_york() -> Any:
+    """The server's own zone (TZ) must never change a price or a date."""
+    import os
+    import time as clock
+
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
+    clock.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    clock.tzset()
+
+
+@pytest.mark.usefixtures("server_in_new_york")
+class TestTheServersZoneDoesNotMatter:
+    def test_a_tokyo_sheet_splits_at_tokyos_edge(self) -> None:
+        # 22:00 in Tokyo is 13:00 UTC, and 08:00 on the server's clock in New York.
+        evening = spain("0.30", time_from=time(22), time_to=time(8))
+        day = spain("0.60", time_from=time(8), time_to=time(22))
+        sheet = plan(evening, day, timezone="Asia/Tokyo")
+        call = rated(sheet, 60, datetime(2025, 1, 6, 12, 59, 30, tzinfo=UTC))
+        assert [(p.start_second, p.price) for p in call.parts] == [(0, D("0.60")), (30, D("0.30"))]
+
+    def test_a_los_angeles_sheet_splits_at_its_edge_late_in_its_day(self) -> None:
+        # 22:00 in Los Angeles is 06:00 UTC the next day: the edge is on the sheet's date,
+        # which is not the UTC date of the call's start.
+        evening = spain("0.30", time_from=time(22), time_to=time(8))
+        day = spain("0.60", time_from=time(8), time_to=time(22))
+        sheet = plan(evening, day, timezone="America/Los_Angeles")
+        call = rated(sheet, 60, datetime(2025, 1, 7, 5, 59, 30, tzinfo=UTC))
+        assert [(p.start_second, p.price) for p in call.parts] == [(0, D("0.60")), (30, D("0.30"))]
+
+    def test_deck_dates_are_utc(self) -> None:
+        from rating.formats import format_datetime, parse_datetime
+
+        assert parse_datetime("2025-07-01") == datetime(2025, 7, 1, tzinfo=UTC)
+        assert parse_datetime("2025-07-01T08:00:00") == datetime(2025, 7, 1, 8, tzinfo=UTC)
+        new_york_noon = parse_datetime("2025-07-01T12:00:00-04:00")
+        assert new_york_noon.utcoffset() == timedelta(0)
+        assert format_datetime(new_york_noon) == "2025-07-01T16:00:00Z"
+        assert format_datetime(datetime(2025, 7, 1, 4, tzinfo=UTC)) == "2025-07-01T04:00:00Z"
+        assert format_datetime(datetime(2025, 7, 1, tzinfo=UTC)) == "2025-07-01"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,7 +18,9 @@ from rating import (
     compile_sheet,
 )
 from rating.errors import BillingError
-from rating.tariffs import parse_rate_rows, parse_rate_table
+from rating.formats import format_decimal, normalise_number
+from rating.prefix_index import PrefixIndex
+from rating.tariffs import RATE_COLUMNS, parse_rate_rows, parse_rate_table, parse_rates_csv
 from rating.xlsx import cell_text, parse_rates_xlsx
 from tests.unit.test_rate_decks_xlsx import workbook
 
@@ -194,3 +197,107 @@ class TestWorkbookMessages:
         with pytest.raises(InvalidRateRow) as raised:
             cell_text(value, "price", 2)
         assert raised.value.problem == f"{value!r} is not a number"
+
+
+class TestDeckMessages:
+    def problem_of(self, text: str) -> tuple[int, str, str]:
+        with pytest.raises(InvalidRateRow) as raised:
+            parse_rates_csv(text)
+        error = raised.value
+        return error.line, error.column, error.problem
+
+    def test_an_unknown_column(self) -> None:
+        line, column, problem = self.problem_of("prefix,prce\n34,0.1\n")
+        assert (line, column) == (1, "prce")
+        assert problem == "unknown column; the columns are " + ", ".join(RATE_COLUMNS)
+
+    def test_a_column_name_that_is_not_text(self) -> None:
+        with pytest.raises(InvalidRateRow) as raised:
+            parse_rate_rows([{"prefix": "34", 7: "0.1"}])  # type: ignore[dict-item]
+        assert (raised.value.column, raised.value.problem[:15]) == ("7", "unknown column;")
+
+    def test_a_column_named_twice(self) -> None:
+        assert self.problem_of("prefix,price,Price\n") == (1, "price", "the column appears twice")
+
+    def test_a_missing_prefix_column(self) -> None:
+        assert self.problem_of("price\n0.1\n") == (1, "prefix", "missing required column")
+
+    def test_a_missing_price_column(self) -> None:
+        problem = (1, "price", "missing required column: price or tiers")
+        assert self.problem_of("prefix,destination\n") == problem
+
+    def test_a_row_with_too_many_fields(self) -> None:
+        problem = (2, "", "3 fields, but the header has 2 columns")
+        assert self.problem_of("prefix,price\n34,0.1,x\n") == problem
+
+    def test_a_row_with_too_few_fields_names_the_first_missing_column(self) -> None:
+        problem = (2, "destination", "2 fields, but the header has 3 columns")
+        assert self.problem_of("prefix,price,destination\n34,0.1\n") == problem
+
+    def test_malformed_csv(self) -> None:
+        line, column, problem = self.problem_of('prefix,price\n"34"x,0.1\n')
+        assert (line, column) == (2, "")
+        assert problem.startswith("not valid CSV: ")
+
+    def test_a_row_without_a_prefix(self) -> None:
+        assert self.problem_of("prefix,price\n,0.1\n") == (2, "prefix", "a prefix is required")
+
+    def test_a_quoted_cell_keeps_its_line_breaks(self) -> None:
+        [rate] = parse_rates_csv('prefix,destination,price\r\n34,"Spain\r\nMobile",0.1\r\n')
+        assert rate.destination == "Spain\r\nMobile"
+
+    @pytest.mark.parametrize(
+        ("text", "problem"),
+        [
+            ("1234567890123", "'1234567890123' is out of range"),
+            ("1.1234567", "'1.1234567' has more than 6 decimal places"),
+            ("-1", "'-1' is not a plain non-negative decimal number like 0.05"),
+        ],
+    )
+    def test_a_bad_price(self, text: str, problem: str) -> None:
+        assert self.problem_of(f"prefix,price\n34,{text}\n") == (2, "price", problem)
+
+    def test_the_largest_price_and_increment_are_accepted(self) -> None:
+        [rate] = parse_rates_csv("prefix,price,increment\n34,999999999999.999999,999999999\n")
+        assert (rate.price, rate.increment) == (D("999999999999.999999"), 999999999)
+
+    def test_an_increment_out_of_range(self) -> None:
+        problem = (2, "increment", "'1000000000' is out of range")
+        assert self.problem_of("prefix,price,increment\n34,0.1,1000000000\n") == problem
+
+    def test_a_bad_day(self) -> None:
+        _, column, problem = self.problem_of("prefix,price,weekdays\n34,0.1,mon-fry\n")
+        assert column == "weekdays"
+        assert (
+            problem
+            == "'fry' is not a day; use mon, tue, wed, thu, fri, sat, sun and ranges like mon-fri"
+        )
+
+    def test_24_00_00_ends_a_band_at_midnight(self) -> None:
+        [rate] = parse_rates_csv("prefix,price,time_from,time_to\n34,0.1,18:00,24:00:00\n")
+        assert (rate.time_from, rate.time_to) == (time(18), time(0))
+
+    def test_a_number_that_is_not_text(self) -> None:
+        with pytest.raises(InvalidInput) as raised:
+            normalise_number(34)  # type: ignore[arg-type]
+        assert str(raised.value) == "a number must be text, not int"
+
+
+class TestFormats:
+    @pytest.mark.parametrize(
+        ("value", "text"),
+        [("1.000000", "1"), ("5.000", "5"), ("10", "10"), ("0.100000", "0.1"), ("0E-6", "0")],
+    )
+    def test_a_decimal_is_written_without_trailing_zeros(self, value: str, text: str) -> None:
+        assert format_decimal(D(value)) == text
+
+
+class TestPrefixIndex:
+    def test_the_rate_of_exactly_a_prefix(self) -> None:
+        plain = Rate("34", "Spain", D("0.1"))
+        weekend = Rate("44", "UK", D("0.2"), weekdays=frozenset({5, 6}))
+        index = PrefixIndex([plain, weekend], ZoneInfo("UTC"))
+        assert index.find_for_prefix("34", NOON) is plain
+        assert index.find_for_prefix("3", NOON) is None
+        assert index.find_for_prefix("44", NOON) is None  # a Monday
+        assert index.find_for_prefix("44", datetime(2025, 1, 11, tzinfo=UTC)) is weekend
