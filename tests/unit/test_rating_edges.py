@@ -287,21 +287,20 @@ def server_in_new_york() -> Any:
 
 @pytest.mark.usefixtures("server_in_new_york")
 class TestTheServersZoneDoesNotMatter:
-    def test_a_tokyo_sheet_splits_at_tokyos_edge(self) -> None:
-        # 22:00 in Tokyo is 13:00 UTC, and 08:00 on the server's clock in New York.
+    @pytest.mark.parametrize(
+        ("zone", "start"),
+        [
+            # 22:00 in Tokyo is 13:00 UTC, and 08:00 on the server's clock in New York.
+            ("Asia/Tokyo", datetime(2025, 1, 6, 12, 59, 30, tzinfo=UTC)),
+            # 22:00 in Los Angeles is 06:00 UTC the next day: the edge is on the sheet's
+            # date, which is not the UTC date of the call's start.
+            ("America/Los_Angeles", datetime(2025, 1, 7, 5, 59, 30, tzinfo=UTC)),
+        ],
+    )
+    def test_a_sheet_splits_at_its_own_22_00(self, zone: str, start: datetime) -> None:
         evening = spain("0.30", time_from=time(22), time_to=time(8))
         day = spain("0.60", time_from=time(8), time_to=time(22))
-        sheet = plan(evening, day, timezone="Asia/Tokyo")
-        call = rated(sheet, 60, datetime(2025, 1, 6, 12, 59, 30, tzinfo=UTC))
-        assert [(p.start_second, p.price) for p in call.parts] == [(0, D("0.60")), (30, D("0.30"))]
-
-    def test_a_los_angeles_sheet_splits_at_its_edge_late_in_its_day(self) -> None:
-        # 22:00 in Los Angeles is 06:00 UTC the next day: the edge is on the sheet's date,
-        # which is not the UTC date of the call's start.
-        evening = spain("0.30", time_from=time(22), time_to=time(8))
-        day = spain("0.60", time_from=time(8), time_to=time(22))
-        sheet = plan(evening, day, timezone="America/Los_Angeles")
-        call = rated(sheet, 60, datetime(2025, 1, 7, 5, 59, 30, tzinfo=UTC))
+        call = rated(plan(evening, day, timezone=zone), 60, start)
         assert [(p.start_second, p.price) for p in call.parts] == [(0, D("0.60")), (30, D("0.30"))]
 
     def test_deck_dates_are_utc(self) -> None:
