@@ -69,17 +69,20 @@ bench: $(STAMP) postgres-bin ## run the benchmarks under bench/ and print their 
 	$(BIN)/python -m bench
 
 MUTANTS ?=
+MUTMUT_ARGS ?=
 MUTATION_CREDIT := build/mutation-credit
 
 mutation: $(STAMP) ## mutation testing of rating/ with the unit tests (slow: docs/mutation.md); MUTANTS='rating.money*' reruns some
-	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut run $(MUTMUT_ARGS) $(MUTANTS)
 	$(BIN)/python -m tests.mutation_score mutants
 
 mutation-credit: $(STAMP) ## mutation testing of services/credit/ with its tests on SQLite, in $(MUTATION_CREDIT)
 	mkdir -p $(MUTATION_CREDIT)
 	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(MUTATION_CREDIT)
 	$(BIN)/python -m tests.mutation_config $(MUTATION_CREDIT)/setup.cfg tests/mutation_credit.cfg
-	cd $(MUTATION_CREDIT) && $(CURDIR)/$(BIN)/mutmut run $(MUTANTS)
+	rm -rf $(MUTATION_CREDIT)/templates
+	cd $(MUTATION_CREDIT) && SIPTAR_TEST_TEMPLATE_CACHE=$(CURDIR)/$(MUTATION_CREDIT)/templates \
+	  $(CURDIR)/$(BIN)/mutmut run $(MUTMUT_ARGS) $(MUTANTS)
 	$(BIN)/python -m tests.mutation_score $(MUTATION_CREDIT)/mutants
 
 mutation-score: ## the scores and survivors of the last runs of both
