@@ -14,6 +14,7 @@ import pytest
 from rating import (
     BlockMode,
     CallToRate,
+    NoRateForDestination,
     Rate,
     RateSheet,
     RatingPlan,
@@ -313,3 +314,36 @@ class TestTheServersZoneDoesNotMatter:
         assert format_datetime(new_york_noon) == "2025-07-01T16:00:00Z"
         assert format_datetime(datetime(2025, 7, 1, 4, tzinfo=UTC)) == "2025-07-01T04:00:00Z"
         assert format_datetime(datetime(2025, 7, 1, tzinfo=UTC)) == "2025-07-01"
+
+
+class TestCallEnds:
+    PEAK_ONLY = {"weekdays": WEEKDAYS, "time_from": time(8), "time_to": time(18)}
+
+    def test_a_last_second_that_starts_before_the_edge_needs_no_next_rate(self) -> None:
+        # 17:59:00.6 + 60 s: the 60th second starts at 17:59:59.6, in the peak
+        start = datetime(2025, 1, 6, 17, 59, 0, 600_000, tzinfo=UTC)
+        call = rated(plan(spain("0.60", **self.PEAK_ONLY)), 60, start)
+        assert [(p.start_second, p.seconds) for p in call.parts] == [(0, 60)]
+        assert call.cost == D("0.6000")
+
+    def test_a_call_past_the_edge_without_a_rate_names_the_second(self) -> None:
+        start = datetime(2025, 1, 6, 17, 59, 30, tzinfo=UTC)
+        with pytest.raises(NoRateForDestination) as raised:
+            rated(plan(spain("0.60", **self.PEAK_ONLY)), 60, start)
+        assert str(raised.value) == f"no rate for {NUMBER} 30 s into the call"
+
+    def test_an_unbilled_call_still_names_its_rate_and_destination(self) -> None:
+        rate = spain("0.60", free_below=10)
+        call = rated(plan(rate), 10)
+        assert (call.cost, call.prefix, call.destination, call.rate) == (
+            D("0.0000"),
+            "34",
+            "Spain",
+            rate,
+        )
+
+    def test_a_parts_exact_cost_is_rounded_half_up(self) -> None:
+        # 30 s at 0.000001 a minute is 0.0000005: half a millionth, rounded up
+        call = rated(plan(spain("0.000001")), 30)
+        assert [p.exact_cost for p in call.parts] == [D("0.000001")]
+        assert call.exact_cost == D("0.000001")

@@ -168,3 +168,14 @@ class TestLongPrefixesAcrossABandEdge:
     def test_max_duration_stops_where_no_long_or_short_prefix_has_a_rate(self) -> None:
         sheet = plan(rate("3460012", "0.60", **self.PEAK))
         assert sheet.max_duration("34600123", MONDAY_17_59_30, D("100")) == 30
+
+    def test_a_five_digit_prefix_goes_on_at_its_own_next_band(self) -> None:
+        # five digits: the shortest prefix kept in a bucket; a longer prefix with a rate
+        # in the next band does not take the call over (the call's own prefix first)
+        sheet = plan(
+            rate("34600", "0.60", **self.PEAK),
+            rate("34600", "0.30", **self.OFF_PEAK),
+            rate("3460012", "1.20", **self.OFF_PEAK),
+        )
+        rated = sheet.rate_call(CallToRate("34600123", MONDAY_17_59_30, 60))
+        assert [(p.start_second, p.price) for p in rated.parts] == [(0, D("0.60")), (30, D("0.30"))]

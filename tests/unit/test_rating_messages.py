@@ -301,3 +301,29 @@ class TestPrefixIndex:
         assert index.find_for_prefix("3", NOON) is None
         assert index.find_for_prefix("44", NOON) is None  # a Monday
         assert index.find_for_prefix("44", datetime(2025, 1, 11, tzinfo=UTC)) is weekend
+
+
+class TestSheetMessages:
+    @pytest.mark.parametrize(
+        ("fields", "problem"),
+        [
+            (
+                {"weekdays": frozenset()},
+                "weekdays: must be a non-empty frozenset of days, or None for every day",
+            ),
+            (
+                {"valid_from": NOON, "valid_to": NOON},
+                "valid_to: must be after valid_from",
+            ),
+        ],
+    )
+    def test_a_rate_that_cannot_be_billed(self, fields: dict[str, object], problem: str) -> None:
+        rate = Rate("34", "Spain", D("0.1"), **fields)  # type: ignore[arg-type]
+        text = message_of(compile_sheet, RateSheet("s", (rate,)))
+        assert text == f"sheet 's', rate '34': {problem}"
+
+    def test_a_band_with_only_a_start_is_labelled_to_midnight(self) -> None:
+        from rating.bands import band_label
+
+        assert band_label(Rate("34", price=D("0.1"), time_from=time(18))) == "18:00-00:00"
+        assert band_label(Rate("34", price=D("0.1"), time_to=time(8))) == "00:00-08:00"
