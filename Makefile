@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BIND ?= 127.0.0.1:8080
 PYTEST_ARGS ?=
 
-.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin clean
+.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin clean mutation mutation-credit mutation-score
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -67,6 +67,27 @@ check-wsdl: wsdl ## fail if the committed WSDLs differ from the code
 
 bench: $(STAMP) postgres-bin ## run the benchmarks under bench/ and print their figures
 	$(BIN)/python -m bench
+
+MUTANTS ?=
+MUTMUT_ARGS ?=
+MUTATION_CREDIT := build/mutation-credit
+
+mutation: $(STAMP) ## mutation testing of rating/ with the unit tests (slow: docs/mutation.md); MUTANTS='rating.money*' reruns some
+	$(BIN)/mutmut run $(MUTMUT_ARGS) $(MUTANTS)
+	$(BIN)/python -m tests.mutation_score mutants
+
+mutation-credit: $(STAMP) ## mutation testing of services/credit/ with its tests on SQLite, in $(MUTATION_CREDIT)
+	mkdir -p $(MUTATION_CREDIT)
+	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(MUTATION_CREDIT)
+	$(BIN)/python -m tests.mutation_config $(MUTATION_CREDIT)/setup.cfg tests/mutation_credit.cfg
+	rm -rf $(MUTATION_CREDIT)/templates
+	cd $(MUTATION_CREDIT) && SIPTAR_TEST_TEMPLATE_CACHE=$(CURDIR)/$(MUTATION_CREDIT)/templates \
+	  $(CURDIR)/$(BIN)/mutmut run $(MUTMUT_ARGS) $(MUTANTS)
+	$(BIN)/python -m tests.mutation_score $(MUTATION_CREDIT)/mutants
+
+mutation-score: ## the scores and survivors of the last runs of both
+	$(BIN)/python -m tests.mutation_score mutants --survivors
+	-$(BIN)/python -m tests.mutation_score $(MUTATION_CREDIT)/mutants --survivors
 
 clean: ## remove the virtualenv, caches and the local SQLite database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info siptar.db

@@ -18,6 +18,7 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy.orm import Session
 
 from db import migrate
@@ -27,6 +28,19 @@ from settings import Settings
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url, unique_name
 
 BACKENDS = ("sqlite", "postgresql")
+
+# Mutation testing (docs/mutation.md) runs each test once to map tests to functions,
+# then again per mutant in the same process tree: the same examples every time
+# (derandomize), so a mutant's verdict does not depend on luck, and no example database;
+# fewer examples than a normal run, since every surviving mutant runs them all again.
+settings.register_profile(
+    "mutation",
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.differing_executors, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture(autouse=True)
@@ -52,11 +66,32 @@ def pg_admin_url() -> Iterator[str]:
         server.stop()
 
 
+# Mutation testing (docs/mutation.md) runs the tests again for every mutant, each time in
+# a new pytest session: a directory named here keeps the SQLite templates between
+# sessions, so each mutant does not pay ~4 s of migrations and demo data again. The
+# templates are only ever copied, and each is made under a private name then renamed.
+_TEMPLATE_CACHE = os.environ.get("SIPTAR_TEST_TEMPLATE_CACHE")
+
+
+def _cached_template(name: str, make: Callable[[Path], None], fallback: Path) -> Path:
+    if not _TEMPLATE_CACHE:
+        make(fallback)
+        return fallback
+    path = Path(_TEMPLATE_CACHE) / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        private = path.with_name(f"{name}.{os.getpid()}.tmp")
+        make(private)
+        os.replace(private, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    migrate.upgrade(f"sqlite:///{path}")
-    return path
+    def make(path: Path) -> None:
+        migrate.upgrade(f"sqlite:///{path}")
+
+    return _cached_template("template.db", make, tmp_path_factory.mktemp("template") / "t.db")
 
 
 @pytest.fixture(scope="session")
@@ -74,10 +109,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def sqlite_demo_template(sqlite_template: Path) -> Path:
-    path = sqlite_template.with_name("demo.db")
-    shutil.copy(sqlite_template, path)
-    _load_demo(f"sqlite:///{path}")
-    return path
+    def make(path: Path) -> None:
+        shutil.copy(sqlite_template, path)
+        _load_demo(f"sqlite:///{path}")
+
+    return _cached_template("demo.db", make, sqlite_template.with_name("demo.db"))
 
 
 @pytest.fixture(scope="session")

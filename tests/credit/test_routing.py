@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -173,3 +173,70 @@ class TestRoutingOperations:
         with pytest.raises(AccessDenied):
             client_for("reseller", "reseller").config.TestRoute(number="34911234567")
         assert len(api.config.ListTrunks()) == 1
+
+
+# The quality strategy's whole order (docs/credit_control.md, Routes): the answer-seizure
+# ratio, then the average call, over the last 24 h; trunks with no calls last.
+WINDOW_START = NOON - timedelta(hours=24)  # authorize runs at NOON
+
+
+def calls(
+    uow: Uow,
+    trunk_id: int,
+    answered: list[int],
+    unanswered: int = 0,
+    start: datetime = NOON - timedelta(hours=1),
+) -> None:
+    """CDRs carried by `trunk_id`: one answered call per billsec in `answered`, and
+    `unanswered` calls that were not answered."""
+    rows = [(True, billsec) for billsec in answered] + [(False, 0)] * unanswered
+    with uow() as u:
+        first = u.session.query(Cdr).count()
+        for i, (was_answered, billsec) in enumerate(rows):
+            u.session.add(
+                Cdr(
+                    uniqueid=f"q.{trunk_id}.{first + i}",
+                    start_time=start,
+                    end_time=start + timedelta(seconds=billsec),
+                    disposition="ANSWERED" if was_answered else "NO ANSWER",
+                    billsec=billsec,
+                    trunk_id=trunk_id,
+                    status="unrated",
+                )
+            )
+        u.commit()
+
+
+class TestQualityOrder:
+    """Priorities: dear 0, mid 1, cheap 2 (tests/credit/test_routing.py)."""
+
+    def test_the_answer_ratio_comes_before_the_average_call(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        spain_route(uow, trunks, "quality", allow_loss=True)
+        calls(uow, trunks["cheap"], answered=[30, 30, 30], unanswered=1)  # ASR 75 %, ACD 30
+        calls(uow, trunks["mid"], answered=[600], unanswered=3)  # ASR 25 %, ACD 600
+        assert offered(uow) == ["cheap", "mid", "dear"]
+
+    def test_the_longer_average_call_breaks_a_tie_of_answer_ratios(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        spain_route(uow, trunks, "quality", allow_loss=True)
+        calls(uow, trunks["cheap"], answered=[120, 120], unanswered=2)
+        calls(uow, trunks["mid"], answered=[60, 60], unanswered=2)
+        assert offered(uow) == ["cheap", "mid", "dear"]
+
+    def test_a_trunk_whose_calls_were_never_answered_comes_before_one_with_no_calls(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        spain_route(uow, trunks, "quality", allow_loss=True)
+        calls(uow, trunks["cheap"], answered=[], unanswered=2)
+        assert offered(uow) == ["cheap", "dear", "mid"]
+
+    def test_only_the_last_24_hours_count_and_one_call_is_data(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        spain_route(uow, trunks, "quality", allow_loss=True)
+        calls(uow, trunks["mid"], answered=[60], start=WINDOW_START)  # just inside
+        calls(uow, trunks["cheap"], answered=[60] * 5, start=WINDOW_START - timedelta(seconds=1))
+        assert offered(uow) == ["mid", "dear", "cheap"]
