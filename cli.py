@@ -22,6 +22,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from services.common.logs import configure_logging
 from settings import Settings
 
 logger = logging.getLogger("siptar")
@@ -78,12 +79,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # spyne logs every Client fault with a traceback; they are the caller's business.
-    logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Redacts passwords, secrets and bodies from every record (services/common/logs.py).
+    configure_logging(logging.INFO)
     args = _parser().parse_args(argv)
     settings = Settings.from_env().with_overrides(
         **{f.name: getattr(args, f.name, None) for f in fields(Settings)}

@@ -18,9 +18,10 @@ from spyne.protocol.soap import Soap11
 from sqlalchemy.orm import Session
 
 from db.session import UnitOfWork
-from rating.errors import BillingError
+from rating.errors import BillingError, InvalidInput
 from services.common.caller import Caller, authenticate
 from services.common.faults import server_fault, to_fault
+from services.common.wire import AUTH_NS
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class SiptarApplication(Application):
             raise RuntimeError("the application has no database (built for WSDL only)")
         with UnitOfWork(self.session_factory) as uow:
             header = ctx.in_header
+            if _auth_headers(ctx) > 1:
+                # spyne keeps the last one: which one the caller meant is anybody's guess.
+                raise InvalidInput("one Auth header per request")
             ctx.udc = Request(
                 uow=uow,
                 caller=authenticate(
@@ -63,15 +67,22 @@ class SiptarApplication(Application):
             return super().call_wrapper(ctx)
 
 
+def _auth_headers(ctx: Any) -> int:
+    tag = f"{{{AUTH_NS}}}Auth"
+    return sum(1 for element in ctx.in_header_doc or () if element.tag == tag)
+
+
 def make_application(
     services: Sequence[type[ServiceBase]], *, tns: str, name: str
 ) -> SiptarApplication:
     # validator='lxml' checks every body against the WSDL's schema before our code runs.
+    # huge_tree: a million-row rate deck is one text node of ~40 MB, over lxml's 10 MB
+    # limit; SoapGuard bounds the body (MAX_BODY) and refuses DTDs before parsing.
     return SiptarApplication(
         list(services),
         tns=tns,
         name=name,
-        in_protocol=Soap11(validator="lxml"),
+        in_protocol=Soap11(validator="lxml", huge_tree=True),
         out_protocol=Soap11(),
     )
 
