@@ -30,6 +30,9 @@ class Settings:
     agi_bind: str = "127.0.0.1:4573"
     # Where the AMI listener spills CDRs while the database is down (ami_listener/spool.py).
     spool_dir: str = "var/spool"
+    # Reverse proxies (comma-separated addresses) whose X-Forwarded-For names the real
+    # client: the login throttle counts per client address (docs/security.md).
+    trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

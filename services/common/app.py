@@ -17,11 +17,15 @@ from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
 from sqlalchemy.orm import Session
 
+from db.schema import LoginAttempt
 from db.session import UnitOfWork
 from rating.errors import BillingError, InvalidInput
-from services.common.caller import Caller, authenticate
+from services.common.caller import Caller
 from services.common.faults import server_fault, to_fault
+from services.common.throttle import guarded_authenticate, record
 from services.common.wire import AUTH_NS
+
+CLIENT_ADDRESS_KEY = "siptar.client_address"
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +55,31 @@ class SiptarApplication(Application):
     def _call_in_uow(self, ctx: Any) -> Any:
         if self.session_factory is None:
             raise RuntimeError("the application has no database (built for WSDL only)")
-        with UnitOfWork(self.session_factory) as uow:
-            header = ctx.in_header
-            if _auth_headers(ctx) > 1:
-                # spyne keeps the last one: which one the caller meant is anybody's guess.
-                raise InvalidInput("one Auth header per request")
-            ctx.udc = Request(
-                uow=uow,
-                caller=authenticate(
+        attempts: list[LoginAttempt] = []
+        try:
+            with UnitOfWork(self.session_factory) as uow:
+                header = ctx.in_header
+                if _auth_headers(ctx) > 1:
+                    # spyne keeps the last one: which one the caller meant is anybody's guess.
+                    raise InvalidInput("one Auth header per request")
+                caller = guarded_authenticate(
                     uow.session,
                     getattr(header, "username", None),
                     getattr(header, "password", None),
-                ),
-            )
-            return super().call_wrapper(ctx)
+                    client_address(ctx),
+                    attempts,
+                )
+                ctx.udc = Request(uow=uow, caller=caller)
+                return super().call_wrapper(ctx)
+        finally:
+            record(self.session_factory, attempts)
+
+
+def client_address(ctx: Any) -> str:
+    """The client's address as SoapGuard decided it (behind a trusted proxy: the one
+    X-Forwarded-For names)."""
+    env = getattr(ctx.transport, "req_env", None) or {}
+    return str(env.get(CLIENT_ADDRESS_KEY) or env.get("REMOTE_ADDR") or "")
 
 
 def _auth_headers(ctx: Any) -> int:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from db.session import make_engine, make_session_factory, masked
 from services import billing, cdr, config, reseller
-from services.common.app import SiptarApplication
+from services.common.app import CLIENT_ADDRESS_KEY, SiptarApplication
 from services.common.logs import quiet_spyne_body_log
 from services.common.soap_body import BadBody, checked_body, media_type_problem
 from services.common.wsdl import render_wsdl
@@ -64,7 +64,8 @@ def make_wsgi_app(settings: Settings) -> WsgiApp:
     logger.info("database %s", masked(settings.database_url))
     apps = build_applications(make_session_factory(engine))
     mounter = WsgiMounter(wsgi_applications(apps, settings.public_url or DEFAULT_PUBLIC_URL))
-    return SoapGuard(mounter)
+    proxies = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
+    return SoapGuard(mounter, trusted_proxies=proxies)
 
 
 class SoapGuard:
@@ -77,10 +78,21 @@ class SoapGuard:
     `Server` fault.
     """
 
-    def __init__(self, app: WsgiApp) -> None:
+    def __init__(self, app: WsgiApp, trusted_proxies: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    def client_address(self, environ: dict[str, Any]) -> str:
+        """REMOTE_ADDR, or behind a trusted reverse proxy the last address its
+        X-Forwarded-For adds (what the proxy saw; earlier entries are the client's word)."""
+        remote = str(environ.get("REMOTE_ADDR") or "")
+        forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
+        if remote in self.trusted_proxies and forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip()[:64]
+        return remote
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ[CLIENT_ADDRESS_KEY] = self.client_address(environ)
         if environ.get("REQUEST_METHOD") == "POST":
             body = _read_body(environ)
             if body is None:

@@ -21,7 +21,7 @@ from decimal import Decimal
 from sqlalchemy import String, cast, insert, select, update
 
 from db import ledger
-from db.schema import Account, Login, RateSheet
+from db.schema import Account, Login, RateSheet, fold_username
 from db.session import UnitOfWork
 from rating.errors import AlreadyExists, InvalidInput, NotFound
 from rating.money import to_money
@@ -168,12 +168,12 @@ def _check_unique(uow: UnitOfWork, rows: list[_Row]) -> None:
     columns = {
         "accountcode": Account.accountcode,
         "sip_username": Account.sip_username,
-        "username": Login.username,
+        "username": Login.username_key,  # usernames are unique case-insensitively
     }
     for column in UNIQUE:
         seen: dict[str, int] = {}
         for row in rows:
-            value = row.username if column == "username" else row.values[column]
+            value = fold_username(row.username) if column == "username" else row.values[column]
             if isinstance(value, str) and value:
                 if value in seen:
                     raise _bad(row.line, column, f"{value!r} is also on line {seen[value]}")
