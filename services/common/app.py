@@ -15,6 +15,7 @@ from typing import Any
 from spyne import Application, ServiceBase
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
+from sqlalchemy.exc import DataError, StatementError
 from sqlalchemy.orm import Session
 
 from db.schema import LoginAttempt
@@ -22,6 +23,7 @@ from db.session import UnitOfWork
 from rating.errors import BillingError, InvalidInput
 from services.common.caller import Caller
 from services.common.faults import server_fault, to_fault
+from services.common.limits import check_inputs
 from services.common.throttle import guarded_authenticate, record
 from services.common.wire import AUTH_NS
 
@@ -46,6 +48,16 @@ class SiptarApplication(Application):
             return self._call_in_uow(ctx)
         except BillingError as e:
             raise to_fault(e) from e
+        except StatementError as e:
+            # A bind processor refused a value (db/types.Money: an amount out of range).
+            if isinstance(e.orig, BillingError):
+                raise to_fault(e.orig) from None
+            if isinstance(e, DataError):
+                # PostgreSQL refusing a computed value (`balance + :x` past Numeric(18, 6));
+                # SQLite meets the same limit in db/types.Money.
+                raise to_fault(InvalidInput("a resulting amount is out of range")) from None
+            logger.exception("unhandled error in %s", ctx.method_request_string)
+            raise server_fault() from None
         except Fault:
             raise
         except Exception:
@@ -70,6 +82,8 @@ class SiptarApplication(Application):
                     attempts,
                 )
                 ctx.udc = Request(uow=uow, caller=caller)
+                # Every number of every operation, in one range for both databases.
+                check_inputs(ctx.descriptor.in_message._type_info, ctx.in_object or ())
                 return super().call_wrapper(ctx)
         finally:
             record(self.session_factory, attempts)
