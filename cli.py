@@ -2,7 +2,7 @@
 
     siptar db upgrade|downgrade REV|current|revision -m MSG
     siptar demo [--if-empty]
-    siptar serve [--bind HOST:PORT] [--workers N]
+    siptar serve [--bind HOST:PORT] [--workers N] [--threads N]
     siptar ami
     siptar agi [--agi-bind 127.0.0.1:4573]
     siptar reservations expire
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="serve the four SOAP services")
     serve.add_argument("--bind", default="127.0.0.1:8080")
     serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (1: sync)")
     sub.add_parser("ami", parents=[common], help="run the AMI listener")
     sub.add_parser("agi", parents=[common], help="run the FastAGI authorize endpoint")
     res = sub.add_parser("reservations", parents=[common], help="credit reservations")
@@ -126,7 +127,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     if not settings.public_url:
         settings = settings.with_overrides(public_url=_url_for_bind(args.bind))
-    serve(settings, bind=args.bind, workers=args.workers)
+    serve(settings, bind=args.bind, workers=args.workers, threads=args.threads)
 
 
 def _url_for_bind(bind: str) -> str:
