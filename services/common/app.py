@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from db.schema import LoginAttempt
 from db.session import UnitOfWork
 from rating.errors import BillingError, InvalidInput
+from services.common import audit
 from services.common.caller import Caller
 from services.common.faults import server_fault, to_fault
 from services.common.limits import check_inputs
@@ -82,11 +83,22 @@ class SiptarApplication(Application):
                     attempts,
                 )
                 ctx.udc = Request(uow=uow, caller=caller)
+                audit.mark(uow.session, actor(self.name, ctx, caller))
                 # Every number of every operation, in one range for both databases.
                 check_inputs(ctx.descriptor.in_message._type_info, ctx.in_object or ())
                 return super().call_wrapper(ctx)
         finally:
             record(self.session_factory, attempts)
+
+
+def actor(service: str, ctx: Any, caller: Caller) -> audit.Actor:
+    return audit.Actor(
+        operation=f"{service}.{ctx.descriptor.name}",
+        login_id=caller.login_id,
+        username=caller.username,
+        account_id=caller.account_id,
+        path=caller.path,
+    )
 
 
 def client_address(ctx: Any) -> str:

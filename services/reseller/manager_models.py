@@ -179,3 +179,26 @@ class ImportSummary(ComplexModel):
     __namespace__ = TNS
     parent_id = Integer
     created = Integer
+
+
+class AuditEventInfo(ComplexModel):
+    """One change made through the services (ListAuditEvents)."""
+
+    __namespace__ = TNS
+    id = Integer
+    at = UtcDateTime
+    operation = Unicode
+    login_id = Integer
+    username = Unicode
+    actor_account_id = Integer
+    object_type = Unicode
+    object_id = Unicode
+    action = Unicode
+    changes = Unicode  # JSON: {field: [before, after]}
+
+
+class AuditPage(ComplexModel):
+    __namespace__ = TNS
+    items = AuditEventInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
