@@ -19,16 +19,17 @@ logger = logging.getLogger(__name__)
 MAX_RECORD = 4000
 # spyne.protocol.soap.soap11._parse_xml_string: logger_invalid.error("%r in string %r", e, body)
 SPYNE_BODY_LOGGER = "spyne.protocol.soap.soap11.invalid"
-_SECRET_WORDS = r"\b(?:password|passwd|secret|pin|token)"
+# A name holding one of these words names a secret: password, sip_secret, pin, token.
+_SECRET_WORDS = r"\w*(?:password|passwd|secret|pin|token)\w*"
 _REDACTIONS = [
     # <password>x</password>, <a:secret>x</a:secret>, with or without a prefix
     (
-        re.compile(rf"(<(?:\w+:)?(?:{_SECRET_WORDS})\b[^>]*>)[^<]*", re.IGNORECASE),
+        re.compile(rf"(<(?:\w+:)?{_SECRET_WORDS}\b[^>]*>)[^<]*", re.IGNORECASE),
         r"\1***",
     ),
     # password=x, "secret": "x", secret: x
     (
-        re.compile(rf"((?:{_SECRET_WORDS})['\"]?\s*[=:]\s*['\"]?)[^'\"&\s,;)}}]+", re.IGNORECASE),
+        re.compile(rf"(\b{_SECRET_WORDS}['\"]?\s*[=:]\s*['\"]?)[^'\"&\s,;)}}]+", re.IGNORECASE),
         r"\1***",
     ),
     # a SOAP envelope or any XML document quoted whole
