@@ -62,3 +62,12 @@ def test_a_markup_making_an_out_of_range_price_is_refused(
     with pytest.raises(errors.InvalidInput, match="out of range"):
         reseller.CopySheet(source_sheet_id=4, name="Greedy", markup_per_minute=BIG)
     assert "Greedy" not in [s.name for s in reseller.ListSheets()]
+
+
+def test_a_reservation_id_is_a_64_bit_id(admin: Any) -> None:
+    call = {"uniqueid": "u-64", "billsec": 0, "account_id": 3, "number": "34911234567"}
+    with pytest.raises(errors.NotFound):
+        admin.billing.SettleCall(call={**call, "reservation_id": 2**40})
+    with pytest.raises(errors.SchemaValidationError):  # xs:long is its own limit
+        admin.billing.SettleCall(call={**call, "reservation_id": 2**63})
+
