@@ -70,4 +70,3 @@ def test_a_reservation_id_is_a_64_bit_id(admin: Any) -> None:
         admin.billing.SettleCall(call={**call, "reservation_id": 2**40})
     with pytest.raises(errors.SchemaValidationError):  # xs:long is its own limit
         admin.billing.SettleCall(call={**call, "reservation_id": 2**63})
-
