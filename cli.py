@@ -6,7 +6,7 @@
                 [--password-stdin]
     siptar admin add USERNAME [--password-stdin]
     siptar admin passwd USERNAME [--password-stdin]
-    siptar serve [--bind HOST:PORT] [--workers N]
+    siptar serve [--bind HOST:PORT] [--workers N] [--threads N]
     siptar ami
     siptar agi [--agi-bind 127.0.0.1:4573]
     siptar reservations expire
@@ -26,6 +26,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from services.common.logs import configure_logging
 from settings import Settings
 
 logger = logging.getLogger("siptar")
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="serve the four SOAP services")
     serve.add_argument("--bind", default="127.0.0.1:8080")
     serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=8, help="threads per worker (1: sync)")
     sub.add_parser("ami", parents=[common], help="run the AMI listener")
     sub.add_parser("agi", parents=[common], help="run the FastAGI authorize endpoint")
     res = sub.add_parser("reservations", parents=[common], help="credit reservations")
@@ -83,12 +85,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # spyne logs every Client fault with a traceback; they are the caller's business.
-    logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Redacts passwords, secrets and bodies from every record (services/common/logs.py).
+    configure_logging(logging.INFO)
     args = _parser().parse_args(argv)
     settings = Settings.from_env().with_overrides(
         **{f.name: getattr(args, f.name, None) for f in fields(Settings)}
@@ -135,7 +133,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     if not settings.public_url:
         settings = settings.with_overrides(public_url=_url_for_bind(args.bind))
-    serve(settings, bind=args.bind, workers=args.workers)
+    serve(settings, bind=args.bind, workers=args.workers, threads=args.threads)
 
 
 def _url_for_bind(bind: str) -> str:

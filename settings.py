@@ -36,6 +36,9 @@ class Settings:
     # overrides are columns of the account.
     credit_slice_seconds: int = 300
     min_call_seconds: int = 0
+    # Reverse proxies (comma-separated addresses) whose X-Forwarded-For names the real
+    # client: the login throttle counts per client address (docs/security.md).
+    trusted_proxies: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -39,6 +39,7 @@ from tests.pgserver import PostgresServer, free_port, pg_admin, pg_db_url
 ACCOUNTS = 200
 PHASE_SECONDS = 5.0
 SOAP_THREADS = 4
+SERVE = [sys.executable, "-m", "cli", "serve"]
 SOAP_CALLS = 3000  # at most, per SOAP run
 SOAP_SECONDS = 10.0
 NUMBERS = ["34911234567", "4930123456", "447700900123", "33612345678", "12125551234"]
@@ -121,14 +122,14 @@ def use_case(url: str, direct: list[str], resold: list[str]) -> None:
     engine.dispose()
 
 
-def soap(url: str, direct: list[str]) -> None:
+def soap(url: str, direct: list[str], threads: int) -> None:
     from client import SiptarClient
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SIPTAR_DATABASE_URL": url, "SIPTAR_PUBLIC_URL": base}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [*SERVE, "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", str(threads)],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -161,7 +162,8 @@ def soap(url: str, direct: list[str]) -> None:
             list(pool.map(worker, range(SOAP_THREADS)))
         rate = done[0] / (time.perf_counter() - started)
         print(
-            f"   SOAP Authorize, gunicorn 2 workers, {SOAP_THREADS} zeep threads: "
+            f"   SOAP Authorize, gunicorn 2 workers x {threads} thread(s), "
+            f"{SOAP_THREADS} zeep threads: "
             f"{rate:7.0f} authorizations/s ({done[0]} calls)"
         )
     finally:
@@ -175,7 +177,7 @@ def _wait_for(url: str) -> None:
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or a worker still booting
             pass
         time.sleep(0.2)
     raise RuntimeError("siptar serve did not answer within 60 s")
@@ -191,6 +193,8 @@ def run() -> None:
         use_case(uc_url, direct, resold)
         soap_url = pg_db_url(server.url, "bench_soap")
         direct, _ = prepare(soap_url)
-        soap(soap_url, direct)
+        # --threads 1 is gunicorn's sync worker (the model before issue 11); 8 the default.
+        for threads in (1, 8):
+            soap(soap_url, direct, threads)
     finally:
         server.stop()

@@ -17,8 +17,8 @@ from db.schema import Account, LedgerEntry
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.caller import Caller
 from services.common.demo import load_demo
+from services.common.exports import write_table
 from services.reseller import pins_usecases
-from services.reseller.tabular import write_table
 
 COUNT = 100_000
 
@@ -47,7 +47,7 @@ def _run_on(url: str, label: str) -> None:
     started = time.perf_counter()
     with UnitOfWork(factory) as uow:
         _lot, cards = pins_usecases.lot_cards(uow, caller, lots[0])
-        data = write_table("xlsx", ("id", "pin"), [(c.id, c.pin) for c in cards])
+        data = write_table("xlsx", "lot", ("id", "pin"), [(c.id, c.pin) for c in cards]).data
     took = time.perf_counter() - started
     print(f"   {label}: XLSX export of {COUNT:,} cards in {took:.1f} s ({len(data) / 1e6:.1f} MB)")
     with factory() as s:

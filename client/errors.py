@@ -59,6 +59,10 @@ class BelowCost(ClientError):
     code = "Client.BelowCost"
 
 
+class TooManyAttempts(ClientError):
+    code = "Client.TooManyAttempts"
+
+
 class SchemaValidationError(ClientError):
     code = "Client.SchemaValidationError"
 
@@ -78,6 +82,7 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         AuthenticationFailed,
         AlreadyExists,
         BelowCost,
+        TooManyAttempts,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import Money, UtcDateTime
@@ -42,6 +43,15 @@ ZERO = Decimal(0)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def fold_username(username: str) -> str:
+    """The form usernames are compared in: case-insensitive, also beyond ASCII."""
+    return username.casefold()
+
+
+def username_key(context: DefaultExecutionContext) -> str:
+    return fold_username(context.get_current_parameters()["username"])
 
 
 class Base(DeclarativeBase):
@@ -137,6 +147,11 @@ class Login(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
+    # The username case-folded: unique, so `Admin` can't be created beside `admin`, and
+    # what a login is looked up by. Filled from `username` by every insert (ORM or Core).
+    username_key: Mapped[str] = mapped_column(
+        String(80), unique=True, default=username_key, onupdate=username_key
+    )
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -437,3 +452,10 @@ class CallIntervention(Base):
     action: Mapped[str] = mapped_column(String(16), default="hangup")
     reason: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# Audit events and login attempts live in their own module (this one is long enough);
+# imported here so that every user of the schema has their tables in the metadata.
+from db.audit_schema import AuditEvent, LoginAttempt  # noqa: E402
+
+__all__ = ["AuditEvent", "LoginAttempt"]

@@ -10,7 +10,8 @@ from sqlalchemy import BigInteger, DateTime, Numeric
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from rating.money import MONEY_PLACES, quantize
+from rating.errors import InvalidInput
+from rating.money import MAX_AMOUNT, MONEY_PLACES, quantize
 
 
 class Money(TypeDecorator[Decimal]):
@@ -36,6 +37,10 @@ class Money(TypeDecorator[Decimal]):
         if isinstance(value, float):
             raise TypeError("money must be Decimal, never float")
         amount = quantize(Decimal(value))
+        if abs(amount) > MAX_AMOUNT:
+            # The limit of Numeric(18, 6), enforced on SQLite too (its 64-bit millionths
+            # would hold more): one range on both databases.
+            raise InvalidInput(f"an amount of {amount} is out of range")
         if dialect.name == "sqlite":
             return int(amount.scaleb(MONEY_PLACES))
         return amount

@@ -27,7 +27,6 @@ from rating.model import (
 )
 from rating.tariffs import (
     RATE_COLUMNS,
-    format_rates_csv,
     parse_rate_rows,
     parse_rates_csv,
     rate_to_row,
@@ -48,7 +47,6 @@ __all__ = [
     "Rounding",
     "Tier",
     "compile_sheet",
-    "format_rates_csv",
     "format_tiers",
     "format_weekdays",
     "normalise_number",

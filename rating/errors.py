@@ -82,6 +82,12 @@ class BelowCost(BillingError):
     code = "BelowCost"
 
 
+class TooManyAttempts(BillingError):
+    """Too many failed logins for this username or from this address: wait and retry."""
+
+    code = "TooManyAttempts"
+
+
 # The registry of codes, documented in docs/faults.md and the services' docstrings.
 ERROR_CODES = sorted(
     {
@@ -95,6 +101,7 @@ ERROR_CODES = sorted(
             AuthenticationFailed,
             AlreadyExists,
             BelowCost,
+            TooManyAttempts,
         )
     }
 )

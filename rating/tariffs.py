@@ -44,7 +44,6 @@ from rating.model import Rate
 
 __all__ = [
     "RATE_COLUMNS",
-    "format_rates_csv",
     "header_columns",
     "parse_rate_rows",
     "parse_rate_table",
@@ -183,16 +182,6 @@ def rate_to_row(rate: Rate) -> dict[str, str]:
         "valid_from": "" if rate.valid_from is None else format_datetime(rate.valid_from),
         "valid_to": "" if rate.valid_to is None else format_datetime(rate.valid_to),
     }
-
-
-def format_rates_csv(rates: Iterable[Rate]) -> str:
-    """A CSV deck of `rates` with every column, which parse_rates_csv reads back."""
-    out = io.StringIO()
-    # The csv default "\r\n" (RFC 4180) also makes it quote a cell holding a lone "\r".
-    writer = csv.DictWriter(out, fieldnames=RATE_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rate_to_row(rate) for rate in rates)
-    return out.getvalue()
 
 
 def _columns(names: Iterable[object], line: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""Rate decks as .xlsx workbooks (in memory: bytes in, bytes out; no files).
+"""Rate decks as .xlsx workbooks, read in memory (bytes in; no files).
 
 Reading: the first worksheet; row 1 is the header (the deck's column names, any order),
 every other row a rate, numbered as the spreadsheet numbers it. Empty cells right of the
@@ -6,9 +6,8 @@ header are ignored in the header; a value right of the last named column is refu
 Cells are turned into the deck's text by `cell_text`, exactly, before the text parser
 (rating/tariffs.py) sees them, so every rule of a CSV deck holds here too.
 
-Writing: every cell is a text cell holding the CSV deck's text (rate_to_row), so a
-prefix keeps its leading zeros, a price its digits, and reading it back gives the same
-rates.
+Writing is services/common/exports.py's job (the one writer of every export): text
+cells holding the CSV deck's text (rate_to_row), which read back as the same rates.
 """
 
 from __future__ import annotations
@@ -20,15 +19,14 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from rating.errors import InvalidInput, InvalidRateRow
 from rating.model import Rate
-from rating.tariffs import RATE_COLUMNS, header_columns, parse_rate_table, rate_to_row
+from rating.tariffs import header_columns, parse_rate_table
 
-__all__ = ["cell_text", "format_rates_xlsx", "parse_rates_xlsx"]
+__all__ = ["cell_text", "parse_rates_xlsx"]
 
 _TIME_COLUMNS = frozenset({"time_from", "time_to"})
 _HALF_SECOND = timedelta(microseconds=500_000)
@@ -133,28 +131,3 @@ def _float_text(value: float, column: str, line: int) -> str:
     if column == "prefix":
         raise InvalidRateRow(line, column, f"{value!r} is not a prefix of digits")
     return format(exact, "f")
-
-
-def format_rates_xlsx(rates: Iterable[Rate]) -> bytes:
-    """An .xlsx deck of `rates` with every column, all text cells; parse_rates_xlsx
-    reads it back equal."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("rates")
-    sheet.append(list(RATE_COLUMNS))
-    for rate in rates:
-        sheet.append([_text_cell(sheet, text) for text in rate_to_row(rate).values()])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _text_cell(sheet: Any, text: str) -> object:
-    # openpyxl would store "=..." as a formula (and a spreadsheet would run it): keep it
-    # a text cell. Empty cells stay empty.
-    if not text:
-        return None
-    if text.startswith("="):
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"
-        return cell
-    return text

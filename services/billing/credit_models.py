@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spyne import Boolean, ComplexModel, Integer, Unicode
+from spyne import Boolean, ComplexModel, Integer, Integer64, Unicode
 
 from services.billing.models import TNS
 from services.common.wire import Money, UtcDateTime
@@ -44,7 +44,7 @@ class CallToSettle(ComplexModel):
     __namespace__ = TNS
     uniqueid = Unicode(min_occurs=1, nillable=False, min_len=1, max_len=64)
     billsec = Integer(min_occurs=1, nillable=False, ge=0, le=86400)
-    reservation_id = Integer
+    reservation_id = Integer64  # a BIGINT column: past 2^31 in the long run
     account_id = Integer
     number = Unicode(max_len=40)
     answer = UtcDateTime

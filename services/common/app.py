@@ -15,13 +15,21 @@ from typing import Any
 from spyne import Application, ServiceBase
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
+from sqlalchemy.exc import DataError, StatementError
 from sqlalchemy.orm import Session
 
+from db.schema import LoginAttempt
 from db.session import UnitOfWork
-from rating.errors import BillingError
-from services.common.caller import Caller, authenticate
+from rating.errors import BillingError, InvalidInput
+from services.common import audit
+from services.common.caller import Caller
 from services.common.faults import server_fault, to_fault
+from services.common.limits import check_inputs
+from services.common.throttle import guarded_authenticate, record
+from services.common.wire import AUTH_NS
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
+
+CLIENT_ADDRESS_KEY = "siptar.client_address"
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +52,16 @@ class SiptarApplication(Application):
             return self._call_in_uow(ctx)
         except BillingError as e:
             raise to_fault(e) from e
+        except StatementError as e:
+            # A bind processor refused a value (db/types.Money: an amount out of range).
+            if isinstance(e.orig, BillingError):
+                raise to_fault(e.orig) from None
+            if isinstance(e, DataError):
+                # PostgreSQL refusing a computed value (`balance + :x` past Numeric(18, 6));
+                # SQLite meets the same limit in db/types.Money.
+                raise to_fault(InvalidInput("a resulting amount is out of range")) from None
+            logger.exception("unhandled error in %s", ctx.method_request_string)
+            raise server_fault() from None
         except Fault:
             raise
         except Exception:
@@ -53,28 +71,62 @@ class SiptarApplication(Application):
     def _call_in_uow(self, ctx: Any) -> Any:
         if self.session_factory is None:
             raise RuntimeError("the application has no database (built for WSDL only)")
-        with UnitOfWork(self.session_factory) as uow:
-            header = ctx.in_header
-            ctx.udc = Request(
-                uow=uow,
-                caller=authenticate(
+        attempts: list[LoginAttempt] = []
+        try:
+            with UnitOfWork(self.session_factory) as uow:
+                header = ctx.in_header
+                if _auth_headers(ctx) > 1:
+                    # spyne keeps the last one: which one the caller meant is anybody's guess.
+                    raise InvalidInput("one Auth header per request")
+                caller = guarded_authenticate(
                     uow.session,
                     getattr(header, "username", None),
                     getattr(header, "password", None),
-                ),
-            )
-            return super().call_wrapper(ctx)
+                    client_address(ctx),
+                    attempts,
+                )
+                ctx.udc = Request(uow=uow, caller=caller)
+                audit.mark(uow.session, actor(self.name, ctx, caller))
+                # Every number of every operation, in one range for both databases.
+                check_inputs(ctx.descriptor.in_message._type_info, ctx.in_object or ())
+                return super().call_wrapper(ctx)
+        finally:
+            record(self.session_factory, attempts)
+
+
+def actor(service: str, ctx: Any, caller: Caller) -> audit.Actor:
+    return audit.Actor(
+        operation=f"{service}.{ctx.descriptor.name}",
+        login_id=caller.login_id,
+        username=caller.username,
+        account_id=caller.account_id,
+        path=caller.path,
+    )
+
+
+def client_address(ctx: Any) -> str:
+    """The client's address as SoapGuard decided it (behind a trusted proxy: the one
+    X-Forwarded-For names)."""
+    env = getattr(ctx.transport, "req_env", None) or {}
+    return str(env.get(CLIENT_ADDRESS_KEY) or env.get("REMOTE_ADDR") or "")
+
+
+def _auth_headers(ctx: Any) -> int:
+    tag = f"{{{AUTH_NS}}}Auth"
+    return sum(1 for element in ctx.in_header_doc or () if element.tag == tag)
 
 
 def make_application(
     services: Sequence[type[ServiceBase]], *, tns: str, name: str
 ) -> SiptarApplication:
     # validator='lxml' checks every body against the WSDL's schema before our code runs.
+    # huge_tree: a million-row rate deck is one text node of ~40 MB, over lxml's 10 MB
+    # limit; SoapGuard bounds the body (MAX_BODY) and refuses DTDs before parsing.
     return SiptarApplication(
         list(services),
         tns=tns,
         name=name,
-        in_protocol=Soap11(validator="lxml"),
+        in_protocol=Soap11(validator="lxml", huge_tree=True),
         out_protocol=Soap11(),
     )
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.schema import Account, Login
+from db.schema import Account, Login, fold_username
 from rating.errors import AccessDenied, AuthenticationFailed, NotFound
-from services.common.passwords import verify_password
+from services.common.passwords import burn_password_check, verify_password
 
 ROLES = ("admin", "reseller", "customer")
 
@@ -39,6 +39,8 @@ class Caller:
 
 
 def authenticate(session: Session, username: str | None, password: str | None) -> Caller:
+    """The caller behind a username and password (compared case-insensitively). The
+    login throttle (services/common/throttle.py) runs around this."""
     # One message for every failure, so a caller can't probe which usernames exist.
     failure = AuthenticationFailed("wrong username or password")
     if not username or not password:
@@ -46,9 +48,11 @@ def authenticate(session: Session, username: str | None, password: str | None) -
     row = session.execute(
         select(Login, Account)
         .join(Account, Login.account_id == Account.id)
-        .where(Login.username == username)
+        .where(Login.username_key == fold_username(username))
     ).first()
     if row is None:
+        # The same scrypt work as for a known user: timing must not tell them apart.
+        burn_password_check(password)
         raise failure
     login, account = row
     if not verify_password(password, login.password_hash):

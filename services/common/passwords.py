@@ -8,6 +8,7 @@ as a keyed digest, bound to the stored hash: changing the password drops the ent
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -43,6 +44,17 @@ def verify_password(password: str, stored: str) -> bool:
             _verified.clear()
         _verified[stored] = key
     return True
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def burn_password_check(password: str) -> None:
+    """Do the work of checking `password` against a hash of the default cost, for a
+    username that does not exist (so that it answers as slowly as a wrong password)."""
+    _check(password, _dummy_hash())
 
 
 def _check(password: str, stored: str) -> bool:

@@ -29,7 +29,11 @@ class _Gunicorn(BaseApplication):
         return make_wsgi_app(self.settings)
 
 
-def serve(settings: Settings, *, bind: str, workers: int) -> None:
+def serve(settings: Settings, *, bind: str, workers: int, threads: int = 8) -> None:
+    """gunicorn with threaded workers (gthread): a client that stalls mid-request holds
+    one thread, not a whole worker, and idle keep-alive connections hold none. For the
+    internet, put a buffering reverse proxy in front (docs/security.md): it reads every
+    request whole before gunicorn sees it. `threads=1` is gunicorn's sync worker."""
     base = settings.public_url.rstrip("/")
     print("SipTar Billing Server: WSDLs at")
     for name in ("billing", "config", "reseller", "cdr"):
@@ -39,8 +43,11 @@ def serve(settings: Settings, *, bind: str, workers: int) -> None:
         {
             "bind": bind,
             "workers": workers,
-            "worker_class": "sync",
+            "worker_class": "gthread" if threads > 1 else "sync",
+            "threads": threads,
             "timeout": 120,
+            # A connection kept alive but idle is closed after 5 s (it holds no thread).
+            "keepalive": 5,
             "accesslog": "-",
             "preload_app": False,
         },

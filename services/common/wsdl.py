@@ -13,6 +13,8 @@ from typing import Any
 
 from lxml import etree
 
+from rating.errors import ERROR_CODES
+
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XS_NS = "http://www.w3.org/2001/XMLSchema"
 SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
@@ -24,6 +26,7 @@ def render_wsdl(wsgi_app: Any, url: str) -> bytes:
     doc.build_interface_document(url)
     root = etree.fromstring(doc.get_interface_document())
     _fix_header_message_refs(root)
+    _declare_faults(root)
     _sort(root)
     text: bytes = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
     text = _renumber_prefixes(text)
@@ -62,6 +65,44 @@ def _fix_header_message_refs(root: Any) -> None:
         prefix, _, local = ref.rpartition(":")
         if local in messages and root.nsmap.get(prefix) != tns:
             header.set("message", f"{tns_prefix}:{local}")
+
+
+# Every operation may answer these (docs/faults.md); the fault's name is its faultcode.
+FAULT_CODES = [
+    *(f"Client.{code}" for code in ERROR_CODES),
+    "Client.SchemaValidationError",
+    "Client.XMLSyntaxError",
+    "Server",
+]
+FAULT_ELEMENT = "FaultDetail"
+
+
+def _declare_faults(root: Any) -> None:
+    """wsdl:fault for each documented code, on every operation, so that WSDL-driven
+    clients see them. A new operation gets them by construction. The faults carry no
+    detail today: the message part names an empty, optional element."""
+    tns = root.get("targetNamespace")
+    prefix = next(p for p, ns in root.nsmap.items() if ns == tns and p)
+    for schema in root.iter(f"{{{XS_NS}}}schema"):
+        if schema.get("targetNamespace") == tns:
+            element = etree.SubElement(schema, f"{{{XS_NS}}}element", name=FAULT_ELEMENT)
+            etree.SubElement(element, f"{{{XS_NS}}}complexType")
+    first_message = root.find(f"{{{WSDL_NS}}}message")
+    for code in FAULT_CODES:
+        message = etree.Element(f"{{{WSDL_NS}}}message", name=f"{code}Fault")
+        etree.SubElement(
+            message, f"{{{WSDL_NS}}}part", name="detail", element=f"{prefix}:{FAULT_ELEMENT}"
+        )
+        first_message.addprevious(message)
+    for operation in root.iterfind(f"{{{WSDL_NS}}}portType/{{{WSDL_NS}}}operation"):
+        for code in FAULT_CODES:
+            etree.SubElement(
+                operation, f"{{{WSDL_NS}}}fault", name=code, message=f"{prefix}:{code}Fault"
+            )
+    for operation in root.iterfind(f"{{{WSDL_NS}}}binding/{{{WSDL_NS}}}operation"):
+        for code in FAULT_CODES:
+            fault = etree.SubElement(operation, f"{{{WSDL_NS}}}fault", name=code)
+            etree.SubElement(fault, f"{{{SOAP_NS}}}fault", name=code, use="literal")
 
 
 def _sort(root: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from xml.sax.saxutils import escape
@@ -20,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from db.session import make_engine, make_session_factory, masked
 from services import billing, cdr, config, reseller
-from services.common.app import SiptarApplication
+from services.common.app import CLIENT_ADDRESS_KEY, SiptarApplication
+from services.common.logs import quiet_spyne_body_log
+from services.common.soap_body import BadBody, checked_body, media_type_problem
 from services.common.wsdl import render_wsdl
 from services.credit.policy import CreditPolicy
 from settings import Settings
@@ -31,7 +32,6 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
 SERVICES = {m.NAME: m for m in (billing, config, reseller, cdr)}
 # A million-row rate deck is ~40 MB of CSV; nothing else comes close.
 MAX_BODY = 128 * 1024 * 1024
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -60,39 +60,57 @@ def wsgi_applications(
 
 
 def make_wsgi_app(settings: Settings) -> WsgiApp:
+    quiet_spyne_body_log()
     engine = make_engine(settings.database_url)
     logger.info("database %s", masked(settings.database_url))
     apps = build_applications(make_session_factory(engine))
     for app in apps.values():
         app.credit_policy = CreditPolicy.from_settings(settings)
     mounter = WsgiMounter(wsgi_applications(apps, settings.public_url or DEFAULT_PUBLIC_URL))
-    return SoapGuard(mounter)
+    proxies = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
+    return SoapGuard(mounter, trusted_proxies=proxies)
 
 
 class SoapGuard:
     """Turns what would escape spyne as an HTML 500 page into a SOAP fault.
 
-    SOAP forbids DTDs, and a DTD is how entity-expansion bombs and external entities
-    arrive, so a body with one is refused before any XML parser sees it. Anything that
-    still escapes becomes a bare `Server` fault.
+    Every POST must be SOAP 1.1 (`text/xml`). Its body is decoded and checked as text
+    (services/common/soap_body.py): SOAP forbids DTDs, and a DTD is how entity-expansion
+    bombs and external entities arrive, so a body with one is refused before any XML
+    parser sees it, whatever its encoding. Anything that still escapes becomes a bare
+    `Server` fault.
     """
 
-    def __init__(self, app: WsgiApp) -> None:
+    def __init__(self, app: WsgiApp, trusted_proxies: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    def client_address(self, environ: dict[str, Any]) -> str:
+        """REMOTE_ADDR, or behind a trusted reverse proxy the last address its
+        X-Forwarded-For adds (what the proxy saw; earlier entries are the client's word)."""
+        remote = str(environ.get("REMOTE_ADDR") or "")
+        forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
+        if remote in self.trusted_proxies and forwarded:
+            return forwarded.rsplit(",", 1)[-1].strip()[:64]
+        return remote
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        environ[CLIENT_ADDRESS_KEY] = self.client_address(environ)
         if environ.get("REQUEST_METHOD") == "POST":
             body = _read_body(environ)
             if body is None:
                 return _fault(
                     start_response, "Client.InvalidInput", "request body too large", "413"
                 )
-            if _DTD.search(body):
-                return _fault(
-                    start_response,
-                    "Client.XMLSyntaxError",
-                    "DTDs and entity declarations are not allowed in SOAP messages",
-                )
+            content_type = environ.get("CONTENT_TYPE") or ""
+            problem = media_type_problem(content_type)
+            if problem:
+                return _fault(start_response, "Client.InvalidInput", problem, "415")
+            try:
+                body = checked_body(body, content_type)
+            except BadBody as e:
+                return _fault(start_response, f"Client.{e.code}", e.message)
+            environ["CONTENT_TYPE"] = "text/xml; charset=utf-8"
             environ["wsgi.input"] = io.BytesIO(body)
             environ["CONTENT_LENGTH"] = str(len(body))
         try:
@@ -125,7 +143,11 @@ def _fault(
         f"<faultstring>{escape(text)}</faultstring>"
         "</soap11env:Fault></soap11env:Body></soap11env:Envelope>"
     ).encode()
-    reasons = {"500": "500 Internal Server Error", "413": "413 Payload Too Large"}
+    reasons = {
+        "500": "500 Internal Server Error",
+        "413": "413 Payload Too Large",
+        "415": "415 Unsupported Media Type",
+    }
     start_response(
         reasons[status],
         [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spyne import ComplexModel, Integer, Unicode
+from spyne import ByteArray, ComplexModel, Integer, Unicode
 
 from services.config.models import TNS
 
@@ -10,11 +10,14 @@ DeckFormat = Unicode(values=["csv", "xlsx"], type_name="DeckFormat", __namespace
 
 
 class RateDeck(ComplexModel):
-    """A sheet's rates as a deck: CSV text, or the base64 of an .xlsx workbook."""
+    """A sheet's rates as a deck: `data` holds the file's bytes, CSV (UTF-8) or .xlsx,
+    as every export does (docs/security.md, "Exports")."""
 
     __namespace__ = TNS
     sheet_id = Integer
     format = DeckFormat
-    content = Unicode
+    filename = Unicode
+    content_type = Unicode
+    data = ByteArray
     rate_count = Integer
     version = Integer

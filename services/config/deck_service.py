@@ -27,15 +27,17 @@ class RateDeckService(ServiceBase):
     @rpc(SheetId, DeckFormat, _returns=RateDeck)
     def ExportRates(ctx: Any, sheet_id: int, format: str | None) -> RateDeck:
         """The sheet's rates as a deck with every column, by prefix: `format` csv (the
-        default; `content` is the CSV text) or xlsx (`content` is the base64 of the
-        workbook, every cell a text cell). Importing it with `replace` gives back the
-        identical sheet."""
+        default) or xlsx (every cell a text cell); `data` is the file's bytes in both
+        cases (UTF-8 for CSV). Cells a spreadsheet would run as a formula start with
+        `'`. Importing it with `replace` gives back the identical sheet."""
         req = request(ctx)
         deck = deck_usecases.export_rates(req.uow, req.caller, sheet_id, format or "csv")
         return RateDeck(
             sheet_id=deck.sheet_id,
             format=deck.format,
-            content=deck.content,
+            filename=deck.file.filename,
+            content_type=deck.file.content_type,
+            data=deck.file.data,
             rate_count=deck.rate_count,
             version=deck.version,
         )

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from db.rate_bulk import stored_rates
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
-from rating.tariffs import format_rates_csv
+from rating.tariffs import RATE_COLUMNS, rate_to_row
 from services.common.caller import Caller
+from services.common.exports import ExportFile, write_table
 from services.config.usecases import ImportResult, admin_sheet, load_rates
 
 FORMATS = ("csv", "xlsx")
@@ -20,7 +21,7 @@ FORMATS = ("csv", "xlsx")
 class Deck:
     sheet_id: int
     format: str
-    content: str  # CSV text, or base64 of the .xlsx
+    file: ExportFile
     rate_count: int
     version: int
 
@@ -32,13 +33,9 @@ def export_rates(uow: UnitOfWork, caller: Caller, sheet_id: int, fmt: str) -> De
         raise InvalidInput(f"format: one of {', '.join(FORMATS)}")
     sheet = admin_sheet(uow, caller, sheet_id)
     rates = stored_rates(uow.session, sheet.id)
-    if fmt == "csv":
-        content = format_rates_csv(rates)
-    else:
-        from rating.xlsx import format_rates_xlsx  # openpyxl: 0.2 s more for every worker
-
-        content = base64.b64encode(format_rates_xlsx(rates)).decode("ascii")
-    return Deck(sheet.id, fmt, content, len(rates), sheet.version)
+    rows = (list(rate_to_row(rate).values()) for rate in rates)
+    file = write_table(fmt, f"sheet-{sheet.id}", RATE_COLUMNS, rows)
+    return Deck(sheet.id, fmt, file, len(rates), sheet.version)
 
 
 def import_rates_xlsx(

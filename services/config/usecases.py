@@ -19,6 +19,7 @@ from rating.errors import AlreadyExists, InvalidInput, NotFound
 from rating.model import BlockMode, Rate
 from rating.money import Rounding
 from services.common.caller import Caller, require_role
+from services.common.exports import restored_rates
 
 MAX_NAME = 128
 
@@ -102,6 +103,7 @@ def load_rates(
     commit. The version is bumped first: that row lock serialises imports of a sheet."""
     if not rates:
         raise InvalidInput("the file has no rates")
+    rates = restored_rates(rates)
     session = uow.session
     bump_version(session, sheet.id)
     if replace:

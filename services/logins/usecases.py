@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from db.schema import Account, Login
+from db.schema import Account, Login, fold_username
 from db.session import UnitOfWork
 from rating.errors import AccessDenied, AlreadyExists, InvalidInput, NotFound
 from services.common.caller import Caller, managed_account, require_role
@@ -87,7 +87,12 @@ def add_admin_login(uow: UnitOfWork, username: str, password: str) -> PasswordSe
     root = uow.session.scalars(select(Account).where(Account.parent_id.is_(None))).first()
     if root is None:
         raise NotFound("no operator yet: run `siptar init` first")
-    if uow.session.scalars(select(Login.id).where(Login.username == name)).first() is not None:
+    if (
+        uow.session.scalars(
+            select(Login.id).where(Login.username_key == fold_username(name))
+        ).first()
+        is not None
+    ):
         raise AlreadyExists(f"username: {name} is taken")
     login = Login(
         account_id=root.id, username=name, password_hash=hash_password(check_new_password(password))
@@ -107,7 +112,9 @@ def check_username(username: str) -> str:
 
 
 def _login(uow: UnitOfWork, username: str) -> Login:
-    login = uow.session.scalars(select(Login).where(Login.username == username.strip())).first()
+    login = uow.session.scalars(
+        select(Login).where(Login.username_key == fold_username(username.strip()))
+    ).first()
     if login is None:
         raise NotFound(f"login {username.strip()} not found")
     return login

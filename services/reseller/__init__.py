@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
 from services.reseller.accounts_service import AccountsService
+from services.reseller.audit_service import AuditService
 from services.reseller.models import TNS
 from services.reseller.password_service import ResellerPasswordService
 from services.reseller.pins_service import PinsService
@@ -25,6 +26,7 @@ def application() -> SiptarApplication:
             TransferService,
             ResellerTrafficService,
             ResellerPasswordService,
+            AuditService,
         ],
         tns=TNS,
         name="Reseller",

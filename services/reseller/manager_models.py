@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from spyne import Boolean, ByteArray, ComplexModel, Integer, Unicode
 
+from services.common.exports import ExportFile
 from services.common.wire import Money, UtcDateTime
 from services.reseller.models import TNS
 
@@ -110,10 +111,16 @@ class LotPage(ComplexModel):
 
 
 class FileData(ComplexModel):
+    """An exported file (services/common/exports.py): its bytes, for CSV and XLSX alike."""
+
     __namespace__ = TNS
     filename = Unicode
     content_type = Unicode
     data = ByteArray
+
+
+def file_data(f: ExportFile) -> FileData:
+    return FileData(filename=f.filename, content_type=f.content_type, data=f.data)
 
 
 class SheetInfo(ComplexModel):
@@ -172,3 +179,26 @@ class ImportSummary(ComplexModel):
     __namespace__ = TNS
     parent_id = Integer
     created = Integer
+
+
+class AuditEventInfo(ComplexModel):
+    """One change made through the services (ListAuditEvents)."""
+
+    __namespace__ = TNS
+    id = Integer
+    at = UtcDateTime
+    operation = Unicode
+    login_id = Integer
+    username = Unicode
+    actor_account_id = Integer
+    object_type = Unicode
+    object_id = Unicode
+    action = Unicode
+    changes = Unicode  # JSON: {field: [before, after]}
+
+
+class AuditPage(ComplexModel):
+    __namespace__ = TNS
+    items = AuditEventInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer

@@ -11,16 +11,13 @@ from typing import Any
 from spyne import Integer, ServiceBase, Unicode, rpc
 
 from services.common.app import request
+from services.common.exports import write_table
 from services.common.wire import Auth, Limit, Money, Offset, money, page_bounds, utc
 from services.reseller import manager_models as m
 from services.reseller import pins_usecases as uc
-from services.reseller.tabular import write_table
+from services.reseller.manager_models import file_data
 
 LotId = Integer(min_occurs=1, nillable=False)
-CONTENT_TYPES = {
-    "csv": "text/csv",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 def lot_info(s: uc.LotSummary) -> m.LotInfo:
@@ -97,7 +94,5 @@ class PinsService(ServiceBase):
         req = request(ctx)
         lot, cards = uc.lot_cards(req.uow, req.caller, lot_id)
         rows = [[c.id, c.pin, c.status, money(c.balance)] for c in cards]
-        data = write_table(format, ("account_id", "pin", "status", "balance"), rows)
-        return m.FileData(
-            filename=f"lot-{lot.id}.{format}", content_type=CONTENT_TYPES[format], data=data
-        )
+        header = ("account_id", "pin", "status", "balance")
+        return file_data(write_table(format, f"lot-{lot.id}", header, rows))

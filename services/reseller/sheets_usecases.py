@@ -26,6 +26,7 @@ from rating.model import Rate, Tier
 from rating.money import quantize, to_money
 from services.billing.usecases import may_read_sheet
 from services.common.caller import Caller, managed_account, require_role, visible_account
+from services.common.exports import restored_rates
 
 HUNDRED = Decimal(100)
 
@@ -175,7 +176,7 @@ def set_rates(
     ImportRates); a row with the prefix of an existing rate replaces it. With
     `replace_all` the sheet becomes exactly the file."""
     sheet = editable_sheet(uow, caller, sheet_id)
-    rates = parse_rates_csv(csv_text)
+    rates = restored_rates(parse_rates_csv(csv_text))
     if not rates:
         raise InvalidInput("the file has no rates")
     owner = uow.session.get(Account, sheet.owner_id)

@@ -1,5 +1,7 @@
-"""Tables in and out as CSV or XLSX (openpyxl): the account import/export and the PIN
-lot export. Rows are numbered as a spreadsheet shows them: the header is line 1.
+"""Tables in as CSV or XLSX (openpyxl): the account import. Files out are written by
+services/common/exports.py (the one writer); every cell read here goes through its
+`restore`, so what we exported reads back unchanged. Rows are numbered as a spreadsheet
+shows them: the header is line 1.
 
 XLSX cells are read as values: a number cell is turned into its shortest text
 (`10.5` -> "10.5"), so money written as a number in a spreadsheet is taken as shown.
@@ -9,36 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
 from rating.errors import InvalidInput
+from services.common.exports import restore
 
 FORMATS = ("csv", "xlsx")
 MAX_ROWS = 200_000
-
-
-def write_table(fmt: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows([["" if v is None else str(v) for v in row] for row in rows])
-        return out.getvalue().encode("utf-8")
-    if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet()
-        sheet.append(list(header))
-        for row in rows:
-            # Text, so that PINs keep their leading zeros and money its exact digits.
-            sheet.append(["" if v is None else str(v) for v in row])
-        buf = io.BytesIO()
-        book.save(buf)
-        return buf.getvalue()
-    raise InvalidInput(f"format: one of {', '.join(FORMATS)}")
 
 
 def read_table(fmt: str, data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
@@ -63,7 +44,13 @@ def read_table(fmt: str, data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
             continue
         if len(cells) > len(header):
             raise InvalidInput(f"line {line}: more cells than columns")
-        yield line, {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
+        yield (
+            line,
+            {
+                h: (restore(cells[i].strip()) if i < len(cells) else "")
+                for i, h in enumerate(header)
+            },
+        )
     if header is None:
         raise InvalidInput("line 1: the file is empty; a header row is needed")
 

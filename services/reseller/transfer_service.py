@@ -16,7 +16,7 @@ from services.common.app import request
 from services.common.wire import Auth
 from services.reseller import manager_models as m
 from services.reseller import transfer_usecases as uc
-from services.reseller.pins_service import CONTENT_TYPES
+from services.reseller.manager_models import file_data
 
 
 def _bytes(data: Any) -> bytes:
@@ -50,7 +50,4 @@ class TransferService(ServiceBase):
     def ExportAccounts(ctx: Any, parent_id: int | None, format: str) -> m.FileData:
         """Your subtree (or `parent_id`'s) as CSV or XLSX, by id, without passwords."""
         req = request(ctx)
-        data = uc.export_accounts(req.uow, req.caller, parent_id, format)
-        return m.FileData(
-            filename=f"accounts.{format}", content_type=CONTENT_TYPES[format], data=data
-        )
+        return file_data(uc.export_accounts(req.uow, req.caller, parent_id, format))

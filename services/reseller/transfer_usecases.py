@@ -21,14 +21,15 @@ from decimal import Decimal
 from sqlalchemy import String, cast, insert, select, update
 
 from db import ledger
-from db.schema import Account, Login, RateSheet
+from db.schema import Account, Login, RateSheet, fold_username
 from db.session import UnitOfWork
 from rating.errors import AlreadyExists, InvalidInput, NotFound
 from rating.money import to_money
 from services.common.caller import Caller, require_role, visible_account
+from services.common.exports import ExportFile, write_table
 from services.common.passwords import hash_password
 from services.reseller.accounts_usecases import KINDS
-from services.reseller.tabular import read_table, write_table
+from services.reseller.tabular import read_table
 from services.reseller.usecases import MIN_PASSWORD, _assignable_sheet
 
 IMPORT_HASH_N = 2**8
@@ -167,12 +168,12 @@ def _check_unique(uow: UnitOfWork, rows: list[_Row]) -> None:
     columns = {
         "accountcode": Account.accountcode,
         "sip_username": Account.sip_username,
-        "username": Login.username,
+        "username": Login.username_key,  # usernames are unique case-insensitively
     }
     for column in UNIQUE:
         seen: dict[str, int] = {}
         for row in rows:
-            value = row.username if column == "username" else row.values[column]
+            value = fold_username(row.username) if column == "username" else row.values[column]
             if isinstance(value, str) and value:
                 if value in seen:
                     raise _bad(row.line, column, f"{value!r} is also on line {seen[value]}")
@@ -254,7 +255,7 @@ def _write(uow: UnitOfWork, caller: Caller, parent: Account, rows: list[_Row]) -
     )
 
 
-def export_accounts(uow: UnitOfWork, caller: Caller, parent_id: int | None, fmt: str) -> bytes:
+def export_accounts(uow: UnitOfWork, caller: Caller, parent_id: int | None, fmt: str) -> ExportFile:
     """The caller's subtree (or `parent_id`'s), itself excluded, by id."""
     require_role(caller, "admin", "reseller")
     top = visible_account(uow.session, caller, parent_id)
@@ -264,4 +265,4 @@ def export_accounts(uow: UnitOfWork, caller: Caller, parent_id: int | None, fmt:
         .order_by(Account.id)
     )
     rows = [[getattr(a, c) for c in EXPORT_COLUMNS] for a in accounts]
-    return write_table(fmt, EXPORT_COLUMNS, rows)
+    return write_table(fmt, "accounts", EXPORT_COLUMNS, rows)

@@ -176,10 +176,11 @@ class TestExportRates:
         exported = api.config.ExportRates(sheet_id=source, format="csv")
         assert (exported.format, exported.rate_count) == ("csv", 6)
         copy = new_sheet(api, "Copy")
-        api.config.ImportRates(sheet_id=copy, csv=exported.content, replace=True)
+        assert exported.content_type.startswith("text/csv")
+        api.config.ImportRates(sheet_id=copy, csv=exported.data.decode(), replace=True)
         again = api.config.ExportRates(sheet_id=copy)
-        assert again.content == exported.content
-        assert '"UK ""quoted"""' in again.content and "0.123456" in again.content
+        assert again.data == exported.data
+        assert b'"UK ""quoted"""' in again.data and b"0.123456" in again.data
         listed = api.config.ListRates(sheet_id=source, limit=1000).items
         copied = api.config.ListRates(sheet_id=copy, limit=1000).items
         assert [_fields(r) for r in copied] == [_fields(r) for r in listed]
@@ -189,12 +190,13 @@ class TestExportRates:
     ) -> None:
         source = new_sheet(api, "Source", FULL)
         workbook = api.config.ExportRates(sheet_id=source, format="xlsx")
-        assert base64.b64decode(workbook.content)[:2] == b"PK"  # a zip: an .xlsx
+        assert workbook.data[:2] == b"PK"  # a zip: an .xlsx
         copy = new_sheet(api, "Copy")
-        result = api.config.ImportRatesXlsx(sheet_id=copy, xlsx=workbook.content, replace=True)
+        xlsx = base64.b64encode(workbook.data).decode()
+        result = api.config.ImportRatesXlsx(sheet_id=copy, xlsx=xlsx, replace=True)
         assert result.imported == 6
         csv_of = api.config.ExportRates
-        assert csv_of(sheet_id=copy).content == csv_of(sheet_id=source).content
+        assert csv_of(sheet_id=copy).data == csv_of(sheet_id=source).data
 
     def test_an_unknown_format_is_refused_by_the_schema(self, api: SiptarClient) -> None:
         with pytest.raises(errors.SchemaValidationError):

@@ -43,6 +43,7 @@ def balance_of(url: str) -> str:
         f"{url}/billing",
         timeout=30,
         data=envelope("<b:GetBalance><b:account_id>3</b:account_id></b:GetBalance>"),
+        headers={"Content-Type": "text/xml; charset=utf-8"},
     )
     assert resp.status_code == 200
     found = etree.fromstring(resp.content).findtext(".//{urn:siptar:billing}balance")

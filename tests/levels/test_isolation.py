@@ -83,6 +83,12 @@ def sheets_inside(result: Any, inside: set[int], w: World) -> bool:
     return all(s.owner_id in inside or s.id in readable for s in items or [])
 
 
+def audit_inside(result: Any, inside: set[int], w: World) -> bool:
+    # Events in R2's subtree are made by its logins or by those above it (R1, admin).
+    above = {w.id("R1"), 1}
+    return all(e.actor_account_id in inside | above for e in result.items or [])
+
+
 def own_balance(result: Any, inside: set[int], w: World) -> bool:
     return result.account_id in inside
 
@@ -284,6 +290,7 @@ CASES: list[Case] = [
     Case("reseller", "SetPassword", lambda w: {"username": "xc", "password": "new-pw-1234"}),
     Case("reseller", "SetPassword", lambda w: {"username": "r1", "password": "new-pw-1234"}),
     Case("reseller", "SetPassword", lambda w: {"username": "r2", "password": "new-pw-1234"}),
+    Case("reseller", "ListAuditEvents", lambda w: {}, audit_inside),
     # cdr
     Case("cdr", "ListCdrs", lambda w: {"account_id": w.id("Carol")}),
     Case("cdr", "ListCdrs", lambda w: {}, cdrs_inside),
@@ -300,6 +307,7 @@ R1_SEES: list[tuple[str, str, Args]] = [
     ("reseller", "ExportLot", lambda w: {"lot_id": w.lots["R2"], "format": "csv"}),
     ("reseller", "ExportAccounts", lambda w: {"parent_id": w.id("R2"), "format": "csv"}),
     ("cdr", "ListCdrs", lambda w: {"account_id": w.id("R2")}),
+    ("reseller", "ListAuditEvents", lambda w: {}),
     (
         "reseller",
         "GetProfit",

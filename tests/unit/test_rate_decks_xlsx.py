@@ -11,8 +11,9 @@ import pytest
 from openpyxl import Workbook
 
 from rating import InvalidInput, InvalidRateRow, Rate, Tier, parse_rates_csv
-from rating.tariffs import header_columns, parse_rate_table
-from rating.xlsx import cell_text, format_rates_xlsx, parse_rates_xlsx
+from rating.tariffs import RATE_COLUMNS, header_columns, parse_rate_table, rate_to_row
+from rating.xlsx import cell_text, parse_rates_xlsx
+from services.common.exports import restored_rates, write_table
 
 D = Decimal
 
@@ -114,8 +115,9 @@ class TestFormatRatesXlsx:
             '0034,"=HYPERLINK(""x"")",0.123456,sat,00:00:30,24:00,2030-01-01T08:00:00Z\n'
             "1,USA,5,,,,\n"
         )
-        data = format_rates_xlsx(rates)
-        assert parse_rates_xlsx(data) == rates
+        rows = [list(rate_to_row(r).values()) for r in rates]
+        data = write_table("xlsx", "deck", RATE_COLUMNS, rows).data
+        assert restored_rates(parse_rates_xlsx(data)) == rates
         from openpyxl import load_workbook
 
         cells = list(load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2))

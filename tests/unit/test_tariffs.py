@@ -14,11 +14,11 @@ from rating import (
     InvalidRateRow,
     Rate,
     Tier,
-    format_rates_csv,
     parse_rate_rows,
     parse_rates_csv,
     rate_to_row,
 )
+from services.common.exports import restored_rates, write_table
 
 D = Decimal
 
@@ -303,4 +303,7 @@ class TestRoundTrip:
     @settings(deadline=None)
     @given(st.lists(valid_rates(), max_size=5, unique_by=lambda rate: rate.prefix))
     def test_a_csv_deck_reads_back_equal(self, rates: list[Rate]) -> None:
-        assert parse_rates_csv(format_rates_csv(rates)) == rates
+        deck = write_table(
+            "csv", "deck", RATE_COLUMNS, [list(rate_to_row(r).values()) for r in rates]
+        )
+        assert restored_rates(parse_rates_csv(deck.data.decode())) == rates
