@@ -30,6 +30,10 @@ class Settings:
     agi_bind: str = "127.0.0.1:4573"
     # Where the AMI listener spills CDRs while the database is down (ami_listener/spool.py).
     spool_dir: str = "var/spool"
+    # The job worker (services/jobs): a job's lease lasts this long without a renewal
+    # (a killed worker's jobs wait this long), and the worker checks for due jobs this often.
+    job_lease_seconds: int = 120
+    worker_tick_seconds: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -425,3 +425,8 @@ class CallIntervention(Base):
     action: Mapped[str] = mapped_column(String(16), default="hangup")
     reason: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# The operator's month (catalogue, subscriptions, DIDs, jobs) lives in its own module;
+# imported here so that every user of `Base.metadata` sees those tables too.
+from db import recurring_schema  # noqa: E402, F401
