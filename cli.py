@@ -9,6 +9,7 @@
     siptar cdr import-csv FILE
     siptar cdr replay-failed [--spool-dir DIR]
     siptar wsdl [--out DIR]
+    siptar worker [--once] [--now ISO-TIME] [--job NAME]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
 overrides it (settings.py).
@@ -74,7 +75,15 @@ def _parser() -> argparse.ArgumentParser:
         )
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
+    _worker_parser(sub, common)
     return parser
+
+
+def _worker_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    worker = sub.add_parser("worker", parents=[common], help="run the periodic jobs")
+    worker.add_argument("--once", action="store_true", help="run every job once, then exit")
+    worker.add_argument("--now", help="with --once: the time the jobs run for (ISO, UTC)")
+    worker.add_argument("--job", action="append", help="only this job (repeatable)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -89,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         **{f.name: getattr(args, f.name, None) for f in fields(Settings)}
     )
     handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "cdr": _cdr, "wsdl": _wsdl}
-    handler |= {"agi": _agi, "reservations": _reservations}
+    handler |= {"agi": _agi, "reservations": _reservations, "worker": _worker}
     handler[args.command](args, settings)
 
 
@@ -228,6 +237,12 @@ def _wsdl(args: argparse.Namespace, settings: Settings) -> None:
 
     for path in write_wsdl_files(Path(args.out)):
         print(f"wrote {path}")
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> None:
+    from services.jobs.cli import run_worker
+
+    sys.exit(run_worker(settings, once=args.once, now=args.now, only=args.job))
 
 
 if __name__ == "__main__":
