@@ -139,7 +139,7 @@ class Did(Base):
 
     __tablename__ = "dids"
     __table_args__ = (
-        CheckConstraint("status IN ('free', 'assigned', 'quarantine')", name="status"),
+        CheckConstraint("status IN ('free', 'assigned', 'quarantine', 'removed')", name="status"),
         CheckConstraint(
             "destination_kind IN ('', 'peer', 'extension', 'external')", name="destination_kind"
         ),

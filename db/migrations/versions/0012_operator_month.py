@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('destination', sa.String(length=80), nullable=False),
     sa.Column('created_at', db.types.UtcDateTime(), nullable=False),
     sa.CheckConstraint("destination_kind IN ('', 'peer', 'extension', 'external')", name=op.f('ck_dids_destination_kind')),
-    sa.CheckConstraint("status IN ('free', 'assigned', 'quarantine')", name=op.f('ck_dids_status')),
+    sa.CheckConstraint("status IN ('free', 'assigned', 'quarantine', 'removed')", name=op.f('ck_dids_status')),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_dids_account_id_accounts')),
     sa.ForeignKeyConstraint(['provider_id'], ['providers.id'], name=op.f('fk_dids_provider_id_providers')),
     sa.ForeignKeyConstraint(['service_id'], ['catalog_services.id'], name=op.f('fk_dids_service_id_catalog_services')),
