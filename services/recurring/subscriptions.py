@@ -166,6 +166,7 @@ def list_subscriptions(
     query = select(Subscription).join(Account, Account.id == Subscription.account_id)
     query = query.where(Account.path.startswith(caller.path), Account.id != caller.account_id)
     if account_id is not None:
+        managed_account(uow.session, caller, account_id)  # NotFound outside the subtree
         query = query.where(Subscription.account_id == account_id)
     total = uow.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = uow.session.scalars(query.order_by(Subscription.id).offset(offset).limit(limit))

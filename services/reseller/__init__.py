@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common.app import SiptarApplication, make_application
 from services.reseller.accounts_service import AccountsService
 from services.reseller.models import TNS
+from services.reseller.month_service import MonthService
 from services.reseller.pins_service import PinsService
 from services.reseller.service import ResellerService
 from services.reseller.sheets_service import SheetsService
@@ -23,6 +24,7 @@ def application() -> SiptarApplication:
             SheetsService,
             TransferService,
             ResellerTrafficService,
+            MonthService,
         ],
         tns=TNS,
         name="Reseller",
