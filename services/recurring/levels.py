@@ -25,6 +25,7 @@ class LevelPrice:
     provider_id: int | None
     price: Decimal
     setup_fee: Decimal
+    inbound_price: Decimal = ZERO  # a DID's, per minute
 
 
 def path_ids(path: str) -> list[int]:
@@ -47,7 +48,8 @@ def level_prices(
         seller = next((prices[s] for s in reversed(above) if s in prices), None)
         price = seller.price if seller else ZERO
         setup = seller.setup_fee if seller else ZERO
-        lines.append(LevelPrice(level, payer, None, price, setup))
+        inbound = seller.inbound_price if seller else ZERO
+        lines.append(LevelPrice(level, payer, None, price, setup, inbound))
     if service.provider_id is not None and owner_at == 0:
         lines.append(
             LevelPrice(

@@ -136,10 +136,10 @@ def test_a_simulated_year_charges_every_period_exactly_at_every_level(
     # A quarter of the open-ended ones are unsubscribed mid-year, after being charged.
     stops: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for p in plans:
-        if p["end"] is None and rng.random() < 0.25:
-            p["stop_on"] = p["start"] + timedelta(days=rng.randrange(20, 90))
-            p["end"] = p["stop_on"] + timedelta(days=rng.randrange(0, 20))
-            stops[p["stop_on"]].append(p)
+        stop_on = p["start"] + timedelta(days=rng.randrange(20, 90))
+        if p["end"] is None and rng.random() < 0.25 and stop_on <= LAST:
+            p["end"] = stop_on + timedelta(days=rng.randrange(0, 20))
+            stops[stop_on].append(p)
     day = YEAR
     while day <= LAST:
         now = datetime.combine(day, time(0, 30), UTC)
