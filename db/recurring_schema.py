@@ -90,7 +90,8 @@ class Subscription(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("catalog_services.id"), index=True)
     start: Mapped[date] = mapped_column(Date)
-    end: Mapped[date | None] = mapped_column(Date)
+    # Column "end_day": END is a reserved word (COPY's column list is not quoted).
+    end: Mapped[date | None] = mapped_column("end_day", Date)
     billing_day: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")
     charged_through: Mapped[date] = mapped_column(Date)

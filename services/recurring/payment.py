@@ -82,7 +82,7 @@ def pay_new_charges(
         else:
             unpaid.append(row.id)
             suspend.add(row.subscription_id)
-    ledger.post_all(session, postings)
+    ledger.post_batch(session, postings)
     if unpaid:
         session.execute(
             update(RecurringCharge)
@@ -135,7 +135,7 @@ def settle_unpaid(session: Session, now: datetime) -> int:
             paid.append(c.id)
     if not paid:
         return 0
-    ledger.post_all(session, postings)
+    ledger.post_batch(session, postings)
     session.execute(
         update(RecurringCharge)
         .where(RecurringCharge.id.in_(paid))

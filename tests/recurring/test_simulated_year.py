@@ -120,7 +120,10 @@ def _setup_year(tree: Tree, rng: random.Random) -> tuple[list[dict[str, Any]], l
         bulk.insert_rows(
             u.session,
             cast(Table, Subscription.__table__),
-            [{k: v for k, v in p.items() if k != "n"} for p in plans],
+            [
+                {("end_day" if k == "end" else k): v for k, v in p.items() if k != "n"}
+                for p in plans
+            ],
         )
         u.commit()
     return plans, ids

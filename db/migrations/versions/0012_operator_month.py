@@ -107,7 +107,7 @@ def upgrade() -> None:
     sa.Column('account_id', sa.Integer(), nullable=False),
     sa.Column('service_id', sa.Integer(), nullable=False),
     sa.Column('start', sa.Date(), nullable=False),
-    sa.Column('end', sa.Date(), nullable=True),
+    sa.Column('end_day', sa.Date(), nullable=True),
     sa.Column('billing_day', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('charged_through', sa.Date(), nullable=False),
