@@ -11,12 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ami_listener.runner import make_listener
 from db.schema import Cdr, Charge, LedgerEntry
 from services.dids import assignment
-from settings import Settings
-from tests.ami_replay import AmiReplayServer
 from tests.ami_synth import BANNER
+from tests.e2e.test_ami_to_services import replay
 from tests.recurring.conftest import Tree, at
 from tests.recurring.test_peer_failures import assign, new_did
 
@@ -52,23 +50,6 @@ def inbound_event(uniqueid: str, number: str, billsec: int) -> str:
     return "\r\n".join(lines) + "\r\n\r\n"
 
 
-async def replay(factory: sessionmaker[Session], path: Path, events: int) -> None:
-    server = AmiReplayServer(path)
-    port = await server.start()
-    settings = Settings(
-        ami_host="127.0.0.1", ami_port=port, ami_user="billing", ami_secret="billing"
-    )
-    listener = make_listener(settings, factory)
-    try:
-        await listener.start()
-        await server.wait_sent()
-        await listener.wait_idle()
-    finally:
-        await listener.stop()
-        await server.stop()
-    assert (listener.received, listener.failed, listener.rejected) == (events, 0, 0)
-
-
 async def test_an_inbound_did_call_is_charged_at_every_level_at_its_own_price(
     tree: Tree, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
@@ -86,7 +67,7 @@ async def test_an_inbound_did_call_is_charged_at_every_level_at_its_own_price(
         + inbound_event("1900000000.2", "34910000002", 60),  # a free DID
         newline="",
     )
-    await replay(session_factory, path, 2)
+    await replay(session_factory, path, events=2)
     with session_factory() as s:
         cdrs = {c.uniqueid: c for c in s.scalars(select(Cdr))}
         rated = cdrs["1900000000.1"]

@@ -19,11 +19,12 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import migrate
-from db.recurring_schema import Did, RecurringCharge
+from db.recurring_schema import Did
 from db.schema import LedgerEntry
 from services.dids import assignment, inventory
 from services.recurring.charging import charge_due
 from tests.recurring.conftest import Tree, at
+from tests.recurring.test_charging import charges as rows
 
 D = Decimal
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,17 +54,6 @@ def assign(tree: Tree, did_id: int, when: str, who: str = "R2", to: str = "C") -
         did = assignment.assign_did(u, tree.caller(who), did_id, tree.ids[to], at(when))
         assert did.subscription_id is not None
         return did.subscription_id
-
-
-def rows(factory: sessionmaker[Session], sub: int) -> list[RecurringCharge]:
-    with factory() as s:
-        return list(
-            s.scalars(
-                select(RecurringCharge)
-                .where(RecurringCharge.subscription_id == sub)
-                .order_by(RecurringCharge.period_start, RecurringCharge.what, RecurringCharge.level)
-            )
-        )
 
 
 def test_a_prepaid_account_is_charged_its_did_fee(
