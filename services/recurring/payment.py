@@ -107,18 +107,14 @@ def settle_unpaid(session: Session, now: datetime) -> int:
     """Pay the unpaid charges that balances now cover (oldest subscription debt first,
     all of a subscription's debt of one account at once) and resume the subscriptions
     left owing nothing. Returns how many were resumed."""
-    rows = (
-        session.execute(
-            select(RecurringCharge)
-            .where(RecurringCharge.status == "unpaid")
-            .order_by(RecurringCharge.id)
-        )
-        .scalars()
-        .all()
-    )
-    if not rows:
+    unpaid = RecurringCharge.status == "unpaid"
+    owing = session.scalars(select(RecurringCharge.account_id).where(unpaid).distinct()).all()
+    if not owing:
         return 0
-    available = _available(session, list({r.account_id for r in rows if r.account_id}))
+    # Lock the accounts first, then read their debt: a concurrent run that paid it
+    # meanwhile has committed by the time the lock is ours, so nothing is paid twice.
+    available = _available(session, [a for a in owing if a is not None])
+    rows = session.scalars(select(RecurringCharge).where(unpaid).order_by(RecurringCharge.id)).all()
     groups: dict[tuple[int, int], list[RecurringCharge]] = {}
     for r in rows:
         assert r.account_id is not None
