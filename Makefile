@@ -24,10 +24,10 @@ $(STAMP): setup.cfg pyproject.toml
 
 devenv: $(STAMP) ## create .venv and install the server with the dev tools
 
-run: $(STAMP) ## migrate, load the demo into an empty database, serve on $(BIND)
+run: $(STAMP) ## migrate, load the demo into an empty database, serve on $(BIND) with the job worker
 	$(BIN)/siptar db upgrade
 	$(BIN)/siptar demo --if-empty
-	$(BIN)/siptar serve --bind $(BIND)
+	$(BIN)/siptar worker & trap 'kill $$!' EXIT; $(BIN)/siptar serve --bind $(BIND)
 
 postgres-bin: ## install Debian's PostgreSQL server if this machine has none
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \

@@ -13,6 +13,7 @@
     siptar cdr import-csv FILE
     siptar cdr replay-failed [--spool-dir DIR]
     siptar wsdl [--out DIR]
+    siptar worker [--once] [--now ISO-TIME] [--job NAME]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
 overrides it (settings.py).
@@ -81,7 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     _install_parsers(sub, common)
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
+    _worker_parser(sub, common)
     return parser
+
+
+def _worker_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    worker = sub.add_parser("worker", parents=[common], help="run the periodic jobs")
+    worker.add_argument("--once", action="store_true", help="run every job once, then exit")
+    worker.add_argument("--now", help="with --once: the time the jobs run for (ISO, UTC)")
+    worker.add_argument("--job", action="append", help="only this job (repeatable)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "cdr": _cdr, "wsdl": _wsdl}
     handler |= {"agi": _agi, "reservations": _reservations}
-    handler |= {"init": _init, "admin": _admin}
+    handler |= {"init": _init, "admin": _admin, "worker": _worker}
     handler[args.command](args, settings)
 
 
@@ -325,6 +334,12 @@ def _admin(args: argparse.Namespace, settings: Settings) -> None:
         engine.dispose()
     if given is None:
         print(f"password (shown once, keep it): {secret}")
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> None:
+    from services.jobs.cli import run_worker
+
+    sys.exit(run_worker(settings, once=args.once, now=args.now, only=args.job))
 
 
 if __name__ == "__main__":

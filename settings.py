@@ -39,6 +39,10 @@ class Settings:
     # Reverse proxies (comma-separated addresses) whose X-Forwarded-For names the real
     # client: the login throttle counts per client address (docs/security.md).
     trusted_proxies: str = ""
+    # The job worker (services/jobs): a job's lease lasts this long without a renewal
+    # (a killed worker's jobs wait this long), and the worker checks for due jobs this often.
+    job_lease_seconds: int = 120
+    worker_tick_seconds: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from itertools import islice
 from typing import Any, cast
@@ -128,6 +128,8 @@ def copy_text(value: Any) -> str:
         return format(value, "f")
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
+    if isinstance(value, date):  # after datetime, which is a date too
+        return value.isoformat()
     if isinstance(value, time):
         return value.isoformat()
     if isinstance(value, bool):

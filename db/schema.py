@@ -459,3 +459,6 @@ class CallIntervention(Base):
 from db.audit_schema import AuditEvent, LoginAttempt  # noqa: E402
 
 __all__ = ["AuditEvent", "LoginAttempt"]
+# The operator's month (catalogue, subscriptions, DIDs, jobs) lives in its own module;
+# imported here so that every user of `Base.metadata` sees those tables too.
+from db import recurring_schema  # noqa: E402, F401

@@ -38,8 +38,11 @@ class Unratable(Exception):
 class LevelCharge:
     account: Account
     level: int
-    sheet_id: int
+    sheet_id: int | None  # None: a DID's inbound price (services/dids/inbound.py)
     cost: CallCost
+    # Set on the operator's cost of an inbound DID call: the row has no account (and
+    # `account` is the DID's owner, for reference only) and no ledger row.
+    provider_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,13 @@ class Priced:
 
 def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
     """The cost of the call at every level: the customer, then each reseller above
-    it, each at its own sheet. Raises Unratable if any level can't be priced."""
+    it, each at its own sheet. Raises Unratable if any level can't be priced.
+    A call to a DID is priced by services/dids/inbound.py instead."""
+    from services.dids import inbound  # it builds on this module's types
+
+    did_call = inbound.price_inbound(uow, record)
+    if did_call is not None:
+        return did_call
     account = _account_by_code(uow, record.accountcode) if record.accountcode else None
     if account is None:
         # SettleCall's named account, or the account whose reservation this channel holds.
@@ -148,8 +157,8 @@ def charge_rows(cdr_id: int, levels: list[LevelCharge]) -> list[dict[str, object
         {
             "cdr_id": cdr_id,
             "level": lc.level,
-            "account_id": lc.account.id,
-            "provider_id": None,
+            "account_id": None if lc.provider_id else lc.account.id,
+            "provider_id": lc.provider_id,
             "sheet_id": lc.sheet_id,
             "prefix": lc.cost.prefix,
             "billed_seconds": lc.cost.billed_seconds,
@@ -165,7 +174,7 @@ def postings(cdr_id: int, dst: str, levels: list[LevelCharge]) -> list[Posting]:
     return [
         Posting(lc.account.id, "call", -lc.cost.cost, f"call to {dst}", cdr_id)
         for lc in levels
-        if lc.cost.cost
+        if lc.cost.cost and lc.provider_id is None
     ]
 
 

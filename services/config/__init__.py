@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
 from services.config.deck_service import RateDeckService
+from services.config.did_service import DidService
 from services.config.models import TNS
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
@@ -14,5 +15,7 @@ NAME = "config"
 
 def application() -> SiptarApplication:
     return make_application(
-        [ConfigService, RateDeckService, RoutingService, TrafficService], tns=TNS, name="Config"
+        [ConfigService, RateDeckService, RoutingService, TrafficService, DidService],
+        tns=TNS,
+        name="Config",
     )

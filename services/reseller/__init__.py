@@ -6,6 +6,7 @@ from services.common.app import SiptarApplication, make_application
 from services.reseller.accounts_service import AccountsService
 from services.reseller.audit_service import AuditService
 from services.reseller.models import TNS
+from services.reseller.month_service import MonthService
 from services.reseller.password_service import ResellerPasswordService
 from services.reseller.pins_service import PinsService
 from services.reseller.service import ResellerService
@@ -27,6 +28,7 @@ def application() -> SiptarApplication:
             ResellerTrafficService,
             ResellerPasswordService,
             AuditService,
+            MonthService,
         ],
         tns=TNS,
         name="Reseller",

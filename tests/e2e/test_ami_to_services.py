@@ -24,7 +24,9 @@ SESSION = Path(__file__).resolve().parents[1] / "fixtures" / "ami" / "ami_sessio
 D = Decimal
 
 
-async def replay(session_factory: Callable[[], Session], raw: Path = SESSION) -> None:
+async def replay(
+    session_factory: Callable[[], Session], raw: Path = SESSION, events: int = 14
+) -> None:
     server = AmiReplayServer(raw)
     port = await server.start()
     settings = Settings(
@@ -38,7 +40,7 @@ async def replay(session_factory: Callable[[], Session], raw: Path = SESSION) ->
     finally:
         await listener.stop()
         await server.stop()
-    assert (listener.received, listener.failed, listener.rejected) == (14, 0, 0)
+    assert (listener.received, listener.failed, listener.rejected) == (events, 0, 0)
 
 
 def balances(session_factory: Callable[[], Session]) -> dict[str, Decimal]:

@@ -9,7 +9,7 @@ WSDL has no case, so a new operation can't be forgotten.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,7 @@ from client.connection import SERVICES
 from db.schema import Account, Cdr, PinLot
 from tests.e2e.test_ami_to_services import replay
 from tests.levels.conftest import Tree
+from tests.levels.month_world import make_month, month_cases
 
 pytestmark = pytest.mark.e2e
 D = Decimal
@@ -37,6 +38,7 @@ class World:
     tree: Tree
     cdr: dict[str, int]  # an account name -> one of its CDR ids
     lots: dict[str, int]  # owner name -> lot id
+    month: dict[str, int] = field(default_factory=dict)  # tests/levels/month_world.py
 
     def id(self, name: str) -> int:
         return self.tree.ids[name]
@@ -295,6 +297,7 @@ CASES: list[Case] = [
     Case("cdr", "ListCdrs", lambda w: {"account_id": w.id("Carol")}),
     Case("cdr", "ListCdrs", lambda w: {}, cdrs_inside),
 ]
+CASES += month_cases(Case, lambda w, key: w.month[key])
 
 # R1 is above R2: these answer data about R2's subtree.
 R1_SEES: list[tuple[str, str, Args]] = [
@@ -324,6 +327,10 @@ TABLES = (
     "pin_lots",
     "account_callerids",
     "charges",
+    "catalog_services",
+    "subscriptions",
+    "recurring_charges",
+    "dids",
 )
 
 
@@ -350,7 +357,7 @@ async def make_world(tree: Tree, session_factory: Callable[[], Session]) -> Worl
             for name in ("X", "R2")
         }
     assert all(cdr.values())
-    return World(tree, {k: int(v or 0) for k, v in cdr.items()}, lots)
+    return World(tree, {k: int(v or 0) for k, v in cdr.items()}, lots, make_month(tree))
 
 
 def call(api: SiptarClient, case_service: str, operation: str, kwargs: dict[str, Any]) -> Any:

@@ -1,0 +1,1 @@
+"""Services, subscriptions and recurring charges (spyne-free). See docs/recurring.md."""
