@@ -11,7 +11,8 @@
     siptar wsdl [--out DIR]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
-overrides it (settings.py).
+overrides it (settings.py); the flag is accepted at any level of a command, before or
+after its subcommand (`siptar cdr import-csv --database-url URL FILE`).
 """
 
 from __future__ import annotations
@@ -28,15 +29,11 @@ logger = logging.getLogger("siptar")
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    for f in fields(Settings):
-        common.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            dest=f.name,
-            default=None,
-            type=int if f.type == "int" else str,
-            help=f"[env var: SIPTAR_{f.name.upper()}]",
-        )
+    """The command tree. A new command is added with `sub.add_parser(...)` (or under a
+    group's subparsers) like the others: `_with_settings_options` gives every parser of
+    the tree the settings flags at the end, so they work before or after any
+    sub-subcommand without the new command doing anything."""
+    common = _settings_options()
     parser = argparse.ArgumentParser(prog="siptar", description="SipTar Billing Server")
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", parents=[common], help="database migrations")
@@ -62,19 +59,50 @@ def _parser() -> argparse.ArgumentParser:
     cdr_sub = cdr.add_subparsers(dest="cdr_command", required=True)
     csv_import = cdr_sub.add_parser("import-csv", help="import Asterisk's Master.csv (idempotent)")
     csv_import.add_argument("file", type=Path)
-    replay = cdr_sub.add_parser(
+    cdr_sub.add_parser(
         "replay-failed", help="store the spool's failed-*.jsonl files again (idempotent)"
     )
-    for name in ("spool_dir", "database_url"):  # also accepted after the subcommand
-        replay.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            default=argparse.SUPPRESS,
-            help=f"[env var: SIPTAR_{name.upper()}]",
-        )
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
+    _with_settings_options(parser)
     return parser
+
+
+def _settings_options() -> argparse.ArgumentParser:
+    """One --<name> flag per setting (settings.py). The default is SUPPRESS, not None:
+    argparse copies a subparser's namespace over its parent's, so a None default in a
+    sub-subcommand would erase a flag given before it (`siptar cdr --database-url X
+    import-csv F`). Absent flags leave no attribute; `main` reads them with getattr."""
+    common = argparse.ArgumentParser(add_help=False)
+    for f in fields(Settings):
+        common.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            default=argparse.SUPPRESS,
+            type=int if f.type == "int" else str,
+            help=f"[env var: SIPTAR_{f.name.upper()}]",
+        )
+    return common
+
+
+def _with_settings_options(parser: argparse.ArgumentParser) -> None:
+    """Add the settings flags to `parser` and to every parser below it, wherever they
+    are missing (a command built with `parents=[common]` has them already)."""
+    for action in _settings_options()._actions:
+        if not any(o in parser._option_string_actions for o in action.option_strings):
+            parser._add_action(action)
+    for child in subcommand_parsers(parser):
+        _with_settings_options(child)
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of `parser`'s subcommands (argparse keeps them in a private action)."""
+    return [
+        child
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for child in dict.fromkeys(action.choices.values())
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
