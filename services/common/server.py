@@ -31,9 +31,13 @@ class _Gunicorn(BaseApplication):
 
 def serve(settings: Settings, *, bind: str, workers: int) -> None:
     base = settings.public_url.rstrip("/")
-    print("SipTar Billing Server: WSDLs at")
-    for name in ("billing", "config", "reseller", "cdr"):
-        print(f"  {base}/{name}?wsdl")
+
+    def when_ready(arbiter: Any) -> None:
+        # gunicorn calls this once the socket is bound: a taken port prints no URLs.
+        print("SipTar Billing Server: WSDLs at", flush=True)
+        for name in ("billing", "config", "reseller", "cdr"):
+            print(f"  {base}/{name}?wsdl", flush=True)
+
     _Gunicorn(
         settings,
         {
@@ -43,5 +47,6 @@ def serve(settings: Settings, *, bind: str, workers: int) -> None:
             "timeout": 120,
             "accesslog": "-",
             "preload_app": False,
+            "when_ready": when_ready,
         },
     ).run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -91,3 +92,48 @@ def test_every_service_publishes_its_wsdl_at_the_bound_address(served: str) -> N
     for name in ("billing", "config", "reseller", "cdr"):
         text = requests.get(f"{served}/{name}?wsdl", timeout=10).text
         assert f'location="{served}/{name}"' in text
+
+
+def test_the_wsdl_urls_are_printed_only_once_the_port_is_bound(tmp_path: Path) -> None:
+    env = {**os.environ, "SIPTAR_DATABASE_URL": f"sqlite:///{tmp_path / 'siptar.db'}"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli", "serve", "--bind", f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode != 0
+    assert "Connection in use" in proc.stderr
+    assert "?wsdl" not in proc.stdout + proc.stderr
+
+
+def test_the_printed_wsdl_url_answers_as_soon_as_it_is_printed(tmp_path: Path) -> None:
+    env = {**os.environ, "SIPTAR_DATABASE_URL": f"sqlite:///{tmp_path / 'siptar.db'}"}
+    env.pop("SIPTAR_PUBLIC_URL", None)
+    siptar("db", "upgrade", cwd=tmp_path, env=env)
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("SipTar Billing Server: WSDLs at")
+        assert lines[1].strip() == f"http://127.0.0.1:{port}/billing?wsdl"
+        # The socket is bound: a connection is accepted (and waits for a worker).
+        assert requests.get(lines[1].strip(), timeout=60).status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
