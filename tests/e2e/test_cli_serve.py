@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -34,25 +35,36 @@ def siptar(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPr
     )
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp_path = tmp_path_factory.mktemp("run")
+def _migrated(tmp_path: Path) -> dict[str, str]:
+    """The environment of a `siptar` on a migrated SQLite database in tmp_path."""
     env = {**os.environ, "SIPTAR_DATABASE_URL": f"sqlite:///{tmp_path / 'siptar.db'}"}
     env.pop("SIPTAR_PUBLIC_URL", None)
     siptar("db", "upgrade", cwd=tmp_path, env=env)
+    return env
+
+
+def _serve(port: int, cwd: Path, env: dict[str, str], *, workers: int, stderr: int) -> Any:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", f"--bind=127.0.0.1:{port}", f"--workers={workers}"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp_path = tmp_path_factory.mktemp("run")
+    env = _migrated(tmp_path)
     demo = siptar("demo", "--if-empty", cwd=tmp_path, env=env)
     assert "admin      / admin" in demo.stdout
     again = siptar("demo", "--if-empty", cwd=tmp_path, env=env)
     assert "not loaded" in again.stdout
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = _serve(port, tmp_path, env, workers=2, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for(f"{url}/billing?wsdl", proc)
@@ -62,11 +74,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
-def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
+def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
+            out = proc.stdout.read() if proc.stdout else ""
             raise AssertionError(f"siptar serve exited: {out}")
         try:
             if requests.get(url, timeout=5).status_code == 200:
@@ -114,19 +126,8 @@ def test_the_wsdl_urls_are_printed_only_once_the_port_is_bound(tmp_path: Path) -
 
 
 def test_the_printed_wsdl_url_answers_as_soon_as_it_is_printed(tmp_path: Path) -> None:
-    env = {**os.environ, "SIPTAR_DATABASE_URL": f"sqlite:///{tmp_path / 'siptar.db'}"}
-    env.pop("SIPTAR_PUBLIC_URL", None)
-    siptar("db", "upgrade", cwd=tmp_path, env=env)
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _serve(port, tmp_path, _migrated(tmp_path), workers=1, stderr=subprocess.DEVNULL)
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(2)]
