@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +18,7 @@ import requests
 import zeep
 
 from tests.pgserver import free_port
+from tests.serving import wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -67,26 +67,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = _serve(port, tmp_path, env, workers=2, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{url}/billing?wsdl", proc)
+        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-
-
-def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise AssertionError(f"siptar serve exited: {out}")
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # refused, or a worker still booting
-            pass
-        time.sleep(0.2)
-    raise AssertionError("siptar serve did not answer within 60 s")
 
 
 def test_the_demo_server_answers_a_zeep_client(served: str) -> None:
