@@ -31,12 +31,14 @@ VENV = ROOT / ".venv"
 
 def newcomer_env(tmp: Path, bind: str) -> dict[str, str]:
     """The environment of a shell in the repository: the test's own, minus the
-    virtualenv on the PATH and any SIPTAR_* setting, plus BIND and a database of its own."""
+    virtualenv on the PATH and any SIPTAR_* setting, plus BIND, a database, a spool
+    and a FastAGI port of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SIPTAR_", "VIRTUAL_ENV"))}
     path = [p for p in env.get("PATH", "").split(os.pathsep) if Path(p) != VENV / "bin"]
     env["PATH"] = os.pathsep.join(path)
     env |= {"BIND": bind, "SIPTAR_DATABASE_URL": f"sqlite:///{tmp / 'siptar.db'}"}
     env["SIPTAR_SPOOL_DIR"] = str(tmp / "spool")
+    env["SIPTAR_AGI_BIND"] = f"127.0.0.1:{free_port()}"  # docs/dialplan.md starts `siptar agi`
     return env
 
 
