@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 .PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin clean mutation mutation-credit mutation-score
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (spyne 2.14 runs on 3.11 only)"; exit 1; }

@@ -16,7 +16,8 @@
     siptar worker [--once] [--now ISO-TIME] [--job NAME]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
-overrides it (settings.py).
+overrides it (settings.py); the flag is accepted at any level of a command, before or
+after its subcommand (`siptar cdr import-csv --database-url URL FILE`).
 """
 
 from __future__ import annotations
@@ -34,15 +35,11 @@ logger = logging.getLogger("siptar")
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    for f in fields(Settings):
-        common.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            dest=f.name,
-            default=None,
-            type=int if f.type == "int" else str,
-            help=f"[env var: SIPTAR_{f.name.upper()}]",
-        )
+    """The command tree. A new command is added with `sub.add_parser(...)` (or under a
+    group's subparsers) like the others: `_with_settings_options` gives every parser of
+    the tree the settings flags at the end, so they work before or after any
+    sub-subcommand without the new command doing anything."""
+    common = _settings_options()
     parser = argparse.ArgumentParser(prog="siptar", description="SipTar Billing Server")
     sub = parser.add_subparsers(dest="command", required=True)
     db = sub.add_parser("db", parents=[common], help="database migrations")
@@ -63,26 +60,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("agi", parents=[common], help="run the FastAGI authorize endpoint")
     res = sub.add_parser("reservations", parents=[common], help="credit reservations")
     res.add_subparsers(dest="res_command", required=True).add_parser(
-        "expire", help="expire reservations past their call's end (run it from cron)"
+        "expire",
+        help="expire reservations past their call's end (siptar worker does it every minute)",
     )
     cdr = sub.add_parser("cdr", parents=[common], help="CDR tools")
     cdr_sub = cdr.add_subparsers(dest="cdr_command", required=True)
     csv_import = cdr_sub.add_parser("import-csv", help="import Asterisk's Master.csv (idempotent)")
     csv_import.add_argument("file", type=Path)
-    replay = cdr_sub.add_parser(
+    cdr_sub.add_parser(
         "replay-failed", help="store the spool's failed-*.jsonl files again (idempotent)"
     )
-    for name in ("spool_dir", "database_url"):  # also accepted after the subcommand
-        replay.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            default=argparse.SUPPRESS,
-            help=f"[env var: SIPTAR_{name.upper()}]",
-        )
     _install_parsers(sub, common)
+    _worker_parser(sub, common)
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
-    _worker_parser(sub, common)
+    _with_settings_options(parser)
     return parser
 
 
@@ -91,6 +83,43 @@ def _worker_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentPar
     worker.add_argument("--once", action="store_true", help="run every job once, then exit")
     worker.add_argument("--now", help="with --once: the time the jobs run for (ISO, UTC)")
     worker.add_argument("--job", action="append", help="only this job (repeatable)")
+
+
+def _settings_options() -> argparse.ArgumentParser:
+    """One --<name> flag per setting (settings.py). The default is SUPPRESS, not None:
+    argparse copies a subparser's namespace over its parent's, so a None default in a
+    sub-subcommand would erase a flag given before it (`siptar cdr --database-url X
+    import-csv F`). Absent flags leave no attribute; `main` reads them with getattr."""
+    common = argparse.ArgumentParser(add_help=False)
+    for f in fields(Settings):
+        common.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            default=argparse.SUPPRESS,
+            type=int if f.type == "int" else str,
+            help=f"[env var: SIPTAR_{f.name.upper()}]",
+        )
+    return common
+
+
+def _with_settings_options(parser: argparse.ArgumentParser) -> None:
+    """Add the settings flags to `parser` and to every parser below it, wherever they
+    are missing (a command built with `parents=[common]` has them already)."""
+    for action in _settings_options()._actions:
+        if not any(o in parser._option_string_actions for o in action.option_strings):
+            parser._add_action(action)
+    for child in subcommand_parsers(parser):
+        _with_settings_options(child)
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The parsers of `parser`'s subcommands (argparse keeps them in a private action)."""
+    return [
+        child
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for child in dict.fromkeys(action.choices.values())
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:

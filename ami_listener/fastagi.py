@@ -16,8 +16,8 @@ channel's uniqueid come from the AGI environment; a PIN is the third argument.
 
 The protocol is written here on asyncio (a few lines), not taken from panoramisk: its
 FastAGI server blocks the whole loop on a client that disconnects before sending its
-headers (STACK_NOTES). Here each connection is its own task with a deadline and a size
-limit, so a dead or slow client costs only itself.
+headers (docs/stack.md, "panoramisk"). Here each connection is its own task with a
+deadline and a size limit, so a dead or slow client costs only itself.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Wiring only; the translation is ami_listener/events.py.
     panoramisk dispatch -> _on_cdr (async: parse + enqueue, never raises)
         -> asyncio.Queue -> one writer task -> handle_cdr(record) in a thread
 
-Why this shape (see STACK_NOTES "panoramisk"): a handler that raises or blocks inside
+Why this shape (docs/stack.md, "panoramisk"): a handler that raises or blocks inside
 panoramisk's dispatch costs the connection and the rest of that TCP read, and Asterisk drops
 a reader that is slower than `writetimeout`. The single writer keeps arrival order.
 

@@ -183,7 +183,7 @@ class RateSheet(Base):
 
 
 class Rate(Base):
-    """One row of a rate sheet; fields as DESIGN.md's rate table."""
+    """One row of a rate sheet; fields as the rate table of docs/design.md."""
 
     __tablename__ = "rates"
     __table_args__ = (Index("ix_rates_sheet_prefix", "sheet_id", "prefix"),)
@@ -370,7 +370,7 @@ class LedgerEntry(Base):
 
 
 class Reservation(Base):
-    """Money held for a call in progress (credit control, DESIGN.md)."""
+    """Money held for a call in progress (docs/design.md, "Credit control")."""
 
     __tablename__ = "reservations"
     __table_args__ = (

@@ -1,7 +1,7 @@
 """The pure rating engine: rate sheets, the cost of a call, the longest affordable call.
 
 No I/O, no clock, no globals: callers load a RateSheet, compile it once into a
-RatingPlan and ask it. See DESIGN.md, "Rating", and rating/engine.py for the rules.
+RatingPlan and ask it. See docs/design.md, "Rating", and rating/engine.py for the rules.
 """
 
 from __future__ import annotations

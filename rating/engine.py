@@ -1,7 +1,7 @@
 """The rating engine: what a call costs, and how long a call a sum of money buys.
 
 compile_sheet builds a RatingPlan once per sheet (version); the plan is immutable and
-shared between threads. The rules are DESIGN.md's "Rating"; where it leaves a choice:
+shared between threads. The rules are docs/design.md's "Rating"; where it leaves a choice:
 
 - The rate, its connect fee, included_seconds, free_below, min_cost and max_cost are
   those of the rate found at the call's start (the band where the call starts).

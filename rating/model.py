@@ -2,7 +2,7 @@
 
 This is the contract between the pure engine (rating/engine.py), the tariff parser
 (rating/tariffs.py) and the database (db/ converts rows to these classes). Nothing here
-does I/O or reads a clock. See DESIGN.md, "Rating", for the meaning of every field.
+does I/O or reads a clock. See docs/design.md, "Rating", for the meaning of every field.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Money arithmetic: Decimal only, one place that rounds.
 
-Amounts are stored with 6 decimal places (DESIGN.md, "Money"); a sheet's final call cost
+Amounts are stored with 6 decimal places (docs/design.md, "Money"); a sheet's final call cost
 is rounded to its own `decimals` with its own rounding mode. Nothing else rounds.
 """
 

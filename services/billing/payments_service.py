@@ -1,6 +1,6 @@
 """Billing Engine: adjustments, refunds, and the history of payments and the ledger.
 
-Sign convention (DESIGN.md): `balance` is what the customer has; a ledger amount is
+Sign convention (docs/design.md, "Money"): `balance` is what the customer has; a ledger amount is
 signed in the balance's direction: payments and refunds positive, call charges
 negative, adjustments either. Acting on a child never changes your own balance.
 

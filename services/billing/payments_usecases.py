@@ -1,6 +1,6 @@
 """Adjustments, refunds, and the history of an account's money. No spyne here.
 
-The sign convention is DESIGN.md's: `balance` is what the customer has, and a ledger
+The sign convention is docs/design.md's ("Money"): `balance` is what the customer has, and a ledger
 amount is signed in the direction of the balance (a payment or a refund is positive,
 a call charge negative, an adjustment either). The payer never changes: a parent
 acting on its child's balance leaves its own balance alone.

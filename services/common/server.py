@@ -35,9 +35,13 @@ def serve(settings: Settings, *, bind: str, workers: int, threads: int = 8) -> N
     internet, put a buffering reverse proxy in front (docs/security.md): it reads every
     request whole before gunicorn sees it. `threads=1` is gunicorn's sync worker."""
     base = settings.public_url.rstrip("/")
-    print("SipTar Billing Server: WSDLs at")
-    for name in ("billing", "config", "reseller", "cdr"):
-        print(f"  {base}/{name}?wsdl")
+
+    def when_ready(arbiter: Any) -> None:
+        # gunicorn calls this once the socket is bound: a taken port prints no URLs.
+        print("SipTar Billing Server: WSDLs at", flush=True)
+        for name in ("billing", "config", "reseller", "cdr"):
+            print(f"  {base}/{name}?wsdl", flush=True)
+
     _Gunicorn(
         settings,
         {
@@ -50,5 +54,6 @@ def serve(settings: Settings, *, bind: str, workers: int, threads: int = 8) -> N
             "keepalive": 5,
             "accesslog": "-",
             "preload_app": False,
+            "when_ready": when_ready,
         },
     ).run()

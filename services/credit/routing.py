@@ -1,4 +1,4 @@
-"""Routes: which trunks may carry a call to a number, in which order (DESIGN.md "Routes").
+"""Routes: which trunks may carry a call to a number, in which order (docs/design.md, "Routes").
 
 A route maps a prefix (the longest one matching the number wins; "" is the default
 route) to trunks with a strategy:

@@ -1,7 +1,7 @@
 """A reseller's price lists: copy its own sheet with a markup, edit rates, assign sheets
 to its children, and the below-cost guard. No spyne here.
 
-Who may do what (DESIGN.md, "Who pays whom"): a sheet is readable by the accounts at
+Who may do what (docs/design.md, "Who pays whom"): a sheet is readable by the accounts at
 or above its owner and by the account that pays by it; it is changed only by its
 owner or an account above the owner. The admin is the root, so the same operations
 serve it. A reseller's cost for a prefix is the price of the longest matching prefix

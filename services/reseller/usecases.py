@@ -1,6 +1,6 @@
 """Account use cases of the Reseller Manager. No spyne here.
 
-A reseller sees and touches only its own subtree (DESIGN.md): every lookup goes
+A reseller sees and touches only its own subtree (docs/design.md): every lookup goes
 through services.common.caller, which answers NotFound for anything outside it.
 """
 

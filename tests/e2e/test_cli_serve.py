@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 import zeep
 
 from tests.pgserver import free_port
+from tests.serving import wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -33,47 +35,43 @@ def siptar(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedPr
     )
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp_path = tmp_path_factory.mktemp("run")
+def _migrated(tmp_path: Path) -> dict[str, str]:
+    """The environment of a `siptar` on a migrated SQLite database in tmp_path."""
     env = {**os.environ, "SIPTAR_DATABASE_URL": f"sqlite:///{tmp_path / 'siptar.db'}"}
     env.pop("SIPTAR_PUBLIC_URL", None)
     siptar("db", "upgrade", cwd=tmp_path, env=env)
+    return env
+
+
+def _serve(port: int, cwd: Path, env: dict[str, str], *, workers: int, stderr: int) -> Any:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", f"--bind=127.0.0.1:{port}", f"--workers={workers}"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp_path = tmp_path_factory.mktemp("run")
+    env = _migrated(tmp_path)
     demo = siptar("demo", "--if-empty", cwd=tmp_path, env=env)
     assert "admin      / admin" in demo.stdout
     again = siptar("demo", "--if-empty", cwd=tmp_path, env=env)
     assert "not loaded" in again.stdout
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = _serve(port, tmp_path, env, workers=2, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{url}/billing?wsdl", proc)
+        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60)
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-
-
-def _wait_for(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
-            raise AssertionError(f"siptar serve exited: {out}")
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # refused, or a worker still booting
-            pass
-        time.sleep(0.2)
-    raise AssertionError("siptar serve did not answer within 60 s")
 
 
 def test_the_demo_server_answers_a_zeep_client(served: str) -> None:
@@ -91,3 +89,37 @@ def test_every_service_publishes_its_wsdl_at_the_bound_address(served: str) -> N
     for name in ("billing", "config", "reseller", "cdr"):
         text = requests.get(f"{served}/{name}?wsdl", timeout=10).text
         assert f'location="{served}/{name}"' in text
+
+
+def test_the_wsdl_urls_are_printed_only_once_the_port_is_bound(tmp_path: Path) -> None:
+    env = {**os.environ, "SIPTAR_DATABASE_URL": f"sqlite:///{tmp_path / 'siptar.db'}"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli", "serve", "--bind", f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode != 0
+    assert "Connection in use" in proc.stderr
+    assert "?wsdl" not in proc.stdout + proc.stderr
+
+
+def test_the_printed_wsdl_url_answers_as_soon_as_it_is_printed(tmp_path: Path) -> None:
+    port = free_port()
+    proc = _serve(port, tmp_path, _migrated(tmp_path), workers=1, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("SipTar Billing Server: WSDLs at")
+        assert lines[1].strip() == f"http://127.0.0.1:{port}/billing?wsdl"
+        # The socket is bound: a connection is accepted (and waits for a worker).
+        assert requests.get(lines[1].strip(), timeout=60).status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)

@@ -1,4 +1,4 @@
-"""The rating engine on flat prices, tiers, fees and rounding (DESIGN.md, "Rating")."""
+"""The rating engine on flat prices, tiers, fees and rounding (docs/design.md, "Rating")."""
 
 from __future__ import annotations
 
