@@ -1,4 +1,4 @@
-"""Edge cases of the rules in docs/rates.md and DESIGN.md ("Rating") that a wrong line of
+"""Edge cases of the rules in docs/rates.md and docs/design.md ("Rating") that a wrong line of
 rating/ could break without another test noticing: tiers, block modes, the initial
 block, max_duration, bands ending at 24:00, sheets in other zones, calls starting a
 fraction of a second before an edge, promotions with an end."""
