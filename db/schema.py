@@ -331,7 +331,8 @@ class LedgerEntry(Base):
     __tablename__ = "ledger"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment')", name="kind"
+            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment', 'tax')",
+            name="kind",
         ),
         Index("ix_ledger_account_created", "account_id", "created_at"),
     )
@@ -425,3 +426,9 @@ class CallIntervention(Base):
     action: Mapped[str] = mapped_column(String(16), default="hangup")
     reason: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+# Invoicing's tables live in their own module; importing it here registers them on
+# Base.metadata wherever the schema is used (alembic, tests, create_all).
+from db import invoice_schema as _invoice_schema  # noqa: E402, F401
+from db import mail_schema as _mail_schema  # noqa: E402, F401

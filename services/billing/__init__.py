@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.billing.credit_service import CreditService
+from services.billing.invoice_service import InvoiceService
 from services.billing.models import TNS
 from services.billing.payments_service import PaymentsService
 from services.billing.service import BillingService
@@ -13,5 +14,5 @@ NAME = "billing"
 
 def application() -> SiptarApplication:
     return make_application(
-        [BillingService, CreditService, PaymentsService], tns=TNS, name="Billing"
+        [BillingService, CreditService, PaymentsService, InvoiceService], tns=TNS, name="Billing"
     )

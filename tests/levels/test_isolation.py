@@ -9,7 +9,7 @@ WSDL has no case, so a new operation can't be forgotten.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,6 +37,7 @@ class World:
     tree: Tree
     cdr: dict[str, int]  # an account name -> one of its CDR ids
     lots: dict[str, int]  # owner name -> lot id
+    invoices: dict[str, int] = field(default_factory=dict)  # account name -> invoice id
 
     def id(self, name: str) -> int:
         return self.tree.ids[name]
@@ -281,6 +282,25 @@ CASES: list[Case] = [
     # cdr
     Case("cdr", "ListCdrs", lambda w: {"account_id": w.id("Carol")}),
     Case("cdr", "ListCdrs", lambda w: {}, cdrs_inside),
+    # billing: invoices and taxes
+    Case(
+        "billing",
+        "CreateInvoice",
+        lambda w: {"account_id": w.id("XC"), "period_start": START, "period_end": END},
+    ),
+    Case("billing", "CreateInvoice", lambda w: {"account_id": w.id("R2")}),
+    Case("billing", "ListInvoices", lambda w: {"account_id": w.id("XC")}),
+    Case("billing", "ListInvoices", lambda w: {}, cdrs_inside),
+    Case("billing", "GetInvoice", lambda w: {"invoice_id": w.invoices["XC"]}),
+    Case("billing", "GetInvoicePdf", lambda w: {"invoice_id": w.invoices["XC"]}),
+    Case(
+        "billing",
+        "CreateCreditNote",
+        lambda w: {"invoice_id": w.invoices["XC"], "amount": D("0.01"), "reason": "x"},
+    ),
+    Case("billing", "SetTaxes", lambda w: {"account_id": w.id("XC"), "taxes": []}),
+    Case("billing", "SetTaxes", lambda w: {"account_id": w.id("R2"), "taxes": []}),
+    Case("billing", "SetBillingProfile", lambda w: {"account_id": w.id("XC"), "billing_day": 2}),
 ]
 
 # R1 is above R2: these answer data about R2's subtree.
@@ -310,6 +330,8 @@ TABLES = (
     "pin_lots",
     "account_callerids",
     "charges",
+    "invoices",
+    "account_taxes",
 )
 
 
@@ -336,7 +358,12 @@ async def make_world(tree: Tree, session_factory: Callable[[], Session]) -> Worl
             for name in ("X", "R2")
         }
     assert all(cdr.values())
-    return World(tree, {k: int(v or 0) for k, v in cdr.items()}, lots)
+    world = World(tree, {k: int(v or 0) for k, v in cdr.items()}, lots)
+    invoice = tree.api("X").billing.CreateInvoice(
+        account_id=tree.ids["XC"], period_start=START, period_end=END
+    )
+    world.invoices["XC"] = int(invoice.invoice.id)
+    return world
 
 
 def call(api: SiptarClient, case_service: str, operation: str, kwargs: dict[str, Any]) -> Any:
