@@ -30,6 +30,14 @@ class Settings:
     agi_bind: str = "127.0.0.1:4573"
     # Where the AMI listener spills CDRs while the database is down (ami_listener/spool.py).
     spool_dir: str = "var/spool"
+    # Where mail goes (services/mail/smtp.py): smtp://host:25 (plain, a local relay),
+    # smtp+starttls://user:password@host:587, smtps://user:password@host:465. Empty:
+    # mails wait in the outbox.
+    smtp_url: str = ""
+    smtp_from: str = "billing@localhost"
+    # A CA bundle to verify the SMTP server's certificate by (a private CA); empty:
+    # the system's.
+    smtp_ca_file: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -107,3 +107,16 @@ class BillingProfile(ComplexModel):
     billing_day = Integer
     payment_days = Integer
     cdr_detail = Boolean
+
+
+class BalanceAlertInfo(ComplexModel):
+    __namespace__ = TNS
+    threshold = Money
+    armed = Boolean
+    crossings = Integer
+
+
+class BalanceAlerts(ComplexModel):
+    __namespace__ = TNS
+    account_id = Integer
+    alerts = BalanceAlertInfo.customize(max_occurs="unbounded")

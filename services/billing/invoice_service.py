@@ -20,6 +20,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from db.invoice_schema import Invoice
 from rating.taxes import Tax
+from services.billing import alert_usecases
 from services.billing import invoice_models as m
 from services.billing import invoice_usecases as uc
 from services.common.app import request
@@ -223,4 +224,22 @@ class InvoiceService(ServiceBase):
             billing_day=p.billing_day,
             payment_days=p.payment_days,
             cdr_detail=p.cdr_detail,
+        )
+
+    @rpc(Integer, Money.customize(max_occurs=5), _returns=m.BalanceAlerts)
+    def SetBalanceAlerts(ctx: Any, account_id: int | None, thresholds: Any) -> m.BalanceAlerts:
+        """Low-balance alerts of your account (empty account_id) or of one below you:
+        up to five thresholds, replacing the old ones. One e-mail (to the address of
+        SetBillingProfile, under the parent's brand) each time the balance goes below
+        one; none while it stays below; a balance back at or above it re-arms it."""
+        req = request(ctx)
+        alerts = alert_usecases.set_alerts(req.uow, req.caller, account_id, list(thresholds or []))
+        return m.BalanceAlerts(
+            account_id=account_id or req.caller.account_id,
+            alerts=[
+                m.BalanceAlertInfo(
+                    threshold=money(a.threshold), armed=a.armed, crossings=a.crossings
+                )
+                for a in alerts
+            ],
         )

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import ledger
+from db import ledger, outbox
 from db.invoice_numbers import next_number
 from db.invoice_schema import AccountProfile, AccountTax, Invoice
 from db.schema import Account
@@ -31,11 +31,11 @@ from rating.money import to_money
 from rating.taxes import Tax, Taxed, apply_taxes
 from services.billing import invoice_lines, invoice_pdf
 from services.common.caller import Caller, managed_account, visible_account
+from services.common.periods import check_period
 from settings import Settings
 
 logger = logging.getLogger(__name__)
 
-MAX_PERIOD = timedelta(days=366)
 PROFILE_DEFAULTS: dict[str, Any] = {
     "address": "",
     "tax_id": "",
@@ -86,8 +86,7 @@ def _months_before(moment: datetime, months: int) -> datetime:
 
 
 def _check_period(start: datetime, end: datetime, now: datetime) -> None:
-    if end <= start or end - start > MAX_PERIOD:
-        raise InvalidInput("period_end: after period_start, at most 366 days later")
+    check_period(start, end)
     if end > now:
         # The peers' bug: a run before the month ends invoiced half a month.
         raise InvalidInput("period_end: the period has not ended yet")
@@ -243,6 +242,9 @@ def issue(
         # Exclusive prices: the balance was charged the net; the tax is owed on issue.
         ledger.post(session, account.id, "tax", -taxed.tax, reference=f"taxes of invoice {number}")
     session.flush()
+    if p.email:
+        # Queued in this transaction: sent only if the invoice is issued.
+        _queue_mail(session, invoice, snap, p.email)
     return invoice
 
 
@@ -454,9 +456,8 @@ def run_issue_invoices(
     return f"invoices: {issued} issued, {existing} already issued, {failed} failed"
 
 
-def pdf_of(uow: UnitOfWork, caller: Caller, invoice_id: int) -> tuple[Invoice, bytes]:
-    """GetInvoicePdf: drawn from the snapshot and the invoice's own columns only."""
-    inv = visible_invoice(uow.session, caller, invoice_id)
+def _render(inv: Invoice) -> bytes:
+    """The PDF, drawn from the snapshot and the invoice's own columns only."""
     extra: dict[str, Any] = {
         "issued": f"{inv.issued_at:%Y-%m-%d}",
         "due": f"{inv.due_at:%Y-%m-%d}",
@@ -466,15 +467,43 @@ def pdf_of(uow: UnitOfWork, caller: Caller, invoice_id: int) -> tuple[Invoice, b
         "total": _money(inv.total),
     }
     if inv.kind == "invoice":
-        charged = sum(
-            (Decimal(c["amount"]) for c in json.loads(inv.snapshot)["charges"]), Decimal(0)
-        )
+        charges = json.loads(inv.snapshot)["charges"]
+        charged = sum((Decimal(c["amount"]) for c in charges), Decimal(0))
         extra.update(
             opening=_money(inv.opening_balance),
             closing=_money(inv.closing_balance),
             charged=_money(charged),
         )
-    return inv, invoice_pdf.render(inv.snapshot, extra)
+    return invoice_pdf.render(inv.snapshot, extra)
+
+
+def pdf_of(uow: UnitOfWork, caller: Caller, invoice_id: int) -> tuple[Invoice, bytes]:
+    """GetInvoicePdf."""
+    inv = visible_invoice(uow.session, caller, invoice_id)
+    return inv, _render(inv)
+
+
+def invoice_pdf_bytes(session: Session, invoice_id: int) -> tuple[str, bytes]:
+    """The number and PDF of an invoice, for the mail that carries it."""
+    inv = session.get(Invoice, invoice_id)
+    if inv is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    return inv.number, _render(inv)
+
+
+def _queue_mail(session: Session, invoice: Invoice, snap: dict[str, Any], email: str) -> None:
+    brand = snap["issuer"]["company_name"]
+    outbox.queue(
+        session,
+        f"invoice:{invoice.id}",
+        email,
+        f"{invoice.title} {invoice.number} from {brand}",
+        f"Dear {snap['customer']['name']},\n\nattached is your {invoice.title.lower()} "
+        f"{invoice.number} for {invoice_pdf.dates(invoice.period_start, invoice.period_end)}: "
+        f"{invoice.total} {invoice.currency}, due {invoice.due_at:%Y-%m-%d}.\n\n{brand}\n",
+        from_name=brand,
+        invoice_id=invoice.id,
+    )
 
 
 def set_billing_profile(

@@ -8,6 +8,8 @@ WSDL has no case, so a new operation can't be forgotten.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ DENIED = (errors.AccessDenied, errors.NotFound)
 DECK = "prefix,price\n34,9.99\n"
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)
+PERIOD = {"period_start": START, "period_end": END}
 
 
 @dataclass
@@ -100,6 +103,15 @@ def live_calls_inside(result: Any, inside: set[int], w: World) -> bool:
 
 def traffic_inside(result: Any, inside: set[int], w: World) -> bool:
     return {int(r.key) for r in result.items or [] if r.key} <= inside
+
+
+def export_inside(result: Any, inside: set[int], w: World) -> bool:
+    rows = csv.DictReader(io.StringIO(result.data.decode()))
+    return {int(r["account_id"]) for r in rows if r["account_id"]} <= inside
+
+
+def keys_inside(result: Any, inside: set[int], w: World) -> bool:
+    return {int(x.key) for x in result.lines or []} <= inside
 
 
 def csv_file(text_: str) -> bytes:
@@ -301,6 +313,14 @@ CASES: list[Case] = [
     Case("billing", "SetTaxes", lambda w: {"account_id": w.id("XC"), "taxes": []}),
     Case("billing", "SetTaxes", lambda w: {"account_id": w.id("R2"), "taxes": []}),
     Case("billing", "SetBillingProfile", lambda w: {"account_id": w.id("XC"), "billing_day": 2}),
+    Case("cdr", "ExportCdrs", lambda w: {"account_id": w.id("Carol"), "format": "csv"}),
+    Case("cdr", "ExportCdrs", lambda w: {"format": "csv"}, export_inside),
+    Case("cdr", "GetCallSummary", lambda w: {"account_id": w.id("Carol"), **PERIOD}),
+    Case("cdr", "GetCallSummary", lambda w: {"group_by": "account", **PERIOD}, keys_inside),
+    Case("billing", "GetPaymentReport", lambda w: {"account_id": w.id("XC"), **PERIOD}),
+    Case("billing", "GetPaymentReport", lambda w: {"group_by": "account", **PERIOD}, keys_inside),
+    Case("billing", "ListPayments", lambda w: {"account_id": w.id("X"), "subtree": True}),
+    Case("billing", "SetBalanceAlerts", lambda w: {"account_id": w.id("XC"), "thresholds": [D(1)]}),
 ]
 
 # R1 is above R2: these answer data about R2's subtree.
@@ -332,6 +352,8 @@ TABLES = (
     "charges",
     "invoices",
     "account_taxes",
+    "balance_alerts",
+    "outbox",
 )
 
 
