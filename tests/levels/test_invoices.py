@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from client import errors
+from db import ledger
 from db.invoice_schema import Invoice
 from db.schema import Account, LedgerEntry
 from db.session import UnitOfWork
@@ -84,10 +85,14 @@ def png(width: int = 120, height: int = 40) -> bytes:
 
 class TestInvoices:
     async def test_lines_add_up_to_the_total_which_is_the_ledger_of_the_period(
-        self, tree: Tree, session_factory: Callable[[], Session]
+        self, tree: Tree, session_factory: Callable[[], Session], uow: Callable[[], UnitOfWork]
     ) -> None:
         await replay(session_factory)
         r2, ids = tree.api("R2"), tree.ids
+        # A fee of another kind (what DID and subscription fees will post): its own line.
+        with uow() as u:
+            ledger.post(u.session, ids["C2"], "recurring", D("-2.5"), reference="Subscription")
+            u.commit()
         r2.billing.AddPayment(account_id=ids["C1"], amount=D("5"), reference="cash")
         r2.billing.SetTaxes(
             account_id=ids["C2"],
@@ -115,9 +120,9 @@ class TestInvoices:
         for name, inv in (("C1", c1), ("C2", c2), ("R2", r2_inv), ("Carol", carol)):
             lines = sum((x.amount for x in inv.lines), D(0))
             moved = ledger_of(session_factory, ids[name], p["period_start"], p["period_end"])
-            calls = -moved.get("call", D(0))
-            assert calls > 0, name
-            assert lines == calls, name
+            charges = -sum((v for k, v in moved.items() if k in ("call", "recurring")), D(0))
+            assert charges > 0, name
+            assert lines == charges, name
             if inv.tax_inclusive:
                 assert inv.invoice.net + inv.invoice.tax == inv.invoice.total == lines, name
             else:
@@ -127,7 +132,11 @@ class TestInvoices:
             assert inv.invoice.due_at > inv.invoice.issued_at > datetime(2000, 1, 1, tzinfo=UTC)
         # No line of another account: C1 called Spain twice, C2 the UK and Australia.
         assert [(x.description, x.calls, x.seconds) for x in c1.lines] == [("Spain", 2, 60)]
-        assert {x.description for x in c2.lines} == {"United Kingdom", "Australia"}
+        assert {(x.kind, x.description) for x in c2.lines} == {
+            ("call", "United Kingdom"),
+            ("call", "Australia"),
+            ("recurring", "Recurring fees: Subscription"),
+        }
         assert {x.description for x in carol.lines} == {"USA and Canada"}
         # C1's initial credit (made today with the tree) and the payment.
         assert [(m.kind, m.amount) for m in c1.movements] == [("payment", 10), ("payment", 5)]
