@@ -27,10 +27,19 @@ def _balance() -> object:
     return select(Account.balance).where(Account.id == ALERTS.c.account_id).scalar_subquery()
 
 
+# Ids per statement: SQLite allows 32,766 bound values, and a PIN lot moves 100,000.
+CHUNK = 1000
+
+
 def check(session: Session, account_ids: Collection[int]) -> None:
-    if not account_ids:
-        return
+    if not session.execute(select(ALERTS.c.id).limit(1)).first():
+        return  # no alert anywhere: one cheap query, not one per chunk
     ids = sorted(set(account_ids))
+    for start in range(0, len(ids), CHUNK):
+        _check(session, ids[start : start + CHUNK])
+
+
+def _check(session: Session, ids: list[int]) -> None:
     crossed = session.execute(
         update(ALERTS)
         .where(ALERTS.c.armed, ALERTS.c.account_id.in_(ids), ALERTS.c.threshold > _balance())
