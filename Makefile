@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BIND ?= 127.0.0.1:8080
 PYTEST_ARGS ?=
 
-.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin clean mutation mutation-credit mutation-score
+.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin poppler-bin clean mutation mutation-credit mutation-score
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,7 +35,13 @@ postgres-bin: ## install Debian's PostgreSQL server if this machine has none
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
 
-test: $(STAMP) postgres-bin ## run the whole suite on SQLite and on a PostgreSQL it starts itself
+poppler-bin: ## install Debian's poppler-utils (pdftoppm: the invoice PDF tests render a page)
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+	  echo "installing Debian's poppler-utils"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q poppler-utils; }
+
+test: $(STAMP) postgres-bin poppler-bin ## run the whole suite on SQLite and on a PostgreSQL it starts itself
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## unit tests only (no database, no sockets)
@@ -44,7 +50,7 @@ test-unit: $(STAMP) ## unit tests only (no database, no sockets)
 test-integration: $(STAMP) postgres-bin ## integration tests (SQLite and PostgreSQL)
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: $(STAMP) postgres-bin ## end-to-end tests over HTTP through client/
+test-e2e: $(STAMP) postgres-bin poppler-bin ## end-to-end tests over HTTP through client/
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check

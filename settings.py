@@ -43,6 +43,14 @@ class Settings:
     # (a killed worker's jobs wait this long), and the worker checks for due jobs this often.
     job_lease_seconds: int = 120
     worker_tick_seconds: int = 5
+    # Where mail goes (services/mail/smtp.py): smtp://host:25 (plain, a local relay),
+    # smtp+starttls://user:password@host:587, smtps://user:password@host:465. Empty:
+    # mails wait in the outbox.
+    smtp_url: str = ""
+    smtp_from: str = "billing@localhost"
+    # A CA bundle to verify the SMTP server's certificate by (a private CA); empty:
+    # the system's.
+    smtp_ca_file: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,5 +1,8 @@
 """The only way a balance changes: one SQL update and one ledger row, one transaction.
 
+Each change also checks the account's low-balance alerts (db/alerts), in the same
+transaction.
+
 The balance is moved by `UPDATE ... SET balance = balance + :amount` (never read,
 changed in Python and written back), so concurrent writers can't lose an update.
 """
@@ -15,11 +18,11 @@ from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from db import bulk
+from db import alerts, bulk
 from db.schema import Account, LedgerEntry, utcnow
 from db.types import Money
 
-KINDS = ("payment", "call", "recurring", "refund", "adjustment")
+KINDS = ("payment", "call", "recurring", "refund", "adjustment", "tax")
 LEDGER = cast(Table, LedgerEntry.__table__)
 
 
@@ -55,6 +58,7 @@ def post(
         login_id=login_id,
     )
     session.add(entry)
+    alerts.check(session, (account_id,))
     # Keep an already loaded Account object in step with the database.
     loaded = session.identity_map.get(identity_key(Account, account_id))
     if loaded is not None:
@@ -92,6 +96,7 @@ def post_all(session: Session, postings: Sequence[Posting]) -> None:
         ).scalar_one()
         rows += _entries(session, account_id, changes, after - total, now)
     bulk.insert_rows(session, LEDGER, rows)
+    alerts.check(session, by_account.keys())
 
 
 def post_batch(session: Session, postings: Sequence[Posting]) -> None:
@@ -191,6 +196,7 @@ def post_where(
         execution_options={"synchronize_session": False},
     ).all()
     _insert_entries(session, [(i, amount, b) for i, b in changed], kind, reference, login_id)
+    alerts.check(session, [i for i, _ in changed])
     return len(changed)
 
 
@@ -224,6 +230,7 @@ def post_many(
         )
     rows = [(i, a, after[i]) for i, a in amounts.items()]
     _insert_entries(session, rows, kind, reference, login_id)
+    alerts.check(session, ids)
 
 
 def _insert_entries(

@@ -353,7 +353,8 @@ class LedgerEntry(Base):
     __tablename__ = "ledger"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment')", name="kind"
+            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment', 'tax')",
+            name="kind",
         ),
         Index("ix_ledger_account_created", "account_id", "created_at"),
     )
@@ -461,4 +462,8 @@ from db.audit_schema import AuditEvent, LoginAttempt  # noqa: E402
 __all__ = ["AuditEvent", "LoginAttempt"]
 # The operator's month (catalogue, subscriptions, DIDs, jobs) lives in its own module;
 # imported here so that every user of `Base.metadata` sees those tables too.
+# Invoicing's tables live in their own module; importing it here registers them on
+# Base.metadata wherever the schema is used (alembic, tests, create_all).
+from db import invoice_schema as _invoice_schema  # noqa: E402, F401
+from db import mail_schema as _mail_schema  # noqa: E402, F401
 from db import recurring_schema  # noqa: E402, F401

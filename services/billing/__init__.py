@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.billing.credit_service import CreditService
+from services.billing.invoice_service import InvoiceService
 from services.billing.models import TNS
 from services.billing.password_service import PasswordService
 from services.billing.payments_service import PaymentsService
@@ -14,5 +15,7 @@ NAME = "billing"
 
 def application() -> SiptarApplication:
     return make_application(
-        [BillingService, CreditService, PaymentsService, PasswordService], tns=TNS, name="Billing"
+        [BillingService, CreditService, PaymentsService, PasswordService, InvoiceService],
+        tns=TNS,
+        name="Billing",
     )

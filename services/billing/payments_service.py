@@ -11,12 +11,13 @@ Client.InsufficientCredit, Client.SchemaValidationError, Server.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from spyne import ComplexModel, Integer, ServiceBase, Unicode, rpc
+from spyne import Boolean, ComplexModel, Integer, ServiceBase, Unicode, rpc
 
 from db.schema import LedgerEntry
-from services.billing import models
+from services.billing import models, payment_reports
 from services.billing import payments_usecases as uc
 from services.billing.models import TNS
 from services.common.app import request
@@ -40,6 +41,21 @@ class LedgerPage(ComplexModel):
     items = models.LedgerEntry.customize(max_occurs="unbounded")
     total = Integer
     offset = Integer
+
+
+class PaymentReportLine(ComplexModel):
+    __namespace__ = TNS
+    key = Unicode
+    count = Integer
+    amount = Money
+
+
+class PaymentReport(ComplexModel):
+    __namespace__ = TNS
+    group_by = Unicode
+    count = Integer
+    amount = Money
+    lines = PaymentReportLine.customize(max_occurs="unbounded")
 
 
 def entry_info(e: LedgerEntry) -> models.LedgerEntry:
@@ -94,14 +110,50 @@ class PaymentsService(ServiceBase):
             uc.refund(req.uow, req.caller, account_id, amount, cdr_id, reference or "")
         )
 
-    @rpc(Integer, UtcDateTime, UtcDateTime, Offset, Limit, _returns=LedgerPage)
+    @rpc(Integer, UtcDateTime, UtcDateTime, Offset, Limit, Boolean, _returns=LedgerPage)
     def ListPayments(
-        ctx: Any, account_id: int | None, start: Any, end: Any, offset: Any, limit: Any
+        ctx: Any,
+        account_id: int | None,
+        start: Any,
+        end: Any,
+        offset: Any,
+        limit: Any,
+        subtree: bool | None,
     ) -> LedgerPage:
         """Payments, refunds and adjustments of an account (your own when empty),
-        newest first, a page at a time; `end` is exclusive."""
-        flt = uc.HistoryFilter(account_id, uc.MONEY_KINDS, as_utc(start), as_utc(end))
+        newest first, a page at a time; `end` is exclusive. With `subtree`: those of
+        the account and of every account below it (each row names its account)."""
+        flt = uc.HistoryFilter(
+            account_id, uc.MONEY_KINDS, as_utc(start), as_utc(end), bool(subtree)
+        )
         return _page(ctx, flt, offset, limit)
+
+    @rpc(
+        Integer,
+        UtcDateTime(min_occurs=1, nillable=False),
+        UtcDateTime(min_occurs=1, nillable=False),
+        Unicode(values=list(payment_reports.GROUPS)),
+        _returns=PaymentReport,
+    )
+    def GetPaymentReport(
+        ctx: Any, account_id: int | None, period_start: Any, period_end: Any, group_by: str | None
+    ) -> PaymentReport:
+        """Payments, refunds and adjustments of an account (your own when empty) and
+        its whole subtree in [period_start, period_end), counted and summed by `day`
+        (UTC, the default), `account` or `kind`, with the total."""
+        req = request(ctx)
+        group = group_by or "day"
+        start, end = as_utc(period_start), as_utc(period_end)
+        assert start is not None and end is not None  # min_occurs=1, nillable=False
+        lines = payment_reports.payment_report(req.uow, req.caller, account_id, start, end, group)
+        return PaymentReport(
+            group_by=group,
+            count=sum(x.count for x in lines),
+            amount=money(sum((x.amount for x in lines), Decimal(0))),
+            lines=[
+                PaymentReportLine(key=x.key, count=x.count, amount=money(x.amount)) for x in lines
+            ],
+        )
 
     @rpc(Integer, UtcDateTime, UtcDateTime, Offset, Limit, _returns=LedgerPage)
     def ListLedger(

@@ -19,6 +19,7 @@ from db.schema import Account, Charge, LedgerEntry
 from db.session import UnitOfWork
 from rating.errors import InsufficientCredit, InvalidInput, NotFound
 from rating.money import ZERO, to_money
+from services.billing import payment_reports
 from services.common.caller import Caller, managed_account, visible_account
 
 MONEY_KINDS = ("payment", "refund", "adjustment")
@@ -108,14 +109,20 @@ class HistoryFilter:
     kinds: tuple[str, ...] = ()
     start: datetime | None = None
     end: datetime | None = None
+    # The account and every account below it (ListPayments for a reseller's subtree).
+    subtree: bool = False
 
 
 def history(
     uow: UnitOfWork, caller: Caller, flt: HistoryFilter, offset: int, limit: int
 ) -> tuple[list[LedgerEntry], int]:
-    """Ledger rows of one account (your own by default), newest first."""
-    account = visible_account(uow.session, caller, flt.account_id)
-    where = [LedgerEntry.account_id == account.id]
+    """Ledger rows of one account (your own by default), or of its whole subtree,
+    newest first."""
+    if flt.subtree:
+        where = [payment_reports.subtree_of(uow.session, caller, flt.account_id)]
+    else:
+        account = visible_account(uow.session, caller, flt.account_id)
+        where = [LedgerEntry.account_id == account.id]
     if flt.kinds:
         where.append(LedgerEntry.kind.in_(flt.kinds))
     if flt.start is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spyne import ComplexModel, Integer, Unicode
+from spyne import ByteArray, ComplexModel, Integer, Unicode
 
 from services.cdr import TNS
 from services.common.wire import Money, UtcDateTime
@@ -40,3 +40,35 @@ class CdrPage(ComplexModel):
     items = CdrInfo.customize(max_occurs="unbounded")
     total = Integer
     offset = Integer
+
+
+class CdrExport(ComplexModel):
+    """One part of an export; ask again with `after_id = next_after_id` until it is
+    empty (nil)."""
+
+    __namespace__ = TNS
+    filename = Unicode
+    content_type = Unicode
+    data = ByteArray
+    rows = Integer
+    next_after_id = Integer
+
+
+class CallSummaryLine(ComplexModel):
+    __namespace__ = TNS
+    key = Unicode
+    calls = Integer
+    answered = Integer
+    billsec = Integer
+    billed_seconds = Integer
+    cost = Money
+
+
+class CallSummary(ComplexModel):
+    __namespace__ = TNS
+    group_by = Unicode
+    calls = Integer
+    answered = Integer
+    billsec = Integer
+    cost = Money
+    lines = CallSummaryLine.customize(max_occurs="unbounded")

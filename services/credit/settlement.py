@@ -287,6 +287,9 @@ def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
     name = record.extra.get(TRUNK_FIELD, "").strip()
     match = _CHANNEL.match(record.dstchannel.strip())
     peer = match.group("peer") if match is not None else ""
+    if record.dstchannel.startswith("Local/") and "@" in peer:
+        # `Local/34911234567@pstn-sim-0000001b;1`: the dialplan context is the trunk.
+        peer = peer.rsplit("@", 1)[1]
     return remembered(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
 
 

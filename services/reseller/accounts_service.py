@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
+from spyne import Boolean, ByteArray, Integer, ServiceBase, Unicode, rpc
 
 from db.schema import Account
 from services.common.app import request
 from services.common.wire import Auth, Limit, Offset, money, page_bounds, utc
 from services.reseller import accounts_usecases as uc
 from services.reseller import manager_models as m
+from services.reseller.invoice_brand import InvoiceBrand
+from services.reseller.transfer_service import _bytes
 
 AccountId = Integer(min_occurs=1, nillable=False)
 Reason = Unicode(max_len=255)
@@ -177,10 +179,31 @@ class AccountsService(ServiceBase):
         b = uc.branding(req.uow, req.caller, account_id)
         return m.Branding(account_id=b.account_id, company_name=b.company_name)
 
-    @rpc(Integer, Unicode(max_len=128, min_occurs=1, nillable=False), _returns=m.Branding)
-    def SetBranding(ctx: Any, account_id: int | None, company_name: str) -> m.Branding:
+    @rpc(
+        Integer,
+        Unicode(max_len=128, min_occurs=1, nillable=False),
+        Unicode(max_len=1000),
+        Unicode(max_len=64),
+        Unicode(max_len=500),
+        ByteArray,
+        _returns=m.Branding,
+    )
+    def SetBranding(
+        ctx: Any,
+        account_id: int | None,
+        company_name: str,
+        address: str | None,
+        tax_id: str | None,
+        invoice_footer: str | None,
+        logo: Any,
+    ) -> m.Branding:
         """Set the company name of your own reseller account (empty account_id) or of
-        a reseller below you."""
+        a reseller below you, and what the invoices it issues print: address, tax id,
+        footer and logo (PNG or JPEG, up to 256 KB; empty removes it). Fields left out
+        are kept."""
         req = request(ctx)
-        a = uc.set_branding(req.uow, req.caller, account_id, company_name)
+        brand = InvoiceBrand(
+            address, tax_id, invoice_footer, None if logo is None else _bytes(logo)
+        )
+        a = uc.set_branding(req.uow, req.caller, account_id, company_name, brand)
         return m.Branding(account_id=a.id, company_name=a.company_name)

@@ -18,6 +18,8 @@ from db.session import UnitOfWork
 from rating.errors import AlreadyExists, InvalidInput
 from rating.money import to_money
 from services.common.caller import Caller, managed_account, require_role, visible_account
+from services.reseller import invoice_brand
+from services.reseller.invoice_brand import InvoiceBrand
 
 KINDS = ("sip", "callshop", "card", "wholesale")
 MAX_CALLERIDS = 100
@@ -212,7 +214,13 @@ def branding(uow: UnitOfWork, caller: Caller, account_id: int | None) -> Brandin
     return Branding(0, "")
 
 
-def set_branding(uow: UnitOfWork, caller: Caller, account_id: int | None, company: str) -> Account:
+def set_branding(
+    uow: UnitOfWork,
+    caller: Caller,
+    account_id: int | None,
+    company: str,
+    brand: InvoiceBrand | None = None,
+) -> Account:
     """A reseller names itself (its own account) or a reseller below it."""
     require_role(caller, "admin", "reseller")
     account = visible_account(uow.session, caller, account_id)
@@ -222,6 +230,8 @@ def set_branding(uow: UnitOfWork, caller: Caller, account_id: int | None, compan
     if len(company) > 128:
         raise InvalidInput("company_name: up to 128 characters")
     account.company_name = company
+    if brand is not None:
+        invoice_brand.apply(uow.session, account.id, brand)
     uow.commit()
     return account
 

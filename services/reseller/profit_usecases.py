@@ -2,8 +2,9 @@
 
 For a reseller A and every call of its subtree: `children_paid` is the charge of the
 account directly below A on that call's chain (a customer of A, or a sub-reseller of
-A), `paid` is A's own charge for the call, `profit` the difference. For the admin
-`paid` is 0 here: the operator's provider cost is not recorded per call yet.
+A), `paid` is A's own charge for the call, `profit` the difference. The admin (the
+operator) pays no level above it: its `paid` is what the providers charged for those
+calls, the `charges` row with no account and a provider (services/credit/settlement).
 """
 
 from __future__ import annotations
@@ -55,11 +56,15 @@ def get_profit(
         raise InvalidInput("account_id: a customer has no profit; give a reseller")
     child = aliased(Account)
     own = aliased(Charge)
+    if level.parent_id is None:
+        pays = and_(own.account_id.is_(None), own.provider_id.is_not(None))
+    else:
+        pays = own.account_id == level.id
     rows = uow.session.execute(
         select(Cdr.start_time, Cdr.destination, child.id, child.name, Charge.cost, own.cost)
         .join(Cdr, Cdr.id == Charge.cdr_id)
         .join(child, child.id == Charge.account_id)
-        .outerjoin(own, and_(own.cdr_id == Charge.cdr_id, own.account_id == level.id))
+        .outerjoin(own, and_(own.cdr_id == Charge.cdr_id, pays))
         .where(child.parent_id == level.id, Cdr.start_time >= start, Cdr.start_time < end)
     ).all()
     totals: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0), Decimal(0)])

@@ -8,6 +8,8 @@ WSDL has no case, so a new operation can't be forgotten.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +33,7 @@ DENIED = (errors.AccessDenied, errors.NotFound)
 DECK = "prefix,price\n34,9.99\n"
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)
+PERIOD = {"period_start": START, "period_end": END}
 
 
 @dataclass
@@ -39,6 +42,7 @@ class World:
     cdr: dict[str, int]  # an account name -> one of its CDR ids
     lots: dict[str, int]  # owner name -> lot id
     month: dict[str, int] = field(default_factory=dict)  # tests/levels/month_world.py
+    invoices: dict[str, int] = field(default_factory=dict)  # account name -> invoice id
 
     def id(self, name: str) -> int:
         return self.tree.ids[name]
@@ -107,6 +111,15 @@ def live_calls_inside(result: Any, inside: set[int], w: World) -> bool:
 
 def traffic_inside(result: Any, inside: set[int], w: World) -> bool:
     return {int(r.key) for r in result.items or [] if r.key} <= inside
+
+
+def export_inside(result: Any, inside: set[int], w: World) -> bool:
+    rows = csv.DictReader(io.StringIO(result.data.decode()))
+    return {int(r["account_id"]) for r in rows if r["account_id"]} <= inside
+
+
+def keys_inside(result: Any, inside: set[int], w: World) -> bool:
+    return {int(x.key) for x in result.lines or []} <= inside
 
 
 def csv_file(text_: str) -> bytes:
@@ -296,6 +309,33 @@ CASES: list[Case] = [
     # cdr
     Case("cdr", "ListCdrs", lambda w: {"account_id": w.id("Carol")}),
     Case("cdr", "ListCdrs", lambda w: {}, cdrs_inside),
+    # billing: invoices and taxes
+    Case(
+        "billing",
+        "CreateInvoice",
+        lambda w: {"account_id": w.id("XC"), "period_start": START, "period_end": END},
+    ),
+    Case("billing", "CreateInvoice", lambda w: {"account_id": w.id("R2")}),
+    Case("billing", "ListInvoices", lambda w: {"account_id": w.id("XC")}),
+    Case("billing", "ListInvoices", lambda w: {}, cdrs_inside),
+    Case("billing", "GetInvoice", lambda w: {"invoice_id": w.invoices["XC"]}),
+    Case("billing", "GetInvoicePdf", lambda w: {"invoice_id": w.invoices["XC"]}),
+    Case(
+        "billing",
+        "CreateCreditNote",
+        lambda w: {"invoice_id": w.invoices["XC"], "amount": D("0.01"), "reason": "x"},
+    ),
+    Case("billing", "SetTaxes", lambda w: {"account_id": w.id("XC"), "taxes": []}),
+    Case("billing", "SetTaxes", lambda w: {"account_id": w.id("R2"), "taxes": []}),
+    Case("billing", "SetBillingProfile", lambda w: {"account_id": w.id("XC"), "billing_day": 2}),
+    Case("cdr", "ExportCdrs", lambda w: {"account_id": w.id("Carol"), "format": "csv"}),
+    Case("cdr", "ExportCdrs", lambda w: {"format": "csv"}, export_inside),
+    Case("cdr", "GetCallSummary", lambda w: {"account_id": w.id("Carol"), **PERIOD}),
+    Case("cdr", "GetCallSummary", lambda w: {"group_by": "account", **PERIOD}, keys_inside),
+    Case("billing", "GetPaymentReport", lambda w: {"account_id": w.id("XC"), **PERIOD}),
+    Case("billing", "GetPaymentReport", lambda w: {"group_by": "account", **PERIOD}, keys_inside),
+    Case("billing", "ListPayments", lambda w: {"account_id": w.id("X"), "subtree": True}),
+    Case("billing", "SetBalanceAlerts", lambda w: {"account_id": w.id("XC"), "thresholds": [D(1)]}),
 ]
 CASES += month_cases(Case, lambda w, key: w.month[key])
 
@@ -331,6 +371,10 @@ TABLES = (
     "subscriptions",
     "recurring_charges",
     "dids",
+    "invoices",
+    "account_taxes",
+    "balance_alerts",
+    "outbox",
 )
 
 
@@ -357,7 +401,12 @@ async def make_world(tree: Tree, session_factory: Callable[[], Session]) -> Worl
             for name in ("X", "R2")
         }
     assert all(cdr.values())
-    return World(tree, {k: int(v or 0) for k, v in cdr.items()}, lots, make_month(tree))
+    world = World(tree, {k: int(v or 0) for k, v in cdr.items()}, lots, make_month(tree))
+    invoice = tree.api("X").billing.CreateInvoice(
+        account_id=tree.ids["XC"], period_start=START, period_end=END
+    )
+    world.invoices["XC"] = int(invoice.invoice.id)
+    return world
 
 
 def call(api: SiptarClient, case_service: str, operation: str, kwargs: dict[str, Any]) -> Any:

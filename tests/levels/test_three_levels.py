@@ -42,6 +42,26 @@ RETAIL = {p: six(c * D("1.1") + D("0.001")) for p, c in R2_PRICE.items()}
 # The session: C1 (acct1001) two Spain calls, C2 (acct1002) UK and Australia,
 # Carol (acct1003, the admin's customer) USA; each 30 s.
 CALLS = {"C1": ["34", "34"], "C2": ["44", "61"], "Carol": ["1"]}
+# What the provider behind the session's trunk (`pstn-sim`) charges the operator.
+BUY = {"34": D("0.008"), "44": D("0.006"), "61": D("0.02"), "1": D("0.005")}
+BUY_DECK = "prefix,destination,price,initial_increment,increment\n" + "".join(
+    f"{p},buy {p},{price},30,6\n" for p, price in BUY.items()
+)
+
+
+def add_provider(tree: Tree) -> None:
+    """The trunk the captured session's calls left by, with its provider's buy sheet."""
+    config = tree.api("admin").config
+    sheet = config.CreateRateSheet(sheet={"name": "Sim buy"}).id
+    config.ImportRates(sheet_id=sheet, csv=BUY_DECK)
+    provider = config.CreateProvider(name="Sim", buy_sheet_id=sheet).id
+    config.CreateTrunk(
+        trunk={
+            "provider_id": provider,
+            "name": "pstn-sim",
+            "dial_string": "Local/${NUMBER}@pstn-sim",
+        }
+    )
 
 
 def sum_ledger_pages(api: SiptarClient, account_id: int) -> Decimal:
@@ -95,6 +115,7 @@ class TestThreeLevels:
     async def test_profit_per_level_is_what_children_paid_minus_what_it_paid(
         self, tree: Tree, session_factory: Callable[[], Session]
     ) -> None:
+        add_provider(tree)
         await replay(session_factory)
         c1 = 2 * per_30s(RETAIL["34"])
         c2 = per_30s(RETAIL["44"]) + per_30s(RETAIL["61"])
@@ -111,8 +132,13 @@ class TestThreeLevels:
         )
         with pytest.raises(errors.NotFound):
             tree.api("R2").reseller.GetProfit(account_id=tree.ids["R1"], **PERIOD)
+        # The operator pays its provider: every answered, rated call once, at the buy sheet.
+        bought = sum((per_30s(BUY[p]) for calls in CALLS.values() for p in calls), D(0))
         p0 = tree.api("admin").reseller.GetProfit(**PERIOD)
-        assert (p0.children_paid, p0.paid) == (r1 + carol, D(0))
+        assert (p0.children_paid, p0.paid, p0.profit) == (r1 + carol, bought, r1 + carol - bought)
+        by_dest = tree.api("admin").reseller.GetProfit(group_by="destination", **PERIOD)
+        spain = next(x for x in by_dest.lines if x.key == "Spain")
+        assert (spain.calls, spain.paid) == (2, 2 * per_30s(BUY["34"]))
 
     async def test_profit_groups_add_up_to_the_total(
         self, tree: Tree, session_factory: Callable[[], Session]

@@ -1,0 +1,214 @@
+"""ExportCdrs: the calls a login may see, as CSV, TXT (fixed columns) or XLSX, one part
+at a time. No spyne here.
+
+A month of 1,000,000 calls never sits in one worker's memory: a part holds at most
+MAX_PART rows, read from the database in chunks (keyset on the CDR id, oldest
+first) and written as they come; the answer says where the next part starts
+(`after_id`). docs/cdr_exports.md describes the formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, Text, cast, func, select, type_coerce
+
+from db.schema import Account, Cdr
+from db.session import UnitOfWork
+from rating.errors import InvalidInput
+from services.common.caller import Caller, visible_account
+from services.common.exports import neutralise
+
+FORMATS = ("csv", "txt", "xlsx")
+CONTENT_TYPES = {
+    "csv": "text/csv",
+    "txt": "text/plain",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+MAX_PART = 100_000
+DEFAULT_PART = 50_000
+CHUNK = 5_000
+COLUMNS = (
+    "id",
+    "start_time",
+    "answer_time",
+    "end_time",
+    "account_id",
+    "accountcode",
+    "src",
+    "dst",
+    "destination",
+    "disposition",
+    "duration",
+    "billsec",
+    "billed_seconds",
+    "cost",
+    "status",
+)
+# TXT: (column, width, right-aligned); longer values are cut to the width.
+TXT_LAYOUT = (
+    ("start_time", 19, False),
+    ("accountcode", 16, False),
+    ("src", 20, False),
+    ("dst", 20, False),
+    ("destination", 24, False),
+    ("disposition", 10, False),
+    ("billsec", 7, True),
+    ("billed_seconds", 7, True),
+    ("cost", 12, True),
+)
+
+
+def neutralise_cell(value: object) -> object:
+    """The one place every cell of a CDR export (CSV and XLSX) goes through: text goes
+    through the product's one neutralising rule (services/common/exports.py:
+    a leading apostrophe before what a spreadsheet would run as a formula). Numbers are
+    left alone."""
+    if value.__class__ is str:
+        return neutralise(value)
+    return value
+
+
+def _neutralised(row: list[object]) -> list[object]:
+    return list(map(neutralise_cell, row))
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    account_id: int | None = None
+    start_from: datetime | None = None
+    start_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ExportPart:
+    data: bytes
+    rows: int
+    next_after_id: int | None  # None: this was the last part
+
+
+TIMES = ("start_time", "answer_time", "end_time")
+
+
+def _column(name: str, dialect: str) -> Any:
+    """The column as the file shows it. On PostgreSQL the database formats times and
+    money as text (measured: a third of the time per row went to building datetime
+    and Decimal objects only to print them); on SQLite times are stored as text
+    already, and money as integer millionths, which the Money type turns back."""
+    col = getattr(Cdr, name)
+    if dialect == "postgresql":
+        if name in TIMES:
+            # A plain cast is ~3x cheaper than to_char; CDR times are whole seconds.
+            return func.substr(cast(col, Text), 1, 19)
+        if name == "cost":
+            return cast(col, Text)
+    elif name in TIMES:
+        return func.substr(type_coerce(col, Text), 1, 19)
+    return col
+
+
+def _query(uow: UnitOfWork, caller: Caller, flt: ExportFilter) -> Select[tuple[object, ...]]:
+    dialect = uow.session.get_bind().dialect.name
+    query = select(*[_column(c, dialect) for c in COLUMNS])
+    if flt.account_id is not None or not caller.is_admin:
+        path = visible_account(uow.session, caller, flt.account_id).path
+        query = query.join(Account, Cdr.account_id == Account.id).where(
+            Account.path.startswith(path)
+        )
+    if flt.start_from is not None:
+        query = query.where(Cdr.start_time >= flt.start_from)
+    if flt.start_to is not None:
+        query = query.where(Cdr.start_time < flt.start_to)
+    return query
+
+
+def _values(row: Sequence[object]) -> list[object]:
+    return [
+        "" if v is None else str(v) if isinstance(v, Decimal) else v  # SQLite's Money
+        for v in row
+    ]
+
+
+def _rows(
+    uow: UnitOfWork, query: Select[tuple[object, ...]], after_id: int, limit: int
+) -> Iterator[list[object]]:
+    """Up to `limit` rows after `after_id`, in id order, CHUNK rows per statement."""
+    left = limit
+    while left > 0:
+        chunk = uow.session.execute(
+            query.where(Cdr.id > after_id).order_by(Cdr.id).limit(min(CHUNK, left))
+        ).all()
+        if not chunk:
+            return
+        for row in chunk:
+            yield _values(row)
+        after_id = int(chunk[-1][0])  # type: ignore[call-overload]
+        left -= len(chunk)
+        uow.session.expunge_all()
+
+
+def _txt_line(values: dict[str, object]) -> str:
+    cells = []
+    for name, width, right in TXT_LAYOUT:
+        text = str(values[name])[:width]
+        cells.append(text.rjust(width) if right else text.ljust(width))
+    return " ".join(cells)
+
+
+def _write(fmt: str, rows: Iterator[list[object]]) -> tuple[bytes, int, int | None]:
+    count, last = 0, None
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("CDRs")
+        sheet.append(list(COLUMNS))
+        for row in rows:
+            sheet.append(_neutralised(row))
+            count, last = count + 1, row[0]
+        # openpyxl's write-only mode spills rows to a temporary file, not memory.
+        with tempfile.TemporaryFile() as f:
+            book.save(f)
+            f.seek(0)
+            return f.read(), count, last  # type: ignore[return-value]
+    text = io.StringIO()
+    if fmt == "csv":
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow(_neutralised(row))
+            count, last = count + 1, row[0]
+    else:
+        text.write(_txt_line({n: n for n, _, _ in TXT_LAYOUT}) + "\r\n")
+        for row in rows:
+            text.write(_txt_line(dict(zip(COLUMNS, row, strict=True))) + "\r\n")
+            count, last = count + 1, row[0]
+    return text.getvalue().encode("utf-8"), count, last  # type: ignore[return-value]
+
+
+def export_cdrs(
+    uow: UnitOfWork,
+    caller: Caller,
+    flt: ExportFilter,
+    fmt: str,
+    after_id: int | None,
+    limit: int | None,
+) -> ExportPart:
+    """One part of the export: up to `limit` calls with an id above `after_id`."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"format: one of {', '.join(FORMATS)}")
+    size = DEFAULT_PART if limit is None else limit
+    if not 1 <= size <= MAX_PART:
+        raise InvalidInput(f"limit: 1 to {MAX_PART}")
+    if flt.start_from and flt.start_to and flt.start_to <= flt.start_from:
+        raise InvalidInput("start_to: must be after start_from")
+    query = _query(uow, caller, flt)
+    data, count, last = _write(fmt, _rows(uow, query, after_id or 0, size))
+    return ExportPart(data, count, last if count == size else None)

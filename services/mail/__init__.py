@@ -1,0 +1,1 @@
+"""E-mail: the SMTP connection and the outbox job. Spyne-free."""
