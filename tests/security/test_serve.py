@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.test_cli_serve import _wait_for, siptar
+from tests.e2e.test_cli_serve import siptar
 from tests.integration.test_bad_requests import envelope
 from tests.pgserver import free_port
+from tests.serving import wait_for_http
 
 pytestmark = pytest.mark.e2e
 GET_BALANCE = envelope("<b:GetBalance><b:account_id>3</b:account_id></b:GetBalance>")
@@ -48,7 +49,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(f"{url}/billing?wsdl", proc)
+        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60)
         for _ in range(4):  # both workers up, the password verified in each
             assert requests.post(f"{url}/billing", GET_BALANCE, headers=HEADERS, timeout=30).ok
         yield Served(url, log)
