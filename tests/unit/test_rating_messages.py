@@ -15,6 +15,7 @@ from rating import (
     NoRateForDestination,
     Rate,
     RateSheet,
+    Tier,
     compile_sheet,
 )
 from rating.errors import BillingError
@@ -327,3 +328,93 @@ class TestSheetMessages:
 
         assert band_label(Rate("34", price=D("0.1"), time_from=time(18))) == "18:00-00:00"
         assert band_label(Rate("34", price=D("0.1"), time_to=time(8))) == "00:00-08:00"
+
+
+class TestRateProblems:
+    """compile_sheet checks rates built in code or loaded from the database too, and
+    names the deck column of the first problem (rating/checks.py)."""
+
+    @pytest.mark.parametrize(
+        ("fields", "problem"),
+        [
+            ({"prefix": "3x"}, "'3x' is not a prefix of one or more digits"),
+            ({"destination": 5}, "destination: must be text"),
+            ({"price": None}, "price: a price or tiers is required"),
+            ({"price": D("-1")}, "price: Decimal('-1') is not a non-negative Decimal"),
+            ({"tiers": [Tier(0, D(1), 60)]}, "tiers: must be a tuple of Tier"),
+            ({"tiers": (Tier(5, D(1), 60),)}, "tiers: the first tier must start at second 0"),
+            (
+                {"tiers": (Tier(0, D("-1"), 60),)},
+                "tiers: tier price Decimal('-1') is not a non-negative Decimal",
+            ),
+            (
+                {"tiers": (Tier(0, D("Infinity"), 60),)},
+                "tiers: tier price Decimal('Infinity') is not a non-negative Decimal",
+            ),
+            (
+                {"tiers": (Tier(0, "1", 60),)},
+                "tiers: tier price '1' is not a non-negative Decimal",
+            ),
+            (
+                {"tiers": (Tier(0, D(1), 0),)},
+                "tiers: tier at 0: the increment must be a whole number >= 1",
+            ),
+            (
+                {"tiers": (Tier(0, D(1), 60), Tier(1.5, D(1), 1))},
+                "tiers: tier at 1.5: the increment must be a whole number >= 1",
+            ),
+            ({"increment": 0}, "increment: must be at least 1 second"),
+            ({"max_cost": D("-1")}, "max_cost: Decimal('-1') is not a non-negative Decimal"),
+            (
+                {"weekdays": frozenset({7})},
+                "weekdays: [7] has a day outside 0 (Monday) .. 6 (Sunday)",
+            ),
+            (
+                {"time_from": time(8, 0, 0, 1)},
+                "time_from: datetime.time(8, 0, 0, 1) is not a plain time of day in whole seconds",
+            ),
+            (
+                {"time_to": time(8, tzinfo=UTC)},
+                "time_to: datetime.time(8, 0, tzinfo=datetime.timezone.utc)"
+                " is not a plain time of day in whole seconds",
+            ),
+            (
+                {"time_from": time(8), "time_to": "18:00"},
+                "time_to: '18:00' is not a plain time of day in whole seconds",
+            ),
+        ],
+    )
+    def test_the_first_problem_is_named_with_its_column(
+        self, fields: dict[str, object], problem: str
+    ) -> None:
+        values: dict[str, object] = {"prefix": "34", "destination": "Spain", "price": D("0.1")}
+        values.update(fields)
+        rate = Rate(**values)  # type: ignore[arg-type]
+        text = message_of(compile_sheet, RateSheet("s", (rate,)))
+        column = "prefix: " if "prefix" in fields else ""
+        assert text == f"sheet 's', rate {values['prefix']!r}: {column}{problem}"
+
+
+class TestWorkbookCells:
+    def test_a_small_number_is_written_out_not_in_exponent_form(self) -> None:
+        assert cell_text(1.25e-07, "price", 2) == "0.000000125"
+
+    def test_a_fractional_prefix_is_refused(self) -> None:
+        with pytest.raises(InvalidRateRow) as raised:
+            cell_text(34.5, "prefix", 3)
+        error = raised.value
+        assert (error.line, error.column, error.problem) == (
+            3,
+            "prefix",
+            "34.5 is not a prefix of digits",
+        )
+
+    def test_an_exported_workbook_names_its_sheet_rates(self) -> None:
+        import io
+
+        from openpyxl import load_workbook
+
+        from rating.xlsx import format_rates_xlsx
+
+        data = format_rates_xlsx([Rate("34", "Spain", D("0.1"))])
+        assert load_workbook(io.BytesIO(data)).sheetnames == ["rates"]
