@@ -67,6 +67,10 @@ class XMLSyntaxError(ClientError):
     code = "Client.XMLSyntaxError"
 
 
+class AsteriskUnavailable(ClientError):
+    code = "Client.AsteriskUnavailable"
+
+
 _BY_CODE: dict[str, type[SiptarError]] = {
     cls.code: cls
     for cls in (
@@ -78,6 +82,7 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         AuthenticationFailed,
         AlreadyExists,
         BelowCost,
+        AsteriskUnavailable,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

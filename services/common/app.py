@@ -17,6 +17,7 @@ from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
 from sqlalchemy.orm import Session
 
+from ami_listener.actions import AmiTarget
 from db.session import UnitOfWork
 from rating.errors import BillingError
 from services.common.caller import Caller, authenticate
@@ -35,6 +36,8 @@ class Request:
 
 class SiptarApplication(Application):
     session_factory: Callable[[], Session] | None = None
+    # Where ReloadAsterisk and GetSipRegistrations reach Asterisk (None: nowhere).
+    ami_target: AmiTarget | None = None
 
     def call_wrapper(self, ctx: Any) -> Any:
         try:
@@ -74,6 +77,11 @@ def make_application(
         in_protocol=Soap11(validator="lxml"),
         out_protocol=Soap11(),
     )
+
+
+def ami_target(ctx: Any) -> AmiTarget | None:
+    app = ctx.app
+    return app.ami_target if isinstance(app, SiptarApplication) else None
 
 
 def request(ctx: Any) -> Request:

@@ -18,6 +18,7 @@ from spyne.server.wsgi import WsgiApplication
 from spyne.util.wsgi_wrapper import WsgiMounter
 from sqlalchemy.orm import Session
 
+from ami_listener.actions import AmiTarget
 from db.session import make_engine, make_session_factory, masked
 from services import billing, cdr, config, reseller
 from services.common.app import SiptarApplication
@@ -62,6 +63,10 @@ def make_wsgi_app(settings: Settings) -> WsgiApp:
     engine = make_engine(settings.database_url)
     logger.info("database %s", masked(settings.database_url))
     apps = build_applications(make_session_factory(engine))
+    for app in apps.values():
+        app.ami_target = AmiTarget(
+            settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret
+        )
     mounter = WsgiMounter(wsgi_applications(apps, settings.public_url or DEFAULT_PUBLIC_URL))
     return SoapGuard(mounter)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
+from services.config.asterisk_service import AsteriskService
 from services.config.deck_service import RateDeckService
 from services.config.models import TNS
 from services.config.routing_service import RoutingService
@@ -14,5 +15,7 @@ NAME = "config"
 
 def application() -> SiptarApplication:
     return make_application(
-        [ConfigService, RateDeckService, RoutingService, TrafficService], tns=TNS, name="Config"
+        [ConfigService, RateDeckService, RoutingService, TrafficService, AsteriskService],
+        tns=TNS,
+        name="Config",
     )

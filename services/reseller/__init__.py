@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
 from services.reseller.accounts_service import AccountsService
+from services.reseller.asterisk_service import AsteriskStatusService
 from services.reseller.models import TNS
 from services.reseller.pins_service import PinsService
 from services.reseller.service import ResellerService
@@ -23,6 +24,7 @@ def application() -> SiptarApplication:
             SheetsService,
             TransferService,
             ResellerTrafficService,
+            AsteriskStatusService,
         ],
         tns=TNS,
         name="Reseller",
