@@ -195,20 +195,12 @@ class AmiReplayServer:
         )
         keys = ("Channel", "ChannelState", "ChannelStateDesc", "AccountCode", "Context")
         keys += ("Exten", "Priority", "Uniqueid", "Linkedid")
+        items = []
         for channel in channels:
             fields = {key: channel.get(key, "") for key in keys}
             fields |= {"BridgeId": "", "Application": "Dial", "Duration": "00:00:05"}
-            session.outbox.put_nowait(
-                _message("Event: CoreShowChannel", ActionID=action_id or "", **fields)
-            )
-        session.outbox.put_nowait(
-            _message(
-                "Event: CoreShowChannelsComplete",
-                ActionID=action_id or "",
-                EventList="Complete",
-                ListItems=str(len(channels)),
-            )
-        )
+            items.append(("CoreShowChannel", fields))
+        _list_events(session, action_id, items, "CoreShowChannelsComplete")
 
     def _hangup(self, session: _Session, action: dict[str, str]) -> None:
         action_id = action.get("actionid")
@@ -311,18 +303,7 @@ class AmiReplayServer:
         for contact in self.endpoints[name]:
             fields = {"AOR": name, "EndpointName": name} | contact
             details.append(("ContactStatusDetail", fields))
-        for event, fields in details:
-            session.outbox.put_nowait(
-                _message(f"Event: {event}", ActionID=action_id or "", **fields)
-            )
-        session.outbox.put_nowait(
-            _message(
-                "Event: EndpointDetailComplete",
-                ActionID=action_id or "",
-                EventList="Complete",
-                ListItems=str(len(details)),
-            )
-        )
+        _list_events(session, action_id, details, "EndpointDetailComplete")
 
     def _login(self, session: _Session, action: dict[str, str]) -> None:
         action_id = action.get("actionid")
@@ -380,6 +361,25 @@ class AmiReplayServer:
                 await asyncio.sleep(0)
                 await asyncio.sleep(0)
         return data
+
+
+def _list_events(
+    session: _Session,
+    action_id: str | None,
+    items: list[tuple[str, dict[str, str]]],
+    complete: str,
+) -> None:
+    """The events of an event-list action, then its `...Complete` event."""
+    for event, fields in items:
+        session.outbox.put_nowait(_message(f"Event: {event}", ActionID=action_id or "", **fields))
+    session.outbox.put_nowait(
+        _message(
+            f"Event: {complete}",
+            ActionID=action_id or "",
+            EventList="Complete",
+            ListItems=str(len(items)),
+        )
+    )
 
 
 def _headers(event: bytes) -> dict[str, str]:
