@@ -9,6 +9,7 @@
     siptar cdr import-csv FILE
     siptar cdr replay-failed [--spool-dir DIR]
     siptar wsdl [--out DIR]
+    siptar asterisk export-pjsip [--out FILE]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
 overrides it (settings.py).
@@ -74,6 +75,17 @@ def _parser() -> argparse.ArgumentParser:
         )
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
+    asterisk = sub.add_parser("asterisk", parents=[common], help="Asterisk provisioning")
+    export = asterisk.add_subparsers(dest="asterisk_command", required=True).add_parser(
+        "export-pjsip", help="write the PJSIP endpoints, auths and AORs as a pjsip.conf include"
+    )
+    export.add_argument("--out", default="-", help="the file to (re)write; - for stdout")
+    export.add_argument(  # also accepted after the subcommand
+        "--database-url",
+        dest="database_url",
+        default=argparse.SUPPRESS,
+        help="[env var: SIPTAR_DATABASE_URL]",
+    )
     return parser
 
 
@@ -89,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         **{f.name: getattr(args, f.name, None) for f in fields(Settings)}
     )
     handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "cdr": _cdr, "wsdl": _wsdl}
-    handler |= {"agi": _agi, "reservations": _reservations}
+    handler |= {"agi": _agi, "reservations": _reservations, "asterisk": _asterisk}
     handler[args.command](args, settings)
 
 
@@ -228,6 +240,23 @@ def _wsdl(args: argparse.Namespace, settings: Settings) -> None:
 
     for path in write_wsdl_files(Path(args.out)):
         print(f"wrote {path}")
+
+
+def _asterisk(args: argparse.Namespace, settings: Settings) -> None:
+    from db.session import make_engine, make_session_factory
+    from services.provisioning.pjsip_conf import render, write_atomically
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            text = render(session)
+    finally:
+        engine.dispose()
+    if args.out == "-":
+        sys.stdout.write(text)
+        return
+    write_atomically(Path(args.out), text)
+    print(f"wrote {args.out}; reload Asterisk (ReloadAsterisk, or: module reload res_pjsip.so)")
 
 
 if __name__ == "__main__":
