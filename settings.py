@@ -30,6 +30,11 @@ class Settings:
     agi_bind: str = "127.0.0.1:4573"
     # Where the AMI listener spills CDRs while the database is down (ami_listener/spool.py).
     spool_dir: str = "var/spool"
+    # Provisioning (ami_listener/provisioning.py): the listener reloads res_pjsip.so this
+    # many seconds after provisioning data stops changing (0: never), and keeps this
+    # pjsip.conf include up to date ("" : none; setting one turns the reload on, 2 s).
+    reload_debounce: int = 0
+    pjsip_include: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
