@@ -5,11 +5,13 @@ SOAP is in them, or out of them, at once."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from db.asterisk_views import VIEWS, View
@@ -142,3 +144,33 @@ class TestProvisioning:
         assert aor["contact"] == "sip:sip.carrier2.example"
         (identify,) = rows(backend, session_factory, VIEWS[3])
         assert (identify["endpoint"], identify["match"]) == ("carrier2", "sip.carrier2.example")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_role_granted_the_views_reads_them_and_nothing_of_the_billing(
+    backend: str, session_factory: Callable[[], Session]
+) -> None:
+    """README step 2: Asterisk's database login sees the provisioning rows only (views
+    run with their owner's rights), never a balance or a password hash."""
+    role = f"asterisk_{uuid.uuid4().hex[:8]}"
+    views = ", ".join(v.name for v in VIEWS)
+    with session_factory() as s:
+        s.execute(text(f"CREATE ROLE {role} NOLOGIN"))
+        s.execute(text(f"GRANT SELECT ON {views} TO {role}"))
+        s.commit()
+        try:
+            s.execute(text(f"SET ROLE {role}"))
+            for view in VIEWS:
+                s.execute(text(f"SELECT * FROM {view.name}")).all()
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                s.execute(text("SELECT password_hash FROM logins"))
+            s.rollback()
+            s.execute(text(f"SET ROLE {role}"))
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                s.execute(text("SELECT balance FROM accounts"))
+        finally:
+            s.rollback()
+            s.execute(text("RESET ROLE"))
+            s.execute(text(f"DROP OWNED BY {role}"))
+            s.execute(text(f"DROP ROLE {role}"))
+            s.commit()
