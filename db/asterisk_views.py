@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import aliased
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.schema import Account, AccountCallerId, Provider, Trunk
@@ -66,26 +66,45 @@ def _null() -> Any:
     return sa.null()
 
 
+class InactiveAbove(ColumnElement[bool]):
+    """True when the account itself or one above it is not active. The ancestors are
+    the ids of `accounts.path` ("/1/4/9/"): one primary-key lookup each, so Asterisk's
+    lookup of one endpoint stays one index probe per level, however many accounts."""
+
+    inherit_cache = True
+    type = sa.Boolean()
+
+
+@compiles(InactiveAbove, "postgresql")
+def _inactive_above_pg(element: InactiveAbove, compiler: Any, **kw: Any) -> str:
+    return (
+        "EXISTS (SELECT 1 FROM accounts AS above WHERE above.id = ANY ("
+        "string_to_array(btrim(accounts.path, '/'), '/')::integer[]) "
+        "AND above.status <> 'active')"
+    )
+
+
+@compiles(InactiveAbove)
+def _inactive_above(element: InactiveAbove, compiler: Any, **kw: Any) -> str:
+    # SQLite: the path's ids as a JSON array (json_each is built in).
+    return (
+        "EXISTS (SELECT 1 FROM json_each('[' || replace(trim(accounts.path, '/'), '/', ',')"
+        " || ']') AS up JOIN accounts AS above ON above.id = up.value "
+        "WHERE above.status <> 'active')"
+    )
+
+
 def provisioned_accounts() -> ColumnElement[bool]:
     """The accounts Asterisk may see: a SIP name and secret, active, and every account
     above them active too (blocking a reseller takes its customers' phones off).
 
     Issue 12's "suspended" state: any status but 'active' already excludes; a separate
     suspension flag, if one comes, belongs in this condition and nowhere else."""
-    above = aliased(Account)
-    inactive_above = (
-        sa.select(above.id)
-        .where(
-            above.status != "active",
-            Account.path.like(above.path + "%"),
-        )
-        .exists()
-    )
     return sa.and_(
         Account.sip_username.is_not(None),
         Account.sip_md5_cred != "",
         Account.status == "active",
-        ~inactive_above,
+        ~InactiveAbove(),
     )
 
 
