@@ -14,6 +14,7 @@
     siptar cdr replay-failed [--spool-dir DIR]
     siptar wsdl [--out DIR]
     siptar worker [--once] [--now ISO-TIME] [--job NAME]
+    siptar asterisk export-pjsip [--out FILE]
 
 Every setting is an environment variable SIPTAR_<NAME> and a flag --<name> that
 overrides it (settings.py); the flag is accepted at any level of a command, before or
@@ -74,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     _worker_parser(sub, common)
     wsdl = sub.add_parser("wsdl", parents=[common], help="write the four WSDL files")
     wsdl.add_argument("--out", default="wsdl")
+    asterisk = sub.add_parser("asterisk", parents=[common], help="Asterisk provisioning")
+    export = asterisk.add_subparsers(dest="asterisk_command", required=True).add_parser(
+        "export-pjsip", help="write the PJSIP endpoints, auths and AORs as a pjsip.conf include"
+    )
+    export.add_argument("--out", default="-", help="the file to (re)write; - for stdout")
     _with_settings_options(parser)
     return parser
 
@@ -131,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     handler = {"db": _db, "demo": _demo, "serve": _serve, "ami": _ami, "cdr": _cdr, "wsdl": _wsdl}
     handler |= {"agi": _agi, "reservations": _reservations}
-    handler |= {"init": _init, "admin": _admin, "worker": _worker}
+    handler |= {"init": _init, "admin": _admin, "worker": _worker, "asterisk": _asterisk}
     handler[args.command](args, settings)
 
 
@@ -369,6 +375,23 @@ def _worker(args: argparse.Namespace, settings: Settings) -> None:
     from services.jobs.cli import run_worker
 
     sys.exit(run_worker(settings, once=args.once, now=args.now, only=args.job))
+
+
+def _asterisk(args: argparse.Namespace, settings: Settings) -> None:
+    from db.session import make_engine, make_session_factory
+    from services.provisioning.pjsip_conf import render, write_atomically
+
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            text = render(session)
+    finally:
+        engine.dispose()
+    if args.out == "-":
+        sys.stdout.write(text)
+        return
+    write_atomically(Path(args.out), text)
+    print(f"wrote {args.out}; reload Asterisk (ReloadAsterisk, or: module reload res_pjsip.so)")
 
 
 if __name__ == "__main__":

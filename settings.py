@@ -51,6 +51,11 @@ class Settings:
     # A CA bundle to verify the SMTP server's certificate by (a private CA); empty:
     # the system's.
     smtp_ca_file: str = ""
+    # Provisioning (ami_listener/provisioning.py): the listener reloads res_pjsip.so this
+    # many seconds after provisioning data stops changing (0: never), and keeps this
+    # pjsip.conf include up to date ("" : none; setting one turns the reload on, 2 s).
+    reload_debounce: int = 0
+    pjsip_include: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

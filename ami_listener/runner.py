@@ -15,6 +15,7 @@ import gc
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from ami_listener.credit import CreditKeeper
 from ami_listener.fastagi import Authorizer, FastAgiServer
 from ami_listener.listener import AmiLoginError, CdrListener
 from ami_listener.live import LiveCallMonitor
+from ami_listener.provisioning import ProvisioningWatcher
 from ami_listener.spool import Spool
 from ami_listener.writer import CdrWriter
 from db.session import UnitOfWork, make_engine, make_session_factory, masked
@@ -75,17 +77,35 @@ def make_listener(
     )
 
 
-async def serve(listener: CdrListener, writer: CdrWriter, monitor: LiveCallMonitor | None) -> None:
+async def serve(
+    listener: CdrListener,
+    writer: CdrWriter,
+    monitor: LiveCallMonitor | None,
+    watcher: ProvisioningWatcher | None = None,
+) -> None:
     """Run until SIGINT/SIGTERM; then spill anything not committed to the spool."""
-    task = asyncio.create_task(monitor.run(listener)) if monitor else None
+    tasks = [asyncio.create_task(part.run(listener)) for part in (monitor, watcher) if part]
     try:
         await listener.run_forever()
     finally:
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.to_thread(writer.close)
+
+
+def provisioning_watcher(
+    settings: Settings, session_factory: Callable[[], Session]
+) -> ProvisioningWatcher | None:
+    """The debounced reload, when SIPTAR_RELOAD_DEBOUNCE or SIPTAR_PJSIP_INCLUDE asks."""
+    if not settings.reload_debounce and not settings.pjsip_include:
+        return None
+    return ProvisioningWatcher(
+        session_factory,
+        debounce=float(settings.reload_debounce or 2),
+        include=Path(settings.pjsip_include) if settings.pjsip_include else None,
+    )
 
 
 # The cyclic garbage collector's first threshold (CPython's default is 700 allocations).
@@ -122,8 +142,9 @@ def run(settings: Settings) -> None:
     credit = CreditKeeper(asterisk, policy=CreditPolicy.from_settings(settings))
     monitor = LiveCallMonitor(factory, asterisk=asterisk, credit=credit)
     listener = make_listener(settings, factory, writer, monitor)
+    watcher = provisioning_watcher(settings, factory)
     try:
-        asyncio.run(serve(listener, writer, monitor))
+        asyncio.run(serve(listener, writer, monitor, watcher))
     except AmiLoginError as e:
         sys.exit(f"siptar ami: {e}")
     finally:

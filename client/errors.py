@@ -71,6 +71,10 @@ class XMLSyntaxError(ClientError):
     code = "Client.XMLSyntaxError"
 
 
+class AsteriskUnavailable(ClientError):
+    code = "Client.AsteriskUnavailable"
+
+
 _BY_CODE: dict[str, type[SiptarError]] = {
     cls.code: cls
     for cls in (
@@ -83,6 +87,7 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         AlreadyExists,
         BelowCost,
         TooManyAttempts,
+        AsteriskUnavailable,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

@@ -107,7 +107,11 @@ class Account(Base):
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("pin_lots.id"), index=True)
     # The SIP peer Asterisk knows this account by (also an identity for Authorize).
     sip_username: Mapped[str | None] = mapped_column(String(80), unique=True)
-    sip_secret: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    # The SIP secret itself is never stored (docs/asterisk/README.md "Secrets"): only
+    # its digest HA1, md5(username:realm:secret), which is what Asterisk's `md5_cred`
+    # wants, bound to the realm it was computed for. "" = no secret: not provisioned.
+    sip_md5_cred: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    sip_realm: Mapped[str] = mapped_column(String(255), default="siptar", server_default="siptar")
     # Only calls from a caller ID bound in account_callerids are allowed.
     restrict_ani: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Comma-separated access numbers (DNIS) this account may call in through; "" = any.
@@ -230,6 +234,9 @@ class Trunk(Base):
     dial_string: Mapped[str] = mapped_column(String(255))
     channel_limit: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # The provider's SIP host (name or IP, port 5060): with one, the trunk is provisioned
+    # to Asterisk as a PJSIP endpoint named like the trunk (db/asterisk_views.py).
+    sip_host: Mapped[str] = mapped_column(String(255), default="", server_default="")
 
     provider: Mapped[Provider] = relationship()
 

@@ -105,3 +105,11 @@ ERROR_CODES = sorted(
         )
     }
 )
+
+
+class AsteriskUnavailable(BillingError):
+    """The Asterisk Manager Interface did not answer, refused the login, or refused
+    the action; nothing was changed on the switch. Retry later, or check the AMI
+    settings (SIPTAR_AMI_*) and the manager user's permissions."""
+
+    code = "AsteriskUnavailable"

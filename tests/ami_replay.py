@@ -22,6 +22,12 @@ client; of an unknown channel it gets `No such channel`. `hangup_failures` makes
 next Hangups fail first ("error": `Response: Error`, "silence": no answer at all);
 `hang_up(uniqueid)` ends a channel as its caller would.
 
+Provisioning: `Reload` of `res_pjsip.so` answers `Module Reloaded` (any other module `No
+such module`); `PJSIPShowEndpoint` answers as Asterisk 22 does for the endpoints in
+`endpoints` (name -> its contacts, as ContactStatusDetail fields): `EventList: start`,
+EndpointDetail, AorDetail, AuthDetail, one ContactStatusDetail per contact, then
+EndpointDetailComplete; an unknown one gets `Unable to retrieve endpoint NAME`.
+
 `chunk_size` cuts the outgoing byte stream into writes of that many bytes, wherever the
 cut falls (inside a header, inside the CRLF CRLF between messages), and yields to the
 event loop after each, so a client in the same loop reads them one by one.
@@ -107,6 +113,8 @@ class AmiReplayServer:
         self.channels: list[dict[str, str]] | None = None
         self.hangup_failures: list[str] = []  # "error" | "silence", one per Hangup action
         self.refused: set[str] = set()  # action names (lower case) answered Permission denied
+        # PJSIP endpoints Asterisk knows: name -> its contacts (ContactStatusDetail fields).
+        self.endpoints: dict[str, list[dict[str, str]]] = {}
         self._ended: set[str] = set()  # Uniqueids hung up by an action or hang_up()
         self.events_sent = 0
         self._replays: list[asyncio.Future[None]] = []
@@ -187,20 +195,12 @@ class AmiReplayServer:
         )
         keys = ("Channel", "ChannelState", "ChannelStateDesc", "AccountCode", "Context")
         keys += ("Exten", "Priority", "Uniqueid", "Linkedid")
+        items = []
         for channel in channels:
             fields = {key: channel.get(key, "") for key in keys}
             fields |= {"BridgeId": "", "Application": "Dial", "Duration": "00:00:05"}
-            session.outbox.put_nowait(
-                _message("Event: CoreShowChannel", ActionID=action_id or "", **fields)
-            )
-        session.outbox.put_nowait(
-            _message(
-                "Event: CoreShowChannelsComplete",
-                ActionID=action_id or "",
-                EventList="Complete",
-                ListItems=str(len(channels)),
-            )
-        )
+            items.append(("CoreShowChannel", fields))
+        _list_events(session, action_id, items, "CoreShowChannelsComplete")
 
     def _hangup(self, session: _Session, action: dict[str, str]) -> None:
         action_id = action.get("actionid")
@@ -266,8 +266,44 @@ class AmiReplayServer:
             self._show_channels(session, action_id)
         elif name == "hangup":
             self._hangup(session, action)
+        elif name == "reload":
+            self._reload(session, action)
+        elif name == "pjsipshowendpoint":
+            self._show_endpoint(session, action)
         else:
             session.outbox.put_nowait(response("Success", action_id))
+
+    def _reload(self, session: _Session, action: dict[str, str]) -> None:
+        action_id = action.get("actionid")
+        if action.get("module", "") == "res_pjsip.so":
+            reply = response("Success", action_id, Message="Module Reloaded")
+        else:
+            reply = response("Error", action_id, Message="No such module")
+        session.outbox.put_nowait(reply)
+
+    def _show_endpoint(self, session: _Session, action: dict[str, str]) -> None:
+        action_id, name = action.get("actionid"), action.get("endpoint", "")
+        if name not in self.endpoints:
+            message = f"Unable to retrieve endpoint {name}"
+            session.outbox.put_nowait(response("Error", action_id, Message=message))
+            return
+        session.outbox.put_nowait(
+            response(
+                "Success",
+                action_id,
+                EventList="start",
+                Message="Following are Events for each object associated with the Endpoint",
+            )
+        )
+        details = [
+            ("EndpointDetail", {"ObjectType": "endpoint", "ObjectName": name, "Aors": name}),
+            ("AorDetail", {"ObjectType": "aor", "ObjectName": name, "MaxContacts": "1"}),
+            ("AuthDetail", {"ObjectType": "auth", "ObjectName": name, "AuthType": "md5"}),
+        ]
+        for contact in self.endpoints[name]:
+            fields = {"AOR": name, "EndpointName": name} | contact
+            details.append(("ContactStatusDetail", fields))
+        _list_events(session, action_id, details, "EndpointDetailComplete")
 
     def _login(self, session: _Session, action: dict[str, str]) -> None:
         action_id = action.get("actionid")
@@ -325,6 +361,25 @@ class AmiReplayServer:
                 await asyncio.sleep(0)
                 await asyncio.sleep(0)
         return data
+
+
+def _list_events(
+    session: _Session,
+    action_id: str | None,
+    items: list[tuple[str, dict[str, str]]],
+    complete: str,
+) -> None:
+    """The events of an event-list action, then its `...Complete` event."""
+    for event, fields in items:
+        session.outbox.put_nowait(_message(f"Event: {event}", ActionID=action_id or "", **fields))
+    session.outbox.put_nowait(
+        _message(
+            f"Event: {complete}",
+            ActionID=action_id or "",
+            EventList="Complete",
+            ListItems=str(len(items)),
+        )
+    )
 
 
 def _headers(event: bytes) -> dict[str, str]:

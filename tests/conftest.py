@@ -185,7 +185,14 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture
-def server_url(database_url: str) -> Iterator[str]:
+def server_settings() -> dict[str, object]:
+    """More Settings for `server_url`'s server (a test module overrides it, e.g. to
+    point the services at an AMI replay server)."""
+    return {}
+
+
+@pytest.fixture
+def server_url(database_url: str, server_settings: dict[str, object]) -> Iterator[str]:
     """All four services over real HTTP on a free port, against this test's database."""
     from services.common.wsgi import make_wsgi_app
 
@@ -197,7 +204,8 @@ def server_url(database_url: str) -> Iterator[str]:
         handler_class=_QuietHandler,
     )
     url = f"http://127.0.0.1:{httpd.server_port}"
-    app = make_wsgi_app(Settings(database_url=database_url, public_url=url))
+    settings = Settings(database_url=database_url, public_url=url, **server_settings)  # type: ignore[arg-type]
+    app = make_wsgi_app(settings)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield url

@@ -18,6 +18,7 @@ from spyne.protocol.soap import Soap11
 from sqlalchemy.exc import DataError, StatementError
 from sqlalchemy.orm import Session
 
+from ami_listener.actions import AmiTarget
 from db.schema import LoginAttempt
 from db.session import UnitOfWork
 from rating.errors import BillingError, InvalidInput
@@ -46,6 +47,8 @@ class SiptarApplication(Application):
     session_factory: Callable[[], Session] | None = None
     # The slice and minimum call of Authorize (set from the settings by make_wsgi_app).
     credit_policy: CreditPolicy = DEFAULT_POLICY
+    # Where ReloadAsterisk and GetSipRegistrations reach Asterisk (None: nowhere).
+    ami_target: AmiTarget | None = None
 
     def call_wrapper(self, ctx: Any) -> Any:
         try:
@@ -129,6 +132,11 @@ def make_application(
         in_protocol=Soap11(validator="lxml", huge_tree=True),
         out_protocol=Soap11(),
     )
+
+
+def ami_target(ctx: Any) -> AmiTarget | None:
+    app = ctx.app
+    return app.ami_target if isinstance(app, SiptarApplication) else None
 
 
 def request(ctx: Any) -> Request:

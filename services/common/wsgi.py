@@ -17,6 +17,7 @@ from spyne.server.wsgi import WsgiApplication
 from spyne.util.wsgi_wrapper import WsgiMounter
 from sqlalchemy.orm import Session
 
+from ami_listener.actions import AmiTarget
 from db.session import make_engine, make_session_factory, masked
 from services import billing, cdr, config, reseller
 from services.common.app import CLIENT_ADDRESS_KEY, SiptarApplication
@@ -66,6 +67,9 @@ def make_wsgi_app(settings: Settings) -> WsgiApp:
     apps = build_applications(make_session_factory(engine))
     for app in apps.values():
         app.credit_policy = CreditPolicy.from_settings(settings)
+        app.ami_target = AmiTarget(
+            settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret
+        )
     mounter = WsgiMounter(wsgi_applications(apps, settings.public_url or DEFAULT_PUBLIC_URL))
     proxies = frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())
     return SoapGuard(mounter, trusted_proxies=proxies)

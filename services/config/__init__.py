@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
+from services.config.asterisk_service import AsteriskService
 from services.config.deck_service import RateDeckService
 from services.config.did_service import DidService
 from services.config.models import TNS
@@ -15,7 +16,14 @@ NAME = "config"
 
 def application() -> SiptarApplication:
     return make_application(
-        [ConfigService, RateDeckService, RoutingService, TrafficService, DidService],
+        [
+            ConfigService,
+            RateDeckService,
+            RoutingService,
+            TrafficService,
+            DidService,
+            AsteriskService,
+        ],
         tns=TNS,
         name="Config",
     )

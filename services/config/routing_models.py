@@ -29,6 +29,8 @@ class NewTrunk(ComplexModel):
     name = Name
     dial_string = Unicode(min_occurs=1, nillable=False, min_len=1, max_len=255)
     channel_limit = Integer(ge=0)
+    # The provider's SIP host: with one, the trunk is provisioned to Asterisk.
+    sip_host = Unicode(max_len=255)
 
 
 class TrunkInfo(ComplexModel):
@@ -39,6 +41,7 @@ class TrunkInfo(ComplexModel):
     dial_string = Unicode
     channel_limit = Integer
     status = Unicode
+    sip_host = Unicode
 
 
 class TrunkList(ComplexModel):

@@ -31,6 +31,7 @@ def _trunk(t: schema.Trunk) -> m.TrunkInfo:
         dial_string=t.dial_string,
         channel_limit=t.channel_limit,
         status=t.status,
+        sip_host=t.sip_host,
     )
 
 
@@ -83,7 +84,10 @@ class RoutingService(ServiceBase):
     def CreateTrunk(ctx: Any, trunk: m.NewTrunk) -> m.TrunkInfo:
         """A trunk of a provider. `dial_string` is what Asterisk's Dial gets, with
         ${NUMBER} where the number goes (PJSIP/${NUMBER}@carrier1); `channel_limit`
-        caps the calls authorized over it at once (empty: no limit)."""
+        caps the calls authorized over it at once (empty: no limit). With `sip_host`
+        (the provider's host name or IP, port 5060) the trunk is provisioned to
+        Asterisk as the PJSIP endpoint named like the trunk, so the dial string is
+        PJSIP/${NUMBER}@<name>, and calls from that host arrive as the trunk's."""
         req = request(ctx)
         row = usecases.create_trunk(
             req.uow,
@@ -92,6 +96,7 @@ class RoutingService(ServiceBase):
             trunk.name,
             trunk.dial_string,
             trunk.channel_limit,
+            sip_host=trunk.sip_host or "",
         )
         return _trunk(row)
 

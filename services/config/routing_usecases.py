@@ -3,6 +3,7 @@ No spyne here."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -53,6 +54,9 @@ def list_providers(uow: UnitOfWork, caller: Caller) -> list[schema.Provider]:
     return list(uow.session.scalars(select(schema.Provider).order_by(schema.Provider.id)))
 
 
+_HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,254}")
+
+
 def create_trunk(
     uow: UnitOfWork,
     caller: Caller,
@@ -60,6 +64,8 @@ def create_trunk(
     name: str,
     dial_string: str,
     channel_limit: int | None,
+    *,
+    sip_host: str = "",
 ) -> schema.Trunk:
     require_role(caller, "admin")
     if uow.session.get(schema.Provider, provider_id) is None:
@@ -69,8 +75,17 @@ def create_trunk(
         raise InvalidInput(f"dial_string: up to 255 characters, with {PLACEHOLDER} in it")
     if channel_limit is not None and channel_limit < 0:
         raise InvalidInput("channel_limit: 0 or more (empty: no limit)")
+    host = sip_host.strip()
+    if host and not _HOST.fullmatch(host):
+        raise InvalidInput("sip_host: a host name or IP address (letters, digits, . and -)")
+    if host and not _HOST.fullmatch(name.strip()):
+        raise InvalidInput("name: a provisioned trunk's name is its PJSIP endpoint: no spaces")
     trunk = schema.Trunk(
-        provider_id=provider_id, name=_name(name), dial_string=dial, channel_limit=channel_limit
+        provider_id=provider_id,
+        name=_name(name),
+        dial_string=dial,
+        channel_limit=channel_limit,
+        sip_host=host,
     )
     return _insert(uow, trunk, f"a trunk named {name.strip()!r} already exists")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
 from services.reseller.accounts_service import AccountsService
+from services.reseller.asterisk_service import AsteriskStatusService
 from services.reseller.audit_service import AuditService
 from services.reseller.models import TNS
 from services.reseller.month_service import MonthService
@@ -29,6 +30,7 @@ def application() -> SiptarApplication:
             ResellerPasswordService,
             AuditService,
             MonthService,
+            AsteriskStatusService,
         ],
         tns=TNS,
         name="Reseller",

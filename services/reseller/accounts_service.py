@@ -52,9 +52,11 @@ def _tech(a: Account) -> m.TechDetails:
     return m.TechDetails(
         account_id=a.id,
         sip_username=a.sip_username,
-        sip_secret=a.sip_secret,
+        sip_secret=None,  # never answered, to anybody: only its digest is stored
         accountcode=a.accountcode,
         allowed_dnis=a.allowed_dnis,
+        sip_secret_set=bool(a.sip_md5_cred),
+        sip_realm=a.sip_realm,
     )
 
 
@@ -154,14 +156,18 @@ class AccountsService(ServiceBase):
 
     @rpc(Integer, _returns=m.TechDetails)
     def GetTechDetails(ctx: Any, account_id: int | None) -> m.TechDetails:
-        """What Asterisk needs: SIP peer name and secret, accountcode, access numbers."""
+        """What Asterisk needs: SIP peer name, accountcode, access numbers, and whether a
+        SIP secret is set (the secret itself is never answered, to anybody)."""
         req = request(ctx)
         return _tech(uc.get_tech(req.uow, req.caller, account_id))
 
     @rpc(AccountId, m.TechDetails.customize(min_occurs=1, nillable=False), _returns=m.TechDetails)
     def SetTechDetails(ctx: Any, account_id: int, tech: m.TechDetails) -> m.TechDetails:
         """Set the Asterisk details of an account below you (`tech.account_id` is
-        ignored); fields left out stay, an empty one clears."""
+        ignored); fields left out stay, an empty one clears. `sip_secret`: 8 to 80
+        characters, no spaces; stored as its digest only (a new `sip_username` needs
+        the secret again). An account with a SIP name and secret is provisioned to
+        Asterisk while it and every account above it are active."""
         req = request(ctx)
         cmd = uc.TechDetails(
             sip_username=tech.sip_username,

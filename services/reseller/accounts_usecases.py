@@ -7,6 +7,7 @@ Every target goes through `managed_account` (strictly below the caller) or
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -167,15 +168,20 @@ def get_tech(uow: UnitOfWork, caller: Caller, account_id: int | None) -> Account
 
 
 def set_tech(uow: UnitOfWork, caller: Caller, account_id: int, tech: TechDetails) -> Account:
-    """The SIP peer name and secret, the CDR accountcode and the allowed access
-    numbers. An empty string clears a unique field."""
+    """The SIP peer name and secret (kept as its digest only), the CDR accountcode and
+    the allowed access numbers. An empty string clears a unique field (and the secret:
+    the account then leaves Asterisk's provisioning)."""
     require_role(caller, "admin", "reseller")
     account = managed_account(uow.session, caller, account_id)
     _refuse_closed(account)
     if tech.sip_username is not None:
-        account.sip_username = _token("sip_username", tech.sip_username)
+        name = _token("sip_username", tech.sip_username)
+        if name != account.sip_username and account.sip_md5_cred and tech.sip_secret is None:
+            # The stored digest includes the name: it can't follow a rename.
+            raise InvalidInput("sip_secret: a new sip_username needs its secret again")
+        account.sip_username = name
     if tech.sip_secret is not None:
-        account.sip_secret = tech.sip_secret.strip()[:80]
+        account.sip_md5_cred = sip_digest(account, tech.sip_secret)
     if tech.accountcode is not None:
         account.accountcode = _token("accountcode", tech.accountcode)
     if tech.allowed_dnis is not None:
@@ -188,6 +194,23 @@ def set_tech(uow: UnitOfWork, caller: Caller, account_id: int, tech: TechDetails
         raise AlreadyExists(f"{what}: already in use") from None
     uow.commit()
     return account
+
+
+MIN_SECRET = 8
+
+
+def sip_digest(account: Account, secret: str) -> str:
+    """The HA1 Asterisk's digest auth uses as `md5_cred`: md5(username:realm:secret).
+    The secret itself is not kept (docs/asterisk/README.md, "Secrets"); "" clears it."""
+    secret = secret.strip()
+    if not secret:
+        return ""
+    if not MIN_SECRET <= len(secret) <= 80 or any(c.isspace() for c in secret):
+        raise InvalidInput(f"sip_secret: {MIN_SECRET} to 80 characters, no spaces")
+    if account.sip_username is None:
+        raise InvalidInput("sip_secret: set a sip_username first (or in the same call)")
+    text = f"{account.sip_username}:{account.sip_realm}:{secret}"
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def _token(field: str, value: str) -> str | None:

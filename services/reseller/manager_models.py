@@ -81,9 +81,13 @@ class TechDetails(ComplexModel):
     __namespace__ = TNS
     account_id = Integer
     sip_username = Unicode(max_len=80)
+    # Write-only: set it here; it is never answered (only its digest is stored).
     sip_secret = Unicode(max_len=80)
     accountcode = Unicode(max_len=80)
     allowed_dnis = Unicode(max_len=255)
+    # Answers only: whether a secret is set, and the digest realm Asterisk challenges with.
+    sip_secret_set = Boolean
+    sip_realm = Unicode(max_len=255)
 
 
 class Branding(ComplexModel):

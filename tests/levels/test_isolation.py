@@ -251,6 +251,8 @@ CASES: list[Case] = [
         lambda w: {"account_id": w.id("XC"), "tech": {"sip_secret": "owned"}},
     ),
     Case("reseller", "GetBranding", lambda w: {"account_id": w.id("XC")}),
+    Case("reseller", "GetSipRegistrations", lambda w: {"account_id": w.id("XC")}),
+    Case("config", "ReloadAsterisk", lambda w: {}),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("X"), "company_name": "x"}),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("R1"), "company_name": "x"}),
     # reseller: PIN lots

@@ -60,7 +60,7 @@ class TestAccountChanges:
             r2.SetCallerIds(account_id=tree.ids["C2"], callerids=["34911000111"])
         tech = r2.SetTechDetails(
             account_id=tree.ids["C1"],
-            tech={"sip_username": "c1-phone", "sip_secret": "s3cret", "allowed_dnis": "900100"},
+            tech={"sip_username": "c1-phone", "sip_secret": "s3cret-ph", "allowed_dnis": "900100"},
         )
         assert (tech.sip_username, tech.accountcode, tech.allowed_dnis) == (
             "c1-phone",

@@ -50,7 +50,12 @@ def test_the_registry_takes_jobs_of_the_agreed_shape_and_refuses_a_duplicate_nam
     with pytest.raises(ValueError, match="registered already"):
         registry.register(Job("a", timedelta(minutes=5), job))
     assert registry.names() == ["a"]
-    assert set(default_registry().names()) >= {"recurring-charges", "reservation-expiry", "invoices", "outbox"}
+    assert set(default_registry().names()) >= {
+        "recurring-charges",
+        "reservation-expiry",
+        "invoices",
+        "outbox",
+    }
 
 
 def test_a_lease_keeps_a_second_worker_out_until_it_expires(
