@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    event,
     false,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -152,14 +153,19 @@ class Login(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     # The username case-folded: unique, so `Admin` can't be created beside `admin`, and
-    # what a login is looked up by. Filled from `username` by every insert (ORM or Core).
-    username_key: Mapped[str] = mapped_column(
-        String(80), unique=True, default=username_key, onupdate=username_key
-    )
+    # what a login is looked up by. Filled from `username` by every insert (ORM or Core)
+    # and by an ORM rename (`_refold_username` below). Not an `onupdate`: that would run
+    # on every UPDATE of the row, also one that only changes the password, and fail.
+    username_key: Mapped[str] = mapped_column(String(80), unique=True, default=username_key)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     account: Mapped[Account] = relationship()
+
+
+@event.listens_for(Login.username, "set")
+def _refold_username(target: Login, value: str, _old: object, _initiator: object) -> None:
+    target.username_key = fold_username(value)
 
 
 class RateSheet(Base):
