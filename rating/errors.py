@@ -88,6 +88,14 @@ class TooManyAttempts(BillingError):
     code = "TooManyAttempts"
 
 
+class AsteriskUnavailable(BillingError):
+    """The Asterisk Manager Interface did not answer, refused the login, or refused
+    the action; nothing was changed on the switch. Retry later, or check the AMI
+    settings (SIPTAR_AMI_*) and the manager user's permissions."""
+
+    code = "AsteriskUnavailable"
+
+
 # The registry of codes, documented in docs/faults.md and the services' docstrings.
 ERROR_CODES = sorted(
     {
@@ -102,14 +110,7 @@ ERROR_CODES = sorted(
             AlreadyExists,
             BelowCost,
             TooManyAttempts,
+            AsteriskUnavailable,
         )
     }
 )
-
-
-class AsteriskUnavailable(BillingError):
-    """The Asterisk Manager Interface did not answer, refused the login, or refused
-    the action; nothing was changed on the switch. Retry later, or check the AMI
-    settings (SIPTAR_AMI_*) and the manager user's permissions."""
-
-    code = "AsteriskUnavailable"

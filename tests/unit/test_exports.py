@@ -45,3 +45,15 @@ class TestWriteTable:
         cells = [c for row in sheet.iter_rows(min_row=2) for c in row]
         assert {c.data_type for c in cells} == {"s"}
         assert [c.value for c in cells] == ["'" + f for f in FORMULAS]
+
+
+def test_a_workbook_names_its_one_sheet_after_the_file_within_excels_31_characters() -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from services.common.exports import write_table
+
+    for name in ("sheet-3", "x" * 40):
+        data = write_table("xlsx", name, ["prefix"], [["34"]]).data
+        assert load_workbook(io.BytesIO(data)).sheetnames == [name[:31]]

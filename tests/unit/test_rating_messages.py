@@ -408,13 +408,3 @@ class TestWorkbookCells:
             "prefix",
             "34.5 is not a prefix of digits",
         )
-
-    def test_an_exported_workbook_names_its_sheet_rates(self) -> None:
-        import io
-
-        from openpyxl import load_workbook
-
-        from rating.xlsx import format_rates_xlsx
-
-        data = format_rates_xlsx([Rate("34", "Spain", D("0.1"))])
-        assert load_workbook(io.BytesIO(data)).sheetnames == ["rates"]
