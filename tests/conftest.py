@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -175,8 +176,23 @@ def demo(database_url: str) -> None:
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A thread per connection, but at most RUNNING requests served at once, as a
+    `siptar serve` gthread worker (8 threads) serves them: the rest wait their turn
+    holding nothing. Unbounded, 50 simultaneous requests queued on the engine's pool
+    (5 + 10 connections), and on a loaded machine those that waited past its 30 s
+    timeout answered `Server`."""
+
     daemon_threads = True
     request_queue_size = 128  # the listen backlog: 50 clients connect at once in a test
+    RUNNING = 12  # below the pool's 15: no request waits for a connection
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._running = threading.BoundedSemaphore(self.RUNNING)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._running:
+            super().process_request_thread(request, client_address)
 
 
 class _QuietHandler(WSGIRequestHandler):
