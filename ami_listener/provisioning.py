@@ -4,13 +4,15 @@ Why here: the listener is the one long-lived process with an AMI connection; the
 workers are many, short-lived per request, and would each need a connection (and would
 reload once per change: ten accounts blocked in a row would be ten reloads).
 
-How: every `poll_interval` s the watcher computes a fingerprint of what Asterisk should
-see (the rows of the provisioning views, services/provisioning/pjsip_conf.py). Nothing
-has to remember to signal a change, and a change made straight in the database counts
-too. Once the fingerprint has changed and then stayed the same for `debounce` s (or
-changed for `max_delay` s without settling), it rewrites the pjsip.conf include if one
-is configured (SIPTAR_PJSIP_INCLUDE) and sends one `Reload` of res_pjsip.so. A failed
-reload (not connected, refused) is tried again at the next poll.
+How: every `poll_interval` s the watcher reads the provisioning change counter
+(services/provisioning/pjsip_conf.py `fingerprint`), which database triggers bump with
+every change of a row the views are made of (db/provisioning_triggers.py): one row read
+per poll, however many accounts. Nothing has to remember to signal a change, and a
+change made straight in the database counts too. Once the fingerprint has changed and
+then stayed the same for `debounce` s (or changed for `max_delay` s without settling),
+it rewrites the pjsip.conf include if one is configured (SIPTAR_PJSIP_INCLUDE) and
+sends one `Reload` of res_pjsip.so. A failed reload (not connected, refused) is tried
+again at the next poll.
 
 With PostgreSQL realtime and no sorcery cache Asterisk needs no reload at all; turn it
 on (SIPTAR_RELOAD_DEBOUNCE) when a cache or an include is used.

@@ -479,4 +479,5 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 # Base.metadata wherever the schema is used (alembic, tests, create_all).
 from db import invoice_schema as _invoice_schema  # noqa: E402, F401
 from db import mail_schema as _mail_schema  # noqa: E402, F401
+from db import provisioning_schema as _provisioning_schema  # noqa: E402, F401
 from db import recurring_schema  # noqa: E402, F401

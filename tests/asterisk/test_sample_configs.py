@@ -38,8 +38,10 @@ def test_extconfig_and_sorcery_map_every_view_and_nothing_writable() -> None:
     for view in VIEWS:
         assert families[view.name] == f"pgsql,siptar,{view.name}"
     sorcery = sections("sorcery.conf")
-    mapped = dict(sorcery["res_pjsip"].options) | dict(
-        sorcery["res_pjsip_endpoint_identifier_ip"].options
+    mapped = (
+        dict(sorcery["res_pjsip"].options)
+        | dict(sorcery["res_pjsip_endpoint_identifier_ip"].options)
+        | dict(sorcery["res_pjsip_outbound_registration"].options)
     )
     for view in VIEWS:
         assert mapped[view.section_type] == f"realtime,{view.name}"

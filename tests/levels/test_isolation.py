@@ -253,6 +253,14 @@ CASES: list[Case] = [
     Case("reseller", "GetBranding", lambda w: {"account_id": w.id("XC")}),
     Case("reseller", "GetSipRegistrations", lambda w: {"account_id": w.id("XC")}),
     Case("config", "ReloadAsterisk", lambda w: {}),
+    Case("reseller", "GetSourceIps", lambda w: {"account_id": w.id("XC")}),
+    Case("reseller", "SetSourceIps", lambda w: {"account_id": w.id("XC"), "ips": ["192.0.2.9"]}),
+    Case("config", "GetTrunkRegistration", lambda w: {"trunk_id": 1}),
+    Case(
+        "config",
+        "SetTrunkRegistration",
+        lambda w: {"trunk_id": 1, "registration": {"server_uri": ""}},
+    ),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("X"), "company_name": "x"}),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("R1"), "company_name": "x"}),
     # reseller: PIN lots
