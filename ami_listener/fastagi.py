@@ -14,6 +14,10 @@ argument, else the channel's accountcode, else the SIP peer of the channel
 (PJSIP/alice-00000001 is `alice`); the caller ID (ANI), the DNID (DNIS) and the
 channel's uniqueid come from the AGI environment; a PIN is the third argument.
 
+`AGI(agi://host:4573/did,NUMBER)` (the number, else the extension) asks where an
+inbound call to a DID goes and sets SIPTAR_DID_* (services/provisioning/did_route.py
+holds the contract; docs/asterisk/README.md, "DIDs in").
+
 The protocol is written here on asyncio (a few lines), not taken from panoramisk: its
 FastAGI server blocks the whole loop on a client that disconnects before sending its
 headers (docs/stack.md, "panoramisk"). Here each connection is its own task with a
@@ -37,14 +41,24 @@ HEADER_TIMEOUT = 10.0  # seconds for the whole AGI environment to arrive
 REPLY_TIMEOUT = 10.0  # seconds for Asterisk to answer one command
 MAX_HEADER_LINES = 200
 SCRIPT = "authorize"
+DID_SCRIPT = "did"
 _PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
 
 Authorizer = Callable[[AuthorizeRequest], Authorization]
+# A DID number -> the channel variables to set (services/provisioning/did_route.py).
+DidLookup = Callable[[str], list[tuple[str, str]]]
 
 
 class FastAgiServer:
-    def __init__(self, authorizer: Authorizer, host: str = "127.0.0.1", port: int = 4573) -> None:
+    def __init__(
+        self,
+        authorizer: Authorizer,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        did_lookup: DidLookup | None = None,
+    ) -> None:
         self.authorizer = authorizer
+        self.did_lookup = did_lookup
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
 
@@ -87,6 +101,8 @@ class FastAgiServer:
 
     async def _answer(self, env: dict[str, str]) -> list[tuple[str, str]]:
         script = env.get("agi_network_script", "").strip("/").split("?")[0]
+        if script == DID_SCRIPT and self.did_lookup is not None:
+            return await self._did(env)
         if script != SCRIPT:
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "UnknownScript")]
         try:
@@ -97,6 +113,15 @@ class FastAgiServer:
             logger.exception("FastAGI authorize failed for %s", env.get("agi_uniqueid"))
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
         return variables_for(result)
+
+    async def _did(self, env: dict[str, str]) -> list[tuple[str, str]]:
+        assert self.did_lookup is not None
+        number = env.get("agi_arg_1", "").strip() or env.get("agi_extension", "")
+        try:
+            return await asyncio.to_thread(self.did_lookup, number)
+        except Exception:
+            logger.exception("FastAGI did lookup failed for %s", env.get("agi_uniqueid"))
+            return [("SIPTAR_DID_FOUND", "0"), ("SIPTAR_DID_REASON", "Error")]
 
 
 async def read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:

@@ -4,11 +4,13 @@ ones the endpoints land in, the dialplan calls FastAGI and cuts calls with L()."
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from db.asterisk_views import CUSTOMER_CONTEXT, TRUNK_CONTEXT, VIEWS
+from services.provisioning.did_route import DidRoute
 from tests.asterisk.asterisk_conf import Section, parse
 
 DOCS = Path(__file__).parents[2] / "docs" / "asterisk"
@@ -48,14 +50,32 @@ def test_extconfig_and_sorcery_map_every_view_and_nothing_writable() -> None:
     assert mapped["contact"].startswith("astdb")  # registrations are not ours to store
 
 
+def lines(section: Section) -> str:
+    return " ".join(section.all("exten") + section.all("same"))
+
+
 def test_the_dialplan_has_the_provisioned_contexts_and_bills_through_siptar() -> None:
     dialplan = sections("extensions.conf")
-    assert {CUSTOMER_CONTEXT, TRUNK_CONTEXT, "siptar-onnet"} <= set(dialplan)
-    customers = " ".join(dialplan[CUSTOMER_CONTEXT].all("exten"))
-    customers += " " + " ".join(dialplan[CUSTOMER_CONTEXT].all("same"))
+    assert {CUSTOMER_CONTEXT, TRUNK_CONTEXT, "siptar-onnet", "siptar-dial"} <= set(dialplan)
+    customers = lines(dialplan[CUSTOMER_CONTEXT])
     assert "AGI(agi://127.0.0.1:4573/authorize" in customers
-    assert "L(${SIPTAR_MAX_SECONDS}000" in customers
+    assert "Goto(siptar-dial," in customers
+    assert "L(${SIPTAR_MAX_SECONDS}000" in lines(dialplan["siptar-dial"])
     assert dialplan[CUSTOMER_CONTEXT].get("include") == "siptar-onnet"
+
+
+def test_dids_in_ask_siptar_and_map_no_number_by_hand() -> None:
+    trunks = sections("extensions.conf")[TRUNK_CONTEXT]
+    assert "AGI(agi://127.0.0.1:4573/did,${EXTEN})" in lines(trunks)
+    # One pattern for every DID: no line per number.
+    assert [e.split(",")[0] for e in trunks.all("exten")] == ["_X."]
+    for variable in ("FOUND", "KIND", "DEST", "ACCOUNTCODE", "REASON"):
+        assert f"${{SIPTAR_DID_{variable}}}" in lines(trunks)
+    # An external forward is authorized on the owner's money, then dialled like any call.
+    assert "authorize,${SIPTAR_DID_DEST},${SIPTAR_DID_ACCOUNTCODE})" in lines(trunks)
+    # Every SIPTAR_DID_* the dialplan reads is one the lookup sets.
+    used = set(re.findall(r"SIPTAR_DID_[A-Z]+", (DOCS / "extensions.conf").read_text()))
+    assert used <= {name for name, _ in DidRoute("OK").variables()}
 
 
 def test_the_manager_user_may_send_what_siptar_sends() -> None:
