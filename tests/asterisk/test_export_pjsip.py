@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import cli
+from db.provisioning_schema import AccountSourceIp, TrunkRegistration
 from db.schema import Account, Provider, Trunk
 from db.session import UnitOfWork
 from tests.asterisk.asterisk_conf import parse
@@ -79,3 +80,39 @@ def test_the_include_holds_the_provisioned_accounts_and_trunks(
     assert by_type["aor", "carrier1"].get("contact") == "sip:203.0.113.7"
     assert by_type["identify", "carrier1"].get("match") == "203.0.113.7"
     assert out.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_include_holds_registrations_and_customers_source_networks(
+    uow: Callable[[], UnitOfWork], database_url: str, tmp_path: Path
+) -> None:
+    _accounts(uow)
+    with uow() as u:
+        s = u.session
+        desk1 = s.query(Account).filter_by(sip_username="desk-1").one()
+        s.add(AccountSourceIp(account_id=desk1.id, network="198.51.100.0/29"))
+        trunk = s.query(Trunk).filter_by(name="carrier1").one()
+        s.add(
+            TrunkRegistration(
+                trunk_id=trunk.id,
+                server_uri="sip:reg.carrier1.example",
+                username="u1",
+                realm="carrier1.example",
+                md5_cred=HA1,
+            )
+        )
+        u.commit()
+        ip_id = s.query(AccountSourceIp).one().id
+    out = tmp_path / "pjsip_siptar.conf"
+    cli.main(["asterisk", "export-pjsip", "--database-url", database_url, "--out", str(out)])
+    _includes, sections = parse(out.read_text())
+    by_type = {(s.get("type"), s.name): s for s in sections}
+    registration = by_type["registration", "carrier1"]
+    assert (registration.get("server_uri"), registration.get("outbound_auth")) == (
+        "sip:reg.carrier1.example",
+        "carrier1",
+    )
+    assert (registration.get("line"), registration.get("endpoint")) == ("yes", "carrier1")
+    assert by_type["auth", "carrier1"].get("md5_cred") == HA1
+    assert by_type["endpoint", "carrier1"].get("outbound_auth") == "carrier1"
+    identify = by_type["identify", f"desk-1-ip{ip_id}"]
+    assert (identify.get("endpoint"), identify.get("match")) == ("desk-1", "198.51.100.0/29")
