@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Column, text
+from sqlalchemy import Alias, Column, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
@@ -91,7 +91,10 @@ def read_columns() -> dict[str, set[str]]:
     for view in VIEWS:
         for element in visitors.iterate(view.select(False)):
             if isinstance(element, Column) and element.table is not None:
-                found.setdefault(str(element.table.name), set()).add(element.name)
+                table = element.table
+                while isinstance(table, Alias):  # an aliased table: the real one
+                    table = table.element
+                found.setdefault(str(table.name), set()).add(element.name)
     found.setdefault("accounts", set()).update({"path", "status"})
     return found
 
