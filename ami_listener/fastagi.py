@@ -9,6 +9,14 @@ the Authorize use case and sets channel variables for Dial (docs/dialplan.md):
     SIPTAR_TRUNKS       how many trunks; SIPTAR_DIALSTR_n / SIPTAR_TRUNK_n (n = 1..) each
     SIPTAR_RESERVATION  the reservation id
 
+`AGI(agi://host:4573/inbound[,DID])` answers where a call to one of our DIDs goes
+(services/dids/switch.py): SIPTAR_ALLOWED, SIPTAR_REASON (OK, DidNotAssigned,
+DidInQuarantine, DidSuspended, UnknownDid, AccountBlocked, NoDestination, ...),
+SIPTAR_DID, SIPTAR_DID_KIND (peer, extension, external), SIPTAR_DID_DESTINATION,
+SIPTAR_DIALSTR (PJSIP/peer, or Local/number@siptar-did-external), and for an external
+destination SIPTAR_DID_ACCOUNT / SIPTAR_ACCOUNTCODE (the owner, for the outbound leg's
+Authorize and CDR). The DID is the first argument, else the extension.
+
 The number is the first argument, else the extension. The account is the second
 argument, else the channel's accountcode, else the SIP peer of the channel
 (PJSIP/alice-00000001 is `alice`); the caller ID (ANI), the DNID (DNIS) and the
@@ -30,6 +38,7 @@ from collections.abc import Callable
 
 from rating.errors import BillingError
 from services.credit.authorize import Authorization, AuthorizeRequest
+from services.dids.switch import InboundRoute
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +46,23 @@ HEADER_TIMEOUT = 10.0  # seconds for the whole AGI environment to arrive
 REPLY_TIMEOUT = 10.0  # seconds for Asterisk to answer one command
 MAX_HEADER_LINES = 200
 SCRIPT = "authorize"
+INBOUND_SCRIPT = "inbound"
 _PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
 
 Authorizer = Callable[[AuthorizeRequest], Authorization]
+InboundLookup = Callable[[str], InboundRoute]
 
 
 class FastAgiServer:
-    def __init__(self, authorizer: Authorizer, host: str = "127.0.0.1", port: int = 4573) -> None:
+    def __init__(
+        self,
+        authorizer: Authorizer,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        inbound: InboundLookup | None = None,
+    ) -> None:
         self.authorizer = authorizer
+        self.inbound = inbound
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
 
@@ -87,6 +105,8 @@ class FastAgiServer:
 
     async def _answer(self, env: dict[str, str]) -> list[tuple[str, str]]:
         script = env.get("agi_network_script", "").strip("/").split("?")[0]
+        if script == INBOUND_SCRIPT and self.inbound is not None:
+            return await self._inbound(env)
         if script != SCRIPT:
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "UnknownScript")]
         try:
@@ -97,6 +117,16 @@ class FastAgiServer:
             logger.exception("FastAGI authorize failed for %s", env.get("agi_uniqueid"))
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
         return variables_for(result)
+
+    async def _inbound(self, env: dict[str, str]) -> list[tuple[str, str]]:
+        assert self.inbound is not None
+        number = env.get("agi_arg_1", "").strip() or env.get("agi_extension", "")
+        try:
+            route = await asyncio.to_thread(self.inbound, number)
+        except Exception:
+            logger.exception("FastAGI inbound failed for %s", env.get("agi_uniqueid"))
+            return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
+        return inbound_variables(route)
 
 
 async def read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:
@@ -150,6 +180,19 @@ def variables_for(a: Authorization) -> list[tuple[str, str]]:
     for n, t in enumerate(a.trunks, start=1):
         pairs += [(f"SIPTAR_DIALSTR_{n}", t.dial_string), (f"SIPTAR_TRUNK_{n}", t.name)]
     return pairs
+
+
+def inbound_variables(r: InboundRoute) -> list[tuple[str, str]]:
+    return [
+        ("SIPTAR_ALLOWED", "1" if r.allowed else "0"),
+        ("SIPTAR_REASON", r.reason.value),
+        ("SIPTAR_DID", r.number),
+        ("SIPTAR_DID_KIND", r.kind),
+        ("SIPTAR_DID_DESTINATION", r.destination),
+        ("SIPTAR_DIALSTR", r.dial_string),
+        ("SIPTAR_DID_ACCOUNT", r.account),
+        ("SIPTAR_ACCOUNTCODE", r.accountcode),
+    ]
 
 
 def _quoted(value: str) -> str:
