@@ -9,14 +9,18 @@ the Authorize use case and sets channel variables for Dial (docs/dialplan.md):
     SIPTAR_TRUNKS       how many trunks; SIPTAR_DIALSTR_n / SIPTAR_TRUNK_n (n = 1..) each
     SIPTAR_RESERVATION  the reservation id
 
+`AGI(agi://host:4573/inbound[,DID])` answers where a call to one of our DIDs goes
+(services/dids/switch.py): SIPTAR_ALLOWED, SIPTAR_REASON (OK, DidNotAssigned,
+DidInQuarantine, DidSuspended, UnknownDid, AccountBlocked, NoDestination, ...),
+SIPTAR_DID, SIPTAR_DID_KIND (peer, extension, external), SIPTAR_DID_DESTINATION,
+SIPTAR_DIALSTR (PJSIP/peer, or Local/number@siptar-did-external), and for an external
+destination SIPTAR_DID_ACCOUNT / SIPTAR_ACCOUNTCODE (the owner, for the outbound leg's
+Authorize and CDR). The DID is the first argument, else the extension.
+
 The number is the first argument, else the extension. The account is the second
 argument, else the channel's accountcode, else the SIP peer of the channel
 (PJSIP/alice-00000001 is `alice`); the caller ID (ANI), the DNID (DNIS) and the
 channel's uniqueid come from the AGI environment; a PIN is the third argument.
-
-`AGI(agi://host:4573/did,NUMBER)` (the number, else the extension) asks where an
-inbound call to a DID goes and sets SIPTAR_DID_* (services/provisioning/did_route.py
-holds the contract; docs/asterisk/README.md, "DIDs in").
 
 The protocol is written here on asyncio (a few lines), not taken from panoramisk: its
 FastAGI server blocks the whole loop on a client that disconnects before sending its
@@ -34,6 +38,7 @@ from collections.abc import Callable
 
 from rating.errors import BillingError
 from services.credit.authorize import Authorization, AuthorizeRequest
+from services.dids.switch import InboundRoute
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +46,11 @@ HEADER_TIMEOUT = 10.0  # seconds for the whole AGI environment to arrive
 REPLY_TIMEOUT = 10.0  # seconds for Asterisk to answer one command
 MAX_HEADER_LINES = 200
 SCRIPT = "authorize"
-DID_SCRIPT = "did"
+INBOUND_SCRIPT = "inbound"
 _PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
 
 Authorizer = Callable[[AuthorizeRequest], Authorization]
-# A DID number -> the channel variables to set (services/provisioning/did_route.py).
-DidLookup = Callable[[str], list[tuple[str, str]]]
+InboundLookup = Callable[[str], InboundRoute]
 
 
 class FastAgiServer:
@@ -55,10 +59,10 @@ class FastAgiServer:
         authorizer: Authorizer,
         host: str = "127.0.0.1",
         port: int = 4573,
-        did_lookup: DidLookup | None = None,
+        inbound: InboundLookup | None = None,
     ) -> None:
         self.authorizer = authorizer
-        self.did_lookup = did_lookup
+        self.inbound = inbound
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
 
@@ -101,8 +105,8 @@ class FastAgiServer:
 
     async def _answer(self, env: dict[str, str]) -> list[tuple[str, str]]:
         script = env.get("agi_network_script", "").strip("/").split("?")[0]
-        if script == DID_SCRIPT and self.did_lookup is not None:
-            return await self._did(env)
+        if script == INBOUND_SCRIPT and self.inbound is not None:
+            return await self._inbound(env)
         if script != SCRIPT:
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "UnknownScript")]
         try:
@@ -114,14 +118,15 @@ class FastAgiServer:
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
         return variables_for(result)
 
-    async def _did(self, env: dict[str, str]) -> list[tuple[str, str]]:
-        assert self.did_lookup is not None
+    async def _inbound(self, env: dict[str, str]) -> list[tuple[str, str]]:
+        assert self.inbound is not None
         number = env.get("agi_arg_1", "").strip() or env.get("agi_extension", "")
         try:
-            return await asyncio.to_thread(self.did_lookup, number)
+            route = await asyncio.to_thread(self.inbound, number)
         except Exception:
-            logger.exception("FastAGI did lookup failed for %s", env.get("agi_uniqueid"))
-            return [("SIPTAR_DID_FOUND", "0"), ("SIPTAR_DID_REASON", "Error")]
+            logger.exception("FastAGI inbound failed for %s", env.get("agi_uniqueid"))
+            return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
+        return inbound_variables(route)
 
 
 async def read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:
@@ -175,6 +180,19 @@ def variables_for(a: Authorization) -> list[tuple[str, str]]:
     for n, t in enumerate(a.trunks, start=1):
         pairs += [(f"SIPTAR_DIALSTR_{n}", t.dial_string), (f"SIPTAR_TRUNK_{n}", t.name)]
     return pairs
+
+
+def inbound_variables(r: InboundRoute) -> list[tuple[str, str]]:
+    return [
+        ("SIPTAR_ALLOWED", "1" if r.allowed else "0"),
+        ("SIPTAR_REASON", r.reason.value),
+        ("SIPTAR_DID", r.number),
+        ("SIPTAR_DID_KIND", r.kind),
+        ("SIPTAR_DID_DESTINATION", r.destination),
+        ("SIPTAR_DIALSTR", r.dial_string),
+        ("SIPTAR_DID_ACCOUNT", r.account),
+        ("SIPTAR_ACCOUNTCODE", r.accountcode),
+    ]
 
 
 def _quoted(value: str) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ami_listener.credit import CreditKeeper
-from ami_listener.fastagi import Authorizer, DidLookup, FastAgiServer
+from ami_listener.fastagi import Authorizer, FastAgiServer, InboundLookup
 from ami_listener.listener import AmiLoginError, CdrListener
 from ami_listener.live import LiveCallMonitor
 from ami_listener.provisioning import ProvisioningWatcher
@@ -31,7 +31,7 @@ from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
 from services.credit.authorize import Authorization, AuthorizeRequest, authorize
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
-from services.provisioning.did_route import route_did
+from services.dids.switch import InboundRoute, route_inbound
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -162,10 +162,10 @@ def authorizer(
     return run_one
 
 
-def did_lookup(session_factory: Callable[[], Session]) -> DidLookup:
-    def run_one(number: str) -> list[tuple[str, str]]:
-        with session_factory() as session:
-            return route_did(session, number).variables()
+def inbound_lookup(session_factory: Callable[[], Session]) -> InboundLookup:
+    def run_one(number: str) -> InboundRoute:
+        with UnitOfWork(session_factory) as uow:
+            return route_inbound(uow, number)
 
     return run_one
 
@@ -178,7 +178,7 @@ def run_agi(settings: Settings) -> None:
     policy = CreditPolicy.from_settings(settings)
     factory = make_session_factory(engine)
     server = FastAgiServer(
-        authorizer(factory, policy), host or "127.0.0.1", int(port), did_lookup(factory)
+        authorizer(factory, policy), host or "127.0.0.1", int(port), inbound_lookup(factory)
     )
     try:
         asyncio.run(server.serve_forever())

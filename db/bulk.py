@@ -69,7 +69,11 @@ def _column_text(conn: Connection, table: Table, name: str, values: list[Any]) -
     """One column's values in COPY's text format, through the column's bind processor."""
     proc = bind_processor(conn, table, name)
     if proc is not identity:
-        values = [proc(v) for v in values]
+        first = values[0]
+        if all(v is first for v in values):  # one timestamp or kind for a whole batch
+            values = [proc(first)] * len(values)
+        else:
+            values = [proc(v) for v in values]
     python_type = _python_type(table.c[name])
     if python_type is str:
         return ["\\N" if v is None else v.translate(_COPY_ESCAPES) for v in values]
@@ -89,13 +93,46 @@ def copy_lines(conn: Connection, table: str, columns: Sequence[str], lines: Iter
     """COPY `table` (`columns`) FROM STDIN, `lines` in COPY's text format, in chunks, on
     the connection's psycopg2 connection (inside its transaction)."""
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+
+    def copy(cursor: Any) -> None:
+        for chunk in _chunks(lines):
+            cursor.copy_expert(sql, io.StringIO("".join(chunk)))
+
+    _on_driver_cursor(conn, sql, copy)
+
+
+def update_from_values(
+    session: Session, sql: str, rows: Sequence[tuple[Any, ...]], template: str
+) -> list[tuple[Any, ...]]:
+    """PostgreSQL: ONE `UPDATE ... FROM (VALUES %s) AS v(...)` for every row (psycopg2's
+    execute_values), inside the session's transaction, with what its RETURNING gives
+    (raw driver values). An executemany of the same UPDATE costs a round trip per ~100
+    rows and SQLAlchemy's per-statement work; one statement costs one. Values are
+    passed as they are (no bind processors): give Decimals and ints."""
+    from psycopg2.extras import execute_values  # type: ignore[import-untyped]
+
+    conn = session.connection()
+    result: list[tuple[Any, ...]] = []
+
+    def update(cursor: Any) -> None:
+        found = execute_values(
+            cursor, sql, rows, template=template, page_size=len(rows), fetch=True
+        )
+        result.extend(found)
+
+    _on_driver_cursor(conn, sql, update)
+    return result
+
+
+def _on_driver_cursor(conn: Connection, sql: str, work: Any) -> None:
+    """Run `work(cursor)` on the connection's own psycopg2 connection (inside its
+    transaction); errors come back as SQLAlchemy's, a lost connection invalidated."""
     raw = conn.connection.driver_connection
     dbapi = conn.dialect.loaded_dbapi
     try:
         cursor = raw.cursor()  # type: ignore[union-attr]
         try:
-            for chunk in _chunks(lines):
-                cursor.copy_expert(sql, io.StringIO("".join(chunk)))
+            work(cursor)
         finally:
             cursor.close()
     except dbapi.Error as exc:

@@ -110,6 +110,31 @@ def post_batch(session: Session, postings: Sequence[Posting]) -> None:
         return
     totals = {a: sum((p.amount for p in ps), Decimal(0)) for a, ps in by_account.items()}
     ids = sorted(totals)
+    after = _add_to_balances(session, ids, totals)
+    now = utcnow()
+    rows: list[dict[str, object]] = []
+    for account_id in ids:
+        start_balance = after[account_id] - totals[account_id]
+        rows += _entries(session, account_id, by_account[account_id], start_balance, now)
+    bulk.insert_rows(session, LEDGER, rows)
+
+
+def _add_to_balances(
+    session: Session, ids: list[int], totals: dict[int, Decimal]
+) -> dict[int, Decimal]:
+    """Add each account's total to its balance; the new balances. The callers hold the
+    accounts' row locks already (taken in id order), so the order of the UPDATE's rows
+    does not matter."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole batch, the new balances from its RETURNING.
+        updated = bulk.update_from_values(
+            session,
+            "UPDATE accounts AS a SET balance = a.balance + v.amount FROM (VALUES %s)"
+            " AS v(id, amount) WHERE a.id = v.id RETURNING a.id, a.balance",
+            [(a, Money().process_bind_param(totals[a], session.get_bind().dialect)) for a in ids],
+            "(%s, %s::numeric)",
+        )
+        return {int(a): Decimal(b) for a, b in updated}
     table = cast(Table, Account.__table__)
     session.execute(
         update(table)
@@ -123,12 +148,7 @@ def post_batch(session: Session, postings: Sequence[Posting]) -> None:
         after.update(
             session.execute(select(Account.id, Account.balance).where(Account.id.in_(chunk))).all()
         )
-    now = utcnow()
-    rows: list[dict[str, object]] = []
-    for account_id in ids:
-        start_balance = after[account_id] - totals[account_id]
-        rows += _entries(session, account_id, by_account[account_id], start_balance, now)
-    bulk.insert_rows(session, LEDGER, rows)
+    return after
 
 
 def _by_account(postings: Sequence[Posting]) -> dict[int, list[Posting]]:

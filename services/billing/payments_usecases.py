@@ -9,7 +9,7 @@ acting on its child's balance leaves its own balance alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -21,6 +21,7 @@ from rating.errors import InsufficientCredit, InvalidInput, NotFound
 from rating.money import ZERO, to_money
 from services.billing import payment_reports
 from services.common.caller import Caller, managed_account, visible_account
+from services.recurring.payment import settle_after_payment
 
 MONEY_KINDS = ("payment", "refund", "adjustment")
 
@@ -53,6 +54,8 @@ def adjust(
     if value < 0 and entry.balance_after < _floor(account):
         # Nothing is committed: the unit of work rolls the update back.
         raise InsufficientCredit(f"account {account.id}: the balance would go below its floor")
+    if value > 0:  # a suspended subscription (a DID) this covers resumes now
+        settle_after_payment(uow.session, account.id, datetime.now(UTC))
     uow.commit()
     return entry
 
@@ -99,6 +102,7 @@ def refund(
         cdr_id=cdr_id,
         login_id=caller.login_id,
     )
+    settle_after_payment(uow.session, account.id, datetime.now(UTC))
     uow.commit()
     return entry
 

@@ -18,6 +18,7 @@ from rating.errors import InvalidInput, NotFound
 from rating.model import CallCost, CallToRate
 from rating.money import ZERO, to_money
 from services.common.caller import Caller, managed_account, visible_account
+from services.recurring.payment import settle_after_payment
 
 MAX_QUOTE_SECONDS = 86_400
 
@@ -80,6 +81,8 @@ def add_payment(
         reference=reference.strip(),
         login_id=caller.login_id,
     )
+    # A suspended subscription (a DID) that this payment covers resumes now.
+    settle_after_payment(uow.session, account.id, datetime.now(UTC))
     uow.commit()
     return entry
 

@@ -11,13 +11,17 @@ come from the stored CDRs of a period:
 - revenue: what the caller's direct children paid for these calls (their charges);
   cost: what the caller paid (a reseller: its own charges; the admin: the providers'
   charges, `charges.provider_id`); profit = revenue - cost.
+
+Calls to DIDs (inbound: the dialled number is a DID of the inventory, or the call's
+charges carry no rate sheet, services/dids/inbound.py) are counted apart, in each row's
+`inbound` figures; the row's own figures are the outbound calls.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -25,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from db.recurring_schema import Did
 from db.schema import LIVE_CALL_STALE_AFTER_S, Account, Cdr, Charge, LiveCall, Trunk
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
@@ -100,9 +105,7 @@ def _ancestors(account: Account | None, accounts: dict[int, Account]) -> list[Ac
 
 
 @dataclass
-class TrafficRow:
-    key: str
-    name: str
+class Figures:
     calls: int = 0
     answered: int = 0
     billsec: int = 0
@@ -131,6 +134,15 @@ class TrafficRow:
         return self.revenue - self.cost
 
 
+@dataclass
+class TrafficRow(Figures):
+    """One group: its outbound calls' figures, and `inbound`: its calls to DIDs."""
+
+    key: str = ""
+    name: str = ""
+    inbound: Figures = field(default_factory=Figures)
+
+
 def traffic_stats(
     uow: UnitOfWork,
     caller: Caller,
@@ -150,7 +162,9 @@ def traffic_stats(
     cdrs = (
         select(Cdr.id, Cdr.account_id, Cdr.trunk_id, Cdr.destination, Cdr.disposition)
         .add_columns(Cdr.billsec, Cdr.start_time, Cdr.answer_time)
+        .add_columns(Did.id.is_not(None).label("to_did"))
         .join(Account, Cdr.account_id == Account.id)
+        .outerjoin(Did, Did.number == Cdr.dst)
         .where(Cdr.start_time >= start, Cdr.start_time < end)
     )
     if not caller.is_admin:
@@ -161,15 +175,16 @@ def traffic_stats(
     groups: dict[str, TrafficRow] = {}
     for r in rows:
         key = _key(group_by, r)
-        g = groups.get(key) or groups.setdefault(key, TrafficRow(key, names.get(key, key)))
-        g.calls += 1
+        g = groups.get(key) or groups.setdefault(key, TrafficRow(key=key, name=names.get(key, key)))
+        revenue, cost, inbound = money.get(r.id, (ZERO, ZERO, False))
+        figures = g.inbound if inbound or r.to_did else g
+        figures.calls += 1
         if r.disposition == "ANSWERED" and r.answer_time is not None:
-            g.answered += 1
-            g.billsec += r.billsec
-            g.pdd_seconds += int((r.answer_time - r.start_time).total_seconds())
-        revenue, cost = money.get(r.id, (ZERO, ZERO))
-        g.revenue += revenue
-        g.cost += cost
+            figures.answered += 1
+            figures.billsec += r.billsec
+            figures.pdd_seconds += int((r.answer_time - r.start_time).total_seconds())
+        figures.revenue += revenue
+        figures.cost += cost
     return sorted(groups.values(), key=lambda g: g.key)
 
 
@@ -194,24 +209,25 @@ def _names(session: Session, group_by: str, rows: Sequence[Any]) -> dict[str, st
 
 def _money_by_cdr(
     session: Session, caller: Caller, cdr_ids: list[int]
-) -> dict[int, tuple[Decimal, Decimal]]:
-    """cdr id -> (what the caller's children paid, what the caller paid)."""
-    result: dict[int, tuple[Decimal, Decimal]] = {}
+) -> dict[int, tuple[Decimal, Decimal, bool]]:
+    """cdr id -> (what the caller's children paid, what the caller paid, whether it
+    is a call to a DID: its charges carry no sheet)."""
+    result: dict[int, tuple[Decimal, Decimal, bool]] = {}
     for start in range(0, len(cdr_ids), 1000):
         chunk = cdr_ids[start : start + 1000]
         charges = session.execute(
             select(Charge.cdr_id, Charge.account_id, Charge.provider_id, Charge.cost)
-            .add_columns(func.coalesce(Account.parent_id, 0))
+            .add_columns(func.coalesce(Account.parent_id, 0), Charge.sheet_id.is_(None))
             .outerjoin(Account, Charge.account_id == Account.id)
             .where(Charge.cdr_id.in_(chunk))
         ).all()
-        for cdr_id, account_id, provider_id, cost, parent_id in charges:
-            revenue, paid = result.get(cdr_id, (ZERO, ZERO))
+        for cdr_id, account_id, provider_id, cost, parent_id, no_sheet in charges:
+            revenue, paid, inbound = result.get(cdr_id, (ZERO, ZERO, False))
             if account_id is not None and parent_id == caller.account_id:
                 revenue += cost
             elif account_id == caller.account_id or (
                 caller.is_admin and account_id is None and provider_id is not None
             ):
                 paid += cost
-            result[cdr_id] = (revenue, paid)
+            result[cdr_id] = (revenue, paid, inbound or bool(no_sheet))
     return result

@@ -65,6 +65,13 @@ def make_types(tns: str) -> TrafficTypes:
         revenue=Money,
         cost=Money,
         profit=Money,
+        # Calls to DIDs, apart; the fields above are the outbound calls'.
+        inbound_calls=Integer,
+        inbound_answered=Integer,
+        inbound_minutes=Ratio,
+        inbound_revenue=Money,
+        inbound_cost=Money,
+        inbound_profit=Money,
     )
     stats = model("TrafficStats", group_by=Unicode, items=row.customize(max_occurs="unbounded"))
     return TrafficTypes(info, count, page, row, stats)
@@ -116,6 +123,12 @@ def traffic(types: TrafficTypes, group_by: str, rows: list[TrafficRow]) -> Any:
                 revenue=money(r.revenue),
                 cost=money(r.cost),
                 profit=money(r.profit),
+                inbound_calls=r.inbound.calls,
+                inbound_answered=r.inbound.answered,
+                inbound_minutes=money(r.inbound.minutes),
+                inbound_revenue=money(r.inbound.revenue),
+                inbound_cost=money(r.inbound.cost),
+                inbound_profit=money(r.inbound.profit),
             )
             for r in rows
         ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.common.app import SiptarApplication, make_application
 from services.config.asterisk_service import AsteriskService
+from services.config.catalog_service import CatalogConfigService
 from services.config.deck_service import RateDeckService
 from services.config.did_service import DidService
 from services.config.models import TNS
@@ -23,6 +24,7 @@ def application() -> SiptarApplication:
             TrafficService,
             DidService,
             AsteriskService,
+            CatalogConfigService,
         ],
         tns=TNS,
         name="Config",

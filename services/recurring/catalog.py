@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +32,21 @@ class NewService:
     provider_id: int | None = None
     cost_price: Decimal = ZERO
     cost_setup: Decimal = ZERO
+
+
+def new_service(fields: Any) -> NewService:
+    """A NewService from the wire's (either service's NewService type): what the caller
+    left out takes its default."""
+    return NewService(
+        name=fields.name,
+        period=fields.period or "monthly",
+        price=fields.price or ZERO,
+        setup_fee=fields.setup_fee or ZERO,
+        unpaid_policy=fields.unpaid_policy or "suspend",
+        provider_id=fields.provider_id,
+        cost_price=fields.cost_price or ZERO,
+        cost_setup=fields.cost_setup or ZERO,
+    )
 
 
 def check_amount(name: str, value: Decimal) -> Decimal:

@@ -1,5 +1,6 @@
 """The recurring-charges job: every due period of every subscription, charged once per
-level, in batches (one transaction per batch, set-based writes).
+level, in batches (one transaction per batch, set-based writes: the charge rows by one
+INSERT ... SELECT, services/recurring/charge_sets.py).
 
 A period is due on its first day (fees are charged in advance). A subscription's
 `charged_through` says how far it was charged; the rows themselves are keyed by
@@ -19,18 +20,28 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.recurring_schema import CatalogService, RecurringCharge, ServicePrice, Subscription
+from db import bulk
+from db.recurring_schema import CatalogService, ServicePrice, Subscription
 from db.schema import Account
-from rating.periods import Period, active_days, period_containing, prorate
-from services.recurring.keyed import insert_new
+from rating.periods import Period, active_days, period_containing
+from services.recurring.charge_sets import ChargeSet
 from services.recurring.levels import LevelPrice, level_prices
 from services.recurring.payment import pay_new_charges, settle_unpaid
 
 logger = logging.getLogger(__name__)
 
 BATCH = 1000
-CHARGES = cast(Table, RecurringCharge.__table__)
 SUBSCRIPTIONS = cast(Table, Subscription.__table__)
+SUB_COLUMNS = (
+    Subscription.id,
+    Subscription.service_id,
+    Subscription.account_id,
+    Subscription.status,
+    Subscription.start,
+    Subscription.end,
+    Subscription.billing_day,
+    Subscription.charged_through,
+)
 
 
 @dataclass
@@ -69,9 +80,10 @@ def charge_due(factory: sessionmaker[Session], now: datetime) -> ChargeReport:
     last_id = 0
     while True:
         with factory() as session:
+            # Plain rows, not ORM objects: a thousand entities cost more than charging them.
             subs = list(
-                session.scalars(
-                    select(Subscription)
+                session.execute(
+                    select(*SUB_COLUMNS)
                     .where(
                         Subscription.id > last_id,
                         Subscription.status.in_(("active", "suspended")),
@@ -97,7 +109,7 @@ def charge_due(factory: sessionmaker[Session], now: datetime) -> ChargeReport:
 
 
 def _charge_batch(
-    session: Session, subs: Sequence[Subscription], today: date, now: datetime, report: ChargeReport
+    session: Session, subs: Sequence[Any], today: date, now: datetime, report: ChargeReport
 ) -> None:
     services = _services(session, {s.service_id for s in subs})
     prices = _prices(session, set(services))
@@ -106,54 +118,79 @@ def _charge_batch(
             select(Account.id, Account.path).where(Account.id.in_({s.account_id for s in subs}))
         ).all()
     )
-    rows: list[dict[str, Any]] = []
+    charges = ChargeSet()
     states: dict[int, tuple[str, bool]] = {}
     cursors: list[dict[str, Any]] = []
+    shared: dict[tuple[int, str], list[LevelPrice]] = {}
     for sub in subs:
         service = services[sub.service_id]
-        levels = level_prices(paths[sub.account_id], service, prices.get(service.id, {}))
+        template = _template(shared, paths[sub.account_id], service, prices)
         states[sub.id] = (service.unpaid_policy, sub.status == "suspended")
         through = sub.charged_through
         if through == sub.start:
-            rows.extend(_setup_rows(sub, levels, now))
+            charges.add(sub, template, "setup", (sub.start, sub.start), (0, 0))
         for period in _due_periods(service, sub, through, today):
             report.periods += 1
             if period.start < today and period.end <= today:
                 report.overdue += 1
                 if report.oldest_overdue is None or period.start < report.oldest_overdue:
                     report.oldest_overdue = period.start
-            rows.extend(_fee_rows(sub, period, levels, now))
+            days = active_days(period, sub.start, sub.end)
+            charges.add(sub, template, "fee", (period.start, period.end), (days, period.days))
             through = period.end
         if through != sub.charged_through:
             report.subscriptions += 1
             cursors.append({"b_id": sub.id, "b_through": through})
-    new = insert_new(
-        session,
-        CHARGES,
-        rows,
-        ("id", "subscription_id", "account_id", "amount", "what", "period_start", "period_end"),
-    )
+    new = charges.insert(session, now)
     report.rows += len(new)
-    report.skipped += len(rows) - len(new)
+    report.skipped += charges.rows - len(new)
     if cursors:
-        # Only forward: a run that computed from an older cursor never moves it back.
-        session.execute(
-            update(SUBSCRIPTIONS)
-            .where(
-                SUBSCRIPTIONS.c.id == bindparam("b_id"),
-                SUBSCRIPTIONS.c.charged_through < bindparam("b_through"),
-            )
-            .values(charged_through=bindparam("b_through")),
-            cursors,
-        )
+        _move_cursors(session, cursors)
     outcome = pay_new_charges(session, new, states, now)
     report.unpaid += outcome.unpaid
     report.suspended += outcome.suspended
 
 
-def _due_periods(
-    service: CatalogService, sub: Subscription, through: date, today: date
-) -> list[Period]:
+def _template(
+    shared: dict[tuple[int, str], list[LevelPrice]],
+    path: str,
+    service: CatalogService,
+    prices: dict[int, dict[int, ServicePrice]],
+) -> tuple[tuple[int, str], list[LevelPrice]]:
+    """level_prices, worked out once per (service, parent) of a batch: every level but
+    the subscriber's own (level 0, whose account each due row names) depends only on
+    the accounts above it."""
+    key = (service.id, path.rstrip("/").rsplit("/", 1)[0])
+    lines = shared.get(key)
+    if lines is None:
+        lines = shared[key] = level_prices(path, service, prices.get(service.id, {}))
+    return key, lines
+
+
+def _move_cursors(session: Session, cursors: list[dict[str, Any]]) -> None:
+    # Only forward: a run that computed from an older cursor never moves it back.
+    if session.get_bind().dialect.name == "postgresql":
+        bulk.update_from_values(
+            session,
+            "UPDATE subscriptions AS s SET charged_through = v.through FROM (VALUES %s)"
+            " AS v(id, through) WHERE s.id = v.id AND s.charged_through < v.through"
+            " RETURNING s.id",
+            [(c["b_id"], c["b_through"]) for c in cursors],
+            "(%s, %s::date)",
+        )
+        return
+    session.execute(
+        update(SUBSCRIPTIONS)
+        .where(
+            SUBSCRIPTIONS.c.id == bindparam("b_id"),
+            SUBSCRIPTIONS.c.charged_through < bindparam("b_through"),
+        )
+        .values(charged_through=bindparam("b_through")),
+        cursors,
+    )
+
+
+def _due_periods(service: CatalogService, sub: Any, through: date, today: date) -> list[Period]:
     out: list[Period] = []
     day = through
     while day <= today and (sub.end is None or day < sub.end):
@@ -161,57 +198,6 @@ def _due_periods(
         out.append(period)
         day = period.end
     return out
-
-
-def _base_row(sub: Subscription, line: LevelPrice, now: datetime) -> dict[str, Any]:
-    return {
-        "subscription_id": sub.id,
-        "level": line.level,
-        "account_id": line.account_id,
-        "provider_id": line.provider_id,
-        "status": "paid" if line.account_id is not None else "cost",
-        "created_at": now,
-        "paid_at": None,
-    }
-
-
-def _setup_rows(sub: Subscription, levels: list[LevelPrice], now: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            **_base_row(sub, line, now),
-            "what": "setup",
-            "period_start": sub.start,
-            "period_end": sub.start,
-            "days": 0,
-            "period_days": 0,
-            "exact_amount": line.setup_fee,
-            "amount": prorate(line.setup_fee, 1, 1)[1],
-        }
-        for line in levels
-        if line.setup_fee != 0
-    ]
-
-
-def _fee_rows(
-    sub: Subscription, period: Period, levels: list[LevelPrice], now: datetime
-) -> list[dict[str, Any]]:
-    days = active_days(period, sub.start, sub.end)
-    rows = []
-    for line in levels:
-        exact, billed = prorate(line.price, days, period.days)
-        rows.append(
-            {
-                **_base_row(sub, line, now),
-                "what": "fee",
-                "period_start": period.start,
-                "period_end": period.end,
-                "days": days,
-                "period_days": period.days,
-                "exact_amount": exact,
-                "amount": billed,
-            }
-        )
-    return rows
 
 
 def _services(session: Session, ids: set[int]) -> dict[int, CatalogService]:

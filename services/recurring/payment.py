@@ -103,11 +103,14 @@ def pay_new_charges(
     return PayOutcome(len(unpaid), suspended_now)
 
 
-def settle_unpaid(session: Session, now: datetime) -> int:
+def settle_unpaid(session: Session, now: datetime, account_ids: Sequence[int] = ()) -> int:
     """Pay the unpaid charges that balances now cover (oldest subscription debt first,
     all of a subscription's debt of one account at once) and resume the subscriptions
-    left owing nothing. Returns how many were resumed."""
+    left owing nothing. Returns how many were resumed. `account_ids`: only the debt of
+    these accounts (a payment just made); empty: everybody's (the job)."""
     unpaid = RecurringCharge.status == "unpaid"
+    if account_ids:
+        unpaid = unpaid & RecurringCharge.account_id.in_(sorted(account_ids))
     owing = session.scalars(select(RecurringCharge.account_id).where(unpaid).distinct()).all()
     if not owing:
         return 0
@@ -151,3 +154,10 @@ def settle_unpaid(session: Session, now: datetime) -> int:
             execution_options={"synchronize_session": False},
         )
     )
+
+
+def settle_after_payment(session: Session, account_id: int, now: datetime) -> int:
+    """Called in the payment's own transaction, after its ledger row: the account's
+    unpaid fees that the new balance covers are paid at once, and the subscriptions
+    (a suspended DID) resume now rather than at the job's next run."""
+    return settle_unpaid(session, now, [account_id])

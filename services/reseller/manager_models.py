@@ -161,15 +161,26 @@ class SheetRatePage(ComplexModel):
 
 
 class ProfitLine(ComplexModel):
+    """`calls`, `children_paid`, `paid`, `profit`: outbound calls; `inbound_*`: calls
+    to DIDs."""
+
     __namespace__ = TNS
     key = Unicode
     calls = Integer
     children_paid = Money
     paid = Money
     profit = Money
+    inbound_calls = Integer
+    inbound_children_paid = Money
+    inbound_paid = Money
+    inbound_profit = Money
 
 
 class ProfitReport(ComplexModel):
+    """Outbound calls (`children_paid`, `paid`, `profit`), calls to DIDs (`inbound_*`)
+    and recurring fees (`recurring_*`: fees, setup fees and credits of the periods that
+    start in the report's period) apart; `total_profit` is the three profits' sum."""
+
     __namespace__ = TNS
     account_id = Integer
     group_by = Unicode
@@ -177,6 +188,14 @@ class ProfitReport(ComplexModel):
     paid = Money
     profit = Money
     lines = ProfitLine.customize(max_occurs="unbounded")
+    inbound_children_paid = Money
+    inbound_paid = Money
+    inbound_profit = Money
+    recurring_charges = Integer
+    recurring_children_paid = Money
+    recurring_paid = Money
+    recurring_profit = Money
+    total_profit = Money
 
 
 class ImportSummary(ComplexModel):

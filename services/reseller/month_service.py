@@ -71,17 +71,7 @@ class MonthService(ServiceBase):
         suspended until a payment covers it) or `negative` (the balance may go below
         zero). `provider_id`/`cost_*`: the admin's only, the operator's own cost."""
         req = request(ctx)
-        new = catalog.NewService(
-            name=service.name,
-            period=service.period or "monthly",
-            price=service.price or ZERO,
-            setup_fee=service.setup_fee or ZERO,
-            unpaid_policy=service.unpaid_policy or "suspend",
-            provider_id=service.provider_id,
-            cost_price=service.cost_price or ZERO,
-            cost_setup=service.cost_setup or ZERO,
-        )
-        row = catalog.create_service(req.uow, req.caller, new)
+        row = catalog.create_service(req.uow, req.caller, catalog.new_service(service))
         req.uow.commit()
         return self_info(req, row)
 

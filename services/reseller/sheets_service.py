@@ -8,7 +8,6 @@ send `force` to accept it), Client.InvalidInput, Client.SchemaValidationError, S
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
@@ -142,28 +141,41 @@ class SheetsService(ServiceBase):
     ) -> m.ProfitReport:
         """For a level (you, or a reseller below you) and the calls started in
         [period_start, period_end): what its children paid, what it paid itself, and
-        the profit, in total and by day (UTC), destination or child account."""
+        the profit, in total and by day (UTC), destination or child account; outbound
+        calls, calls to DIDs (`inbound_*`) and recurring fees (`recurring_*`, the
+        periods starting in the period) apart."""
         req = request(ctx)
         group = group_by or "total"
         start, end = as_utc(period_start), as_utc(period_end)
         assert start is not None and end is not None  # min_occurs=1, nillable=False
-        lines = profit_usecases.get_profit(req.uow, req.caller, account_id, start, end, group)
-        children = sum((x.children_paid for x in lines), start=Decimal(0))
-        paid = sum((x.paid for x in lines), start=Decimal(0))
+        report = profit_usecases.get_profit(req.uow, req.caller, account_id, start, end, group)
+        out, inb, rec = report.outbound, report.inbound, report.recurring
         return m.ProfitReport(
-            account_id=account_id or req.caller.account_id,
+            account_id=report.account_id,
             group_by=group,
-            children_paid=money(children),
-            paid=money(paid),
-            profit=money(children - paid),
+            children_paid=money(out.children_paid),
+            paid=money(out.paid),
+            profit=money(out.profit),
             lines=[
                 m.ProfitLine(
                     key=x.key,
-                    calls=x.calls,
-                    children_paid=money(x.children_paid),
-                    paid=money(x.paid),
-                    profit=money(x.profit),
+                    calls=x.outbound.count,
+                    children_paid=money(x.outbound.children_paid),
+                    paid=money(x.outbound.paid),
+                    profit=money(x.outbound.profit),
+                    inbound_calls=x.inbound.count,
+                    inbound_children_paid=money(x.inbound.children_paid),
+                    inbound_paid=money(x.inbound.paid),
+                    inbound_profit=money(x.inbound.profit),
                 )
-                for x in lines
+                for x in report.lines
             ],
+            inbound_children_paid=money(inb.children_paid),
+            inbound_paid=money(inb.paid),
+            inbound_profit=money(inb.profit),
+            recurring_charges=rec.count,
+            recurring_children_paid=money(rec.children_paid),
+            recurring_paid=money(rec.paid),
+            recurring_profit=money(rec.profit),
+            total_profit=money(report.profit),
         )

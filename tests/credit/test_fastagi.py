@@ -4,6 +4,7 @@ channel variables; clients that hang up early or never finish cost only themselv
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ami_listener.fastagi import FastAgiServer
-from ami_listener.runner import authorizer
+from ami_listener.runner import authorizer, inbound_lookup
 from db.schema import Account, Reservation
 from tests.pgserver import free_port
 
@@ -40,9 +41,12 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-async def agi(session_factory: Callable[[], Session]) -> AsyncIterator[int]:
-    server = FastAgiServer(authorizer(session_factory), "127.0.0.1", 0)
+@contextlib.asynccontextmanager
+async def running_agi(session_factory: Callable[[], Session]) -> AsyncIterator[int]:
+    """`siptar agi`'s server (both scripts) on a free port: yields the port."""
+    server = FastAgiServer(
+        authorizer(session_factory), "127.0.0.1", 0, inbound_lookup(session_factory)
+    )
     await server.start()
     task = asyncio.create_task(server.serve_forever())
     yield server.port
@@ -50,6 +54,12 @@ async def agi(session_factory: Callable[[], Session]) -> AsyncIterator[int]:
     await server.close()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.fixture
+async def agi(session_factory: Callable[[], Session]) -> AsyncIterator[int]:
+    async with running_agi(session_factory) as port:
+        yield port
 
 
 async def agi_call(port: int, env: dict[str, str]) -> dict[str, str]:

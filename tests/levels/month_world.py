@@ -47,6 +47,20 @@ def month_cases(case: Any, month: Any) -> list[Any]:
             lambda w: {"did_id": month(w, "x_did"), "changes": {"monthly_fee": D(0)}},
         ),
         case("config", "RemoveDid", lambda w: {"did_id": month(w, "free_did")}),
+        # The operator's catalogue: admin logins only.
+        case("config", "CreateService", lambda w: {"service": {"name": "n"}}),
+        case("config", "ListServices", lambda w: {}),
+        case("config", "GetService", lambda w: {"service_id": month(w, "x_service")}),
+        case(
+            "config",
+            "UpdateService",
+            lambda w: {"service_id": month(w, "x_service"), "changes": {"name": "m"}},
+        ),
+        case(
+            "config",
+            "SetServicePrice",
+            lambda w: {"service_id": month(w, "x_service"), "price": D(0)},
+        ),
         case(
             "reseller",
             "CreateService",
