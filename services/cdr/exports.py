@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.common.caller import Caller, visible_account
 from services.common.exports import neutralise
+from services.common.xlsx import write_xlsx
 
 FORMATS = ("csv", "txt", "xlsx")
 CONTENT_TYPES = {
@@ -165,19 +165,18 @@ def _txt_line(values: dict[str, object]) -> str:
 def _write(fmt: str, rows: Iterator[list[object]]) -> tuple[bytes, int, int | None]:
     count, last = 0, None
     if fmt == "xlsx":
-        from openpyxl import Workbook
+        # Our streaming writer (services/common/xlsx.py): it neutralises every text cell.
+        out = io.BytesIO()
 
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("CDRs")
-        sheet.append(list(COLUMNS))
-        for row in rows:
-            sheet.append(_neutralised(row))
-            count, last = count + 1, row[0]
-        # openpyxl's write-only mode spills rows to a temporary file, not memory.
-        with tempfile.TemporaryFile() as f:
-            book.save(f)
-            f.seek(0)
-            return f.read(), count, last  # type: ignore[return-value]
+        def counted() -> Iterator[list[object]]:
+            nonlocal count, last
+            yield list(COLUMNS)
+            for row in rows:
+                count, last = count + 1, row[0]
+                yield row
+
+        write_xlsx(out, "CDRs", counted())
+        return out.getvalue(), count, last  # type: ignore[return-value]
     text = io.StringIO()
     if fmt == "csv":
         writer = csv.writer(text, lineterminator="\r\n")
