@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.invoice_schema import Invoice
@@ -31,26 +31,11 @@ from services.billing import invoice_lines
 from services.recurring.charging import charge_due
 from tests.e2e.test_ami_to_services import replay
 from tests.levels.conftest import Tree
+from tests.levels.test_invoices import assert_totals, ledger_of
 
 pytestmark = pytest.mark.e2e
 D = Decimal
 MOVEMENTS = set(invoice_lines.MOVEMENT_KINDS)
-
-
-def ledger_by_kind(
-    session_factory: Callable[[], Session], account_id: int, start: datetime, end: datetime
-) -> dict[str, Decimal]:
-    with session_factory() as s:
-        rows = s.execute(
-            select(LedgerEntry.kind, func.sum(LedgerEntry.amount))
-            .where(
-                LedgerEntry.account_id == account_id,
-                LedgerEntry.created_at >= start,
-                LedgerEntry.created_at < end,
-            )
-            .group_by(LedgerEntry.kind)
-        ).all()
-    return {k: D(v) for k, v in rows}
 
 
 def month(tree: Tree) -> None:
@@ -101,7 +86,7 @@ class TestTheInvoicedMonth:
         }
         for name, inv in invoices.items():
             assert inv.invoice.account_id == ids[name], name
-            moved = ledger_by_kind(session_factory, ids[name], start, end)
+            moved = ledger_of(session_factory, ids[name], start, end)
             # Calls through the AMI path and the month's fees, at every level.
             assert moved.get("call", D(0)) < 0 and moved["recurring"] < 0, (name, moved)
             lines = sum((x.amount for x in inv.lines), D(0))
@@ -111,12 +96,7 @@ class TestTheInvoicedMonth:
             for x in inv.lines:
                 by_kind[x.kind] = by_kind.get(x.kind, D(0)) + x.amount
             assert by_kind == {k: -v for k, v in moved.items() if k not in MOVEMENTS}, name
-            if inv.tax_inclusive:
-                assert inv.invoice.net + inv.invoice.tax == inv.invoice.total == lines, name
-            else:
-                assert inv.invoice.net == lines, name
-                assert inv.invoice.total == lines + inv.invoice.tax, name
-            assert inv.closing_balance - inv.opening_balance == sum(moved.values(), D(0)), name
+            assert_totals(inv, moved, name)
         # No item of one customer on the other's invoice: the same fee names on both,
         # each with its own amount once; the calls are each one's own.
         first = f"{start:%Y-%m-%d}"
