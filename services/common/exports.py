@@ -40,7 +40,8 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_FIRST = frozenset("'=+-@\t\r")  # what a risky cell can start with
+# What a cell must start with to need neutralising (a quote: a quoted formula).
+FORMULA_STARTS = frozenset("'=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
@@ -59,7 +60,7 @@ def _risky(text: str) -> bool:
 def neutralise(text: str) -> str:
     """The cell as written to any CSV or XLSX: a leading `'` before what a spreadsheet
     would run as a formula."""
-    if not text or text[0] not in _FIRST:  # most cells: one character looked at
+    if not text or text[0] not in FORMULA_STARTS:  # most cells: one character looked at
         return text
     return "'" + text if _risky(text) else text
 
