@@ -15,6 +15,7 @@ fees, subscriptions) shows as its own lines with no change here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,10 +24,13 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
+from db.recurring_schema import CatalogService, Did, RecurringCharge, Subscription
 from db.schema import Cdr, Charge, LedgerEntry
 
 MOVEMENT_KINDS = ("payment", "refund", "adjustment", "tax")
-TITLES = {"call": "Calls", "recurring": "Recurring fees"}
+# `bundle`: the minutes a bundle covered (issue 14 posts them as ledger rows of amount
+# zero); they show as their own lines, at no cost.
+TITLES = {"call": "Calls", "recurring": "Recurring fees", "bundle": "Bundle usage (no charge)"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,40 @@ def _own_charge() -> ColumnElement[bool]:
     return and_(Charge.cdr_id == LedgerEntry.cdr_id, Charge.account_id == LedgerEntry.account_id)
 
 
+_CHARGE_REF = re.compile(r"recurring_charge:(\d+) ")
+WHAT = {"fee": "fee", "setup": "setup fee", "credit": "credit for unused days"}
+
+
+def _recurring_names(session: Session, references: list[str]) -> dict[str, str]:
+    """What a recurring fee's line says: the service (or the DID's number), what was
+    charged and the period (`Backup line: fee 2026-12-01 to 2027-01-01`), read from the
+    charge row its ledger reference names (services/recurring/payment.py). A reference
+    of another shape keeps the generic text."""
+    wanted = {int(m.group(1)): ref for ref in references if (m := _CHARGE_REF.match(ref))}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(
+            RecurringCharge.id,
+            RecurringCharge.what,
+            RecurringCharge.period_start,
+            RecurringCharge.period_end,
+            CatalogService.name,
+            Did.number,
+        )
+        .join(Subscription, Subscription.id == RecurringCharge.subscription_id)
+        .join(CatalogService, CatalogService.id == Subscription.service_id)
+        .outerjoin(Did, Did.id == Subscription.did_id)
+        .where(RecurringCharge.id.in_(wanted))
+    ).all()
+    out = {}
+    for charge_id, what, first, last, service, did in rows:
+        name = f"DID {did}" if did else service
+        period = f"{first:%Y-%m-%d}" if what == "setup" else f"{first:%Y-%m-%d} to {last:%Y-%m-%d}"
+        out[wanted[charge_id]] = f"{name}: {WHAT.get(what, what)} {period}"
+    return out
+
+
 def statement(session: Session, account_id: int, start: datetime, end: datetime) -> Statement:
     where = _in_period(account_id, start, end)
     opening = session.execute(
@@ -121,11 +159,11 @@ def statement(session: Session, account_id: int, start: datetime, end: datetime)
         .group_by(LedgerEntry.kind, LedgerEntry.reference)
         .order_by(LedgerEntry.kind, LedgerEntry.reference)
     ).all()
+    named = _recurring_names(session, [r for k, r, _, _ in others if k == "recurring"])
     for kind, reference, n, amount in others:
         title = TITLES.get(kind, kind.replace("_", " ").capitalize())
-        lines.append(
-            ChargeLine(kind, f"{title}: {reference}" if reference else title, n, 0, -amount)
-        )
+        text = named.get(reference) or (f"{title}: {reference}" if reference else title)
+        lines.append(ChargeLine(kind, text, n, 0, -amount))
     movements = [
         Movement(at, kind, reference, amount)
         for at, kind, reference, amount in session.execute(

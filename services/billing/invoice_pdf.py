@@ -21,6 +21,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -140,34 +141,89 @@ def _movements(s: dict[str, Any]) -> list[Flowable]:
     return [table, Spacer(1, 5 * mm)]
 
 
-# Call lines go in tables of this many rows: splitting one table of 10,000 rows over
-# pages re-measures what is left at every page break (measured: 3x slower).
-CALLS_PER_TABLE = 200
+# The call detail: (header, width, right-aligned) per column.
+CALL_COLUMNS = (
+    ("Start (UTC)", 35 * mm, False),
+    ("Number", 40 * mm, False),
+    ("Destination", 55 * mm, False),
+    ("Seconds", 15 * mm, True),
+    ("Amount", 25 * mm, True),
+)
+CALL_ROW = 10.0  # points: 8-point text with its leading
+CALL_FONT = ("Helvetica", 8)
+
+
+def _call_cells(c: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        c["start"][:19].replace("T", " "),
+        c["number"][:24],
+        c["destination"][:34],
+        str(c["seconds"]),
+        amount(c["amount"]),
+    )
+
+
+class _CallLines(Flowable):
+    """Lines `first` to `last` of the call detail, drawn straight onto the canvas.
+
+    Why not a platypus Table: a Table builds a cell object, measures and styles every
+    cell, and draws each with its own text object (measured: 10,000 calls took 1.9 s
+    on a quiet machine, 9 s on a loaded one, nearly all of it in Table.draw). Here a
+    page is one text object, one line per call; `split` hands the rest of the calls
+    to the next page, and the header row is drawn again on each."""
+
+    def __init__(self, calls: list[dict[str, Any]], first: int, last: int) -> None:
+        super().__init__()
+        self.calls, self.first, self.last = calls, first, last
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        self.width = sum(w for _, w, _ in CALL_COLUMNS)
+        self.height = (self.last - self.first + 1) * CALL_ROW + 2
+        return self.width, self.height
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        fits = int((avail_height - 2) // CALL_ROW) - 1  # one row is the header
+        if fits < 1:
+            return []  # not even one call here: platypus moves us to the next page
+        middle = min(self.first + fits, self.last)
+        return [
+            _CallLines(self.calls, self.first, middle),
+            _CallLines(self.calls, middle, self.last),
+        ]
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.setFillColor(colors.HexColor("#e8e8e8"))
+        canvas.rect(0, self.height - CALL_ROW, self.width, CALL_ROW, stroke=0, fill=1)
+        canvas.setFillColor(colors.black)
+        canvas.setStrokeColor(colors.grey)
+        canvas.setLineWidth(0.5)
+        canvas.line(0, self.height - CALL_ROW, self.width, self.height - CALL_ROW)
+        lefts, x = [], 0.0
+        for _, width, _ in CALL_COLUMNS:
+            lefts.append(x)
+            x += width
+        font, size = CALL_FONT
+        text = canvas.beginText()
+        text.setFont(font, size)
+        y = self.height - CALL_ROW + 2.5
+        rows = (
+            [h for h, _, _ in CALL_COLUMNS],
+            *(_call_cells(c) for c in self.calls[self.first : self.last]),
+        )
+        for cells in rows:
+            for (_, width, right), left, cell in zip(CALL_COLUMNS, lefts, cells, strict=True):
+                at = left + width - 3 - stringWidth(cell, font, size) if right else left + 3
+                text.setTextOrigin(at, y)
+                text.textOut(cell)
+            y -= CALL_ROW
+        canvas.drawText(text)
 
 
 def _calls(s: dict[str, Any]) -> list[Flowable]:
     if not s["calls"]:
         return []
-    header = ["Start (UTC)", "Number", "Destination", "Seconds", "Amount"]
-    widths = [35 * mm, 35 * mm, 60 * mm, 15 * mm, 25 * mm]
-    out: list[Flowable] = [_p("Calls", STYLES["Heading4"])]
-    calls = s["calls"]
-    for first in range(0, len(calls), CALLS_PER_TABLE):
-        rows: list[list[Any]] = [header]
-        rows += [
-            [
-                c["start"][:19].replace("T", " "),
-                c["number"],
-                c["destination"][:40],
-                c["seconds"],
-                amount(c["amount"]),
-            ]
-            for c in calls[first : first + CALLS_PER_TABLE]
-        ]
-        table = LongTable(rows, colWidths=widths, repeatRows=1)
-        table.setStyle(GRID)
-        out.append(table)
-    return out
+    return [_p("Calls", STYLES["Heading4"]), _CallLines(s["calls"], 0, len(s["calls"]))]
 
 
 class _NumberedCanvas(Canvas):

@@ -30,9 +30,9 @@ from services.common.wire import (
     Money,
     Offset,
     UtcDateTime,
+    answer_page,
     as_utc,
     money,
-    page_bounds,
     utc,
 )
 
@@ -128,9 +128,11 @@ class InvoiceService(ServiceBase):
         """Invoices and credit notes of an account (your own when empty), newest
         first, a page at a time."""
         req = request(ctx)
-        first, count = page_bounds(offset, limit)
-        rows, total = uc.list_invoices(req.uow, req.caller, account_id, first, count)
-        return m.InvoicePage(items=[invoice_info(i) for i in rows], total=total, offset=first)
+
+        def fetch(first: int, count: int) -> tuple[list[Invoice], int]:
+            return uc.list_invoices(req.uow, req.caller, account_id, first, count)
+
+        return answer_page(m.InvoicePage, invoice_info, fetch, offset, limit)
 
     @rpc(InvoiceId, _returns=m.InvoiceDetails)
     def GetInvoice(ctx: Any, invoice_id: int) -> m.InvoiceDetails:

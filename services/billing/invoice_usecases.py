@@ -31,6 +31,7 @@ from rating.money import to_money
 from rating.taxes import Tax, Taxed, apply_taxes
 from services.billing import invoice_lines, invoice_pdf
 from services.common.caller import Caller, managed_account, visible_account
+from services.common.paging import newest_first
 from services.common.periods import check_period
 from settings import Settings
 
@@ -284,11 +285,7 @@ def list_invoices(
     """Invoices and credit notes of an account (your own by default), newest first."""
     account = visible_account(uow.session, caller, account_id)
     where = [Invoice.account_id == account.id]
-    total = uow.session.execute(select(func.count()).where(*where)).scalar_one()
-    rows = uow.session.scalars(
-        select(Invoice).where(*where).order_by(Invoice.id.desc()).offset(offset).limit(limit)
-    ).all()
-    return list(rows), total
+    return newest_first(uow.session, Invoice, Invoice.id, where, offset, limit)
 
 
 def create_credit_note(

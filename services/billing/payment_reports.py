@@ -5,7 +5,6 @@ in the database). No spyne here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, select
@@ -14,10 +13,11 @@ from sqlalchemy.orm import Session
 from db.schema import Account, LedgerEntry
 from db.session import UnitOfWork
 from services.common.caller import Caller, visible_account
-from services.common.periods import check_report, utc_day
+from services.common.periods import Report
 
-GROUPS = ("day", "account", "kind")
 MONEY_KINDS = ("payment", "refund", "adjustment")
+
+GROUPS = ("day", "account", "kind")  # the order of group_key's keys
 
 
 @dataclass(frozen=True)
@@ -33,28 +33,20 @@ def subtree_of(session: Session, caller: Caller, account_id: int | None) -> Colu
     return LedgerEntry.account_id.in_(select(Account.id).where(Account.path.startswith(path)))
 
 
-def payment_report(
-    uow: UnitOfWork,
-    caller: Caller,
-    account_id: int | None,
-    start: datetime,
-    end: datetime,
-    group_by: str,
-) -> list[ReportLine]:
-    check_report(start, end, group_by, GROUPS)
+def payment_report(uow: UnitOfWork, caller: Caller, report: Report) -> list[ReportLine]:
     session = uow.session
-    key = {
-        "day": utc_day(session, LedgerEntry.created_at),
-        "account": LedgerEntry.account_id,
-        "kind": LedgerEntry.kind,
-    }[group_by]
+    key = report.group_key(
+        session,
+        LedgerEntry.created_at,
+        {"account": LedgerEntry.account_id, "kind": LedgerEntry.kind},
+    )
     rows = session.execute(
         select(key, func.count(), func.sum(LedgerEntry.amount))
         .where(
-            subtree_of(session, caller, account_id),
+            subtree_of(session, caller, report.account_id),
             LedgerEntry.kind.in_(MONEY_KINDS),
-            LedgerEntry.created_at >= start,
-            LedgerEntry.created_at < end,
+            LedgerEntry.created_at >= report.start,
+            LedgerEntry.created_at < report.end,
         )
         .group_by(key)
         .order_by(key)

@@ -27,9 +27,10 @@ from services.common.wire import (
     Money,
     Offset,
     UtcDateTime,
+    answer_page,
     as_utc,
     money,
-    page_bounds,
+    report_asked,
     utc,
 )
 
@@ -72,9 +73,11 @@ def entry_info(e: LedgerEntry) -> models.LedgerEntry:
 
 def _page(ctx: Any, flt: uc.HistoryFilter, offset: int | None, limit: int | None) -> LedgerPage:
     req = request(ctx)
-    first, count = page_bounds(offset, limit)
-    rows, total = uc.history(req.uow, req.caller, flt, first, count)
-    return LedgerPage(items=[entry_info(e) for e in rows], total=total, offset=first)
+
+    def fetch(first: int, count: int) -> tuple[list[LedgerEntry], int]:
+        return uc.history(req.uow, req.caller, flt, first, count)
+
+    return answer_page(LedgerPage, entry_info, fetch, offset, limit)
 
 
 class PaymentsService(ServiceBase):
@@ -142,12 +145,10 @@ class PaymentsService(ServiceBase):
         its whole subtree in [period_start, period_end), counted and summed by `day`
         (UTC, the default), `account` or `kind`, with the total."""
         req = request(ctx)
-        group = group_by or "day"
-        start, end = as_utc(period_start), as_utc(period_end)
-        assert start is not None and end is not None  # min_occurs=1, nillable=False
-        lines = payment_reports.payment_report(req.uow, req.caller, account_id, start, end, group)
+        report = report_asked(account_id, period_start, period_end, group_by)
+        lines = payment_reports.payment_report(req.uow, req.caller, report)
         return PaymentReport(
-            group_by=group,
+            group_by=report.group_by,
             count=sum(x.count for x in lines),
             amount=money(sum((x.amount for x in lines), Decimal(0))),
             lines=[

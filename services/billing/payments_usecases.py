@@ -22,6 +22,7 @@ from rating.money import ZERO, to_money
 from services.billing import payment_reports
 from services.common.caller import Caller, managed_account, visible_account
 from services.recurring.payment import settle_after_payment
+from services.common.paging import newest_first
 
 MONEY_KINDS = ("payment", "refund", "adjustment")
 
@@ -133,12 +134,4 @@ def history(
         where.append(LedgerEntry.created_at >= flt.start)
     if flt.end is not None:
         where.append(LedgerEntry.created_at < flt.end)
-    total = uow.session.execute(select(func.count()).where(*where)).scalar_one()
-    rows = uow.session.scalars(
-        select(LedgerEntry)
-        .where(*where)
-        .order_by(LedgerEntry.id.desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return list(rows), total
+    return newest_first(uow.session, LedgerEntry, LedgerEntry.id, where, offset, limit)

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, select, type_coerce
@@ -24,7 +22,8 @@ from db.schema import Account, Cdr
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.common.caller import Caller, visible_account
-from services.common.exports import neutralise
+from services.common.exports import FORMULA_STARTS, neutralise
+from services.common.xlsx import write_xlsx
 
 FORMATS = ("csv", "txt", "xlsx")
 CONTENT_TYPES = {
@@ -66,18 +65,18 @@ TXT_LAYOUT = (
 )
 
 
-def neutralise_cell(value: object) -> object:
-    """The one place every cell of a CDR export (CSV and XLSX) goes through: text goes
-    through the product's one neutralising rule (services/common/exports.py:
-    a leading apostrophe before what a spreadsheet would run as a formula). Numbers are
-    left alone."""
-    if value.__class__ is str:
-        return neutralise(value)
-    return value
-
-
-def _neutralised(row: list[object]) -> list[object]:
-    return list(map(neutralise_cell, row))
+def csv_cells(row: Sequence[object]) -> list[object]:
+    """A CDR row as CSV cells: every text cell through the product's one neutralising
+    rule (services/common/exports.py), money as its digits, numbers left alone, None
+    empty. Inlined per cell rather than a call per cell: this ran for 15,000,000 cells
+    a million rows, and the calls were 70 % of the CSV's Python time (measured)."""
+    cells = list(row)
+    for i, value in enumerate(cells):
+        if value is None or value.__class__ is int:
+            continue
+        text = value if value.__class__ is str else str(value)  # Decimal: SQLite's Money
+        cells[i] = neutralise(text) if text and text[0] in FORMULA_STARTS else text
+    return cells
 
 
 @dataclass(frozen=True)
@@ -129,16 +128,9 @@ def _query(uow: UnitOfWork, caller: Caller, flt: ExportFilter) -> Select[tuple[o
     return query
 
 
-def _values(row: Sequence[object]) -> list[object]:
-    return [
-        "" if v is None else str(v) if isinstance(v, Decimal) else v  # SQLite's Money
-        for v in row
-    ]
-
-
 def _rows(
     uow: UnitOfWork, query: Select[tuple[object, ...]], after_id: int, limit: int
-) -> Iterator[list[object]]:
+) -> Iterator[Sequence[object]]:
     """Up to `limit` rows after `after_id`, in id order, CHUNK rows per statement."""
     left = limit
     while left > 0:
@@ -147,48 +139,50 @@ def _rows(
         ).all()
         if not chunk:
             return
-        for row in chunk:
-            yield _values(row)
+        yield from chunk
         after_id = int(chunk[-1][0])  # type: ignore[call-overload]
         left -= len(chunk)
         uow.session.expunge_all()
 
 
-def _txt_line(values: dict[str, object]) -> str:
+_TXT_AT = tuple((COLUMNS.index(name), width, right) for name, width, right in TXT_LAYOUT)
+
+
+def _txt_line(row: Sequence[object]) -> str:
     cells = []
-    for name, width, right in TXT_LAYOUT:
-        text = str(values[name])[:width]
+    for at, width, right in _TXT_AT:
+        value = row[at]
+        text = "" if value is None else str(value)[:width]
         cells.append(text.rjust(width) if right else text.ljust(width))
     return " ".join(cells)
 
 
-def _write(fmt: str, rows: Iterator[list[object]]) -> tuple[bytes, int, int | None]:
+def _write(fmt: str, rows: Iterator[Sequence[object]]) -> tuple[bytes, int, int | None]:
     count, last = 0, None
     if fmt == "xlsx":
-        from openpyxl import Workbook
+        # Our streaming writer (services/common/xlsx.py): it neutralises every text cell.
+        out = io.BytesIO()
 
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("CDRs")
-        sheet.append(list(COLUMNS))
-        for row in rows:
-            sheet.append(_neutralised(row))
-            count, last = count + 1, row[0]
-        # openpyxl's write-only mode spills rows to a temporary file, not memory.
-        with tempfile.TemporaryFile() as f:
-            book.save(f)
-            f.seek(0)
-            return f.read(), count, last  # type: ignore[return-value]
+        def counted() -> Iterator[Sequence[object]]:
+            nonlocal count, last
+            yield list(COLUMNS)
+            for row in rows:
+                count, last = count + 1, row[0]
+                yield row
+
+        write_xlsx(out, "CDRs", counted())
+        return out.getvalue(), count, last  # type: ignore[return-value]
     text = io.StringIO()
     if fmt == "csv":
         writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow(_neutralised(row))
+            writer.writerow(csv_cells(row))
             count, last = count + 1, row[0]
     else:
-        text.write(_txt_line({n: n for n, _, _ in TXT_LAYOUT}) + "\r\n")
+        text.write(_txt_line(COLUMNS) + "\r\n")
         for row in rows:
-            text.write(_txt_line(dict(zip(COLUMNS, row, strict=True))) + "\r\n")
+            text.write(_txt_line(row) + "\r\n")
             count, last = count + 1, row[0]
     return text.getvalue().encode("utf-8"), count, last  # type: ignore[return-value]
 

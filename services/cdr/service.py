@@ -23,6 +23,7 @@ from services.common.wire import (
     as_utc,
     money,
     page_bounds,
+    report_asked,
     utc,
 )
 
@@ -130,12 +131,10 @@ class CdrService(ServiceBase):
         answered calls, seconds talked, seconds billed and cost (what each call's
         account was charged), with the totals."""
         req = request(ctx)
-        group = group_by or "day"
-        start, end = as_utc(period_start), as_utc(period_end)
-        assert start is not None and end is not None  # min_occurs=1, nillable=False
-        lines = summary.call_summary(req.uow, req.caller, account_id, start, end, group)
+        report = report_asked(account_id, period_start, period_end, group_by)
+        lines = summary.call_summary(req.uow, req.caller, report)
         return models.CallSummary(
-            group_by=group,
+            group_by=report.group_by,
             calls=sum(x.calls for x in lines),
             answered=sum(x.answered for x in lines),
             billsec=sum(x.billsec for x in lines),

@@ -5,7 +5,6 @@ million rows in Python). No spyne here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import case, func, select
@@ -13,9 +12,9 @@ from sqlalchemy import case, func, select
 from db.schema import Account, Cdr
 from db.session import UnitOfWork
 from services.common.caller import Caller, visible_account
-from services.common.periods import check_report, utc_day
+from services.common.periods import Report
 
-GROUPS = ("day", "destination", "account")
+GROUPS = ("day", "destination", "account")  # the order of group_key's keys
 
 
 @dataclass(frozen=True)
@@ -28,22 +27,12 @@ class SummaryLine:
     cost: Decimal
 
 
-def call_summary(
-    uow: UnitOfWork,
-    caller: Caller,
-    account_id: int | None,
-    start: datetime,
-    end: datetime,
-    group_by: str,
-) -> list[SummaryLine]:
-    """The calls the caller may see (as ListCdrs) started in [start, end)."""
-    check_report(start, end, group_by, GROUPS)
+def call_summary(uow: UnitOfWork, caller: Caller, report: Report) -> list[SummaryLine]:
+    """The calls the caller may see (as ListCdrs) started in the report's period."""
     session = uow.session
-    key = {
-        "day": utc_day(session, Cdr.start_time),
-        "destination": Cdr.destination,
-        "account": Cdr.account_id,
-    }[group_by]
+    key = report.group_key(
+        session, Cdr.start_time, {"destination": Cdr.destination, "account": Cdr.account_id}
+    )
     answered = case((Cdr.billsec > 0, 1), else_=0)
     query = select(
         key,
@@ -52,9 +41,9 @@ def call_summary(
         func.sum(Cdr.billsec),
         func.sum(Cdr.billed_seconds),
         func.sum(Cdr.cost),
-    ).where(Cdr.start_time >= start, Cdr.start_time < end)
-    if account_id is not None or not caller.is_admin:
-        path = visible_account(session, caller, account_id).path
+    ).where(Cdr.start_time >= report.start, Cdr.start_time < report.end)
+    if report.account_id is not None or not caller.is_admin:
+        path = visible_account(session, caller, report.account_id).path
         query = query.join(Account, Cdr.account_id == Account.id).where(
             Account.path.startswith(path)
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +40,8 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# What a cell must start with to need neutralising (a quote: a quoted formula).
+FORMULA_STARTS = frozenset("'=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
@@ -57,6 +60,8 @@ def _risky(text: str) -> bool:
 def neutralise(text: str) -> str:
     """The cell as written to any CSV or XLSX: a leading `'` before what a spreadsheet
     would run as a formula."""
+    if not text or text[0] not in FORMULA_STARTS:  # most cells: one character looked at
+        return text
     return "'" + text if _risky(text) else text
 
 
@@ -91,9 +96,12 @@ def write_table(
     """`rows` under `header` as a `name`.csv or `name`.xlsx file, every cell neutralised."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format: one of {', '.join(FORMATS)}")
-    cells = ([neutralise(cell_text(v)) for v in row] for row in rows)
-    header_cells = [neutralise(h) for h in header]
-    data = _csv(header_cells, cells) if fmt == "csv" else _xlsx(name, header_cells, cells)
+    texts = ([cell_text(v) for v in row] for row in rows)
+    if fmt == "csv":
+        cells = ([neutralise(v) for v in row] for row in texts)
+        data = _csv([neutralise(h) for h in header], cells)
+    else:
+        data = _xlsx(name, list(header), texts)
     return ExportFile(f"{name}.{fmt}", CONTENT_TYPES[fmt], data)
 
 
@@ -107,23 +115,11 @@ def _csv(header: list[str], rows: Iterable[list[str]]) -> bytes:
 
 
 def _xlsx(name: str, header: list[str], rows: Iterable[list[str]]) -> bytes:
-    from openpyxl import Workbook  # 0.2 s of import: only for workers that export XLSX
-    from openpyxl.cell import WriteOnlyCell
+    # Imported here: services.common.xlsx imports `neutralise` from this module.
+    from services.common.xlsx import write_xlsx
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(name[:31])
-
-    def text(value: str) -> object:
-        if not value:
-            return None
-        # openpyxl would store "=..." as a formula: force a text cell, always.
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        return cell
-
-    sheet.append([text(h) for h in header])
-    for row in rows:
-        sheet.append([text(v) for v in row])
+    # Every cell text (no numbers): money keeps its digits, PINs their zeros. The
+    # writer neutralises each cell itself.
     buf = io.BytesIO()
-    book.save(buf)
+    write_xlsx(buf, name, itertools.chain([header], rows))
     return buf.getvalue()

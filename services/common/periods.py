@@ -4,6 +4,8 @@ Spyne-free."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,3 +33,22 @@ def check_report(start: datetime, end: datetime, group_by: str, groups: tuple[st
     if group_by not in groups:
         raise InvalidInput(f"group_by: one of {', '.join(groups)}")
     check_period(start, end)
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a grouped report (GetCallSummary, GetPaymentReport) is asked for: whose (an
+    account and its subtree; your own when None), the period [start, end), the grouping."""
+
+    account_id: int | None
+    start: datetime
+    end: datetime
+    group_by: str = "day"
+
+    def group_key(self, session: Session, time_column: Any, others: Mapping[str, Any]) -> Any:
+        """The GROUP BY expression: the UTC day of `time_column` for `day`, else one
+        of `others`; checks the period and the grouping first."""
+        check_report(self.start, self.end, self.group_by, ("day", *others))
+        if self.group_by == "day":
+            return utc_day(session, time_column)
+        return others[self.group_by]

@@ -6,12 +6,17 @@ built first, so every shared type names its namespace.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal as PyDecimal
+from typing import Any, TypeVar
 
 from spyne import ComplexModel, DateTime, Decimal, Integer, Unicode
 
 from rating.money import quantize
+from services.common.periods import Report
+
+P = TypeVar("P")
 
 AUTH_NS = "urn:siptar:auth"
 TYPES_NS = "urn:siptar:types"
@@ -50,3 +55,27 @@ def as_utc(moment: datetime | None) -> datetime | None:
 
 def page_bounds(offset: int | None, limit: int | None) -> tuple[int, int]:
     return (offset or 0, limit or DEFAULT_LIMIT)
+
+
+def answer_page(
+    page_type: Callable[..., P],
+    convert: Callable[[Any], Any],
+    fetch: Callable[[int, int], tuple[Sequence[Any], int]],
+    offset: int | None,
+    limit: int | None,
+) -> P:
+    """A list operation's answer: `fetch(first, count)` gives the rows and the total
+    (services.common.paging), each row `convert`ed to its wire type."""
+    first, count = page_bounds(offset, limit)
+    rows, total = fetch(first, count)
+    return page_type(items=[convert(r) for r in rows], total=total, offset=first)
+
+
+def report_asked(
+    account_id: int | None, period_start: Any, period_end: Any, group_by: str | None
+) -> Report:
+    """A grouped report's request (GetCallSummary, GetPaymentReport): times as UTC,
+    grouped by `day` unless told."""
+    start, end = as_utc(period_start), as_utc(period_end)
+    assert start is not None and end is not None  # min_occurs=1, nillable=False
+    return Report(account_id, start, end, group_by or "day")

@@ -8,8 +8,10 @@ What it guarantees (docs/invoices.md, "E-mail"):
 - each mail is claimed (`sending`) and committed before it is handed to SMTP, and
   marked `sent` right after: two workers never send one mail. A crash between the
   server's "250 OK" and that mark leaves it `sending`; after LEASE it is sent again.
-  That is the one duplicate possible (at-least-once, as SMTP itself is), and it
-  carries the same Message-ID, so mail clients show it once.
+  A connection lost after the data but before the server's answer is retried too.
+  Those are the duplicates possible (at-least-once, as SMTP itself is), and each
+  copy carries the same Message-ID, made from the outbox row, so mail clients show
+  it once.
 """
 
 from __future__ import annotations

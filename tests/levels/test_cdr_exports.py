@@ -78,6 +78,10 @@ class TestExportCdrs:
         sheet = load_workbook(io.BytesIO(xlsx.data), read_only=True).active
         values = [list(r) for r in sheet.iter_rows(values_only=True)]
         assert values[0] == list(COLUMNS) and len(values) == 15
+        # Cell for cell what the CSV says: numbers as numbers, times and cost as text.
+        table = [list(r.values()) for r in csv_rows(admin.cdr.ExportCdrs(format="csv").data)]
+        assert [["" if v is None else str(v) for v in row] for row in values[1:]] == table
+        assert all(isinstance(row[0], int) and isinstance(row[13], str) for row in values[1:])
 
     async def test_cells_that_would_be_formulas_are_neutralised(
         self, tree: Tree, session_factory: Callable[[], Session]

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -59,6 +60,18 @@ def ledger_of(
             .group_by(LedgerEntry.kind)
         ).all()
     return {k: D(v) for k, v in rows}
+
+
+def assert_totals(inv: Any, moved: dict[str, Decimal], name: str) -> None:
+    """An invoice's net, tax and total follow from its lines (taxes inclusive or not),
+    and its balances move by exactly the account's ledger of the period."""
+    lines = sum((x.amount for x in inv.lines), D(0))
+    if inv.tax_inclusive:
+        assert inv.invoice.net + inv.invoice.tax == inv.invoice.total == lines, name
+    else:
+        assert inv.invoice.net == lines, name
+        assert inv.invoice.total == lines + inv.invoice.tax, name
+    assert inv.closing_balance - inv.opening_balance == sum(moved.values(), D(0)), name
 
 
 def png(width: int = 120, height: int = 40) -> bytes:
@@ -123,12 +136,7 @@ class TestInvoices:
             charges = -sum((v for k, v in moved.items() if k in ("call", "recurring")), D(0))
             assert charges > 0, name
             assert lines == charges, name
-            if inv.tax_inclusive:
-                assert inv.invoice.net + inv.invoice.tax == inv.invoice.total == lines, name
-            else:
-                assert inv.invoice.net == lines, name
-                assert inv.invoice.total == lines + inv.invoice.tax, name
-            assert inv.closing_balance - inv.opening_balance == sum(moved.values(), D(0)), name
+            assert_totals(inv, moved, name)
             assert inv.invoice.due_at > inv.invoice.issued_at > datetime(2000, 1, 1, tzinfo=UTC)
         # No line of another account: C1 called Spain twice, C2 the UK and Australia.
         assert [(x.description, x.calls, x.seconds) for x in c1.lines] == [("Spain", 2, 60)]

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from db.mail_schema import OutboxMail
 from db.schema import utcnow
-from services.mail.sender import run_send_outbox
+from services.mail.sender import LEASE, run_send_outbox
 from settings import Settings
 from tests.e2e.test_ami_to_services import replay
 from tests.levels.conftest import Tree
@@ -215,3 +215,38 @@ class TestAlertsOnTheAmiPath:
         r2.billing.SetBalanceAlerts(account_id=c1, thresholds=[D("9.99"), D("1")])
         await replay(session_factory)
         assert outbox(session_factory) == [("alert:1:1", "queued")]
+
+
+class TestCrashAfterAcceptance:
+    def test_a_mail_resent_after_a_crash_is_recognisably_the_same_message(
+        self, tree: Tree, session_factory: Callable[[], Session], smtp_server: Smtp
+    ) -> None:
+        """The one duplicate the outbox allows: the SMTP server accepted the mail, then
+        the worker died before marking it sent. The claim expires (LEASE) and it is
+        sent again, with the same Message-ID, derived from the outbox row."""
+        r2, c1 = tree.api("R2"), tree.ids["C1"]
+        r2.billing.SetBillingProfile(account_id=c1, email="c1@shop.example")
+        r2.billing.SetBalanceAlerts(account_id=c1, thresholds=[D("8")])
+        r2.billing.AddAdjustment(account_id=c1, amount=D("-3"), reference="usage")
+        now = utcnow()
+        assert run_send_outbox(session_factory, now, smtp_server.settings()) == (
+            "outbox: 1 sent, 0 deferred"
+        )
+        # What a crash between the server's "250 OK" and the `sent` mark leaves behind.
+        with session_factory() as s:
+            mail = s.scalars(select(OutboxMail)).one()
+            mail_id = mail.id
+            mail.status, mail.sent_at, mail.claimed_at = "sending", None, now
+            s.commit()
+        # Within the lease nobody touches it; after it, it goes out once more.
+        assert run_send_outbox(
+            session_factory, now + LEASE - timedelta(seconds=1), smtp_server.settings()
+        ).startswith("outbox: nothing due")
+        assert run_send_outbox(
+            session_factory, now + LEASE + timedelta(seconds=1), smtp_server.settings()
+        ) == ("outbox: 1 sent, 0 deferred")
+        first, again = smtp_server.inbox.messages
+        assert first["Message-ID"] == again["Message-ID"]
+        assert first["Message-ID"].startswith(f"<outbox-{mail_id}-")
+        assert first["Message-ID"].endswith("@r2.example>")
+        assert outbox(session_factory) == [("alert:1:1", "sent")]
