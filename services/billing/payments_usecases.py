@@ -21,8 +21,8 @@ from rating.errors import InsufficientCredit, InvalidInput, NotFound
 from rating.money import ZERO, to_money
 from services.billing import payment_reports
 from services.common.caller import Caller, managed_account, visible_account
-from services.recurring.payment import settle_after_payment
 from services.common.paging import newest_first
+from services.recurring.payment import settle_after_payment
 
 MONEY_KINDS = ("payment", "refund", "adjustment")
 
