@@ -8,7 +8,9 @@ the same rules the CDR path applies (services/dids/inbound.py) so a refused call
 never charged and a charged call was never refused. An allowed call carries the DID's
 destination:
 
-- `peer`: the SIP peer to ring (`PJSIP/<peer>`);
+- `peer`: the SIP peer to ring (`PJSIP/<peer>`); refused with NoDestination when no
+  account has that SIP name any more (renamed) or it, or a reseller above it, is not
+  active;
 - `extension`: digits the dialplan sends to the owner's PBX context;
 - `external`: a number outside. It is dialled through a Local channel into the
   `siptar-did-external` context, which runs the ordinary Authorize as the DID's owner:
@@ -104,6 +106,11 @@ def _destination(uow: UnitOfWork, did: Did, owner: Account) -> InboundRoute:
     if not kind and owner.sip_username:
         kind, value = "peer", owner.sip_username
     if kind == "peer":
+        peer = uow.session.scalars(select(Account).where(Account.sip_username == value)).first()
+        # The peer may have been blocked, closed or renamed since the destination was set.
+        if peer is None or peer.status != "active" or not _chain_active(uow, peer):
+            why = f"the peer {value} is gone or not active (it or a reseller above it)"
+            return _refused(did, DidReason.NO_DESTINATION, why)
         return _allowed(did, kind, value, f"PJSIP/{value}")
     if kind == "extension":
         return _allowed(did, kind, value, "")

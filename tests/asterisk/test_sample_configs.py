@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from ami_listener.fastagi import inbound_variables
 from db.asterisk_views import CUSTOMER_CONTEXT, TRUNK_CONTEXT, VIEWS
-from services.provisioning.did_route import DidRoute
+from services.dids.switch import EXTERNAL_CONTEXT, DidReason, InboundRoute
 from tests.asterisk.asterisk_conf import Section, parse
 
 DOCS = Path(__file__).parents[2] / "docs" / "asterisk"
@@ -65,17 +66,24 @@ def test_the_dialplan_has_the_provisioned_contexts_and_bills_through_siptar() ->
 
 
 def test_dids_in_ask_siptar_and_map_no_number_by_hand() -> None:
-    trunks = sections("extensions.conf")[TRUNK_CONTEXT]
-    assert "AGI(agi://127.0.0.1:4573/did,${EXTEN})" in lines(trunks)
+    dialplan = sections("extensions.conf")
+    trunks = dialplan[TRUNK_CONTEXT]
+    assert "AGI(agi://127.0.0.1:4573/inbound,${EXTEN})" in lines(trunks)
     # One pattern for every DID: no line per number.
     assert [e.split(",")[0] for e in trunks.all("exten")] == ["_X."]
-    for variable in ("FOUND", "KIND", "DEST", "ACCOUNTCODE", "REASON"):
-        assert f"${{SIPTAR_DID_{variable}}}" in lines(trunks)
-    # An external forward is authorized on the owner's money, then dialled like any call.
-    assert "authorize,${SIPTAR_DID_DEST},${SIPTAR_DID_ACCOUNTCODE})" in lines(trunks)
-    # Every SIPTAR_DID_* the dialplan reads is one the lookup sets.
-    used = set(re.findall(r"SIPTAR_DID_[A-Z]+", (DOCS / "extensions.conf").read_text()))
-    assert used <= {name for name, _ in DidRoute("OK").variables()}
+    assert "Dial(${SIPTAR_DIALSTR},60)" in lines(trunks)
+    assert "Goto(siptar-pbx,${SIPTAR_DID_DESTINATION},1)" in lines(trunks)
+    # An external forward goes through the Local channel into the context switch.py
+    # names, which authorizes it as the owner and dials it like any outbound call.
+    external = lines(dialplan[EXTERNAL_CONTEXT])
+    assert "AGI(agi://127.0.0.1:4573/authorize,${EXTEN},${SIPTAR_OWNER})" in external
+    assert "Goto(siptar-dial,${EXTEN},1)" in external
+    # Every SIPTAR_* the DID context reads is one route_inbound's answer sets.
+    text = (DOCS / "extensions.conf").read_text()
+    section = text[text.index(f"[{TRUNK_CONTEXT}]") : text.index(f"[{EXTERNAL_CONTEXT}]")]
+    used = set(re.findall(r"\$\{(SIPTAR_[A-Z_]+)\}", section))
+    answered = {name for name, _ in inbound_variables(InboundRoute(True, DidReason.OK))}
+    assert used and used <= answered, used - answered
 
 
 def test_the_manager_user_may_send_what_siptar_sends() -> None:
