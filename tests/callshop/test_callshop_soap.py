@@ -168,6 +168,9 @@ def test_bad_input_is_refused_and_changes_nothing(
     with pytest.raises(errors.AlreadyExists):  # a customer's SIP peer is taken too
         _set_peer(session_factory, "alice-phone")
         shop.api.billing.AddBooth(name="x", sip_peer="alice-phone")
+    for taken in ("acct1002", "customer"):  # an accountcode, a login's username
+        with pytest.raises(errors.AlreadyExists):
+            shop.api.billing.AddBooth(name="x", sip_peer=taken)
     with pytest.raises(errors.InvalidInput):
         shop.api.billing.AddBooth(name="x", sip_peer="bad peer%")
     with pytest.raises(errors.NotFound):
