@@ -11,7 +11,7 @@ from db.rates import plans
 from db.session import UnitOfWork
 from rating.money import ZERO
 from services.callshop.booths import BoothView, list_booths
-from services.callshop.prices import booth_cdrs, sell_price, sold_calls
+from services.callshop.prices import priced_calls, sell_price, shop_cdrs_since
 from services.callshop.shops import shop_account, shop_settings
 from services.common.caller import Caller
 
@@ -39,6 +39,8 @@ def board(
     if settings is None:  # no booth was ever added
         return [], total
     plan = plans.plan(session, settings.sell_sheet_id)
+    opened = [v.session.opened_at for v in views if v.session is not None]
+    cdrs = shop_cdrs_since(session, settings.account_id, min(opened)) if opened else {}
     rows = []
     for v in views:
         priced = None
@@ -52,7 +54,12 @@ def board(
             priced = PricedCall(destination, seconds, price if seconds else ZERO)
         so_far = ZERO
         if v.session is not None:
-            cdrs = booth_cdrs(session, v.booth, v.session.opened_at, v.session.closed_at)
-            so_far = sum((c.price for c in sold_calls(session, settings.sell_sheet_id, cdrs)), ZERO)
+            start, end = v.session.opened_at, v.session.closed_at
+            mine = [
+                c
+                for c in cdrs.get(v.booth.sip_peer, [])
+                if c.start_time >= start and (end is None or c.start_time < end)
+            ]
+            so_far = sum((c.price for c in priced_calls(plan, mine)), ZERO)
         rows.append(BoardRow(v, priced, so_far))
     return rows, total

@@ -7,9 +7,11 @@ asked and fixed on the session when it is closed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,15 +65,63 @@ def booth_cdrs(session: Session, booth: Booth, start: datetime, end: datetime | 
     return [c for c in rows if peer_of(c.channel) == booth.sip_peer]
 
 
-def sold_calls(session: Session, sheet_id: int, cdrs: list[Cdr]) -> list[SoldCall]:
-    """The answered calls among `cdrs`, each at the sell sheet."""
-    plan = plans.plan(session, sheet_id)
+# The columns a sold call needs: what the board loads for every booth in one query.
+CDR_COLUMNS = (
+    Cdr.id,
+    Cdr.channel,
+    Cdr.dst,
+    Cdr.destination,
+    Cdr.start_time,
+    Cdr.answer_time,
+    Cdr.billsec,
+    Cdr.disposition,
+    Cdr.cost,
+)
+
+
+def shop_cdrs_since(session: Session, shop_id: int, start: datetime) -> dict[str, list[Any]]:
+    """The shop's CDRs that started at `start` or later, by the SIP peer of their
+    channel, oldest first: one query for a whole board."""
+    rows = session.execute(
+        select(*CDR_COLUMNS)
+        .where(Cdr.account_id == shop_id, Cdr.start_time >= start)
+        .order_by(Cdr.start_time, Cdr.id)
+    ).all()
+    by_peer: dict[str, list[Any]] = {}
+    for row in rows:
+        by_peer.setdefault(peer_of(row.channel), []).append(row)
+    return by_peer
+
+
+def sold_calls(session: Session, sheet_id: int, cdrs: Sequence[Any]) -> list[SoldCall]:
+    """The answered calls among `cdrs` (CDRs or rows of CDR_COLUMNS), each at the sell
+    sheet."""
+    return priced_calls(plans.plan(session, sheet_id), cdrs)
+
+
+# A stored CDR's sell price, by (sheet, sheet version, CDR id): a CDR never changes and
+# a changed sheet has a new version, so an entry never goes wrong. The board prices
+# every session's calls on every poll; this makes that a lookup. Bounded: cleared whole
+# when full (it refills in one poll).
+_PRICED: dict[tuple[int, int, int], tuple[Decimal, int, str, bool]] = {}
+_PRICED_MAX = 200_000
+
+
+def priced_calls(plan: RatingPlan, cdrs: Sequence[Any]) -> list[SoldCall]:
     out = []
+    sheet = plan.sheet
     for c in cdrs:
         if c.billsec <= 0 or c.disposition != "ANSWERED":
             continue
-        moment = c.answer_time or c.start_time
-        price, billed, destination, priced = sell_price(plan, c.dst, moment, c.billsec)
+        key = (sheet.id or 0, sheet.version, c.id)
+        found = _PRICED.get(key)
+        if found is None:
+            moment = c.answer_time or c.start_time
+            found = sell_price(plan, c.dst, moment, c.billsec)
+            if len(_PRICED) >= _PRICED_MAX:
+                _PRICED.clear()
+            _PRICED[key] = found
+        price, billed, destination, priced = found
         out.append(
             SoldCall(
                 c.id,
