@@ -139,7 +139,8 @@ class CallShopWindow(QMainWindow):
     # the data
     def poll(self) -> None:
         if self.board.refresh():
-            self._send_pending_charges()
+            if self.pending_charges and self._send_pending_charges():
+                self.board.refresh()  # the booths just charged are free now
             self._refresh_day()
         self.redraw()
 
@@ -231,16 +232,20 @@ class CallShopWindow(QMainWindow):
         self._send_pending_charges()
         self.poll()
 
-    def _send_pending_charges(self) -> None:
+    def _send_pending_charges(self) -> bool:
+        """Send the charges kept; True if any was sent."""
+        sent = False
         for session_id in list(self.pending_charges):
             try:
                 self.api.billing.ChargeBoothSession(session_id=session_id)
             except requests.exceptions.RequestException as e:
                 self.message.setText(f"Charge kept, will retry: {explain(e, self.api.url)}")
-                return
+                return sent
             except SiptarError as e:  # already paid (sent twice) or gone: nothing to retry
                 self.message.setText(f"Charge: {explain(e, self.api.url)}")
             self.pending_charges.remove(session_id)
+            sent = True
+        return sent
 
     def quote(self) -> None:
         number, seconds = self.number.text().strip(), self.minutes.value() * 60

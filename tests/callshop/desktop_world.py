@@ -36,11 +36,18 @@ class World:
     shop: Shop
     process: subprocess.Popen[str]
     tmp: Path
+    env: dict[str, str]
+    port: int
 
     def stop_server(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=30)
+
+    def start_server(self) -> None:
+        """The server back on the same address (after stop_server)."""
+        self.process = _serve(self.port, self.tmp, self.env, workers=1, stderr=subprocess.DEVNULL)
+        wait_for_http(f"{self.url}/billing?wsdl", self.process, "siptar serve", 60)
 
 
 @contextmanager
@@ -59,8 +66,9 @@ def served_shop(tmp: Path, peers: tuple[str, ...] = ("booth1", "booth2")) -> Ite
             return SiptarClient(url, username, password, timeout=10)
 
         shop = make_shop(factory, client_for, "shop1", peers)
-        world = World(url, factory, shop, proc, tmp)
+        world = World(url, factory, shop, proc, tmp, env, port)
         yield world
+        world.stop_server()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

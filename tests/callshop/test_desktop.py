@@ -25,6 +25,7 @@ from client import SiptarClient
 from client.callshop.app import check_login
 from client.callshop.state import POLL_SECONDS
 from client.callshop.window import CallShopWindow
+from db.callshop_schema import BoothSession
 from db.schema import LedgerEntry
 from tests.callshop.conftest import PASSWORD, BoothCall
 from tests.callshop.desktop_world import AmiFeed, World, served_shop, soon
@@ -105,6 +106,33 @@ def test_a_booth_from_open_to_charged_in_the_window(
     window.board.fetched_at = (window.board.fetched_at or 0) - 10 * POLL_SECONDS
     window.redraw()
     assert window.tiles[b1].state.text() == "free (stale)"
+
+
+def test_a_charge_the_server_could_not_take_is_kept_and_sent_when_it_is_back(
+    world: World, qtbot: object, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import Qt
+
+    api = SiptarClient(world.url, "shop1", PASSWORD, timeout=5)
+    window = CallShopWindow(api, tmp_path / "receipts")
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    b2 = world.shop.booths["booth2"]
+    api.billing.OpenBoothSession(booth_id=b2)
+    closed = api.billing.CloseBoothSession(booth_id=b2)
+    window.poll()
+    window.select(b2)
+    assert window.tiles[b2].state.text() == "to pay"
+    world.stop_server()
+    qtbot.mouseClick(window.charge_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert window.pending_charges == [closed.session_id]
+    assert "Cannot reach the server" in window.message.text()
+    world.start_server()
+    window.poll()
+    assert window.pending_charges == []
+    with world.session_factory() as s:
+        row = s.get(BoothSession, closed.session_id)
+        assert row is not None and row.status == "paid"
+    assert window.tiles[b2].state.text() == "free"
 
 
 def test_a_wrong_password_and_a_wrong_address_are_said_in_words(world: World) -> None:
