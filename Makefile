@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BIND ?= 127.0.0.1:8080
 PYTEST_ARGS ?=
 
-.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin poppler-bin clean mutation mutation-credit mutation-score
+.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin poppler-bin qt-libs callshop-screenshot clean mutation mutation-credit mutation-score
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 is needed (spyne 2.14 runs on 3.11 only)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,callshop]'
 	touch $(STAMP)
 
 devenv: $(STAMP) ## create .venv and install the server with the dev tools
@@ -41,7 +41,17 @@ poppler-bin: ## install Debian's poppler-utils (pdftoppm: the invoice PDF tests 
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q poppler-utils; }
 
-test: $(STAMP) postgres-bin poppler-bin ## run the whole suite on SQLite and on a PostgreSQL it starts itself
+qt-libs: $(STAMP) ## install the Debian libraries Qt needs (the call-shop desktop tests, offscreen)
+	@QT_QPA_PLATFORM=offscreen $(BIN)/python -c 'from PySide6.QtWidgets import QApplication; QApplication([])' >/dev/null 2>&1 || { \
+	  echo "installing the Debian libraries of Qt"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q \
+	    libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0; }
+
+callshop-screenshot: $(STAMP) qt-libs ## a PNG of the call-shop window with booths in several states (docs/callshop.png)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.callshop.screenshot docs/callshop.png
+
+test: $(STAMP) postgres-bin poppler-bin qt-libs ## run the whole suite on SQLite and on a PostgreSQL it starts itself
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## unit tests only (no database, no sockets)
@@ -50,7 +60,7 @@ test-unit: $(STAMP) ## unit tests only (no database, no sockets)
 test-integration: $(STAMP) postgres-bin ## integration tests (SQLite and PostgreSQL)
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: $(STAMP) postgres-bin poppler-bin ## end-to-end tests over HTTP through client/
+test-e2e: $(STAMP) postgres-bin poppler-bin qt-libs ## end-to-end tests over HTTP through client/
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.billing.callshop_service import CallShopService
 from services.billing.credit_service import CreditService
 from services.billing.invoice_service import InvoiceService
 from services.billing.models import TNS
@@ -15,7 +16,14 @@ NAME = "billing"
 
 def application() -> SiptarApplication:
     return make_application(
-        [BillingService, CreditService, PaymentsService, PasswordService, InvoiceService],
+        [
+            BillingService,
+            CreditService,
+            PaymentsService,
+            PasswordService,
+            InvoiceService,
+            CallShopService,
+        ],
         tns=TNS,
         name="Billing",
     )

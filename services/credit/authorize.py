@@ -33,6 +33,7 @@ from rating import normalise_number
 from rating.errors import BillingError, InvalidInput, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
+from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.expiry import EXPIRY_MARGIN, expire_due
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
@@ -58,6 +59,8 @@ class Reason(StrEnum):
     INSUFFICIENT_CREDIT = "InsufficientCredit"
     RESELLER_INSUFFICIENT_CREDIT = "ResellerInsufficientCredit"
     NO_ROUTE = "NoRoute"
+    BOOTH_LOCKED = "BoothLocked"  # a call-shop booth locked or without an open session
+    BOOTH_REQUIRED = "BoothRequired"  # a call shop's call that names none of its booths
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,10 @@ def _authorize(
     if not number:
         raise _Denied(Reason.INVALID_NUMBER)
     account = identify(session, req)
+    # Call shop (docs/callshop.md): a booth's peer stands for its shop; a locked booth may not call.
+    account, refused = booth_gate(session, account, req.account)
+    if refused:
+        raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
     if account is None or (caller is not None and not caller.owns(account)):
         raise _Denied(Reason.UNKNOWN_ACCOUNT)
     chain = lock_chain(session, account)

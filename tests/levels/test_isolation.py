@@ -24,6 +24,7 @@ from client import SiptarClient, errors
 from client.connection import SERVICES
 from db.schema import Account, Cdr, PinLot
 from tests.e2e.test_ami_to_services import replay
+from tests.levels.callshop_cases import callshop_cases
 from tests.levels.conftest import Tree
 from tests.levels.month_world import make_month, month_cases
 
@@ -348,6 +349,7 @@ CASES: list[Case] = [
     Case("billing", "SetBalanceAlerts", lambda w: {"account_id": w.id("XC"), "thresholds": [D(1)]}),
 ]
 CASES += month_cases(Case, lambda w, key: w.month[key])
+CASES += callshop_cases(Case)
 
 # R1 is above R2: these answer data about R2's subtree.
 R1_SEES: list[tuple[str, str, Args]] = [
@@ -385,6 +387,8 @@ TABLES = (
     "account_taxes",
     "balance_alerts",
     "outbox",
+    "callshop_booths",
+    "callshop_sessions",
 )
 
 
