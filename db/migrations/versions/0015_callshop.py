@@ -13,7 +13,7 @@ from alembic import op
 import db.types
 
 revision = "0015"
-down_revision = "0018"
+down_revision = "0018b"
 branch_labels = None
 depends_on = None
 
