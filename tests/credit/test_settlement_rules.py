@@ -1,0 +1,125 @@
+"""Settlement rules the other credit tests leave open (found by mutation testing,
+docs/mutation.md; the rules are docs/credit_control.md, Settlement): which reservation a
+CDR settles, the trunk of each call of a batch, and the buy cost's moment and warning."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import insert, select
+
+from db.rates import row_values
+from db.schema import Cdr, Charge, Provider, RateSheet, Trunk
+from db.schema import Rate as RateRow
+from db.session import UnitOfWork
+from rating.model import Rate
+from services.cdr.batches import store_batch
+from services.cdr.usecases import Outcome
+from tests.credit.builders import ALICE_ID, NOON, route, trunk
+from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations
+
+D = Decimal
+GERMANY = "4930123456"
+Uow = Callable[[], UnitOfWork]
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+class TestWhichReservation:
+    def test_a_cdr_of_another_account_leaves_the_channels_reservation_open(self, uow: Uow) -> None:
+        auth(uow, account="acct1001", uniqueid="mix.1")  # Alice's call
+        assert record(uow, cdr("mix.1", "acct1002", 60)) is Outcome.RATED  # Bob's CDR
+        (held,) = reservations(uow, ALICE_ID)
+        assert (held.status, held.cdr_id) == ("open", None)
+
+    def test_the_newest_reservation_of_a_channel_is_the_one_settled(self, uow: Uow) -> None:
+        """A calling card dials again on the same channel: its CDR ends the call it
+        was authorized last for; the older reservation expires in its time."""
+        first = auth(uow, account="acct1001", uniqueid="card.1")
+        second = auth(uow, account="acct1001", uniqueid="card.1")
+        assert record(uow, cdr("card.1", "acct1001", 60)) is Outcome.RATED
+        statuses = {r.id: r.status for r in reservations(uow, ALICE_ID)}
+        assert statuses == {first.reservation_id: "open", second.reservation_id: "settled"}
+
+
+class TestBatchTrunks:
+    def test_each_cdr_of_a_batch_gets_the_trunk_its_own_reservation_was_made_for(
+        self, uow: Uow
+    ) -> None:
+        """Master.csv names no trunk: each call is charged on the trunk Authorize
+        offered it first, even when a batch holds calls of several trunks."""
+        with uow() as u:
+            spain = trunk(u, "spain", {"34": "0.0060"})
+            route(u, "34", "lcr", [(spain, 0, 1)])
+        for uniqueid, number in [("csv.1", SPAIN), ("csv.2", GERMANY)]:
+            auth(uow, account="acct1001", uniqueid=uniqueid, number=number)
+        calls = [
+            cdr("csv.1", "acct1001", 60, dstchannel=""),
+            cdr("csv.2", "acct1001", 60, dstchannel="", dst=GERMANY),
+        ]
+        with uow() as u:
+            assert store_batch(u, calls) == [Outcome.RATED] * 2
+        with uow() as u:
+            trunks = {uid: t for uid, t in u.session.execute(select(Cdr.uniqueid, Cdr.trunk_id))}
+        assert trunks == {"csv.1": spain, "csv.2": 1}
+
+
+def provider_of(u: UnitOfWork, trunk_id: int) -> Provider:
+    found = u.session.get(Trunk, trunk_id)
+    assert found is not None
+    provider = u.session.get(Provider, found.provider_id)
+    assert provider is not None
+    return provider
+
+
+class TestBuyCost:
+    def test_the_buy_cost_is_rated_at_the_moment_the_call_was_answered(self, uow: Uow) -> None:
+        """The provider's price changes at noon; the call rang from 10 s before."""
+        with uow() as u:
+            carrier = trunk(u, "ans", {"49": "0.0100"})
+            buy = RateSheet(owner_id=1, name="changes at noon", currency="USD")
+            u.session.add(buy)
+            u.session.flush()
+            rates = [
+                Rate(prefix="34", price=D("0.0100"), valid_to=NOON),
+                Rate(prefix="34", price=D("0.0050"), valid_from=NOON),
+            ]
+            u.session.execute(
+                insert(RateRow), [{"sheet_id": buy.id, **row_values(r)} for r in rates]
+            )
+            provider_of(u, carrier).buy_sheet_id = buy.id
+            u.commit()
+        call = cdr(
+            "ans.1",
+            "acct1001",
+            60,
+            start=NOON - timedelta(seconds=10),
+            answer=NOON,
+            end=NOON + timedelta(seconds=60),
+            dstchannel="PJSIP/ans-00000001",
+        )
+        assert record(uow, call) is Outcome.RATED
+        with uow() as u:
+            costs = u.session.scalars(select(Charge.cost).where(Charge.provider_id.is_not(None)))
+            assert list(costs) == [D("0.005")]
+
+    def test_a_trunk_whose_buy_sheet_has_no_rate_for_the_call_says_so(
+        self, uow: Uow, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with uow() as u:
+            trunk(u, "germanonly", {"49": "0.0010"})
+        rec = cdr("w.1", "acct1001", 60, dstchannel="PJSIP/germanonly-00000001")
+        with caplog.at_level(logging.WARNING, logger="services.credit.settlement"):
+            assert record(uow, rec) is Outcome.RATED  # the customer is charged all the same
+        (message,) = [m for m in caplog.messages if "no buy cost" in m]
+        # the CDR, the trunk and why (rating's own words)
+        why = f"no rate for {SPAIN} at {NOON.isoformat()}"
+        assert message == f"CDR w.1: no buy cost at trunk germanonly: {why}"
+        with uow() as u:
+            assert (
+                u.session.scalars(select(Charge).where(Charge.provider_id.is_not(None))).all() == []
+            )
