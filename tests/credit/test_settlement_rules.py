@@ -19,8 +19,11 @@ from db.session import UnitOfWork
 from rating.model import Rate
 from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
-from tests.credit.builders import ALICE_ID, NOON, route, trunk
+from services.credit.calls import SettleCommand, settle_call
+from services.credit.settlement import ACCOUNT_FIELD
+from tests.credit.builders import ALICE_ID, NOON, customer, route, trunk
 from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations
+from tests.credit.test_slices import ADMIN
 
 D = Decimal
 GERMANY = "4930123456"
@@ -123,3 +126,98 @@ class TestBuyCost:
             assert (
                 u.session.scalars(select(Charge).where(Charge.provider_id.is_not(None))).all() == []
             )
+
+
+class TestWhoseCdr:
+    """A CDR bills the account of its accountcode; without one (or with an unknown
+    one), SettleCall's named account, else the account whose reservation the channel
+    holds. An account named in a CDR that did not come through SettleCall is not
+    trusted (anything can put a field in an AMI event)."""
+
+    def billed(self, uow: Uow, uniqueid: str) -> int | None:
+        with uow() as u:
+            return u.session.scalars(select(Cdr.account_id).where(Cdr.uniqueid == uniqueid)).one()
+
+    def test_a_cdr_without_accountcode_bills_the_account_its_channel_reserved_for(
+        self, uow: Uow
+    ) -> None:
+        auth(uow, account="acct1001", uniqueid="nocode.1")
+        assert record(uow, cdr("nocode.1", "", 60)) is Outcome.RATED
+        assert self.billed(uow, "nocode.1") == ALICE_ID
+        assert {r.status for r in reservations(uow, ALICE_ID)} == {"settled"}
+
+    def test_an_unknown_accountcode_falls_back_to_the_channels_reservation(self, uow: Uow) -> None:
+        auth(uow, account="acct1001", uniqueid="typo.1")
+        assert record(uow, cdr("typo.1", "acct-typo", 60)) is Outcome.RATED
+        assert self.billed(uow, "typo.1") == ALICE_ID
+
+    def test_settle_call_bills_the_account_it_names_even_without_an_accountcode(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            plain = customer(u, "No code", credit=D(5))  # no accountcode, no SIP peer
+        with uow() as u:
+            done = settle_call(
+                u,
+                ADMIN,
+                SettleCommand(uniqueid="named.1", billsec=60, account_id=plain, number=SPAIN),
+            )
+        assert (done.outcome, done.account_id) == ("rated", plain)
+        assert self.billed(uow, "named.1") == plain
+
+    def test_an_account_named_in_an_ami_cdr_is_not_trusted(self, uow: Uow) -> None:
+        rec = cdr("forged.1", "", 60, extra={ACCOUNT_FIELD: str(ALICE_ID)})
+        assert record(uow, rec) is Outcome.UNRATED
+        assert self.billed(uow, "forged.1") is None
+
+
+class TestWhenThereIsABuyCost:
+    """A buy-cost row for a rated, answered call that lasted (docs/credit_control.md)."""
+
+    def buy_rows(self, uow: Uow) -> list[tuple[str, Decimal]]:
+        with uow() as u:
+            rows = u.session.execute(
+                select(Cdr.uniqueid, Charge.cost)
+                .join(Charge, Charge.cdr_id == Cdr.id)
+                .where(Charge.provider_id.is_not(None))
+                .order_by(Cdr.uniqueid)
+            )
+            return [(uid, cost) for uid, cost in rows]
+
+    def test_a_one_second_call_has_one_and_an_answered_call_of_zero_seconds_none(
+        self, uow: Uow
+    ) -> None:
+        assert record(uow, cdr("b.1", "acct1001", 1)) is Outcome.RATED
+        zero = cdr("b.0", "acct1001", 0, disposition="ANSWERED", answer=NOON)
+        record(uow, zero)
+        assert self.buy_rows(uow) == [("b.1", D("0.0001"))]  # 0.0080 a minute, per second
+
+    def test_a_call_the_customer_cannot_be_charged_for_has_no_buy_cost(self, uow: Uow) -> None:
+        with uow() as u:
+            trunk(u, "anywhere", {"99": "0.0100"})  # Alice's sheet has no 99
+        rec = cdr("u.1", "acct1001", 60, dst="99123456", dstchannel="PJSIP/anywhere-00000001")
+        assert record(uow, rec) is Outcome.UNRATED
+        assert self.buy_rows(uow) == []
+
+
+class TestRingGroupBatch:
+    def test_the_first_cdr_of_a_channel_settles_it_and_the_batch_stays_on_its_fast_path(
+        self, uow: Uow, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A ring group: two CDRs of one channel (Sequence 1 answered, 2 not) in one
+        batch after a CDR with no reservation at all."""
+        auth(uow, account="acct1001", uniqueid="rg.1")
+        calls = [
+            cdr("lone.1", "acct1001", 30),
+            cdr("rg.1", "acct1001", 60, sequence=1),
+            cdr("rg.1", "acct1001", 0, sequence=2),
+        ]
+        with caplog.at_level(logging.INFO, logger="services.cdr.batches"), uow() as u:
+            assert store_batch(u, calls) == [Outcome.RATED, Outcome.RATED, Outcome.RATED]
+        assert not [m for m in caplog.messages if "redone one by one" in m]
+        with uow() as u:
+            first = u.session.scalars(
+                select(Cdr.id).where(Cdr.uniqueid == "rg.1", Cdr.sequence == 1)
+            ).one()
+        (held,) = reservations(uow, ALICE_ID)
+        assert (held.status, held.cdr_id) == ("settled", first)
