@@ -48,6 +48,19 @@ class TestWhichReservation:
         statuses = {r.id: r.status for r in reservations(uow, ALICE_ID)}
         assert statuses == {first.reservation_id: "open", second.reservation_id: "settled"}
 
+    def test_a_cdr_without_uniqueid_settles_no_reservation_made_without_one(self, uow: Uow) -> None:
+        """Authorize over SOAP may name no channel (SettleCall then names the
+        reservation): a CDR that has no UniqueID either is not its call."""
+        with uow() as u:
+            spain = trunk(u, "spain", {"34": "0.0060"})
+            route(u, "34", "lcr", [(spain, 0, 1)])
+        auth(uow, account="acct1001")  # uniqueid ""
+        assert record(uow, cdr("", "acct1001", 60, dstchannel="")) is Outcome.RATED
+        (held,) = reservations(uow, ALICE_ID)
+        assert (held.status, held.cdr_id) == ("open", None)
+        with uow() as u:  # nor is it charged on that reservation's trunk
+            assert u.session.scalars(select(Cdr.trunk_id)).one() is None
+
 
 class TestBatchTrunks:
     def test_each_cdr_of_a_batch_gets_the_trunk_its_own_reservation_was_made_for(
