@@ -234,3 +234,32 @@ class TestRingGroupBatch:
             ).one()
         (held,) = reservations(uow, ALICE_ID)
         assert (held.status, held.cdr_id) == ("settled", first)
+
+
+class TestWhichTrunkCarriedIt:
+    """The CDR's Trunk field, else the trunk its destination channel names (by name, or
+    by a dial string ending in @peer; a Local channel's context), else the reservation's
+    (docs/credit_control.md, Settlement)."""
+
+    def carried(self, uow: Uow, uniqueid: str, **fields: object) -> int | None:
+        assert record(uow, cdr(uniqueid, "acct1001", 60, **fields)) is Outcome.RATED
+        with uow() as u:
+            return u.session.scalars(select(Cdr.trunk_id).where(Cdr.uniqueid == uniqueid)).one()
+
+    def test_the_trunk_field_then_the_channel_by_name_dial_string_or_local_context(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            spain = trunk(u, "spain", {"34": "0.0060"})
+            gateway = trunk(u, "gateway", {"34": "0.0060"})
+            found = u.session.get(Trunk, gateway)
+            assert found is not None
+            found.dial_string = "SIP/${NUMBER}@gw7"
+            u.commit()
+        channel = "PJSIP/carrier1-00000002"
+        assert self.carried(uow, "t.1", dstchannel=channel, extra={"Trunk": " spain "}) == spain
+        assert self.carried(uow, "t.2", dstchannel=channel, extra={"Trunk": "nope"}) == 1
+        assert self.carried(uow, "t.3", dstchannel="SIP/gw7-0000000a") == gateway
+        local = "Local/34911234567@spain-0000001b;1"
+        assert self.carried(uow, "t.4", dstchannel=local) == spain
+        assert self.carried(uow, "t.5", dstchannel="SIP/unknown-0000000b") is None
