@@ -36,10 +36,11 @@ class TestWhoseReservationsExpire:
     ) -> None:
         first = auth(uow, account="acct1001")
         auth(uow, account="acct1001")
+        auth(uow, account="acct1003")  # Carol's: no reseller above her, one row
         overdue = NOON + timedelta(seconds=first.max_seconds) + EXPIRY_MARGIN
         with caplog.at_level(logging.INFO, logger="services.credit.expiry"), uow() as u:
-            assert expire_reservations(u, overdue) == 2  # two calls, four rows
-        assert "expired the reservations of 2 calls" in caplog.messages
+            assert expire_reservations(u, overdue) == 3  # three calls, five rows
+        assert "expired the reservations of 3 calls" in caplog.messages
         assert {r.status for r in reservations(uow, RESELLER_ID)} == {"expired"}
         with uow() as u:
             assert expire_reservations(u, overdue) == 0  # nothing left to expire
@@ -50,22 +51,24 @@ class TestReleaseGone:
         self, uow: Uow, caplog: pytest.LogCaptureFixture
     ) -> None:
         gone = auth(uow, account="acct1001", uniqueid="zz.gone")
+        early = auth(uow, account="acct1001", uniqueid="aa.gone")
         done = auth(uow, account="acct1001", uniqueid="done.1")
         kept = auth(uow, account="acct1001", uniqueid="kept.1")
         assert record(uow, cdr("done.1", "acct1001", 60)) is Outcome.RATED
-        # More channels than one query takes (500): the gone one sorts last.
-        names = [f"other.{i:03}" for i in range(600)] + ["", "done.1", "zz.gone"]
+        # More channels than two queries take (500 each): gone ones sort first and last.
+        names = [f"other.{i:04}" for i in range(1200)] + ["", "done.1", "zz.gone", "aa.gone"]
         with caplog.at_level(logging.INFO, logger="services.credit.expiry"), uow() as u:
-            assert release_gone(u.session, names) == 1
+            assert release_gone(u.session, names) == 2
             u.commit()
-        assert "released the reservations of 1 call(s) whose channel is gone" in caplog.messages
+        assert "released the reservations of 2 call(s) whose channel is gone" in caplog.messages
         by_call: dict[int | None, set[str]] = {}
         for r in reservations(uow, ALICE_ID) + reservations(uow, RESELLER_ID):
             by_call.setdefault(r.parent_id or r.id, set()).add(r.status)
         assert by_call == {
             gone.reservation_id: {"released"},
+            early.reservation_id: {"released"},
             done.reservation_id: {"settled"},
             kept.reservation_id: {"open"},
         }
         with uow() as u:
-            assert release_gone(u.session, ["zz.gone", ""]) == 0  # released already
+            assert release_gone(u.session, ["zz.gone", "aa.gone", ""]) == 0  # released already
