@@ -27,6 +27,7 @@ from tests.credit.test_slices import ADMIN
 
 D = Decimal
 GERMANY = "4930123456"
+BOB_ID = 4
 Uow = Callable[[], UnitOfWork]
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -160,9 +161,9 @@ class TestWhoseCdr:
         assert {r.status for r in reservations(uow, ALICE_ID)} == {"settled"}
 
     def test_an_unknown_accountcode_falls_back_to_the_channels_reservation(self, uow: Uow) -> None:
-        auth(uow, account="acct1001", uniqueid="typo.1")
+        auth(uow, account="acct1002", uniqueid="typo.1")  # Bob's call
         assert record(uow, cdr("typo.1", "acct-typo", 60)) is Outcome.RATED
-        assert self.billed(uow, "typo.1") == ALICE_ID
+        assert self.billed(uow, "typo.1") == BOB_ID
 
     def test_settle_call_bills_the_account_it_names_even_without_an_accountcode(
         self, uow: Uow
