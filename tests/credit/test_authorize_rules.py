@@ -1,0 +1,128 @@
+"""Authorize rules of docs/credit_control.md that test_authorize.py leaves open, through
+the public `authorize()` only (so they keep holding when its inside is rewritten):
+who is identified first, what counts as credit, the caps of a reseller, and what the
+answer reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from db.session import UnitOfWork
+from rating.errors import InvalidInput
+from services.credit.authorize import Reason
+from services.credit.expiry import EXPIRY_MARGIN
+from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID, bind_callerid, customer
+from tests.credit.test_authorize import SPAIN, auth, reservations, set_fields
+
+D = Decimal
+Uow = Callable[[], UnitOfWork]
+BOB_ID = 4
+CAROL_ID = 5
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+class TestWhoCalls:
+    def test_a_sip_peer_wins_over_another_accounts_accountcode_of_the_same_name(
+        self, uow: Uow
+    ) -> None:
+        set_fields(uow, BOB_ID, sip_username="acct1001")  # Alice's accountcode
+        assert auth(uow, account="acct1001").account_id == BOB_ID
+
+    def test_a_login_username_identifies_its_account(self, uow: Uow) -> None:
+        a = auth(uow, account="carol")
+        assert (a.allowed, a.account_id) == (True, CAROL_ID)
+
+    def test_a_pin_comes_before_the_account_and_the_caller_id(self, uow: Uow) -> None:
+        with uow() as u:
+            card = customer(u, "Card", credit=D(5), pin="55512345")
+            bind_callerid(u, ALICE_ID, "34600111222")
+        a = auth(uow, pin=" 55512345 ", account="acct1002", callerid="34600111222")
+        assert a.account_id == card
+
+    def test_the_account_comes_before_the_caller_id_and_an_unknown_name_falls_to_it(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            bind_callerid(u, ALICE_ID, "34600111222")
+        assert auth(uow, account="acct1002", callerid="34600111222").account_id == BOB_ID
+        assert auth(uow, account="nobody", callerid="34600111222").account_id == ALICE_ID
+
+    def test_a_request_with_no_identity_is_invalid_and_changes_nothing(self, uow: Uow) -> None:
+        with pytest.raises(InvalidInput) as raised:
+            auth(uow, account="  ", callerid=" ", pin="")
+        assert raised.value.message == "give account, callerid or pin to identify the caller"
+        assert reservations(uow, ALICE_ID) == []
+
+    def test_the_operator_itself_places_no_billed_calls(self, uow: Uow) -> None:
+        a = auth(uow, account="admin")
+        assert (a.allowed, a.reason, a.account_id, a.reservation_id) == (
+            False,
+            Reason.UNKNOWN_ACCOUNT,
+            None,
+            None,
+        )
+
+    def test_restrictions_compare_the_caller_id_and_access_number_without_spaces(
+        self, uow: Uow
+    ) -> None:
+        set_fields(uow, ALICE_ID, restrict_ani=True, allowed_dnis=" , 8005551000,")
+        with uow() as u:
+            bind_callerid(u, ALICE_ID, "34600111222")
+        a = auth(uow, account="acct1001", callerid=" 34600111222 ", dnis=" 8005551000 ")
+        assert a.allowed, a.reason
+        set_fields(uow, ALICE_ID, restrict_ani=False, allowed_dnis=" , ")  # no number: any
+        assert auth(uow, account="acct1001", dnis="8009999999").allowed
+
+
+class TestCreditAndCaps:
+    def test_a_prepaid_accounts_credit_limit_is_not_credit(self, uow: Uow) -> None:
+        # 0.18 at 0.0180/min "30/6" is 600 s; a limit on a prepaid account adds nothing.
+        with uow() as u:
+            pre = customer(u, "Pre", credit=D("0.18"), accountcode="pre")
+        set_fields(uow, pre, credit_limit=D(50))
+        assert auth(uow, account="pre").max_seconds == 600
+
+    def test_a_resellers_own_maximum_caps_its_customers_calls(self, uow: Uow) -> None:
+        set_fields(uow, RESELLER_ID, max_call_seconds=90)
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.max_seconds) == (True, 90)
+        set_fields(uow, ALICE_ID, max_call_seconds=60)  # the lower of the two
+        assert auth(uow, account="acct1001").max_seconds == 60
+
+    def test_expired_reservations_neither_count_as_calls_nor_hold_money(self, uow: Uow) -> None:
+        set_fields(uow, ALICE_ID, max_concurrent_calls=1, max_call_seconds=60)
+        assert auth(uow, account="acct1001").allowed
+        assert auth(uow, account="acct1001").reason == Reason.CONCURRENT_CALL_LIMIT
+        later = NOON + timedelta(seconds=60) + EXPIRY_MARGIN
+        assert auth(uow, account="acct1001", now=later).allowed
+
+
+class TestTheAnswer:
+    def test_it_reports_the_number_dialled_the_account_and_the_first_slice(self, uow: Uow) -> None:
+        long_id = "1700000000." + "9" * 60
+        a = auth(uow, account="acct1001", number="+34 911 234 567", uniqueid=long_id)
+        assert (a.number, a.account_id, a.reserved_seconds) == (SPAIN, ALICE_ID, a.max_seconds)
+        (held,) = reservations(uow, ALICE_ID)
+        assert (held.id, held.number, held.uniqueid) == (a.reservation_id, SPAIN, long_id[:64])
+        assert (held.amount, held.max_seconds, held.reserved_seconds) == (
+            a.reserved,
+            a.max_seconds,
+            a.max_seconds,
+        )
+        assert held.expires_at == NOON + timedelta(seconds=a.max_seconds) + EXPIRY_MARGIN
+
+    def test_a_refused_known_account_is_named_in_the_answer(self, uow: Uow) -> None:
+        set_fields(uow, ALICE_ID, status="blocked")
+        a = auth(uow, account="acct1001", number="+34 911 234 567")
+        assert (a.allowed, a.account_id, a.number, a.max_seconds, a.trunks) == (
+            False,
+            ALICE_ID,
+            "+34 911 234 567",
+            0,
+            (),
+        )

@@ -1,0 +1,186 @@
+"""Routing rules the strategy tests leave open (found by mutation testing,
+docs/mutation.md): a route for a whole number, no route at all, and the 24-hour window
+of the `balance` strategy, edge included (docs/credit_control.md, Routes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import delete, update
+
+from db.schema import Account, Provider, Route, RouteTrunk, Trunk
+from db.session import UnitOfWork
+from services.cdr.usecases import Outcome
+from services.credit.authorize import AuthorizeRequest, Reason, authorize
+from services.credit.routing import RoutePlan, plan_route
+from tests.credit.builders import NOON, route, trunk
+from tests.credit.test_authorize import cdr, record
+
+SPAIN = "34911234567"
+Uow = Callable[[], UnitOfWork]
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+@pytest.fixture
+def trunks(uow: Uow) -> dict[str, int]:
+    """Two trunks for Spain, both cheaper than the operator's 0.0120 (no loss). Alice's
+    calls are capped at 60 s, so her 10.00 pays for every call of a test."""
+    with uow() as u:
+        u.session.execute(update(Account).where(Account.id == 3).values(max_call_seconds=60))
+        return {
+            "mid": trunk(u, "mid", {"34": "0.0100"}),
+            "cheap": trunk(u, "cheap", {"34": "0.0050"}),
+        }
+
+
+def first_offered(uow: Uow, now: datetime = NOON, number: str = SPAIN, uniqueid: str = "") -> str:
+    with uow() as u:
+        a = authorize(u, None, AuthorizeRequest(number, "acct1001", uniqueid=uniqueid), now)
+    assert a.allowed, a.reason
+    return a.trunks[0].name
+
+
+def switch_strategy(uow: Uow, strategy: str) -> None:
+    with uow() as u:
+        u.session.execute(update(Route).where(Route.prefix == "34").values(strategy=strategy))
+        u.commit()
+
+
+class TestWhichRoute:
+    def test_a_route_for_the_whole_number_wins(self, uow: Uow, trunks: dict[str, int]) -> None:
+        with uow() as u:
+            route(u, "34", "priority", [(trunks["cheap"], 0, 1)])
+            route(u, SPAIN, "priority", [(trunks["mid"], 0, 1)])
+        assert first_offered(uow) == "mid"
+        assert first_offered(uow, number=SPAIN[:-1]) == "cheap"
+
+    def test_with_no_route_at_all_nothing_is_offered_and_the_call_is_refused(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:  # the demo's default route "" goes
+            u.session.execute(delete(RouteTrunk))
+            u.session.execute(delete(Route))
+            u.commit()
+        with uow() as u:
+            assert plan_route(u.session, SPAIN, NOON, 2) == RoutePlan(
+                None, "", "", False, None, (), ()
+            )
+            a = authorize(u, None, AuthorizeRequest(SPAIN, "acct1001"), NOON)
+        assert (a.allowed, a.reason, a.reservation_id, a.trunks) == (
+            False,
+            Reason.NO_ROUTE,
+            None,
+            (),
+        )
+
+
+class TestWhatThePlanSays:
+    """What TestRoute shows (docs/credit_control.md, Routes): the route found, the
+    usable trunks with their providers, and each trunk left out with why."""
+
+    def test_the_route_its_trunks_and_every_reason_to_leave_one_out(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        with uow() as u:
+            extra = {
+                "off": trunk(u, "off", {"34": "0.0010"}),
+                "gone": trunk(u, "gone", {"34": "0.0010"}),
+                "germany": trunk(u, "germany", {"49": "0.0010"}),
+                "dear": trunk(u, "dear", {"34": "0.0300"}),
+                "even": trunk(u, "even", {"34": "0.0120"}),  # buys at what it sells
+            }
+            links = [(t, 0, 1) for t in [*trunks.values(), *extra.values()]]
+            route_id = route(u, "34", "lcr", links)
+            off = u.session.get(Trunk, extra["off"])
+            gone = u.session.get(Trunk, extra["gone"])
+            assert off is not None and gone is not None
+            off.status = "disabled"  # its provider is active
+            provider = u.session.get(Provider, gone.provider_id)
+            assert provider is not None
+            provider.status = "disabled"  # the trunk itself is active
+            u.commit()
+        with uow() as u:
+            plan = plan_route(u.session, SPAIN, NOON, 2)  # sold at Wholesale: 0.0120
+            ids = [*trunks.values(), extra["even"]]
+            providers = {t: u.session.get(Trunk, t).provider_id for t in ids}  # type: ignore[union-attr]
+        assert (plan.route_id, plan.prefix, plan.strategy, plan.allow_loss, plan.sell_cost) == (
+            route_id,
+            "34",
+            "lcr",
+            False,
+            Decimal("0.012"),
+        )
+        assert [(c.name, c.provider_id, c.provider, c.buy_cost) for c in plan.trunks] == [
+            ("cheap", providers[trunks["cheap"]], "cheap provider", Decimal("0.005")),
+            ("mid", providers[trunks["mid"]], "mid provider", Decimal("0.01")),
+            ("even", providers[extra["even"]], "even provider", Decimal("0.012")),
+        ]
+        assert {c.name: why for c, why in plan.excluded} == {
+            "off": "inactive",
+            "gone": "inactive",
+            "germany": "no buy rate",
+            "dear": "loss",
+        }
+
+
+class TestBalanceWindow:
+    """`balance` counts the calls each trunk was offered first over the last 24 hours;
+    one offered exactly 24 hours ago still counts, as in `quality`'s window."""
+
+    def calls_offered_to_mid(self, uow: Uow, trunks: dict[str, int], n: int, at: datetime) -> None:
+        with uow() as u:  # fixed order first: mid, then cheap
+            route(u, "34", "priority", [(trunks["mid"], 0, 1), (trunks["cheap"], 1, 1)])
+        for _ in range(n):
+            assert first_offered(uow, at) == "mid"
+        switch_strategy(uow, "balance")
+
+    def test_calls_older_than_24_hours_do_not_count(self, uow: Uow, trunks: dict[str, int]) -> None:
+        self.calls_offered_to_mid(uow, trunks, 3, NOON - timedelta(hours=24, seconds=1))
+        assert first_offered(uow) == "mid"  # a tie at 0: priority
+
+    def test_a_call_offered_exactly_24_hours_ago_counts(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        self.calls_offered_to_mid(uow, trunks, 1, NOON - timedelta(hours=24))
+        assert first_offered(uow) == "cheap"
+
+
+class TestBalanceWeights:
+    def test_a_trunk_of_weight_two_is_offered_first_twice_as_often(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        with uow() as u:
+            route(u, "34", "balance", [(trunks["mid"], 0, 2), (trunks["cheap"], 1, 1)])
+        # first offers per unit of weight: ties go to mid (priority 0)
+        firsts = [first_offered(uow) for _ in range(6)]
+        assert firsts == ["mid", "cheap", "mid", "mid", "cheap", "mid"]
+
+
+class TestChannelsInUse:
+    def test_each_limited_trunk_counts_its_own_open_calls_and_a_settled_call_frees_one(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            u.session.execute(update(Account).where(Account.id == 3).values(max_call_seconds=60))
+            one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
+            two = trunk(u, "two", {"34": "0.0020"}, channel_limit=2)
+            route(u, "34", "lcr", [(one, 0, 1), (two, 0, 1)])
+        assert first_offered(uow, uniqueid="ch.1") == "one"
+        assert first_offered(uow, uniqueid="ch.2") == "two"  # one is full
+        assert in_use(uow) == ({"two": 1}, {"one": (1, "channel limit")})
+        dst = "PJSIP/one-00000001"
+        assert record(uow, cdr("ch.1", "acct1001", 30, dstchannel=dst)) is Outcome.RATED
+        assert in_use(uow) == ({"one": 0, "two": 1}, {})
+        assert first_offered(uow, uniqueid="ch.3") == "one"
+
+
+def in_use(uow: Uow) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
+    """Channels in use of the offered trunks, and of the ones left out with why."""
+    with uow() as u:
+        plan = plan_route(u.session, SPAIN, NOON, 2)
+    offered = {c.name: c.channels_in_use for c in plan.trunks}
+    return offered, {c.name: (c.channels_in_use, why) for c, why in plan.excluded}
