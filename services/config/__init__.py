@@ -6,6 +6,7 @@ from services.common.app import SiptarApplication, make_application
 from services.config.asterisk_service import AsteriskService
 from services.config.deck_service import RateDeckService
 from services.config.did_service import DidService
+from services.config.holiday_service import HolidayService
 from services.config.models import TNS
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
@@ -23,6 +24,7 @@ def application() -> SiptarApplication:
             TrafficService,
             DidService,
             AsteriskService,
+            HolidayService,
         ],
         tns=TNS,
         name="Config",

@@ -253,6 +253,9 @@ CASES: list[Case] = [
     Case("reseller", "GetBranding", lambda w: {"account_id": w.id("XC")}),
     Case("reseller", "GetSipRegistrations", lambda w: {"account_id": w.id("XC")}),
     Case("config", "ReloadAsterisk", lambda w: {}),
+    # holiday calendars are the admin's (issue 14)
+    Case("config", "SetHolidayCalendar", lambda w: {"name": "stolen", "days": ["12-25"]}),
+    Case("config", "ListHolidayCalendars", lambda w: {}),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("X"), "company_name": "x"}),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("R1"), "company_name": "x"}),
     # reseller: PIN lots
