@@ -14,6 +14,17 @@ argument, else the channel's accountcode, else the SIP peer of the channel
 (PJSIP/alice-00000001 is `alice`); the caller ID (ANI), the DNID (DNIS) and the
 channel's uniqueid come from the AGI environment; a PIN is the third argument.
 
+`AGI(agi://host:4573/voucher,CODE[,ACCOUNT[,PIN]])` (a calling-card IVR: the caller
+keys in a voucher code) redeems a voucher on the account found as above, and sets
+
+    SIPTAR_VOUCHER      OK, or why not (VoucherUnknown, VoucherUsed, VoucherExpired,
+                        VoucherBlocked, VoucherNotValidHere, TooManyAttempts,
+                        UnknownAccount, InvalidInput; Error on ours)
+    SIPTAR_AMOUNT       the amount added (on OK)
+    SIPTAR_BALANCE      the balance after it (on OK)
+
+Wrong codes are counted per account and per caller ID (services/vouchers/throttle.py).
+
 The protocol is written here on asyncio (a few lines), not taken from panoramisk: its
 FastAGI server blocks the whole loop on a client that disconnects before sending its
 headers (docs/stack.md, "panoramisk"). Here each connection is its own task with a
@@ -30,6 +41,7 @@ from collections.abc import Callable
 
 from rating.errors import BillingError
 from services.credit.authorize import Authorization, AuthorizeRequest
+from services.vouchers.agi import VoucherRequest, VoucherResult
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +49,23 @@ HEADER_TIMEOUT = 10.0  # seconds for the whole AGI environment to arrive
 REPLY_TIMEOUT = 10.0  # seconds for Asterisk to answer one command
 MAX_HEADER_LINES = 200
 SCRIPT = "authorize"
+VOUCHER_SCRIPT = "voucher"
 _PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
 
 Authorizer = Callable[[AuthorizeRequest], Authorization]
+Redeemer = Callable[[VoucherRequest], VoucherResult]
 
 
 class FastAgiServer:
-    def __init__(self, authorizer: Authorizer, host: str = "127.0.0.1", port: int = 4573) -> None:
+    def __init__(
+        self,
+        authorizer: Authorizer,
+        host: str = "127.0.0.1",
+        port: int = 4573,
+        redeemer: Redeemer | None = None,
+    ) -> None:
         self.authorizer = authorizer
+        self.redeemer = redeemer
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
 
@@ -87,6 +108,8 @@ class FastAgiServer:
 
     async def _answer(self, env: dict[str, str]) -> list[tuple[str, str]]:
         script = env.get("agi_network_script", "").strip("/").split("?")[0]
+        if script == VOUCHER_SCRIPT and self.redeemer is not None:
+            return await self._redeem(env, self.redeemer)
         if script != SCRIPT:
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "UnknownScript")]
         try:
@@ -97,6 +120,30 @@ class FastAgiServer:
             logger.exception("FastAGI authorize failed for %s", env.get("agi_uniqueid"))
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
         return variables_for(result)
+
+    async def _redeem(self, env: dict[str, str], redeemer: Redeemer) -> list[tuple[str, str]]:
+        # The code is in agi_arg_1: never logged (it is money until it is used).
+        auth = request_from(env)
+        req = VoucherRequest(
+            code=env.get("agi_arg_1", "").strip(),
+            account=auth.account,
+            pin=auth.pin,
+            callerid=auth.callerid,
+        )
+        try:
+            done = await asyncio.to_thread(redeemer, req)
+        except BillingError as e:
+            return [("SIPTAR_VOUCHER", e.code)]
+        except Exception:
+            logger.exception("FastAGI voucher failed for %s", env.get("agi_uniqueid"))
+            return [("SIPTAR_VOUCHER", "Error")]
+        if done is None:
+            return [("SIPTAR_VOUCHER", "UnknownAccount")]
+        return [
+            ("SIPTAR_VOUCHER", "OK"),
+            ("SIPTAR_AMOUNT", format(done.amount, "f")),
+            ("SIPTAR_BALANCE", format(done.balance, "f")),
+        ]
 
 
 async def read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:

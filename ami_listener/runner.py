@@ -31,6 +31,7 @@ from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
 from services.credit.authorize import Authorization, AuthorizeRequest, authorize
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
+from services.vouchers.agi import redeemer
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -167,8 +168,12 @@ def run_agi(settings: Settings) -> None:
     host, _, port = settings.agi_bind.rpartition(":")
     logger.info("FastAGI on %s, database %s", settings.agi_bind, masked(settings.database_url))
     policy = CreditPolicy.from_settings(settings)
+    factory = make_session_factory(engine)
     server = FastAgiServer(
-        authorizer(make_session_factory(engine), policy), host or "127.0.0.1", int(port)
+        authorizer(factory, policy),
+        host or "127.0.0.1",
+        int(port),
+        redeemer=redeemer(factory, settings.voucher_key.encode()),
     )
     try:
         asyncio.run(server.serve_forever())

@@ -8,6 +8,7 @@ from services.billing.models import TNS
 from services.billing.password_service import PasswordService
 from services.billing.payments_service import PaymentsService
 from services.billing.service import BillingService
+from services.billing.voucher_service import VoucherRedeemService
 from services.common.app import SiptarApplication, make_application
 
 NAME = "billing"
@@ -15,7 +16,14 @@ NAME = "billing"
 
 def application() -> SiptarApplication:
     return make_application(
-        [BillingService, CreditService, PaymentsService, PasswordService, InvoiceService],
+        [
+            BillingService,
+            CreditService,
+            PaymentsService,
+            PasswordService,
+            InvoiceService,
+            VoucherRedeemService,
+        ],
         tns=TNS,
         name="Billing",
     )
