@@ -56,6 +56,10 @@ class Settings:
     # pjsip.conf include up to date ("" : none; setting one turns the reload on, 2 s).
     reload_debounce: int = 0
     pjsip_include: str = ""
+    # The key of the voucher codes' HMAC (services/vouchers/codes.py): kept out of the
+    # database, so a leaked vouchers table cannot be searched for codes. Set it once;
+    # changing it makes every unused voucher unknown.
+    voucher_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

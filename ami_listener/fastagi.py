@@ -22,6 +22,17 @@ argument, else the channel's accountcode, else the SIP peer of the channel
 (PJSIP/alice-00000001 is `alice`); the caller ID (ANI), the DNID (DNIS) and the
 channel's uniqueid come from the AGI environment; a PIN is the third argument.
 
+`AGI(agi://host:4573/voucher,CODE[,ACCOUNT[,PIN]])` (a calling-card IVR: the caller
+keys in a voucher code) redeems a voucher on the account found as above, and sets
+
+    SIPTAR_VOUCHER      OK, or why not (VoucherUnknown, VoucherUsed, VoucherExpired,
+                        VoucherBlocked, VoucherNotValidHere, TooManyAttempts,
+                        UnknownAccount, InvalidInput; Error on ours)
+    SIPTAR_AMOUNT       the amount added (on OK)
+    SIPTAR_BALANCE      the balance after it (on OK)
+
+Wrong codes are counted per account and per caller ID (services/vouchers/throttle.py).
+
 The protocol is written here on asyncio (a few lines), not taken from panoramisk: its
 FastAGI server blocks the whole loop on a client that disconnects before sending its
 headers (docs/stack.md, "panoramisk"). Here each connection is its own task with a
@@ -39,6 +50,7 @@ from collections.abc import Callable
 from rating.errors import BillingError
 from services.credit.authorize import Authorization, AuthorizeRequest
 from services.dids.switch import InboundRoute
+from services.vouchers.agi import VoucherRequest, VoucherResult
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +59,12 @@ REPLY_TIMEOUT = 10.0  # seconds for Asterisk to answer one command
 MAX_HEADER_LINES = 200
 SCRIPT = "authorize"
 INBOUND_SCRIPT = "inbound"
+VOUCHER_SCRIPT = "voucher"
 _PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
 
 Authorizer = Callable[[AuthorizeRequest], Authorization]
 InboundLookup = Callable[[str], InboundRoute]
+Redeemer = Callable[[VoucherRequest], VoucherResult]
 
 
 class FastAgiServer:
@@ -60,9 +74,11 @@ class FastAgiServer:
         host: str = "127.0.0.1",
         port: int = 4573,
         inbound: InboundLookup | None = None,
+        redeemer: Redeemer | None = None,
     ) -> None:
         self.authorizer = authorizer
         self.inbound = inbound
+        self.redeemer = redeemer
         self.host, self.port = host, port
         self._server: asyncio.Server | None = None
 
@@ -107,6 +123,8 @@ class FastAgiServer:
         script = env.get("agi_network_script", "").strip("/").split("?")[0]
         if script == INBOUND_SCRIPT and self.inbound is not None:
             return await self._inbound(env)
+        if script == VOUCHER_SCRIPT and self.redeemer is not None:
+            return await self._redeem(env, self.redeemer)
         if script != SCRIPT:
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "UnknownScript")]
         try:
@@ -127,6 +145,30 @@ class FastAgiServer:
             logger.exception("FastAGI inbound failed for %s", env.get("agi_uniqueid"))
             return [("SIPTAR_ALLOWED", "0"), ("SIPTAR_REASON", "Error")]
         return inbound_variables(route)
+
+    async def _redeem(self, env: dict[str, str], redeemer: Redeemer) -> list[tuple[str, str]]:
+        # The code is in agi_arg_1: never logged (it is money until it is used).
+        auth = request_from(env)
+        req = VoucherRequest(
+            code=env.get("agi_arg_1", "").strip(),
+            account=auth.account,
+            pin=auth.pin,
+            callerid=auth.callerid,
+        )
+        try:
+            done = await asyncio.to_thread(redeemer, req)
+        except BillingError as e:
+            return [("SIPTAR_VOUCHER", e.code)]
+        except Exception:
+            logger.exception("FastAGI voucher failed for %s", env.get("agi_uniqueid"))
+            return [("SIPTAR_VOUCHER", "Error")]
+        if done is None:
+            return [("SIPTAR_VOUCHER", "UnknownAccount")]
+        return [
+            ("SIPTAR_VOUCHER", "OK"),
+            ("SIPTAR_AMOUNT", format(done.amount, "f")),
+            ("SIPTAR_BALANCE", format(done.balance, "f")),
+        ]
 
 
 async def read_environment(reader: asyncio.StreamReader) -> dict[str, str] | None:

@@ -32,6 +32,7 @@ from services.cdr.usecases import Outcome, record_cdr
 from services.credit.authorize import Authorization, AuthorizeRequest, authorize
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 from services.dids.switch import InboundRoute, route_inbound
+from services.vouchers.agi import redeemer
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,11 @@ def run_agi(settings: Settings) -> None:
     policy = CreditPolicy.from_settings(settings)
     factory = make_session_factory(engine)
     server = FastAgiServer(
-        authorizer(factory, policy), host or "127.0.0.1", int(port), inbound_lookup(factory)
+        authorizer(factory, policy),
+        host or "127.0.0.1",
+        int(port),
+        inbound=inbound_lookup(factory),
+        redeemer=redeemer(factory, settings.voucher_key.encode()),
     )
     try:
         asyncio.run(server.serve_forever())

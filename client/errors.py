@@ -75,6 +75,26 @@ class AsteriskUnavailable(ClientError):
     code = "Client.AsteriskUnavailable"
 
 
+class VoucherUnknown(ClientError):
+    code = "Client.VoucherUnknown"
+
+
+class VoucherUsed(ClientError):
+    code = "Client.VoucherUsed"
+
+
+class VoucherExpired(ClientError):
+    code = "Client.VoucherExpired"
+
+
+class VoucherBlocked(ClientError):
+    code = "Client.VoucherBlocked"
+
+
+class VoucherNotValidHere(ClientError):
+    code = "Client.VoucherNotValidHere"
+
+
 _BY_CODE: dict[str, type[SiptarError]] = {
     cls.code: cls
     for cls in (
@@ -88,6 +108,11 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         BelowCost,
         TooManyAttempts,
         AsteriskUnavailable,
+        VoucherUnknown,
+        VoucherUsed,
+        VoucherExpired,
+        VoucherBlocked,
+        VoucherNotValidHere,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

@@ -22,7 +22,7 @@ from db import alerts, bulk
 from db.schema import Account, LedgerEntry, utcnow
 from db.types import Money
 
-KINDS = ("payment", "call", "recurring", "refund", "adjustment", "tax")
+KINDS = ("payment", "call", "recurring", "refund", "adjustment", "tax", "voucher")
 LEDGER = cast(Table, LedgerEntry.__table__)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from db import schema
 from db.bulk import bind_processor, copy_lines, copy_text, identity
+from db.holidays import load_holidays
 from rating.formats import format_tiers, format_weekdays, parse_tiers, parse_weekdays
 from rating.model import Rate
 
@@ -68,7 +69,7 @@ def last_rate_id(session: Session, sheet_id: int) -> int | None:
 
 def remove_replaced(session: Session, sheet_id: int, last_old_id: int) -> int:
     """Delete the sheet's rows up to `last_old_id` that a newer row of the sheet replaces
-    (same prefix, weekdays, time_from, time_to and valid_from); returns how many.
+    (same prefix, weekdays, time_from, time_to, holidays and valid_from); returns how many.
 
     The caller holds the sheet's row lock (bump_version), so no other import of the
     sheet can slip rows in between."""
@@ -80,6 +81,7 @@ def remove_replaced(session: Session, sheet_id: int, last_old_id: int) -> int:
         new.c.weekdays == RATES.c.weekdays,
         new.c.time_from.is_not_distinct_from(RATES.c.time_from),
         new.c.time_to.is_not_distinct_from(RATES.c.time_to),
+        new.c.holidays == RATES.c.holidays,
         new.c.valid_from.is_not_distinct_from(RATES.c.valid_from),
     )
     result = session.execute(
@@ -100,10 +102,11 @@ def rate_rows(session: Session, sheet_id: int) -> Iterator[Any]:
 
 
 def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
-    """The sheet's rates, by prefix. A deck repeats its tiers and weekdays: each text is
-    parsed once."""
+    """The sheet's rates, by prefix, holiday bands with their calendars' days. A deck
+    repeats its tiers and weekdays: each text is parsed once."""
     tiers = _Memo(lambda text: parse_tiers(text) if text else ())
     days = _Memo(lambda text: parse_weekdays(text) if text else None)
+    calendars = _Memo(lambda name: load_holidays(session, name) if name else None)
     return [
         Rate(
             prefix=row.prefix,
@@ -120,6 +123,7 @@ def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
             weekdays=days[row.weekdays],
             time_from=row.time_from,
             time_to=row.time_to,
+            holidays=calendars[row.holidays],
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )
@@ -162,6 +166,8 @@ def _encoders(conn: Connection, finish: Processor) -> list[tuple[str, Processor]
             proc = _then(lambda t: format_tiers(t) if t else "", proc)
         elif name == "weekdays":
             proc = _then(lambda d: format_weekdays(d) if d is not None else "", proc)
+        elif name == "holidays":
+            proc = _then(lambda h: h.name if h is not None else "", proc)
         whole = _then(proc, finish)
         out.append((name, whole if name in ("prefix", "destination") else _memo(whole)))
     return out

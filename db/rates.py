@@ -19,7 +19,7 @@ from db import schema
 from db.rate_bulk import stored_rates
 from rating import RatingPlan, compile_sheet
 from rating.errors import NotFound
-from rating.model import BlockMode, Rate, RateSheet, Rounding
+from rating.model import BlockMode, Holidays, Rate, RateSheet, Rounding
 from rating.tariffs import format_tiers, format_weekdays, parse_tiers, parse_weekdays
 
 
@@ -39,6 +39,8 @@ def rate_from_row(row: schema.Rate) -> Rate:
         weekdays=parse_weekdays(row.weekdays) if row.weekdays else None,
         time_from=row.time_from,
         time_to=row.time_to,
+        # The name only: the engine gets the days through load_sheet (stored_rates).
+        holidays=Holidays(row.holidays) if row.holidays else None,
         valid_from=row.valid_from,
         valid_to=row.valid_to,
     )
@@ -61,6 +63,7 @@ def row_values(rate: Rate) -> dict[str, object]:
         "weekdays": format_weekdays(rate.weekdays) if rate.weekdays is not None else "",
         "time_from": rate.time_from,
         "time_to": rate.time_to,
+        "holidays": rate.holidays.name if rate.holidays is not None else "",
         "valid_from": rate.valid_from,
         "valid_to": rate.valid_to,
     }

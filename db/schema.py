@@ -214,6 +214,8 @@ class Rate(Base):
     weekdays: Mapped[str] = mapped_column(String(64), default="")  # "mon-fri"; "" = every day
     time_from: Mapped[time | None] = mapped_column(Time)
     time_to: Mapped[time | None] = mapped_column(Time)
+    # The name of a holiday calendar (db/price_schema.py); "" = not a holiday band.
+    holidays: Mapped[str] = mapped_column(String(64), default="", server_default="")
     valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime)
     valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -366,7 +368,7 @@ class LedgerEntry(Base):
     __tablename__ = "ledger"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment', 'tax')",
+            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment', 'tax', 'voucher')",
             name="kind",
         ),
         Index("ix_ledger_account_created", "account_id", "created_at"),
@@ -480,5 +482,6 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 from db import callshop_schema as _callshop_schema  # noqa: E402, F401
 from db import invoice_schema as _invoice_schema  # noqa: E402, F401
 from db import mail_schema as _mail_schema  # noqa: E402, F401
+from db import price_schema as _price_schema  # noqa: E402, F401
 from db import provisioning_schema as _provisioning_schema  # noqa: E402, F401
 from db import recurring_schema  # noqa: E402, F401

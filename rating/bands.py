@@ -26,11 +26,18 @@ MIDNIGHT = time(0)
 
 
 def has_band(rate: Rate) -> bool:
-    return rate.weekdays is not None or rate.time_from is not None or rate.time_to is not None
+    return (
+        rate.weekdays is not None
+        or rate.time_from is not None
+        or rate.time_to is not None
+        or rate.holidays is not None
+    )
 
 
 def covers(rate: Rate, local: datetime) -> bool:
     """Whether the band of `rate` covers `local`, a datetime on the sheet's wall clock."""
+    if rate.holidays is not None and local.date() not in rate.holidays:
+        return False
     if rate.weekdays is not None and local.weekday() not in rate.weekdays:
         return False
     start, end = rate.time_from, rate.time_to
@@ -72,10 +79,13 @@ def edge_instants(
 
 
 def band_label(rate: Rate) -> str:
-    """A human label, e.g. "mon-fri 08:00-18:00", "sat,sun", "18:00-08:00" or "all"."""
+    """A human label, e.g. "mon-fri 08:00-18:00", "sat,sun", "18:00-08:00", "holidays
+    ES" or "all"."""
     if not has_band(rate):
         return "all"
     label = format_weekdays(rate.weekdays)
+    if rate.holidays is not None:
+        label = f"holidays {rate.holidays.name} {label}".strip()
     if rate.time_from is not None or rate.time_to is not None:
         start = format_time(rate.time_from or MIDNIGHT)
         end = format_time(rate.time_to or MIDNIGHT)

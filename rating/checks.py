@@ -11,7 +11,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from rating.formats import tiers_problem
-from rating.model import Rate
+from rating.model import CATCH_ALL, Holidays, Rate
 
 __all__ = ["Problem", "prefix_problem", "rate_problem"]
 
@@ -33,8 +33,9 @@ def rate_problem(rate: Rate) -> Problem:
 def prefix_problem(rate: Rate) -> Problem:
     """Whether the prefix and the destination are right (rate_problem checks them first)."""
     prefix = rate.prefix
-    if not (isinstance(prefix, str) and prefix.isascii() and prefix.isdigit()):
-        return "prefix", f"{prefix!r} is not a prefix of one or more digits"
+    is_digits = isinstance(prefix, str) and prefix.isascii() and prefix.isdigit()
+    if not (is_digits or prefix == CATCH_ALL):
+        return "prefix", f"{prefix!r} is not a prefix of one or more digits, nor {CATCH_ALL!r}"
     if not isinstance(rate.destination, str):
         return "destination", "must be text"
     return None
@@ -81,6 +82,9 @@ def _band_problem(rate: Rate) -> Problem:
             return "weekdays", "must be a non-empty frozenset of days, or None for every day"
         if not days <= frozenset(range(7)):
             return "weekdays", f"{sorted(days)} has a day outside 0 (Monday) .. 6 (Sunday)"
+    holidays = rate.holidays
+    if holidays is not None and not (isinstance(holidays, Holidays) and holidays.name):
+        return "holidays", f"{holidays!r} is not a named holiday calendar"
     for name in ("time_from", "time_to"):
         value = getattr(rate, name)
         if value is None:

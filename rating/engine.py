@@ -18,6 +18,10 @@ shared between threads. The rules are docs/design.md's "Rating"; where it leaves
   way to a weekend rate of the same prefix at Saturday 00:00, too.
 - The start or end of a rate's validity during a call does not split it: the rate in
   force at the start of each part prices the whole part.
+- A catch-all row (prefix "*") is the plan's fallback: it applies when no digit prefix
+  of the number has a rate in force. A call that starts on it follows the catch-all
+  rows' own bands; a call on a banded digit prefix falls back to it at an edge where no
+  digit prefix has a rate. It lives outside the prefix index, in an index of its own.
 - The rate is looked up even for a call that costs nothing, because the CDR records
   the destination: an unanswered call to an unknown destination is not rated either.
 """
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,7 +38,7 @@ from rating.bands import band_label, edge_instants
 from rating.blocks import Segment, amount, pieces
 from rating.checks import rate_problem
 from rating.errors import InvalidInput, NoRateForDestination
-from rating.model import BlockMode, CallCost, CallToRate, CostPart, Rate, RateSheet
+from rating.model import CATCH_ALL, BlockMode, CallCost, CallToRate, CostPart, Rate, RateSheet
 from rating.money import MONEY, MONEY_PLACES, ZERO, Rounding, quantize
 from rating.prefix_index import PrefixIndex
 
@@ -70,7 +74,10 @@ def compile_sheet(sheet: RateSheet) -> RatingPlan:
         if problem:
             column, text = problem
             raise InvalidInput(f"sheet {sheet.name!r}, rate {rate.prefix!r}: {column}: {text}")
-    return RatingPlan(sheet, PrefixIndex(sheet.rates, zone), zone, mode, rounding)
+    digits = [rate for rate in sheet.rates if rate.prefix != CATCH_ALL]
+    rest = [rate for rate in sheet.rates if rate.prefix == CATCH_ALL]
+    catch_all = PrefixIndex(rest, zone) if rest else None
+    return RatingPlan(sheet, PrefixIndex(digits, zone), zone, mode, rounding, catch_all)
 
 
 class RatingPlan:
@@ -78,6 +85,7 @@ class RatingPlan:
     Made by compile_sheet; immutable, so one plan serves any number of threads."""
 
     __slots__ = (
+        "_catch_all",
         "_exponent",
         "_find",
         "_index",
@@ -95,8 +103,10 @@ class RatingPlan:
         zone: ZoneInfo,
         mode: BlockMode,
         rounding: Rounding,
+        catch_all: PrefixIndex | None = None,
     ) -> None:
         self._sheet = sheet
+        self._catch_all = catch_all  # the "*" rows, or None
         self._index = index
         self._find = index.find  # bound once: saves an attribute lookup per call
         self._zone = zone
@@ -128,6 +138,8 @@ class RatingPlan:
         ):
             _refuse_lookup(number, at)
         rate = self._find(number, at)
+        if rate is None and self._catch_all is not None:
+            rate = self._catch_all.find_for_prefix(CATCH_ALL, at)
         if rate is None:
             raise NoRateForDestination(f"no rate for {number} at {at.isoformat()}")
         return rate
@@ -198,7 +210,7 @@ class RatingPlan:
         band edge changes the rate, and how far they reach: `horizon`, or less when no
         rate is found after an edge (strict: raise NoRateForDestination instead)."""
         segments: list[Segment] = [(0, rate)]
-        edges = self._index.band_edges(number, rate.prefix)
+        edges = self._band_edges(number, rate.prefix)
         if not edges:
             return segments, horizon  # the rate of the start holds for the whole call
         start = start.astimezone(UTC)
@@ -220,13 +232,33 @@ class RatingPlan:
                 segments.append((position, following))
         return segments, horizon
 
+    def _band_edges(self, number: str, prefix: str) -> tuple[time, ...]:
+        """The edges of the index that holds `prefix`; with a catch-all, a banded call
+        may fall back to it (or, started on it, stay on its bands), so its edges too."""
+        catch_all = self._catch_all
+        if prefix == CATCH_ALL:
+            return catch_all.band_edges(CATCH_ALL, CATCH_ALL) if catch_all else ()
+        edges = self._index.band_edges(number, prefix)
+        if not edges or catch_all is None:
+            return edges
+        return tuple(sorted({*edges, *catch_all.band_edges(CATCH_ALL, CATCH_ALL)}))
+
     def _rate_in_force(
         self, prefix: str, number: str, start: datetime, position: int
     ) -> Rate | None:
         """At a band edge the call goes on at the rate of the same prefix valid then;
-        if that prefix has none, at the longest-prefix rate valid then; else at none."""
+        if that prefix has none, at the longest-prefix rate valid then, then at the
+        catch-all; else at none."""
         at = start + timedelta(seconds=position)
-        return self._index.find_for_prefix(prefix, at) or self._index.find(number, at)
+        catch_all = self._catch_all
+        if prefix == CATCH_ALL:
+            assert catch_all is not None  # a call starts on "*" only when there is one
+            same = catch_all.find_for_prefix(CATCH_ALL, at)
+            return same or self._index.find(number, at)
+        found = self._index.find_for_prefix(prefix, at) or self._index.find(number, at)
+        if found is None and catch_all is not None:
+            found = catch_all.find_for_prefix(CATCH_ALL, at)
+        return found
 
     def _parts(self, segments: list[Segment], seconds: int) -> tuple[tuple[CostPart, ...], Decimal]:
         """The parts of a call of `seconds` rated seconds, and the sum of price per

@@ -96,6 +96,37 @@ class AsteriskUnavailable(BillingError):
     code = "AsteriskUnavailable"
 
 
+class VoucherUnknown(BillingError):
+    """No voucher has this code (a wrong guess: counted by the voucher throttle)."""
+
+    code = "VoucherUnknown"
+
+
+class VoucherUsed(BillingError):
+    """The voucher was redeemed already (each is single use)."""
+
+    code = "VoucherUsed"
+
+
+class VoucherExpired(BillingError):
+    """The voucher's expiry date has passed."""
+
+    code = "VoucherExpired"
+
+
+class VoucherBlocked(BillingError):
+    """The voucher (or its lot) was blocked by whoever issued it."""
+
+    code = "VoucherBlocked"
+
+
+class VoucherNotValidHere(BillingError):
+    """The voucher was issued by another reseller: it refills only that reseller's
+    subtree (counted as a wrong guess)."""
+
+    code = "VoucherNotValidHere"
+
+
 # The registry of codes, documented in docs/faults.md and the services' docstrings.
 ERROR_CODES = sorted(
     {
@@ -111,6 +142,11 @@ ERROR_CODES = sorted(
             BelowCost,
             TooManyAttempts,
             AsteriskUnavailable,
+            VoucherUnknown,
+            VoucherUsed,
+            VoucherExpired,
+            VoucherBlocked,
+            VoucherNotValidHere,
         )
     }
 )

@@ -8,17 +8,19 @@ does I/O or reads a clock. See docs/design.md, "Rating", for the meaning of ever
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 
 from rating.money import ZERO, Rounding
 
 __all__ = [
+    "CATCH_ALL",
     "BlockMode",
     "CallCost",
     "CallToRate",
     "CostPart",
+    "Holidays",
     "Rate",
     "RateSheet",
     "Rounding",
@@ -44,6 +46,28 @@ class Tier:
     increment: int
 
 
+# The prefix of a catch-all row: it matches every number, but only where no digit prefix
+# has a rate in force (RatingPlan falls back to it; the prefix index never sees it).
+CATCH_ALL = "*"
+
+
+@dataclass(frozen=True)
+class Holidays:
+    """A named holiday calendar: fixed dates, and yearly (month, day) pairs.
+
+    Rates name a calendar and compare by that name only: a deck parsed from text knows
+    the name, the database fills in the dates, and both are the same rate."""
+
+    name: str
+    dates: frozenset[date] = field(default=frozenset(), compare=False)
+    yearly: frozenset[tuple[int, int]] = field(default=frozenset(), compare=False)
+
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, date):
+            return False
+        return day in self.dates or (day.month, day.day) in self.yearly
+
+
 @dataclass(frozen=True)
 class Rate:
     """One row of a rate sheet. `price` or `tiers` is set (tiers win)."""
@@ -67,6 +91,10 @@ class Rate:
     # Validity, aware UTC datetimes; None = open-ended. valid_to is exclusive.
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    # A holiday band: the rate covers only the dates of this calendar (and its weekdays
+    # and times, if set), and beats the rates of the same prefix without one there.
+    # Last, so that rates built positionally keep their meaning.
+    holidays: Holidays | None = None
 
 
 @dataclass(frozen=True)

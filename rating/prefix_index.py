@@ -14,8 +14,8 @@ second than a single dict, for a fifth more memory).
 A prefix whose rates do not apply at the moment does not hide a shorter one: the probe
 goes on to shorter prefixes. Among the rates of one prefix that apply at once, the one
 with the latest valid_from wins (a deck loaded ahead of its day supersedes the open-ended
-old one), then a rate with a band over one without (a weekend band over an all-week
-rate), then the sheet's order.
+old one), then a holiday band over any other, then a rate with a band over one without
+(a weekend band over an all-week rate), then the sheet's order.
 """
 
 from __future__ import annotations
@@ -190,8 +190,12 @@ def _conditional(rate: Rate) -> bool:
 
 def _by_precedence(rates: list[Rate]) -> list[Rate]:
     # Stable sorts, least significant key first: sheet order is kept among equals.
-    ordered = sorted(rates, key=has_band, reverse=True)
+    ordered = sorted(rates, key=_band_rank, reverse=True)
     return sorted(ordered, key=_valid_from_key, reverse=True)
+
+
+def _band_rank(rate: Rate) -> tuple[bool, bool]:
+    return rate.holidays is not None, has_band(rate)
 
 
 def _valid_from_key(rate: Rate) -> datetime:

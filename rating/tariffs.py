@@ -6,6 +6,7 @@ the Rate default. Values are text only: a float (from a spreadsheet reader) is r
 since it may already have been rounded. An unknown column is refused rather than
 ignored, so a misspelt "prce" cannot silently drop every price. Blank rows are skipped.
 Two rows with the same prefix, time band and validity are refused: which one should win?
+The prefix `*` is the catch-all row (docs/rates.md); `holidays` names a holiday calendar.
 
 The first bad row stops the import with InvalidRateRow(line, column, problem); lines are
 1-based and the header is line 1, so nothing of a deck is ever half-applied.
@@ -40,7 +41,7 @@ from rating.formats import (
     parse_time,
     parse_weekdays,
 )
-from rating.model import Rate
+from rating.model import CATCH_ALL, Holidays, Rate
 
 __all__ = [
     "RATE_COLUMNS",
@@ -66,11 +67,20 @@ RATE_COLUMNS: tuple[str, ...] = (
     "weekdays",
     "time_from",
     "time_to",
+    "holidays",
     "valid_from",
     "valid_to",
 )
 _KNOWN = frozenset(RATE_COLUMNS)
 _RANK = {column: rank for rank, column in enumerate(RATE_COLUMNS)}
+
+
+def parse_holidays(text: str) -> Holidays:
+    """A holiday calendar named in a deck: its dates come from the calendar itself."""
+    if len(text) > 64 or not text.isprintable():
+        raise FieldError(f"{text!r} is not a calendar name (printable, at most 64 characters)")
+    return Holidays(text)
+
 
 _PARSERS: dict[str, Callable[[str], object]] = {
     "prefix": normalise_number,
@@ -87,6 +97,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "weekdays": parse_weekdays,
     "time_from": parse_time,
     "time_to": partial(parse_time, end=True),
+    "holidays": parse_holidays,
     "valid_from": parse_datetime,
     "valid_to": parse_datetime,
 }
@@ -179,6 +190,7 @@ def rate_to_row(rate: Rate) -> dict[str, str]:
         "weekdays": format_weekdays(rate.weekdays),
         "time_from": "" if rate.time_from is None else format_time(rate.time_from),
         "time_to": "" if rate.time_to is None else format_time(rate.time_to),
+        "holidays": "" if rate.holidays is None else rate.holidays.name,
         "valid_from": "" if rate.valid_from is None else format_datetime(rate.valid_from),
         "valid_to": "" if rate.valid_to is None else format_datetime(rate.valid_to),
     }
@@ -248,6 +260,7 @@ def _parse_numbered(rows: Iterable[tuple[int, Row]]) -> list[Rate]:
             rate.weekdays,
             rate.time_from,
             rate.time_to,
+            rate.holidays,
             rate.valid_from,
             rate.valid_to,
         )
@@ -315,7 +328,7 @@ class _RowParser:
                 continue  # the Rate default
             if column == "prefix":
                 try:
-                    prefix = normalise_number(text)
+                    prefix = CATCH_ALL if text == CATCH_ALL else normalise_number(text)
                 except InvalidInput as error:
                     raise InvalidRateRow(line, column, str(error)) from None
             elif column == "destination":

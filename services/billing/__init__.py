@@ -9,6 +9,7 @@ from services.billing.models import TNS
 from services.billing.password_service import PasswordService
 from services.billing.payments_service import PaymentsService
 from services.billing.service import BillingService
+from services.billing.voucher_service import VoucherRedeemService
 from services.common.app import SiptarApplication, make_application
 
 NAME = "billing"
@@ -23,6 +24,7 @@ def application() -> SiptarApplication:
             PasswordService,
             InvoiceService,
             CallShopService,
+            VoucherRedeemService,
         ],
         tns=TNS,
         name="Billing",

@@ -49,6 +49,8 @@ class SiptarApplication(Application):
     credit_policy: CreditPolicy = DEFAULT_POLICY
     # Where ReloadAsterisk and GetSipRegistrations reach Asterisk (None: nowhere).
     ami_target: AmiTarget | None = None
+    # The HMAC key of voucher codes (SIPTAR_VOUCHER_KEY, set by make_wsgi_app).
+    voucher_key: bytes = b""
 
     def call_wrapper(self, ctx: Any) -> Any:
         try:

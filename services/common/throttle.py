@@ -76,6 +76,16 @@ def guarded_authenticate(
 
 def check(session: Session, key: str, address: str, now: datetime) -> None:
     """TooManyAttempts if the window holds too many failures for `key` or `address`."""
+    for_name, for_address = failures(session, key, address, now)
+    if for_address >= MAX_FAILURES_PER_ADDRESS:
+        raise TooManyAttempts("too many failed logins from this address; retry in 15 minutes")
+    if for_name >= MAX_FAILURES_PER_USERNAME and not _known_address(session, key, address, now):
+        raise TooManyAttempts("too many failed logins for this username; retry in 15 minutes")
+
+
+def failures(session: Session, key: str, address: str, now: datetime) -> tuple[int, int]:
+    """The failures in the window for `key` and for `address` (one query). The voucher
+    throttle (services/vouchers/throttle.py) counts its own keys with it."""
     failed = and_(LoginAttempt.success.is_(False), LoginAttempt.at >= now - WINDOW)
     by_name = LoginAttempt.username_key == key
     by_address = LoginAttempt.address == address
@@ -85,11 +95,7 @@ def check(session: Session, key: str, address: str, now: datetime) -> None:
             func.coalesce(func.sum(case((by_address, 1), else_=0)), 0).cast(Integer),
         ).where(failed, or_(by_name, by_address))
     ).one()
-    for_name, for_address = int(counts[0]), int(counts[1])
-    if for_address >= MAX_FAILURES_PER_ADDRESS:
-        raise TooManyAttempts("too many failed logins from this address; retry in 15 minutes")
-    if for_name >= MAX_FAILURES_PER_USERNAME and not _known_address(session, key, address, now):
-        raise TooManyAttempts("too many failed logins for this username; retry in 15 minutes")
+    return int(counts[0]), int(counts[1])
 
 
 def _known_address(session: Session, key: str, address: str, now: datetime) -> bool:

@@ -67,6 +67,7 @@ def make_wsgi_app(settings: Settings) -> WsgiApp:
     apps = build_applications(make_session_factory(engine))
     for app in apps.values():
         app.credit_policy = CreditPolicy.from_settings(settings)
+        app.voucher_key = settings.voucher_key.encode()
         app.ami_target = AmiTarget(
             settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret
         )

@@ -7,6 +7,7 @@ from services.config.asterisk_service import AsteriskService
 from services.config.catalog_service import CatalogConfigService
 from services.config.deck_service import RateDeckService
 from services.config.did_service import DidService
+from services.config.holiday_service import HolidayService
 from services.config.models import TNS
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
@@ -25,6 +26,7 @@ def application() -> SiptarApplication:
             DidService,
             AsteriskService,
             CatalogConfigService,
+            HolidayService,
         ],
         tns=TNS,
         name="Config",

@@ -62,6 +62,7 @@ class RateInfo(ComplexModel):
     weekdays = Unicode
     time_from = Time
     time_to = Time
+    holidays = Unicode  # the holiday calendar of a holiday band, or ""
     valid_from = UtcDateTime
     valid_to = UtcDateTime
 

@@ -52,6 +52,7 @@ def _rate_info(r: schema.Rate) -> models.RateInfo:
         weekdays=r.weekdays,
         time_from=r.time_from,
         time_to=r.time_to,
+        holidays=r.holidays,
         valid_from=utc(r.valid_from),
         valid_to=utc(r.valid_to),
     )

@@ -11,6 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from db import schema
+from db.holidays import check_calendars
 from db.rate_bulk import insert_rates, last_rate_id, remove_replaced
 from db.rates import bump_version, rate_page
 from db.session import UnitOfWork
@@ -105,6 +106,7 @@ def load_rates(
         raise InvalidInput("the file has no rates")
     rates = restored_rates(rates)
     session = uow.session
+    check_calendars(session, rates)
     bump_version(session, sheet.id)
     if replace:
         result = session.execute(delete(schema.Rate).where(schema.Rate.sheet_id == sheet.id))

@@ -14,6 +14,7 @@ from services.reseller.service import ResellerService
 from services.reseller.sheets_service import SheetsService
 from services.reseller.traffic_service import ResellerTrafficService
 from services.reseller.transfer_service import TransferService
+from services.reseller.voucher_service import VoucherService
 
 NAME = "reseller"
 
@@ -31,6 +32,7 @@ def application() -> SiptarApplication:
             AuditService,
             MonthService,
             AsteriskStatusService,
+            VoucherService,
         ],
         tns=TNS,
         name="Reseller",

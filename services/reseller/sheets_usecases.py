@@ -17,12 +17,13 @@ from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from db import schema
+from db.holidays import check_calendars
 from db.rates import bump_version, load_sheet, rate_page, row_values
 from db.schema import Account, RateSheet
 from db.session import UnitOfWork
 from rating import parse_rates_csv
 from rating.errors import AccessDenied, AlreadyExists, BelowCost, InvalidInput, NotFound
-from rating.model import Rate, Tier
+from rating.model import CATCH_ALL, Rate, Tier
 from rating.money import quantize, to_money
 from services.billing.usecases import may_read_sheet
 from services.common.caller import Caller, managed_account, require_role, visible_account
@@ -89,14 +90,15 @@ def _lowest(rate: Rate) -> Decimal:
 
 def check_cost(rates: list[Rate], costs: dict[str, Rate] | None) -> None:
     """BelowCost for the first rate whose lowest per-minute price is below the highest
-    price its owner pays for the longest matching prefix."""
+    price its owner pays for the longest matching prefix (or its catch-all row, where
+    no prefix matches; a catch-all sold is compared with the catch-all bought)."""
     if costs is None:
         return
     for rate in rates:
-        prefix = rate.prefix
+        prefix = "" if rate.prefix == CATCH_ALL else rate.prefix
         while prefix and prefix not in costs:
             prefix = prefix[:-1]
-        cost = costs.get(prefix)
+        cost = costs.get(prefix) if prefix else costs.get(CATCH_ALL)
         if cost is not None and _lowest(rate) < _highest(cost):
             raise BelowCost(
                 f"prefix {rate.prefix}: price {_lowest(rate)} is below your cost "
@@ -184,6 +186,7 @@ def set_rates(
     if not force:
         check_cost(rates, _cost_rates(uow, owner))
     session = uow.session
+    check_calendars(session, rates)
     where = [schema.Rate.sheet_id == sheet.id]
     if not replace_all:
         prefixes = sorted({r.prefix for r in rates})

@@ -18,6 +18,7 @@ from rating import (
     parse_rates_csv,
     rate_to_row,
 )
+from rating.model import Holidays
 from services.common.exports import restored_rates, write_table
 
 D = Decimal
@@ -51,7 +52,7 @@ class TestParseRatesCsv:
         header = ",".join(RATE_COLUMNS)
         row = (
             "34 6,Spain Mobile,0.10,0:0.2:60;60:0.1:1,30,6,0.05,60,3,0.01,5,mon-fri,"
-            "08:00,18:00,2025-07-01,2026-01-01T00:00:00+01:00"
+            "08:00,18:00,ES,2025-07-01,2026-01-01T00:00:00+01:00"
         )
         (rate,) = parse_rates_csv(deck(header, row))
         assert rate == Rate(
@@ -71,6 +72,7 @@ class TestParseRatesCsv:
             time_to=time(18),
             valid_from=datetime(2025, 7, 1, tzinfo=UTC),
             valid_to=datetime(2025, 12, 31, 23, tzinfo=UTC),
+            holidays=Holidays("ES"),
         )
 
     def test_an_empty_cell_takes_the_rate_default(self) -> None:
@@ -289,6 +291,7 @@ class TestRoundTrip:
             time(0),
             datetime(2025, 7, 1, tzinfo=UTC),
             datetime(2025, 12, 31, 23, 30, tzinfo=UTC),
+            Holidays("Spain national"),
         )
         row = rate_to_row(rate)
         assert list(row) == list(RATE_COLUMNS)
