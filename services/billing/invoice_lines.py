@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from db.recurring_schema import CatalogService, Did, RecurringCharge, Subscription
 from db.schema import Cdr, Charge, LedgerEntry
 
-MOVEMENT_KINDS = ("payment", "refund", "adjustment", "tax")
+# A redeemed voucher is money in, like a payment (issue 14), not a charge line.
+MOVEMENT_KINDS = ("payment", "refund", "adjustment", "tax", "voucher")
 # `bundle`: the minutes a bundle covered (issue 14 posts them as ledger rows of amount
 # zero); they show as their own lines, at no cost.
 TITLES = {"call": "Calls", "recurring": "Recurring fees", "bundle": "Bundle usage (no charge)"}
