@@ -9,7 +9,7 @@ and the AMI listener on their next call, without a restart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from sqlalchemy import func, select, update
@@ -105,6 +105,9 @@ class PlanCache:
         # same sheet id and version in two databases are two different sheets.
         self._plans: dict[tuple[str, int], RatingPlan] = {}
         self._lock = threading.Lock()
+        # Called after each compile (services/common/gc_tuning.py freezes the new plan
+        # out of the garbage collector's way in server processes).
+        self.after_compile: Callable[[], None] | None = None
 
     def plan(self, session: Session, sheet_id: int) -> RatingPlan:
         version = session.execute(
@@ -120,6 +123,8 @@ class PlanCache:
         plan = compile_sheet(load_sheet(session, sheet_id))
         with self._lock:
             self._plans[key] = plan
+        if self.after_compile is not None:
+            self.after_compile()
         return plan
 
 

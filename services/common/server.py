@@ -24,9 +24,13 @@ class _Gunicorn(BaseApplication):
 
     def load(self) -> Any:
         # Runs in each worker after the fork: the engine is created here, per worker.
-        from services.common.wsgi import make_wsgi_app
+        from services.common.gc_tuning import tune_gc
+        from services.common.wsgi import make_wsgi_app, no_periodic_collection
 
-        return make_wsgi_app(self.settings)
+        app = make_wsgi_app(self.settings)
+        no_periodic_collection()
+        tune_gc()
+        return app
 
 
 def serve(settings: Settings, *, bind: str, workers: int, threads: int = 8) -> None:
