@@ -34,9 +34,16 @@ from rating.errors import BillingError, InvalidInput, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.common.caller import Caller
-from services.credit.expiry import EXPIRY_MARGIN, expire_due
+from services.credit.expiry import EXPIRY_MARGIN, expire_rows
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
-from services.credit.routing import TrunkChoice, open_channels, plan_for, plan_route
+from services.credit.reservation_rows import insert_reservations
+from services.credit.routing import (
+    TrunkChoice,
+    open_channels,
+    plan_for,
+    plan_route,
+    preload_plans,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -137,16 +144,16 @@ def _authorize(
     chain = lock_chain(session, account)
     _check_statuses(chain)
     _check_restrictions(session, account, req)
-    expire_due(session, now, [a.id for a in chain])
+    if expire_rows(session, now, [a.id for a in chain]):
+        chain = lock_chain(session, account)  # reload: the trigger lowered `reserved`
     _check_concurrent_calls(session, account)
-    reserved = _reserved(session, [a.id for a in chain])
-    seconds = _max_seconds(session, chain, reserved, number, now, policy)
+    seconds = _max_seconds(session, chain, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id)
     trunks = _claim_first_trunk(session, list(route.trunks))
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)
     held = first_slice(seconds, policy.slice_for(account))
-    reservation, amount = _reserve(
+    reservation_id, amount = _reserve(
         session, chain, number, (seconds, held), now, req.uniqueid, trunks[0]
     )
     return Authorization(
@@ -154,7 +161,7 @@ def _authorize(
         Reason.OK,
         number,
         account.id,
-        reservation.id,
+        reservation_id,
         seconds,
         amount,
         tuple(trunks),
@@ -193,21 +200,28 @@ def identify(session: Session, req: AuthorizeRequest) -> Account | None:
 
 def lock_chain(session: Session, account: Account) -> list[Account]:
     """The account and every account above it except the admin, locked in that order
-    (customer first, up to the root): the one order every writer of balances uses."""
+    (customer first, up to the root): the one order every writer of balances uses.
+    One statement whatever the depth: PostgreSQL takes a FOR UPDATE query's row locks
+    as its rows come out of the ORDER BY, and an ancestor's path is a strict prefix of
+    its descendant's, so the longest path (the customer) is locked first."""
     # The path runs from the root, which is the admin; the admin is never locked (it
     # pays nobody, and every call would wait on its row).
-    ids = [int(i) for i in account.path.strip("/").split("/") if i][1:][::-1]
-    chain = []
-    for account_id in ids:
-        locked = session.scalars(
+    ids = [int(i) for i in account.path.strip("/").split("/") if i][1:]
+    if not ids:
+        raise _Denied(Reason.UNKNOWN_ACCOUNT)  # the admin itself places no billed calls
+    chain = list(
+        session.scalars(
             select(Account)
-            .where(Account.id == account_id)
+            .where(Account.id.in_(ids))
+            .order_by(func.length(Account.path).desc())
             .with_for_update()
             .execution_options(populate_existing=True)
-        ).one()
-        chain.append(locked)
-    if not chain:
-        raise _Denied(Reason.UNKNOWN_ACCOUNT)  # the admin itself places no billed calls
+        )
+    )
+    if len(chain) != len(ids):
+        raise _Denied(Reason.UNKNOWN_ACCOUNT)  # a broken tree: refuse, never guess
+    # Every level's sheet checked against its version in one statement, not one each.
+    preload_plans(session, [a.rate_sheet_id for a in chain if a.rate_sheet_id is not None])
     return chain
 
 
@@ -250,24 +264,18 @@ def _check_concurrent_calls(session: Session, account: Account) -> None:
         raise _Denied(Reason.CONCURRENT_CALL_LIMIT, account.id)
 
 
-def _reserved(session: Session, account_ids: list[int]) -> dict[int, Decimal]:
-    rows = session.execute(
-        select(Reservation.account_id, func.sum(Reservation.amount))
-        .where(Reservation.account_id.in_(account_ids), Reservation.status == "open")
-        .group_by(Reservation.account_id)
-    ).all()
-    return {int(a): Decimal(s) for a, s in rows}
-
-
-def available(account: Account, reserved: Decimal) -> Decimal:
+def available(account: Account, reserved: Decimal | None = None) -> Decimal:
+    """What the account may still spend: balance, plus its credit limit if postpaid,
+    minus what its open reservations hold (`accounts.reserved`, kept by the database:
+    db/reserved_triggers.py)."""
     limit = account.credit_limit if account.billing_type == "postpaid" else ZERO
-    return account.balance + limit - reserved
+    held = account.reserved if reserved is None else reserved
+    return account.balance + limit - held
 
 
 def _max_seconds(
     session: Session,
     chain: list[Account],
-    reserved: dict[int, Decimal],
     number: str,
     now: datetime,
     policy: CreditPolicy,
@@ -282,7 +290,7 @@ def _max_seconds(
         if level and account.max_call_seconds:
             seconds = min(seconds, account.max_call_seconds)
         plan = plan_for(session, account.rate_sheet_id)
-        money = available(account, reserved.get(account.id, ZERO))
+        money = available(account)
         try:
             cap, seconds = seconds, plan.max_duration(number, now, money, seconds)
             rate = plan.find_rate(number, now)
@@ -318,31 +326,32 @@ def _reserve(
     now: datetime,
     uniqueid: str,
     first: TrunkChoice,
-) -> tuple[Reservation, Decimal]:
+) -> tuple[int, Decimal]:
     """One reservation per level, each holding the cost of the first slice at its own
-    sheet. `seconds`: the call's max duration and its first slice."""
+    sheet, written by one INSERT (services/credit/reservation_rows.py). `seconds`: the
+    call's max duration and its first slice. Returns the customer's row id and amount."""
     most, held = seconds
     call = CallToRate(number, now, held, True)
     expires = now + timedelta(seconds=held) + EXPIRY_MARGIN
-    parent: Reservation | None = None
-    for account in chain:
+    rows: list[dict[str, object]] = []
+    costs: list[Decimal] = []
+    for level, account in enumerate(chain):
         assert account.rate_sheet_id is not None  # checked by _max_seconds
         cost = plan_for(session, account.rate_sheet_id).rate_call(call).cost
-        row = Reservation(
-            account_id=account.id,
-            number=number,
-            amount=cost,
-            max_seconds=most,
-            reserved_seconds=held,
-            status="open",
-            uniqueid=uniqueid[:64],
-            created_at=now,
-            expires_at=expires,
-            parent_id=parent.id if parent else None,
-            trunk_id=first.trunk_id if parent is None else None,
+        costs.append(cost)
+        rows.append(
+            {
+                "account_id": account.id,
+                "number": number,
+                "amount": cost,
+                "max_seconds": most,
+                "reserved_seconds": held,
+                "status": "open",
+                "uniqueid": uniqueid[:64],
+                "created_at": now,
+                "expires_at": expires,
+                "trunk_id": first.trunk_id if level == 0 else None,
+            }
         )
-        session.add(row)
-        session.flush()
-        parent = parent or row
-    assert parent is not None
-    return parent, parent.amount
+    customer_id = insert_reservations(session, rows)
+    return customer_id, costs[0]
