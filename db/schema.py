@@ -83,9 +83,6 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(128))
     billing_type: Mapped[str] = mapped_column(String(16), default="prepaid")
     balance: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    # The sum of the account's open reservations, kept by a trigger on reservations
-    # (db/reserved_triggers.py): never written by the application.
-    reserved: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     # The account's own time zone (the operator's is set by `siptar init`): what its

@@ -34,7 +34,7 @@ from rating.errors import BillingError, InvalidInput, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.common.caller import Caller
-from services.credit.expiry import EXPIRY_MARGIN, expire_rows
+from services.credit.expiry import EXPIRY_MARGIN, expire_due
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reservation_rows import insert_reservations
 from services.credit.routing import (
@@ -144,10 +144,10 @@ def _authorize(
     chain = lock_chain(session, account)
     _check_statuses(chain)
     _check_restrictions(session, account, req)
-    if expire_rows(session, now, [a.id for a in chain]):
-        chain = lock_chain(session, account)  # reload: the trigger lowered `reserved`
+    expire_due(session, now, [a.id for a in chain])
     _check_concurrent_calls(session, account)
-    seconds = _max_seconds(session, chain, number, now, policy)
+    reserved = _reserved(session, [a.id for a in chain])
+    seconds = _max_seconds(session, chain, reserved, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id)
     trunks = _claim_first_trunk(session, list(route.trunks))
     if not trunks:
@@ -264,18 +264,27 @@ def _check_concurrent_calls(session: Session, account: Account) -> None:
         raise _Denied(Reason.CONCURRENT_CALL_LIMIT, account.id)
 
 
-def available(account: Account, reserved: Decimal | None = None) -> Decimal:
-    """What the account may still spend: balance, plus its credit limit if postpaid,
-    minus what its open reservations hold (`accounts.reserved`, kept by the database:
-    db/reserved_triggers.py)."""
+def _reserved(session: Session, account_ids: list[int]) -> dict[int, Decimal]:
+    """What the open reservations of each account of the chain hold: one statement for
+    the whole chain (the partial index ix_reservations_open_account holds only the open
+    rows)."""
+    rows = session.execute(
+        select(Reservation.account_id, func.sum(Reservation.amount))
+        .where(Reservation.account_id.in_(account_ids), Reservation.status == "open")
+        .group_by(Reservation.account_id)
+    ).all()
+    return {int(a): Decimal(s) for a, s in rows}
+
+
+def available(account: Account, reserved: Decimal) -> Decimal:
     limit = account.credit_limit if account.billing_type == "postpaid" else ZERO
-    held = account.reserved if reserved is None else reserved
-    return account.balance + limit - held
+    return account.balance + limit - reserved
 
 
 def _max_seconds(
     session: Session,
     chain: list[Account],
+    reserved: dict[int, Decimal],
     number: str,
     now: datetime,
     policy: CreditPolicy,
@@ -290,7 +299,7 @@ def _max_seconds(
         if level and account.max_call_seconds:
             seconds = min(seconds, account.max_call_seconds)
         plan = plan_for(session, account.rate_sheet_id)
-        money = available(account)
+        money = available(account, reserved.get(account.id, ZERO))
         try:
             cap, seconds = seconds, plan.max_duration(number, now, money, seconds)
             rate = plan.find_rate(number, now)

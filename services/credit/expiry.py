@@ -14,14 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from db.schema import Reservation
 from db.session import UnitOfWork
-from services.credit.locks import lock_accounts
 
 logger = logging.getLogger(__name__)
 
@@ -33,34 +31,19 @@ def expire_due(session: Session, now: datetime, account_ids: list[int] | None = 
     """Mark open reservations past their expiry as expired; returns how many calls'
     (customer-level) reservations that was. Rows being settled at this moment (locked)
     are skipped, not waited for."""
-    rows = _expire(session, now, account_ids)
-    calls = sum(1 for r in rows if r.parent_id is None)
-    if calls:
-        logger.info("expired the reservations of %d calls", calls)
-    return calls
-
-
-def expire_rows(session: Session, now: datetime, account_ids: list[int]) -> int:
-    """As `expire_due` for some accounts (Authorize, holding their locks); returns how
-    many rows (any level's) expired."""
-    return len(_expire(session, now, account_ids))
-
-
-def _expire(session: Session, now: datetime, account_ids: list[int] | None) -> list[Any]:
-    query = select(Reservation.id, Reservation.parent_id, Reservation.account_id).where(
+    query = select(Reservation.id, Reservation.parent_id).where(
         Reservation.status == "open", Reservation.expires_at <= now
     )
     if account_ids is not None:
         query = query.where(Reservation.account_id.in_(account_ids))
-    rows = list(session.execute(query.with_for_update(skip_locked=True)).all())
+    rows = session.execute(query.with_for_update(skip_locked=True)).all()
     if not rows:
-        return []
-    # The trigger that keeps accounts.reserved updates these accounts: lock them first,
-    # in credit control's one order, so this never waits on an Authorize in a cycle.
-    lock_accounts(session, {r.account_id for r in rows})
+        return 0
     ids = [r.id for r in rows]
     session.execute(update(Reservation).where(Reservation.id.in_(ids)).values(status="expired"))
-    return rows
+    calls = sum(1 for r in rows if r.parent_id is None)
+    logger.info("expired the reservations of %d calls", calls)
+    return calls
 
 
 def expire_reservations(uow: UnitOfWork, now: datetime | None = None) -> int:
@@ -92,15 +75,6 @@ def release_gone(session: Session, uniqueids: Iterable[str]) -> int:
         ids = [r.id for r in rows]
         if not ids:
             continue
-        # As in `_expire`: the accounts whose `reserved` the trigger changes, locked
-        # first in credit control's order.
-        held = session.execute(
-            select(Reservation.account_id).where(
-                or_(Reservation.id.in_(ids), Reservation.parent_id.in_(ids)),
-                Reservation.status == "open",
-            )
-        ).scalars()
-        lock_accounts(session, set(held))
         session.execute(
             update(Reservation)
             .where(

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
-from sqlalchemy import Select, Table, bindparam, select, text, update
+from sqlalchemy import Select, Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db.schema import Account, LiveCall, Reservation
@@ -32,7 +32,6 @@ from rating.errors import BillingError
 from rating.model import CallToRate
 from rating.money import ZERO, quantize
 from services.credit.expiry import EXPIRY_MARGIN
-from services.credit.locks import lock_accounts
 from services.credit.policy import CreditPolicy, extend_ahead, extension_target
 from services.credit.routing import plan_for
 
@@ -138,8 +137,7 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
         account_ids.update(level.account_id for level in rows)
     accounts = _lock(session, account_ids)
     calls = _load(session, now, asterisk, [r for r, _ in candidates], levels)
-    # accounts.reserved, kept by the database (db/reserved_triggers.py), read by the lock.
-    reserved = {a.id: a.reserved for a in accounts.values()}
+    reserved = _reserved(session, account_ids)
     changes = []
     for call in sorted(calls, key=lambda c: c.reservation_id):  # the oldest call first
         customer = accounts[call.levels[0].account_id]
@@ -195,9 +193,17 @@ def _levels(session: Session, ids: Sequence[int]) -> dict[int, list[Level]]:
 
 
 def _lock(session: Session, ids: Iterable[int]) -> dict[int, Account]:
-    """The accounts, locked deepest first (then by id), reloaded: the order that agrees
-    with Authorize's (services/credit/locks.py)."""
-    return lock_accounts(session, ids)
+    """The accounts, locked deepest first (then by id), reloaded: the one total order
+    that agrees with Authorize's (a customer before each reseller above it), so an
+    extension and an Authorize never wait on each other in a cycle."""
+    accounts = session.scalars(
+        select(Account)
+        .where(Account.id.in_(sorted(ids)))
+        .order_by(func.length(Account.path).desc(), Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {a.id: a for a in accounts}
 
 
 def _load(
@@ -248,6 +254,15 @@ def _load(
             LiveReservation(id_, number, created, answered, held, most, [customer, *resellers])
         )
     return calls
+
+
+def _reserved(session: Session, account_ids: Iterable[int]) -> dict[int, Decimal]:
+    rows = session.execute(
+        select(Reservation.account_id, func.sum(Reservation.amount))
+        .where(Reservation.account_id.in_(sorted(account_ids)), Reservation.status == "open")
+        .group_by(Reservation.account_id)
+    ).all()
+    return {int(a): Decimal(s) for a, s in rows}
 
 
 RESERVATIONS = cast(Table, Reservation.__table__)

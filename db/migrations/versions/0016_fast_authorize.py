@@ -1,21 +1,17 @@
-"""fast authorize: accounts.reserved kept by a trigger, partial indexes on open reservations
+"""fast authorize: partial indexes on open reservations
 
 Revision ID: 0016
 Revises: 0018
 Create Date: 2026-12-01 13:20:00
 
-`accounts.reserved` is the sum of the account's open reservations, backfilled here from
-the rows already there and kept from then on by a trigger on `reservations`
-(db/reserved_triggers.py, on both databases). The partial indexes hold the open rows only.
+Only the open rows, a small part of the table: what Authorize's sum of what the chain
+holds, its concurrent-call count, trunk channel limits and expiry look at.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-import db.types
-from db.reserved_triggers import BACKFILL, create_sql, drop_sql
 
 revision = "0016"
 down_revision = "0018"
@@ -32,10 +28,6 @@ INDEXES = (
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("reserved", db.types.Money(), server_default="0", nullable=False)
-        )
     for name, columns, where in INDEXES:
         op.create_index(
             name,
@@ -45,17 +37,8 @@ def upgrade() -> None:
             postgresql_where=sa.text(where),
             sqlite_where=sa.text(where),
         )
-    dialect = op.get_bind().dialect.name
-    op.execute(BACKFILL)
-    for statement in create_sql(dialect):
-        op.execute(statement)
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    for statement in drop_sql(dialect):
-        op.execute(statement)
     for name, _, _ in INDEXES:
         op.drop_index(name, table_name="reservations")
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_column("reserved")
