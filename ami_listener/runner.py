@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from ami_listener.writer import CdrWriter
 from db.session import UnitOfWork, make_engine, make_session_factory, masked
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
+from services.common.gc_tuning import tune_gc
 from services.credit.authorize import Authorization, AuthorizeRequest, authorize
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 from services.dids.switch import InboundRoute, route_inbound
@@ -108,22 +108,6 @@ def provisioning_watcher(
         debounce=float(settings.reload_debounce or 2),
         include=Path(settings.pjsip_include) if settings.pjsip_include else None,
     )
-
-
-# The cyclic garbage collector's first threshold (CPython's default is 700 allocations).
-# A batch of 200 CDRs allocates tens of thousands of objects, and while the writer runs
-# behind, thousands of parsed records wait in the queue: at the default every batch
-# set off several collections that walked all of them (~10 % of the listener's CPU).
-# Cycles are still collected, just in larger, rarer sweeps.
-GC_THRESHOLD = (50_000, 20, 10)
-
-
-def tune_gc() -> None:
-    """For the listener's process: fewer, larger garbage collections, and the objects
-    of start-up (modules, the schema) moved out of the collector's way."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
 
 
 def run(settings: Settings) -> None:

@@ -28,7 +28,6 @@ from typing import cast
 from sqlalchemy import Table, func, select
 
 from ami_listener.listener import CdrListener
-from ami_listener.runner import tune_gc
 from ami_listener.spool import Spool
 from ami_listener.writer import CdrWriter
 from db import bulk, migrate
@@ -36,6 +35,7 @@ from db.ledger import ledger_sum
 from db.schema import Account, Cdr, Reservation
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
+from services.common.gc_tuning import tune_gc
 from tests.ami_synth import ACCOUNTS, NUMBERS, write_session
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 

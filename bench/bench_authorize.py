@@ -1,15 +1,18 @@
-"""Authorizations per second on PostgreSQL (a throwaway server of its own):
+"""Authorize on PostgreSQL (a throwaway server of its own), as the issue measures it:
 
-1. through the use case (services.credit.authorize), one transaction per call, with 1
-   and 4 threads, for customers directly under the admin (each call locks one account
-   row) and for customers of one reseller (each call also locks the reseller's row, so
-   that reseller's customers are authorized one at a time);
-2. through SOAP: `siptar serve --workers 2` (gunicorn) as a subprocess, driven by a few
-   threads of zeep clients (client.SiptarClient), bounded in count and time.
+1. in process, through the use case (services.credit.authorize), one transaction per
+   call on one thread: the median per Authorize and the statements it sends, for a
+   customer directly under the admin (depth 0) and for customers 1, 2 and 4 reseller
+   levels down (each level is one more account row locked and one more reservation);
+2. over SOAP: `siptar serve --workers 2` (bench/soap_server.py: the same gunicorn setup
+   plus a trivial `Echo` operation) driven by 4 and 16 threads of zeep clients:
+   Authorize's and the trivial operation's throughput in the same run, their ratio, and
+   Authorize's p99.
 
 Every authorization is a real one: the account chain is locked, the max duration is
 computed at every level, the route planned and a reservation written (calls are capped
-at 60 s and the accounts hold 1,000.00, so none is refused for credit).
+at 60 s and the accounts hold 1,000.00, so none is refused for credit). The machine may
+be shared: compare figures of one run, not across runs.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import threading
@@ -25,9 +29,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import requests
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from db import ledger, migrate
 from db.schema import Account, Trunk
@@ -36,100 +41,106 @@ from services.common.demo import load_demo
 from services.credit.authorize import AuthorizeRequest, authorize
 from tests.pgserver import PostgresServer, free_port, pg_admin, pg_db_url
 
-ACCOUNTS = 200
-PHASE_SECONDS = 5.0
-SOAP_THREADS = 4
-SERVE = [sys.executable, "-m", "cli", "serve"]
-SOAP_CALLS = 3000  # at most, per SOAP run
-SOAP_SECONDS = 10.0
+ACCOUNTS = 100  # customers per depth
+DEPTHS = (0, 1, 2, 4)
+IN_PROCESS_CALLS = 400  # per depth, after a warm-up
+SOAP_THREADS = (4, 16)
+SOAP_SECONDS = 8.0
+SOAP_SERVER = [sys.executable, "-m", "bench.soap_server"]
 NUMBERS = ["34911234567", "4930123456", "447700900123", "33612345678", "12125551234"]
+SHEET = 3  # the demo's wholesale sheet: every level buys at it
 SEED = 4
 
 
-def prepare(url: str) -> tuple[list[str], list[str]]:
-    """The demo, plus ACCOUNTS customers under the admin and ACCOUNTS under Reseller One."""
+def prepare(url: str) -> dict[int, list[str]]:
+    """The demo, plus ACCOUNTS customers at each depth: under the admin (0), or under a
+    chain of `depth` resellers of their own."""
     migrate.upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    direct, resold = [], []
+    codes: dict[int, list[str]] = {}
     with UnitOfWork(factory) as uow:
         load_demo(uow)
         s = uow.session
-        for n in range(2 * ACCOUNTS):
-            under_reseller = n % 2 == 1
-            parent = s.get(Account, 2 if under_reseller else 1)
+        for depth in DEPTHS:
+            parent = s.get(Account, 1)
             assert parent is not None
-            code = f"bench{n}"
-            account = Account(
-                parent_id=parent.id,
-                role="customer",
-                name=code,
-                accountcode=code,
-                rate_sheet_id=4 if under_reseller else 3,
-                max_call_seconds=60,
-            )
-            s.add(account)
-            s.flush()
-            account.path = f"{parent.path}{account.id}/"
-            ledger.post(s, account.id, "payment", Decimal(1000), reference="bench")
-            (resold if under_reseller else direct).append(code)
-        ledger.post(s, 2, "payment", Decimal(1_000_000), reference="bench")
+            for level in range(depth):
+                parent = _account(s, parent, "reseller", f"r{depth}.{level}", 10**7)
+            codes[depth] = [
+                _account(s, parent, "customer", f"b{depth}.{n}", 1000).accountcode
+                for n in range(ACCOUNTS)
+            ]
         # The demo trunk takes 30 calls at once; the bench's reservations stay open.
         s.execute(update(Trunk).values(channel_limit=None))
         uow.commit()
     engine.dispose()
-    return direct, resold
+    return codes
 
 
-def timed(threads: int, seconds: float, one: Callable[[random.Random], None]) -> float:
-    """Calls per second of `one` from `threads` threads over `seconds`."""
-    deadline = time.perf_counter() + seconds
-    counts = [0] * threads
+def _account(s: Any, parent: Account, role: str, code: str, funds: int) -> Account:
+    account = Account(
+        parent_id=parent.id,
+        role=role,
+        name=code,
+        accountcode=code,
+        rate_sheet_id=SHEET,
+        max_call_seconds=60,
+    )
+    s.add(account)
+    s.flush()
+    account.path = f"{parent.path}{account.id}/"
+    ledger.post(s, account.id, "payment", Decimal(funds), reference="bench")
+    return account
 
-    def worker(i: int) -> None:
-        rng = random.Random(SEED + i)
-        while time.perf_counter() < deadline:
-            one(rng)
-            counts[i] += 1
 
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(worker, range(threads)))
-    return sum(counts) / (time.perf_counter() - started)
-
-
-def use_case(url: str, direct: list[str], resold: list[str]) -> None:
-    engine = make_engine(url, pool_size=8)
+def in_process(url: str, codes: dict[int, list[str]]) -> None:
+    engine = make_engine(url)
     factory = make_session_factory(engine)
+    statements = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
+    rng = random.Random(SEED)
     seq = iter(range(10**9))
-    lock = threading.Lock()
 
-    def call(codes: list[str]) -> Callable[[random.Random], None]:
-        def one(rng: random.Random) -> None:
-            with lock:
-                n = next(seq)
-            req = AuthorizeRequest(rng.choice(NUMBERS), rng.choice(codes), uniqueid=f"u.{n}")
-            with UnitOfWork(factory) as uow:
-                answer = authorize(uow, None, req)
-            assert answer.allowed, answer.reason
+    def one(depth: int) -> float:
+        req = AuthorizeRequest(
+            rng.choice(NUMBERS), rng.choice(codes[depth]), uniqueid=f"u.{next(seq)}"
+        )
+        started = time.perf_counter()
+        with UnitOfWork(factory) as uow:
+            answer = authorize(uow, None, req)
+        took = time.perf_counter() - started
+        assert answer.allowed, answer.reason
+        return took
 
-        return one
-
-    for label, codes in (("customers of the admin", direct), ("customers of a reseller", resold)):
-        for threads in (1, 4):
-            rate = timed(threads, PHASE_SECONDS, call(codes))
-            print(f"   use case, {label:<24} {threads} thread(s): {rate:7.0f} authorizations/s")
+    for depth in DEPTHS:
+        for _ in range(50):
+            one(depth)
+        statements[0] = 0
+        times = [one(depth) for _ in range(IN_PROCESS_CALLS)]
+        per_call = statements[0] / IN_PROCESS_CALLS
+        print(
+            f"   in process, depth {depth}: median {statistics.median(times) * 1000:6.2f} ms,"
+            f" p99 {_p99(times) * 1000:6.2f} ms, {per_call:4.1f} statements per Authorize"
+        )
     engine.dispose()
 
 
-def soap(url: str, direct: list[str], threads: int) -> None:
+def soap(url: str, codes: list[str]) -> None:
+    from zeep import Client
+    from zeep.transports import Transport
+
     from client import SiptarClient
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "SIPTAR_DATABASE_URL": url, "SIPTAR_PUBLIC_URL": base}
     proc = subprocess.Popen(
-        [*SERVE, "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", str(threads)],
+        [*SOAP_SERVER, f"127.0.0.1:{port}", "2", "8"],
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -138,37 +149,63 @@ def soap(url: str, direct: list[str], threads: int) -> None:
     )
     try:
         _wait_for(f"{base}/billing?wsdl")
-        clients = [SiptarClient(base, "admin", "admin", timeout=30) for _ in range(SOAP_THREADS)]
-        for c in clients:  # warm up: each worker verifies the password once
+        _wait_for(f"{base}/trivial?wsdl")
+        most = max(SOAP_THREADS)
+        billing = [SiptarClient(base, "admin", "admin", timeout=30) for _ in range(most)]
+        for c in billing:  # warm up: each worker verifies the password once, compiles
             c.billing.GetBalance()
-        done = [0]
+            c.billing.Authorize(call={"number": NUMBERS[0], "account": codes[0]})
+        trivial = [
+            Client(f"{base}/trivial?wsdl", transport=Transport(timeout=30)) for _ in range(most)
+        ]
+        seq = iter(range(10**9))
         lock = threading.Lock()
-        deadline = time.perf_counter() + SOAP_SECONDS
 
-        def worker(i: int) -> None:
-            rng = random.Random(SEED + i)
-            while time.perf_counter() < deadline:
-                with lock:
-                    if done[0] >= SOAP_CALLS:
-                        return
-                    done[0] += 1
-                    n = done[0]
-                call = {"number": rng.choice(NUMBERS), "account": rng.choice(direct)}
-                answer = clients[i].billing.Authorize(call={**call, "uniqueid": f"s.{n}"})
-                assert answer.allowed, answer.reason
+        def authorize_one(i: int, rng: random.Random) -> None:
+            with lock:
+                n = next(seq)
+            call = {"number": rng.choice(NUMBERS), "account": rng.choice(codes)}
+            answer = billing[i].billing.Authorize(call={**call, "uniqueid": f"s.{n}"})
+            assert answer.allowed, answer.reason
 
-        started = time.perf_counter()
-        with ThreadPoolExecutor(SOAP_THREADS) as pool:
-            list(pool.map(worker, range(SOAP_THREADS)))
-        rate = done[0] / (time.perf_counter() - started)
-        print(
-            f"   SOAP Authorize, gunicorn 2 workers x {threads} thread(s), "
-            f"{SOAP_THREADS} zeep threads: "
-            f"{rate:7.0f} authorizations/s ({done[0]} calls)"
-        )
+        def echo_one(i: int, rng: random.Random) -> None:
+            assert trivial[i].service.Echo("x") == "x"
+
+        for threads in SOAP_THREADS:
+            rate_a, p99_a = _drive(threads, authorize_one)
+            rate_t, p99_t = _drive(threads, echo_one)
+            print(
+                f"   SOAP, 2 workers x 8 threads, {threads:2d} client threads: Authorize"
+                f" {rate_a:6.0f}/s (p99 {p99_a * 1000:5.1f} ms), trivial Echo {rate_t:6.0f}/s"
+                f" (p99 {p99_t * 1000:5.1f} ms), ratio {rate_a / rate_t:4.2f}"
+            )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def _drive(threads: int, one: Callable[[int, random.Random], None]) -> tuple[float, float]:
+    """Calls per second and the p99 of `one` from `threads` threads for SOAP_SECONDS."""
+    deadline = time.perf_counter() + SOAP_SECONDS
+    times: list[list[float]] = [[] for _ in range(threads)]
+
+    def worker(i: int) -> None:
+        rng = random.Random(SEED + i)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            one(i, rng)
+            times[i].append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, range(threads)))
+    every = [t for ts in times for t in ts]
+    return len(every) / (time.perf_counter() - started), _p99(every)
+
+
+def _p99(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 def _wait_for(url: str) -> None:
@@ -180,7 +217,7 @@ def _wait_for(url: str) -> None:
         except requests.RequestException:  # refused, or a worker still booting
             pass
         time.sleep(0.2)
-    raise RuntimeError("siptar serve did not answer within 60 s")
+    raise RuntimeError("the server did not answer within 60 s")
 
 
 def run() -> None:
@@ -189,12 +226,8 @@ def run() -> None:
         for name in ("bench_uc", "bench_soap"):
             pg_admin(server.url, f'CREATE DATABASE "{name}"')
         uc_url = pg_db_url(server.url, "bench_uc")
-        direct, resold = prepare(uc_url)
-        use_case(uc_url, direct, resold)
+        in_process(uc_url, prepare(uc_url))
         soap_url = pg_db_url(server.url, "bench_soap")
-        direct, _ = prepare(soap_url)
-        # --threads 1 is gunicorn's sync worker (the model before issue 11); 8 the default.
-        for threads in (1, 8):
-            soap(soap_url, direct, threads)
+        soap(soap_url, prepare(soap_url)[0])
     finally:
         server.stop()

@@ -8,11 +8,13 @@ and the AMI listener on their next call, without a restart.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db import schema
@@ -21,6 +23,8 @@ from rating import RatingPlan, compile_sheet
 from rating.errors import NotFound
 from rating.model import BlockMode, Holidays, Rate, RateSheet, Rounding
 from rating.tariffs import format_tiers, format_weekdays, parse_tiers, parse_weekdays
+
+logger = logging.getLogger(__name__)
 
 
 def rate_from_row(row: schema.Rate) -> Rate:
@@ -101,13 +105,26 @@ def bump_version(session: Session, sheet_id: int) -> None:
 
 
 class PlanCache:
-    """Compiled plans by sheet id, valid while the sheet's version is unchanged."""
+    """Compiled plans by sheet id, valid while the sheet's version is unchanged.
+
+    Credit control (Authorize, the slice extension) may take a plan `stale_ok`: when a
+    big sheet (`background_above` rates or more) changed, the plan of its previous
+    version keeps answering while the new one is compiled in a thread of its own (one
+    per sheet at a time), instead of the request waiting 20-30 s for a million prefixes.
+    What it answers is a reservation, an estimate settled by the CDR; every charge
+    (CDR rating, re-rating, quotes) waits for the current version."""
+
+    background_above = 50_000
 
     def __init__(self) -> None:
         # Keyed by database too: one process may serve several (the tests do), and the
         # same sheet id and version in two databases are two different sheets.
         self._plans: dict[tuple[str, int], RatingPlan] = {}
         self._lock = threading.Lock()
+        # Called after each compile (services/common/gc_tuning.py freezes the new plan
+        # out of the garbage collector's way in server processes).
+        self.after_compile: Callable[[], None] | None = None
+        self._building: set[tuple[str, int]] = set()
 
     def plan(self, session: Session, sheet_id: int) -> RatingPlan:
         version = session.execute(
@@ -115,15 +132,73 @@ class PlanCache:
         ).scalar_one_or_none()
         if version is None:
             raise NotFound(f"rate sheet {sheet_id} not found")
-        key = (session.connection().engine.url.render_as_string(hide_password=True), sheet_id)
+        return self._current(session, sheet_id, version)
+
+    def plans(
+        self, session: Session, sheet_ids: Iterable[int], *, stale_ok: bool = False
+    ) -> dict[int, RatingPlan]:
+        """Several sheets' plans, their versions read in one statement (Authorize needs
+        every level's sheet). A sheet that does not exist is left out."""
+        wanted = sorted(set(sheet_ids))
+        if not wanted:
+            return {}
+        versions = session.execute(
+            select(schema.RateSheet.id, schema.RateSheet.version).where(
+                schema.RateSheet.id.in_(wanted)
+            )
+        ).all()
+        return {int(i): self._current(session, int(i), int(v), stale_ok) for i, v in versions}
+
+    def _current(
+        self, session: Session, sheet_id: int, version: int, stale_ok: bool = False
+    ) -> RatingPlan:
+        """The compiled plan of this version of the sheet, compiled now if needed."""
+        engine = session.connection().engine
+        key = (engine.url.render_as_string(hide_password=True), sheet_id)
         with self._lock:
             cached = self._plans.get(key)
         if cached is not None and cached.sheet.version == version:
             return cached
+        if stale_ok and cached is not None and len(cached.sheet.rates) >= self.background_above:
+            self._build_in_background(engine, key)
+            return cached
         plan = compile_sheet(load_sheet(session, sheet_id))
-        with self._lock:
-            self._plans[key] = plan
+        self._keep(key, plan)
         return plan
+
+    def _keep(self, key: tuple[str, int], plan: RatingPlan) -> None:
+        with self._lock:
+            current = self._plans.get(key)
+            # A slower build of an older version never replaces a newer plan.
+            if current is None or current.sheet.version <= plan.sheet.version:
+                self._plans[key] = plan
+        if self.after_compile is not None:
+            self.after_compile()
+
+    def _build_in_background(self, engine: Engine, key: tuple[str, int]) -> None:
+        with self._lock:
+            if key in self._building:
+                return
+            self._building.add(key)
+
+        def build() -> None:
+            try:
+                with Session(engine) as session:
+                    plan = compile_sheet(load_sheet(session, key[1]))
+                self._keep(key, plan)
+                logger.info("rate sheet %d version %d compiled", key[1], plan.sheet.version)
+            except Exception:  # the old plan keeps answering; the next use tries again
+                logger.exception("compiling rate sheet %d failed", key[1])
+            finally:
+                with self._lock:
+                    self._building.discard(key)
+
+        threading.Thread(target=build, name=f"plan-{key[1]}", daemon=True).start()
+
+    def building(self) -> bool:
+        """Whether a background compile is running (tests, benchmarks)."""
+        with self._lock:
+            return bool(self._building)
 
 
 # One cache per process: gunicorn workers and the AMI listener each have their own.

@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    text,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -396,6 +397,27 @@ class Reservation(Base):
         Index("ix_reservations_trunk_status", "trunk_id", "status"),
         # Expiry and the listener's slice extension look for open rows by expires_at.
         Index("ix_reservations_status_expires", "status", "expires_at"),
+        # Only the open rows, a small part of the table: what Authorize's concurrent
+        # calls, trunk channel limits and expiry look at.
+        Index(
+            "ix_reservations_open_account",
+            "account_id",
+            "parent_id",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index(
+            "ix_reservations_open_trunk",
+            "trunk_id",
+            postgresql_where=text("status = 'open' AND parent_id IS NULL"),
+            sqlite_where=text("status = 'open' AND parent_id IS NULL"),
+        ),
+        Index(
+            "ix_reservations_open_expires",
+            "expires_at",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

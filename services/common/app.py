@@ -15,12 +15,12 @@ from typing import Any
 from spyne import Application, ServiceBase
 from spyne.model.fault import Fault
 from spyne.protocol.soap import Soap11
-from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from ami_listener.actions import AmiTarget
 from db.schema import LoginAttempt
-from db.session import UnitOfWork
+from db.session import UnitOfWork, is_dropped_connection
 from rating.errors import BillingError, InvalidInput
 from services.common import audit
 from services.common.caller import Caller
@@ -76,9 +76,23 @@ class SiptarApplication(Application):
     def _call_in_uow(self, ctx: Any) -> Any:
         if self.session_factory is None:
             raise RuntimeError("the application has no database (built for WSDL only)")
+        used: list[UnitOfWork] = []
+        try:
+            return self._call_once(ctx, self.session_factory, used)
+        except DBAPIError as e:
+            if not is_dropped_connection(e, used[-1] if used else None):
+                raise
+            # The pool was invalidated with the dropped connection: this gets a new one.
+            logger.warning("the database connection was dropped; running the call again")
+            return self._call_once(ctx, self.session_factory, used)
+
+    def _call_once(
+        self, ctx: Any, session_factory: Callable[[], Session], used: list[UnitOfWork]
+    ) -> Any:
         attempts: list[LoginAttempt] = []
         try:
-            with UnitOfWork(self.session_factory) as uow:
+            with UnitOfWork(session_factory) as uow:
+                used.append(uow)
                 header = ctx.in_header
                 if _auth_headers(ctx) > 1:
                     # spyne keeps the last one: which one the caller meant is anybody's guess.
@@ -96,7 +110,7 @@ class SiptarApplication(Application):
                 check_inputs(ctx.descriptor.in_message._type_info, ctx.in_object or ())
                 return super().call_wrapper(ctx)
         finally:
-            record(self.session_factory, attempts)
+            record(session_factory, attempts)
 
 
 def actor(service: str, ctx: Any, caller: Caller) -> audit.Actor:

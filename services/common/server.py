@@ -24,12 +24,22 @@ class _Gunicorn(BaseApplication):
 
     def load(self) -> Any:
         # Runs in each worker after the fork: the engine is created here, per worker.
-        from services.common.wsgi import make_wsgi_app
+        from services.common.gc_tuning import tune_gc
+        from services.common.wsgi import make_wsgi_app, no_periodic_collection
 
-        return make_wsgi_app(self.settings)
+        app = make_wsgi_app(self.settings)
+        no_periodic_collection()
+        tune_gc()
+        return app
 
 
 def serve(settings: Settings, *, bind: str, workers: int, threads: int = 8) -> None:
+    run_gunicorn(settings, bind=bind, workers=workers, threads=threads, cls=_Gunicorn)
+
+
+def run_gunicorn(
+    settings: Settings, *, bind: str, workers: int, threads: int, cls: type[_Gunicorn]
+) -> None:
     """gunicorn with threaded workers (gthread): a client that stalls mid-request holds
     one thread, not a whole worker, and idle keep-alive connections hold none. For the
     internet, put a buffering reverse proxy in front (docs/security.md): it reads every
@@ -42,7 +52,7 @@ def serve(settings: Settings, *, bind: str, workers: int, threads: int = 8) -> N
         for name in ("billing", "config", "reseller", "cdr"):
             print(f"  {base}/{name}?wsdl", flush=True)
 
-    _Gunicorn(
+    cls(
         settings,
         {
             "bind": bind,

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from db.schema import LoginAttempt, fold_username, utcnow
 from rating.errors import AuthenticationFailed, TooManyAttempts
 from services.common.caller import Caller, authenticate
+from services.common.caller_cache import callers, scope_of
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +61,26 @@ def guarded_authenticate(
     moment = now or utcnow()
     if not username or not password:
         return authenticate(session, username, password)  # raises: nothing to guess
+    # A hit is this process's own full check, passed within the cache's TTL with this
+    # very password: nothing to throttle, nothing new to record.
+    scope = scope_of(session)
+    cached = callers.get(scope, username, password)
+    if cached is not None:
+        return cached
+    generation = callers.generation()
     key = fold_username(username)[:80]
     address = address[:64]
     check(session, key, address, moment)
     try:
         caller = authenticate(session, username, password)
     except AuthenticationFailed:
+        callers.forget(scope, username)
         pending.append(LoginAttempt(username_key=key, address=address, success=False, at=moment))
         logger.info("failed login for %r from %s", username[:80], address)
         raise
     if _first_in_a_while(caller.login_id, address):
         pending.append(LoginAttempt(username_key=key, address=address, success=True, at=moment))
+    callers.put(scope, username, password, caller, generation)
     return caller
 
 
@@ -140,6 +150,8 @@ def record(session_factory: Callable[[], Session], pending: list[LoginAttempt]) 
 
 
 def forget_successes() -> None:
-    """Tests: start from an empty per-process memo of recorded successes."""
+    """Tests: start from an empty per-process memo of recorded successes (and no cached
+    caller)."""
     with _seen_lock:
         _seen.clear()
+    callers.clear()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
+import spyne.const
 from spyne.server.wsgi import WsgiApplication
 from spyne.util.wsgi_wrapper import WsgiMounter
 from sqlalchemy.orm import Session
@@ -58,6 +59,14 @@ def wsgi_applications(
         render_wsdl(w, f"{public_url.rstrip('/')}/{name}")
         wsgi[name] = w
     return wsgi
+
+
+def no_periodic_collection() -> None:
+    """spyne runs a full gc.collect() after a request at most once a second
+    (`spyne.const.MIN_GC_INTERVAL`, read by `MethodContext.close` in spyne/context.py):
+    ~500 ms once a big plan is in memory, paid by the request that triggers it. Off, for
+    a gunicorn worker (services/common/gc_tuning.py says what collects instead)."""
+    spyne.const.MIN_GC_INTERVAL = float("inf")
 
 
 def make_wsgi_app(settings: Settings) -> WsgiApp:

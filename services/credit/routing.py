@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from db.rates import plans
 from db.schema import Cdr, Provider, Reservation, Route, RouteTrunk, Trunk
 from rating import RatingPlan
-from rating.errors import BillingError
+from rating.errors import BillingError, NotFound
 from rating.model import CallToRate
 
 logger = logging.getLogger(__name__)
@@ -135,12 +135,26 @@ def _why_excluded(
 
 def plan_for(session: Session, sheet_id: int) -> RatingPlan:
     """The sheet's compiled plan, its version checked once per session (transaction)
-    rather than at every use: Authorize needs the same sheets several times."""
+    rather than at every use: Authorize needs the same sheets several times. Credit
+    control takes a big sheet's previous plan while its new version compiles
+    (db/rates.PlanCache)."""
     memo: dict[int, RatingPlan] = session.info.setdefault("siptar_plans", {})
     plan = memo.get(sheet_id)
     if plan is None:
-        plan = memo[sheet_id] = plans.plan(session, sheet_id)
+        found = plans.plans(session, [sheet_id], stale_ok=True)
+        if sheet_id not in found:
+            raise NotFound(f"rate sheet {sheet_id} not found")
+        plan = memo[sheet_id] = found[sheet_id]
     return plan
+
+
+def preload_plans(session: Session, sheet_ids: list[int]) -> None:
+    """Fill this session's memo of plans (`plan_for`) for several sheets at once: one
+    statement checks all their versions."""
+    memo: dict[int, RatingPlan] = session.info.setdefault("siptar_plans", {})
+    missing = [i for i in sheet_ids if i not in memo]
+    if missing:
+        memo.update(plans.plans(session, missing, stale_ok=True))
 
 
 def _probe(session: Session, sheet_id: int | None, number: str, start: datetime) -> Decimal | None:

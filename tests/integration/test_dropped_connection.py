@@ -1,0 +1,58 @@
+"""No pool pre-ping (db/session.py): a connection PostgreSQL dropped is found out by the
+call that uses it, and that call, having committed nothing, runs again on a new
+connection, so the client never sees the drop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from client import SiptarClient
+from db.session import make_engine
+from tests.pgserver import pg_admin
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+Client = Callable[[str, str], SiptarClient]
+
+
+def kill_every_connection(admin_url: str, database_url: str) -> None:
+    """pg_terminate_backend on every session of the test's database (the server's pool)."""
+    name = make_url(database_url).database
+    pg_admin(
+        admin_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+    )
+
+
+def test_the_engine_does_not_ping_on_checkout(database_url: str) -> None:
+    engine = make_engine(database_url)
+    assert engine.pool._pre_ping is False
+    engine.dispose()
+
+
+def test_the_next_calls_work_after_the_backends_were_killed(
+    client_for: Client, pg_admin_url: str, database_url: str
+) -> None:
+    alice = client_for("customer", "customer")
+    reseller = client_for("reseller", "reseller")
+    before = alice.billing.GetBalance().balance
+    reseller.billing.GetBalance()
+    kill_every_connection(pg_admin_url, database_url)
+    assert alice.billing.GetBalance().balance == before
+    kill_every_connection(pg_admin_url, database_url)
+    # A write, too: run again once, so the payment is made exactly once.
+    reseller.billing.AddPayment(account_id=3, amount=Decimal("1.50"), reference="after drop")
+    assert alice.billing.GetBalance().balance == before + Decimal("1.50")
+    answer = alice.billing.Authorize(
+        call={"number": "34911234567", "account": "acct1001", "uniqueid": "drop.1"}
+    )
+    assert answer.allowed
