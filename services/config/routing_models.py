@@ -21,6 +21,8 @@ class ProviderInfo(ComplexModel):
 class ProviderList(ComplexModel):
     __namespace__ = TNS
     items = ProviderInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class NewTrunk(ComplexModel):
@@ -47,6 +49,8 @@ class TrunkInfo(ComplexModel):
 class TrunkList(ComplexModel):
     __namespace__ = TNS
     items = TrunkInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class RouteTrunk(ComplexModel):
@@ -78,6 +82,8 @@ class RouteInfo(ComplexModel):
 class RouteList(ComplexModel):
     __namespace__ = TNS
     items = RouteInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class RoutedTrunk(ComplexModel):

@@ -13,7 +13,7 @@ from spyne import Integer, ServiceBase, Unicode, rpc
 
 from db import schema
 from services.common.app import request
-from services.common.wire import Auth, money
+from services.common.wire import Auth, Limit, Offset, money, page_bounds
 from services.config import routing_models as m
 from services.config import routing_usecases as usecases
 from services.credit.routing import TrunkChoice
@@ -72,13 +72,13 @@ class RoutingService(ServiceBase):
         req = request(ctx)
         return _provider(usecases.create_provider(req.uow, req.caller, name, buy_sheet_id))
 
-    @rpc(_returns=m.ProviderList)
-    def ListProviders(ctx: Any) -> m.ProviderList:
-        """Every provider."""
+    @rpc(Offset, Limit, _returns=m.ProviderList)
+    def ListProviders(ctx: Any, offset: int | None, limit: int | None) -> m.ProviderList:
+        """The providers by id, a page at a time (limit 1 to 1000, default 100)."""
         req = request(ctx)
-        return m.ProviderList(
-            items=[_provider(p) for p in usecases.list_providers(req.uow, req.caller)]
-        )
+        first, count = page_bounds(offset, limit)
+        rows, total = usecases.list_providers(req.uow, req.caller, first, count)
+        return m.ProviderList(items=[_provider(p) for p in rows], total=total, offset=first)
 
     @rpc(m.NewTrunk.customize(min_occurs=1, nillable=False), _returns=m.TrunkInfo)
     def CreateTrunk(ctx: Any, trunk: m.NewTrunk) -> m.TrunkInfo:
@@ -100,11 +100,13 @@ class RoutingService(ServiceBase):
         )
         return _trunk(row)
 
-    @rpc(_returns=m.TrunkList)
-    def ListTrunks(ctx: Any) -> m.TrunkList:
-        """Every trunk."""
+    @rpc(Offset, Limit, _returns=m.TrunkList)
+    def ListTrunks(ctx: Any, offset: int | None, limit: int | None) -> m.TrunkList:
+        """The trunks by id, a page at a time (limit 1 to 1000, default 100)."""
         req = request(ctx)
-        return m.TrunkList(items=[_trunk(t) for t in usecases.list_trunks(req.uow, req.caller)])
+        first, count = page_bounds(offset, limit)
+        rows, total = usecases.list_trunks(req.uow, req.caller, first, count)
+        return m.TrunkList(items=[_trunk(t) for t in rows], total=total, offset=first)
 
     @rpc(m.NewRoute.customize(min_occurs=1, nillable=False), _returns=m.RouteInfo)
     def CreateRoute(ctx: Any, route: m.NewRoute) -> m.RouteInfo:
@@ -129,18 +131,16 @@ class RoutingService(ServiceBase):
             ),
         )
         row = usecases.create_route(req.uow, req.caller, cmd)
-        links = [
-            x for r, xs in usecases.list_routes(req.uow, req.caller) if r.id == row.id for x in xs
-        ]
-        return _route(row, links)
+        return _route(row, usecases.route_trunks(req.uow, [row.id]))
 
-    @rpc(_returns=m.RouteList)
-    def ListRoutes(ctx: Any) -> m.RouteList:
-        """Every route with its trunks, by prefix."""
+    @rpc(Offset, Limit, _returns=m.RouteList)
+    def ListRoutes(ctx: Any, offset: int | None, limit: int | None) -> m.RouteList:
+        """The routes with their trunks, by prefix, a page at a time (limit 1 to 1000,
+        default 100)."""
         req = request(ctx)
-        return m.RouteList(
-            items=[_route(r, xs) for r, xs in usecases.list_routes(req.uow, req.caller)]
-        )
+        first, count = page_bounds(offset, limit)
+        rows, total = usecases.list_routes(req.uow, req.caller, first, count)
+        return m.RouteList(items=[_route(r, xs) for r, xs in rows], total=total, offset=first)
 
     @rpc(
         Unicode(min_occurs=1, nillable=False, min_len=1, max_len=40),

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from db import schema
+from db.paging import page_scalars
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import AlreadyExists, InvalidInput, NotFound
@@ -49,9 +50,12 @@ def create_provider(
     return _insert(uow, provider, f"a provider named {name.strip()!r} already exists")
 
 
-def list_providers(uow: UnitOfWork, caller: Caller) -> list[schema.Provider]:
+def list_providers(
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[schema.Provider], int]:
     require_role(caller, "admin")
-    return list(uow.session.scalars(select(schema.Provider).order_by(schema.Provider.id)))
+    query = select(schema.Provider).order_by(schema.Provider.id)
+    return page_scalars(uow.session, query, offset, limit)
 
 
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,254}")
@@ -90,9 +94,12 @@ def create_trunk(
     return _insert(uow, trunk, f"a trunk named {name.strip()!r} already exists")
 
 
-def list_trunks(uow: UnitOfWork, caller: Caller) -> list[schema.Trunk]:
+def list_trunks(
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[schema.Trunk], int]:
     require_role(caller, "admin")
-    return list(uow.session.scalars(select(schema.Trunk).order_by(schema.Trunk.id)))
+    query = select(schema.Trunk).order_by(schema.Trunk.id)
+    return page_scalars(uow.session, query, offset, limit)
 
 
 def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route:
@@ -126,21 +133,28 @@ def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route
     return route
 
 
+RouteWithTrunks = tuple[schema.Route, list[schema.RouteTrunk]]
+
+
 def list_routes(
-    uow: UnitOfWork, caller: Caller
-) -> list[tuple[schema.Route, list[schema.RouteTrunk]]]:
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[RouteWithTrunks], int]:
     require_role(caller, "admin")
-    routes = list(uow.session.scalars(select(schema.Route).order_by(schema.Route.prefix)))
-    links = list(uow.session.scalars(select(schema.RouteTrunk)))
-    return [
-        (
-            r,
-            sorted(
-                (x for x in links if x.route_id == r.id), key=lambda x: (x.priority, x.trunk_id)
-            ),
+    query = select(schema.Route).order_by(schema.Route.prefix, schema.Route.id)
+    routes, total = page_scalars(uow.session, query, offset, limit)
+    links = route_trunks(uow, [r.id for r in routes])
+    return [(r, [x for x in links if x.route_id == r.id]) for r in routes], total
+
+
+def route_trunks(uow: UnitOfWork, route_ids: list[int]) -> list[schema.RouteTrunk]:
+    """The trunks of these routes (one statement for a page), in priority order."""
+    return list(
+        uow.session.scalars(
+            select(schema.RouteTrunk)
+            .where(schema.RouteTrunk.route_id.in_(route_ids))
+            .order_by(schema.RouteTrunk.priority, schema.RouteTrunk.trunk_id)
         )
-        for r in routes
-    ]
+    )
 
 
 def try_route(uow: UnitOfWork, caller: Caller, number: str, account_id: int | None) -> RoutePlan:

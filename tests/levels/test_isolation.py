@@ -84,9 +84,7 @@ def lots_inside(result: Any, inside: set[int], w: World) -> bool:
 
 def sheets_inside(result: Any, inside: set[int], w: World) -> bool:
     readable = {w.sheet("R2 cost")}  # the sheet R2 pays by, owned by R1
-    # zeep unwraps a response made of one repeated element into the list itself.
-    items = result if isinstance(result, list) else result.items
-    return all(s.owner_id in inside or s.id in readable for s in items or [])
+    return all(s.owner_id in inside or s.id in readable for s in result.items or [])
 
 
 def audit_inside(result: Any, inside: set[int], w: World) -> bool:
