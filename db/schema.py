@@ -218,10 +218,16 @@ class Rate(Base):
     valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+# Configuration that CDRs and charges point at is never deleted: it is disabled (out
+# of routing, may come back) or retired (out for good).
+CONFIG_STATUSES = "status IN ('active', 'disabled', 'retired')"
+
+
 class Provider(Base):
     """A termination provider; what it charges us is its buy sheet."""
 
     __tablename__ = "providers"
+    __table_args__ = (CheckConstraint(CONFIG_STATUSES, name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
@@ -232,6 +238,7 @@ class Provider(Base):
 
 class Trunk(Base):
     __tablename__ = "trunks"
+    __table_args__ = (CheckConstraint(CONFIG_STATUSES, name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
@@ -251,6 +258,7 @@ class Route(Base):
     __tablename__ = "routes"
     __table_args__ = (
         CheckConstraint("strategy IN ('lcr', 'priority', 'balance', 'quality')", name="strategy"),
+        CheckConstraint(CONFIG_STATUSES, name="status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -258,6 +266,7 @@ class Route(Base):
     name: Mapped[str] = mapped_column(String(128), default="")
     strategy: Mapped[str] = mapped_column(String(16), default="lcr")
     allow_loss: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
 
 
 class RouteTrunk(Base):
@@ -477,6 +486,7 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 # imported here so that every user of `Base.metadata` sees those tables too.
 # Invoicing's tables live in their own module; importing it here registers them on
 # Base.metadata wherever the schema is used (alembic, tests, create_all).
+from db import config_schema as _config_schema  # noqa: E402, F401
 from db import invoice_schema as _invoice_schema  # noqa: E402, F401
 from db import mail_schema as _mail_schema  # noqa: E402, F401
 from db import recurring_schema  # noqa: E402, F401

@@ -7,6 +7,7 @@ from services.config.asterisk_service import AsteriskService
 from services.config.deck_service import RateDeckService
 from services.config.did_service import DidService
 from services.config.models import TNS
+from services.config.routing_changes_service import RoutingChangesService
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
 from services.config.traffic_service import TrafficService
@@ -23,6 +24,7 @@ def application() -> SiptarApplication:
             TrafficService,
             DidService,
             AsteriskService,
+            RoutingChangesService,
         ],
         tns=TNS,
         name="Config",

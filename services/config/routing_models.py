@@ -76,6 +76,7 @@ class RouteInfo(ComplexModel):
     name = Unicode
     strategy = Unicode
     allow_loss = Boolean
+    status = Unicode
     trunks = RouteTrunk.customize(max_occurs="unbounded")
 
 
@@ -107,3 +108,41 @@ class RouteTest(ComplexModel):
     allow_loss = Boolean
     sell_cost = Money
     trunks = RoutedTrunk.customize(max_occurs="unbounded")
+
+
+Status = Unicode(values=["active", "disabled", "retired"])
+
+
+class ProviderChanges(ComplexModel):
+    """Only the fields sent are changed."""
+
+    __namespace__ = TNS
+    name = Unicode(min_len=1, max_len=128)
+    buy_sheet_id = Integer
+    status = Status
+
+
+class TrunkChanges(ComplexModel):
+    """Only the fields sent are changed; `clear_channel_limit` removes the limit."""
+
+    __namespace__ = TNS
+    name = Unicode(min_len=1, max_len=128)
+    dial_string = Unicode(min_len=1, max_len=255)
+    channel_limit = Integer(ge=0)
+    clear_channel_limit = Boolean
+    sip_host = Unicode(max_len=255)
+    status = Status
+
+
+class RouteChanges(ComplexModel):
+    """Only the fields sent are changed; `trunks`, when sent (with `set_trunks`, so
+    that an empty list can be sent), replace the route's trunks."""
+
+    __namespace__ = TNS
+    prefix = Unicode(max_len=32)
+    name = Unicode(max_len=128)
+    strategy = Unicode(values=["lcr", "priority", "balance", "quality"])
+    allow_loss = Boolean
+    status = Status
+    set_trunks = Boolean
+    trunks = RouteTrunk.customize(max_occurs=100)

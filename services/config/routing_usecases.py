@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from db import schema
+from db import config_versions, schema
 from db.paging import page_scalars
 from db.session import UnitOfWork
 from rating import normalise_number
@@ -46,7 +46,7 @@ def create_provider(
     require_role(caller, "admin")
     if buy_sheet_id is not None and uow.session.get(schema.RateSheet, buy_sheet_id) is None:
         raise NotFound(f"rate sheet {buy_sheet_id} not found")
-    provider = schema.Provider(name=_name(name), buy_sheet_id=buy_sheet_id)
+    provider = schema.Provider(name=clean_name(name), buy_sheet_id=buy_sheet_id)
     return _insert(uow, provider, f"a provider named {name.strip()!r} already exists")
 
 
@@ -79,17 +79,12 @@ def create_trunk(
         raise InvalidInput(f"dial_string: up to 255 characters, with {PLACEHOLDER} in it")
     if channel_limit is not None and channel_limit < 0:
         raise InvalidInput("channel_limit: 0 or more (empty: no limit)")
-    host = sip_host.strip()
-    if host and not _HOST.fullmatch(host):
-        raise InvalidInput("sip_host: a host name or IP address (letters, digits, . and -)")
-    if host and not _HOST.fullmatch(name.strip()):
-        raise InvalidInput("name: a provisioned trunk's name is its PJSIP endpoint: no spaces")
     trunk = schema.Trunk(
         provider_id=provider_id,
-        name=_name(name),
+        name=clean_name(name),
         dial_string=dial,
         channel_limit=channel_limit,
-        sip_host=host,
+        sip_host=clean_host(sip_host, name),
     )
     return _insert(uow, trunk, f"a trunk named {name.strip()!r} already exists")
 
@@ -107,14 +102,7 @@ def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route
     if cmd.strategy not in STRATEGIES:
         raise InvalidInput(f"strategy: one of {', '.join(STRATEGIES)}")
     prefix = normalise_number(cmd.prefix) if cmd.prefix.strip() else ""
-    ids = [link.trunk_id for link in cmd.trunks]
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("trunks: each trunk once")
-    for link in cmd.trunks:
-        if uow.session.get(schema.Trunk, link.trunk_id) is None:
-            raise NotFound(f"trunk {link.trunk_id} not found")
-        if link.weight < 1:
-            raise InvalidInput("weight: 1 or more")
+    check_links(uow, cmd.trunks)
     route = schema.Route(
         prefix=prefix, name=cmd.name.strip()[:128], strategy=cmd.strategy, allow_loss=cmd.allow_loss
     )
@@ -129,8 +117,32 @@ def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route
         )
         for link in cmd.trunks
     )
+    config_versions.bump(uow.session, config_versions.ROUTING)
     uow.commit()
     return route
+
+
+def check_links(uow: UnitOfWork, links: tuple[RouteTrunkLink, ...]) -> None:
+    ids = [link.trunk_id for link in links]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("trunks: each trunk once")
+    for link in links:
+        if uow.session.get(schema.Trunk, link.trunk_id) is None:
+            raise NotFound(f"trunk {link.trunk_id} not found")
+        if link.weight < 1:
+            raise InvalidInput("weight: 1 or more")
+        if link.priority < 0:
+            raise InvalidInput("priority: 0 or more")
+
+
+def clean_host(sip_host: str, trunk_name: str) -> str:
+    """The trunk's SIP host ("" for none); a provisioned trunk's name is its endpoint."""
+    host = sip_host.strip()
+    if host and not _HOST.fullmatch(host):
+        raise InvalidInput("sip_host: a host name or IP address (letters, digits, . and -)")
+    if host and not _HOST.fullmatch(trunk_name.strip()):
+        raise InvalidInput("name: a provisioned trunk's name is its PJSIP endpoint: no spaces")
+    return host
 
 
 RouteWithTrunks = tuple[schema.Route, list[schema.RouteTrunk]]
@@ -180,7 +192,7 @@ def operator_sheet(uow: UnitOfWork, account: schema.Account) -> int | None:
     return account.rate_sheet_id
 
 
-def _name(name: str) -> str:
+def clean_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 128:
         raise InvalidInput("name: 1 to 128 characters")
@@ -193,5 +205,6 @@ def _insert(uow: UnitOfWork, row: T, taken: str) -> T:
         uow.session.flush()
     except IntegrityError:
         raise AlreadyExists(taken) from None
+    config_versions.bump(uow.session, config_versions.ROUTING)
     uow.commit()
     return row

@@ -190,6 +190,9 @@ CASES: list[Case] = [
     Case("config", "ListTrunks", lambda w: {}),
     Case("config", "CreateRoute", lambda w: {"route": {"prefix": "34", "strategy": "lcr"}}),
     Case("config", "ListRoutes", lambda w: {}),
+    Case("config", "UpdateProvider", lambda w: {"provider_id": 1, "changes": {"name": "p"}}),
+    Case("config", "UpdateTrunk", lambda w: {"trunk_id": 1, "changes": {"status": "disabled"}}),
+    Case("config", "UpdateRoute", lambda w: {"route_id": 1, "changes": {"status": "disabled"}}),
     Case("config", "TestRoute", lambda w: {"number": "34911234567", "account_id": w.id("XC")}),
     Case("config", "GetLiveCalls", lambda w: {}),
     Case(
