@@ -10,6 +10,7 @@ from services.config.models import TNS
 from services.config.routing_changes_service import RoutingChangesService
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
+from services.config.settings_service import SettingsService
 from services.config.traffic_service import TrafficService
 
 NAME = "config"
@@ -25,6 +26,7 @@ def application() -> SiptarApplication:
             DidService,
             AsteriskService,
             RoutingChangesService,
+            SettingsService,
         ],
         tns=TNS,
         name="Config",

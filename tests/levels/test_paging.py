@@ -42,7 +42,9 @@ NOT_LISTS = {
     ("billing", "SetBalanceAlerts"): "echoes the thresholds sent (at most 10)",
     ("billing", "SetTaxes"): "echoes the taxes sent",
     ("config", "CreateRoute"): "the trunks of one route (at most 100)",
+    ("config", "UpdateRoute"): "the trunks of one route (at most 100)",
     ("config", "TestRoute"): "the trunks of one route (at most 100)",
+    ("config", "GetSettings"): "the settings of the registry (a fixed few)",
     ("reseller", "SetCallerIds"): "echoes the caller IDs sent (at most 100)",
     ("reseller", "GetSipRegistrations"): "the contacts of one endpoint",
     # Reports with one line per group of a period: known gap (docs/STATUS.md).
