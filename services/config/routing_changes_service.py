@@ -8,16 +8,18 @@ Client.SchemaValidationError, Server.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from spyne import Integer, ServiceBase, rpc
 
 from services.common.app import request
-from services.common.wire import Auth
+from services.common.wire import Auth, money
 from services.config import routing_changes as uc
 from services.config import routing_models as m
 from services.config.routing_service import provider_info, route_info, route_links, trunk_info
 from services.config.routing_usecases import route_trunks
+from services.config.trunk_status import trunk_status
 
 Id = Integer(min_occurs=1, nillable=False)
 
@@ -67,3 +69,24 @@ class RoutingChangesService(ServiceBase):
         )
         route = uc.update_route(req.uow, req.caller, route_id, cmd)
         return route_info(route, route_trunks(req.uow, [route.id]))
+
+    @rpc(Id, _returns=m.TrunkStatus)
+    def GetTrunkStatus(ctx: Any, trunk_id: int) -> m.TrunkStatus:
+        """A trunk's consumption now: calls up, channel limit and channels held, ASR (%)
+        and ACD (s) of the calls it carried that started in the last hour, and its
+        provider cost of the calls started since 00:00 UTC today."""
+        req = request(ctx)
+        s = trunk_status(req.uow, req.caller, trunk_id, datetime.now(UTC))
+        return m.TrunkStatus(
+            trunk_id=s.trunk.id,
+            name=s.trunk.name,
+            status=s.trunk.status,
+            channel_limit=s.trunk.channel_limit,
+            calls_up=s.calls_up,
+            channels_held=s.channels_held,
+            calls_last_hour=s.calls_last_hour,
+            answered_last_hour=s.answered_last_hour,
+            asr=money(s.asr),
+            acd=money(s.acd),
+            cost_today=money(s.cost_today),
+        )

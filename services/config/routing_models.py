@@ -146,3 +146,18 @@ class RouteChanges(ComplexModel):
     status = Status
     set_trunks = Boolean
     trunks = RouteTrunk.customize(max_occurs=100)
+
+
+class TrunkStatus(ComplexModel):
+    __namespace__ = TNS
+    trunk_id = Integer
+    name = Unicode
+    status = Unicode
+    channel_limit = Integer
+    calls_up = Integer  # live calls on it now (the AMI listener's)
+    channels_held = Integer  # open reservations with it first: what the limit counts
+    calls_last_hour = Integer
+    answered_last_hour = Integer
+    asr = Money  # per cent, last hour
+    acd = Money  # seconds, last hour
+    cost_today = Money  # owed to its provider for calls started since 00:00 UTC

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from client import errors
 from db import config_versions
-from db.schema import Cdr, Provider, Route, Trunk
+from db.schema import Cdr, Charge, LiveCall, Provider, Route, Trunk
 
 pytestmark = pytest.mark.usefixtures("demo")
 SPAIN = "34911234567"
@@ -203,3 +204,50 @@ class TestNothingIsDeleted:
         assert json.loads(event.changes)["status"] == ["active", "disabled"]
         # The version stamp's row is audited too: it is a change of configuration.
         assert {e.object_type for e in found} == {"trunks", "config_versions"}
+
+
+class TestTrunkStatus:
+    def test_calls_up_channels_quality_and_cost_today(
+        self, api: Any, session_factory: Callable[[], Session]
+    ) -> None:
+        idle = api.config.GetTrunkStatus(trunk_id=1)
+        assert (idle.name, idle.channel_limit, idle.calls_up, idle.calls_last_hour) == (
+            "carrier1",
+            30,
+            0,
+            0,
+        )
+        assert idle.cost_today == Decimal(0)
+        # Two calls settled over carrier1 (one answered, one not), one still held.
+        first = api.billing.Authorize(call={"number": SPAIN, "account": "acct1001"})
+        api.billing.SettleCall(
+            call={"uniqueid": "ts.1", "reservation_id": first.reservation_id, "billsec": 125}
+        )
+        api.billing.SettleCall(
+            call={
+                "uniqueid": "ts.2",
+                "billsec": 0,
+                "account_id": 3,
+                "number": SPAIN,
+                "trunk_id": 1,
+                "disposition": "NO ANSWER",
+            }
+        )
+        api.billing.Authorize(call={"number": SPAIN, "account": "acct1001"})
+        with session_factory() as s:  # what the AMI listener keeps of a call up
+            s.add(LiveCall(uniqueid="up.1", trunk_id=1, number=SPAIN, state="up"))
+            s.commit()
+        status = api.config.GetTrunkStatus(trunk_id=1)
+        assert (status.calls_up, status.channels_held) == (1, 1)
+        assert (status.calls_last_hour, status.answered_last_hour) == (2, 1)
+        assert (status.asr, status.acd) == (Decimal(50), Decimal(125))
+        # Cost today is what the provider charges of its calls say, to the millionth.
+        with session_factory() as s:
+            owed = s.scalar(
+                select(func.sum(Charge.cost)).where(
+                    Charge.provider_id == 1, Charge.account_id.is_(None)
+                )
+            )
+        assert owed and status.cost_today == owed
+        with pytest.raises(errors.NotFound):
+            api.config.GetTrunkStatus(trunk_id=999)

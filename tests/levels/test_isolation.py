@@ -194,6 +194,7 @@ CASES: list[Case] = [
     Case("config", "UpdateTrunk", lambda w: {"trunk_id": 1, "changes": {"status": "disabled"}}),
     Case("config", "UpdateRoute", lambda w: {"route_id": 1, "changes": {"status": "disabled"}}),
     Case("config", "GetSettings", lambda w: {}),
+    Case("config", "GetTrunkStatus", lambda w: {"trunk_id": 1}),
     Case("config", "SetSetting", lambda w: {"name": "credit.slice_seconds", "value": "1"}),
     Case("config", "TestRoute", lambda w: {"number": "34911234567", "account_id": w.id("XC")}),
     Case("config", "GetLiveCalls", lambda w: {}),
