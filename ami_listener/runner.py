@@ -28,6 +28,7 @@ from ami_listener.writer import CdrWriter
 from db.session import UnitOfWork, make_engine, make_session_factory, masked
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, record_cdr
+from services.common import runtime_settings
 from services.common.gc_tuning import tune_gc
 from services.credit.authorize import Authorization, AuthorizeRequest, authorize
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
@@ -142,7 +143,10 @@ def authorizer(
 ) -> Authorizer:
     def run_one(req: AuthorizeRequest) -> Authorization:
         with UnitOfWork(session_factory) as uow:
-            return authorize(uow, None, req, policy=policy)
+            # The runtime settings (database) over the environment's policy.
+            return authorize(
+                uow, None, req, policy=runtime_settings.credit_policy(uow.session, policy)
+            )
 
     return run_one
 

@@ -12,12 +12,14 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db import schema
+from db.paging import page_scalars
 from db.rate_bulk import stored_rates
 from rating import RatingPlan, compile_sheet
 from rating.errors import NotFound
@@ -222,3 +224,19 @@ def rate_page(
         .limit(limit)
     ).all()
     return list(rows), total
+
+
+def sheets_with_rate_counts(
+    session: Session, query: Select[Any], offset: int, limit: int
+) -> tuple[list[tuple[schema.RateSheet, int]], int]:
+    """A page of sheets (an ordered query of RateSheet), each with its number of
+    rates, counted for that page's sheets only, and the total of sheets."""
+    sheets, total = page_scalars(session, query, offset, limit)
+    counts = dict(
+        session.execute(
+            select(schema.Rate.sheet_id, func.count())
+            .where(schema.Rate.sheet_id.in_([s.id for s in sheets]))
+            .group_by(schema.Rate.sheet_id)
+        ).all()
+    )
+    return [(s, int(counts.get(s.id, 0))) for s in sheets], total

@@ -221,10 +221,16 @@ class Rate(Base):
     valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+# Configuration that CDRs and charges point at is never deleted: it is disabled (out
+# of routing, may come back) or retired (out for good).
+CONFIG_STATUSES = "status IN ('active', 'disabled', 'retired')"
+
+
 class Provider(Base):
     """A termination provider; what it charges us is its buy sheet."""
 
     __tablename__ = "providers"
+    __table_args__ = (CheckConstraint(CONFIG_STATUSES, name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
@@ -235,6 +241,7 @@ class Provider(Base):
 
 class Trunk(Base):
     __tablename__ = "trunks"
+    __table_args__ = (CheckConstraint(CONFIG_STATUSES, name="status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
@@ -254,6 +261,7 @@ class Route(Base):
     __tablename__ = "routes"
     __table_args__ = (
         CheckConstraint("strategy IN ('lcr', 'priority', 'balance', 'quality')", name="strategy"),
+        CheckConstraint(CONFIG_STATUSES, name="status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -261,6 +269,7 @@ class Route(Base):
     name: Mapped[str] = mapped_column(String(128), default="")
     strategy: Mapped[str] = mapped_column(String(16), default="lcr")
     allow_loss: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
 
 
 class RouteTrunk(Base):
@@ -502,6 +511,7 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 # Invoicing's tables live in their own module; importing it here registers them on
 # Base.metadata wherever the schema is used (alembic, tests, create_all).
 from db import callshop_schema as _callshop_schema  # noqa: E402, F401
+from db import config_schema as _config_schema  # noqa: E402, F401
 from db import invoice_schema as _invoice_schema  # noqa: E402, F401
 from db import mail_schema as _mail_schema  # noqa: E402, F401
 from db import price_schema as _price_schema  # noqa: E402, F401

@@ -14,6 +14,7 @@ from typing import Any
 from spyne import ServiceBase, rpc
 
 from services.billing import credit_models as m
+from services.common import runtime_settings
 from services.common.app import request
 from services.common.wire import Auth, as_utc, money
 from services.credit import authorize as credit
@@ -53,7 +54,8 @@ class CreditService(ServiceBase):
                 dnis=call.dnis or "",
                 uniqueid=call.uniqueid or "",
             ),
-            policy=ctx.app.credit_policy,
+            # The runtime settings (database) over the environment's policy.
+            policy=runtime_settings.credit_policy(req.uow.session, ctx.app.credit_policy),
         )
         return m.Authorization(
             allowed=a.allowed,

@@ -73,7 +73,13 @@ def make_types(tns: str) -> TrafficTypes:
         inbound_cost=Money,
         inbound_profit=Money,
     )
-    stats = model("TrafficStats", group_by=Unicode, items=row.customize(max_occurs="unbounded"))
+    stats = model(
+        "TrafficStats",
+        group_by=Unicode,
+        items=row.customize(max_occurs="unbounded"),
+        total=Integer,
+        offset=Integer,
+    )
     return TrafficTypes(info, count, page, row, stats)
 
 
@@ -107,9 +113,15 @@ def live_page(types: TrafficTypes, live: LiveCalls, offset: int) -> Any:
     )
 
 
-def traffic(types: TrafficTypes, group_by: str, rows: list[TrafficRow]) -> Any:
+def traffic(
+    types: TrafficTypes, group_by: str, rows: list[TrafficRow], offset: int, limit: int
+) -> Any:
+    """A page of the groups (the figures are computed for every group, in memory, so
+    the page is cut here: what it saves is the answer's size)."""
     return types.TrafficStats(
         group_by=group_by,
+        total=len(rows),
+        offset=offset,
         items=[
             types.TrafficRowInfo(
                 key=r.key,
@@ -130,6 +142,6 @@ def traffic(types: TrafficTypes, group_by: str, rows: list[TrafficRow]) -> Any:
                 inbound_cost=money(r.inbound.cost),
                 inbound_profit=money(r.inbound.profit),
             )
-            for r in rows
+            for r in rows[offset : offset + limit]
         ],
     )

@@ -9,8 +9,10 @@ from services.config.deck_service import RateDeckService
 from services.config.did_service import DidService
 from services.config.holiday_service import HolidayService
 from services.config.models import TNS
+from services.config.routing_changes_service import RoutingChangesService
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
+from services.config.settings_service import SettingsService
 from services.config.traffic_service import TrafficService
 
 NAME = "config"
@@ -27,6 +29,8 @@ def application() -> SiptarApplication:
             AsteriskService,
             CatalogConfigService,
             HolidayService,
+            RoutingChangesService,
+            SettingsService,
         ],
         tns=TNS,
         name="Config",

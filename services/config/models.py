@@ -35,6 +35,8 @@ class NewRateSheet(ComplexModel):
 class RateSheetList(ComplexModel):
     __namespace__ = TNS
     items = RateSheetInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class ImportResult(ComplexModel):

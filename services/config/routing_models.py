@@ -21,6 +21,8 @@ class ProviderInfo(ComplexModel):
 class ProviderList(ComplexModel):
     __namespace__ = TNS
     items = ProviderInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class NewTrunk(ComplexModel):
@@ -47,6 +49,8 @@ class TrunkInfo(ComplexModel):
 class TrunkList(ComplexModel):
     __namespace__ = TNS
     items = TrunkInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class RouteTrunk(ComplexModel):
@@ -72,12 +76,15 @@ class RouteInfo(ComplexModel):
     name = Unicode
     strategy = Unicode
     allow_loss = Boolean
+    status = Unicode
     trunks = RouteTrunk.customize(max_occurs="unbounded")
 
 
 class RouteList(ComplexModel):
     __namespace__ = TNS
     items = RouteInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class RoutedTrunk(ComplexModel):
@@ -101,3 +108,56 @@ class RouteTest(ComplexModel):
     allow_loss = Boolean
     sell_cost = Money
     trunks = RoutedTrunk.customize(max_occurs="unbounded")
+
+
+Status = Unicode(values=["active", "disabled", "retired"])
+
+
+class ProviderChanges(ComplexModel):
+    """Only the fields sent are changed."""
+
+    __namespace__ = TNS
+    name = Unicode(min_len=1, max_len=128)
+    buy_sheet_id = Integer
+    status = Status
+
+
+class TrunkChanges(ComplexModel):
+    """Only the fields sent are changed; `clear_channel_limit` removes the limit."""
+
+    __namespace__ = TNS
+    name = Unicode(min_len=1, max_len=128)
+    dial_string = Unicode(min_len=1, max_len=255)
+    channel_limit = Integer(ge=0)
+    clear_channel_limit = Boolean
+    sip_host = Unicode(max_len=255)
+    status = Status
+
+
+class RouteChanges(ComplexModel):
+    """Only the fields sent are changed; `trunks`, when sent (with `set_trunks`, so
+    that an empty list can be sent), replace the route's trunks."""
+
+    __namespace__ = TNS
+    prefix = Unicode(max_len=32)
+    name = Unicode(max_len=128)
+    strategy = Unicode(values=["lcr", "priority", "balance", "quality"])
+    allow_loss = Boolean
+    status = Status
+    set_trunks = Boolean
+    trunks = RouteTrunk.customize(max_occurs=100)
+
+
+class TrunkStatus(ComplexModel):
+    __namespace__ = TNS
+    trunk_id = Integer
+    name = Unicode
+    status = Unicode
+    channel_limit = Integer
+    calls_up = Integer  # live calls on it now (the AMI listener's)
+    channels_held = Integer  # open reservations with it first: what the limit counts
+    calls_last_hour = Integer
+    answered_last_hour = Integer
+    asr = Money  # per cent, last hour
+    acd = Money  # seconds, last hour
+    cost_today = Money  # owed to its provider for calls started since 00:00 UTC

@@ -13,17 +13,17 @@ from spyne import Integer, ServiceBase, Unicode, rpc
 
 from db import schema
 from services.common.app import request
-from services.common.wire import Auth, money
+from services.common.wire import Auth, Limit, Offset, money, page_bounds
 from services.config import routing_models as m
 from services.config import routing_usecases as usecases
 from services.credit.routing import TrunkChoice
 
 
-def _provider(p: schema.Provider) -> m.ProviderInfo:
+def provider_info(p: schema.Provider) -> m.ProviderInfo:
     return m.ProviderInfo(id=p.id, name=p.name, buy_sheet_id=p.buy_sheet_id, status=p.status)
 
 
-def _trunk(t: schema.Trunk) -> m.TrunkInfo:
+def trunk_info(t: schema.Trunk) -> m.TrunkInfo:
     return m.TrunkInfo(
         id=t.id,
         provider_id=t.provider_id,
@@ -35,16 +35,28 @@ def _trunk(t: schema.Trunk) -> m.TrunkInfo:
     )
 
 
-def _route(r: schema.Route, links: list[schema.RouteTrunk]) -> m.RouteInfo:
+def route_info(r: schema.Route, links: list[schema.RouteTrunk]) -> m.RouteInfo:
     return m.RouteInfo(
         id=r.id,
         prefix=r.prefix,
         name=r.name,
         strategy=r.strategy,
         allow_loss=r.allow_loss,
+        status=r.status,
         trunks=[
             m.RouteTrunk(trunk_id=x.trunk_id, priority=x.priority, weight=x.weight) for x in links
         ],
+    )
+
+
+def route_links(trunks: list[m.RouteTrunk] | None) -> tuple[usecases.RouteTrunkLink, ...]:
+    return tuple(
+        usecases.RouteTrunkLink(
+            trunk_id=t.trunk_id,
+            priority=t.priority or 0,
+            weight=1 if t.weight is None else t.weight,
+        )
+        for t in trunks or []
     )
 
 
@@ -70,15 +82,15 @@ class RoutingService(ServiceBase):
         """A termination provider; `buy_sheet_id` is the rate sheet it charges us by
         (what LCR orders trunks by and what a call's buy cost is rated at)."""
         req = request(ctx)
-        return _provider(usecases.create_provider(req.uow, req.caller, name, buy_sheet_id))
+        return provider_info(usecases.create_provider(req.uow, req.caller, name, buy_sheet_id))
 
-    @rpc(_returns=m.ProviderList)
-    def ListProviders(ctx: Any) -> m.ProviderList:
-        """Every provider."""
+    @rpc(Offset, Limit, _returns=m.ProviderList)
+    def ListProviders(ctx: Any, offset: int | None, limit: int | None) -> m.ProviderList:
+        """The providers by id, a page at a time (limit 1 to 1000, default 100)."""
         req = request(ctx)
-        return m.ProviderList(
-            items=[_provider(p) for p in usecases.list_providers(req.uow, req.caller)]
-        )
+        first, count = page_bounds(offset, limit)
+        rows, total = usecases.list_providers(req.uow, req.caller, first, count)
+        return m.ProviderList(items=[provider_info(p) for p in rows], total=total, offset=first)
 
     @rpc(m.NewTrunk.customize(min_occurs=1, nillable=False), _returns=m.TrunkInfo)
     def CreateTrunk(ctx: Any, trunk: m.NewTrunk) -> m.TrunkInfo:
@@ -98,13 +110,15 @@ class RoutingService(ServiceBase):
             trunk.channel_limit,
             sip_host=trunk.sip_host or "",
         )
-        return _trunk(row)
+        return trunk_info(row)
 
-    @rpc(_returns=m.TrunkList)
-    def ListTrunks(ctx: Any) -> m.TrunkList:
-        """Every trunk."""
+    @rpc(Offset, Limit, _returns=m.TrunkList)
+    def ListTrunks(ctx: Any, offset: int | None, limit: int | None) -> m.TrunkList:
+        """The trunks by id, a page at a time (limit 1 to 1000, default 100)."""
         req = request(ctx)
-        return m.TrunkList(items=[_trunk(t) for t in usecases.list_trunks(req.uow, req.caller)])
+        first, count = page_bounds(offset, limit)
+        rows, total = usecases.list_trunks(req.uow, req.caller, first, count)
+        return m.TrunkList(items=[trunk_info(t) for t in rows], total=total, offset=first)
 
     @rpc(m.NewRoute.customize(min_occurs=1, nillable=False), _returns=m.RouteInfo)
     def CreateRoute(ctx: Any, route: m.NewRoute) -> m.RouteInfo:
@@ -119,28 +133,19 @@ class RoutingService(ServiceBase):
             name=route.name or "",
             strategy=route.strategy or "lcr",
             allow_loss=bool(route.allow_loss),
-            trunks=tuple(
-                usecases.RouteTrunkLink(
-                    trunk_id=t.trunk_id,
-                    priority=t.priority or 0,
-                    weight=1 if t.weight is None else t.weight,
-                )
-                for t in route.trunks or []
-            ),
+            trunks=route_links(route.trunks),
         )
         row = usecases.create_route(req.uow, req.caller, cmd)
-        links = [
-            x for r, xs in usecases.list_routes(req.uow, req.caller) if r.id == row.id for x in xs
-        ]
-        return _route(row, links)
+        return route_info(row, usecases.route_trunks(req.uow, [row.id]))
 
-    @rpc(_returns=m.RouteList)
-    def ListRoutes(ctx: Any) -> m.RouteList:
-        """Every route with its trunks, by prefix."""
+    @rpc(Offset, Limit, _returns=m.RouteList)
+    def ListRoutes(ctx: Any, offset: int | None, limit: int | None) -> m.RouteList:
+        """The routes with their trunks, by prefix, a page at a time (limit 1 to 1000,
+        default 100)."""
         req = request(ctx)
-        return m.RouteList(
-            items=[_route(r, xs) for r, xs in usecases.list_routes(req.uow, req.caller)]
-        )
+        first, count = page_bounds(offset, limit)
+        rows, total = usecases.list_routes(req.uow, req.caller, first, count)
+        return m.RouteList(items=[route_info(r, xs) for r, xs in rows], total=total, offset=first)
 
     @rpc(
         Unicode(min_occurs=1, nillable=False, min_len=1, max_len=40),

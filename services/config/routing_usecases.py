@@ -11,7 +11,8 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from db import schema
+from db import config_versions, schema
+from db.paging import page_scalars
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import AlreadyExists, InvalidInput, NotFound
@@ -45,13 +46,16 @@ def create_provider(
     require_role(caller, "admin")
     if buy_sheet_id is not None and uow.session.get(schema.RateSheet, buy_sheet_id) is None:
         raise NotFound(f"rate sheet {buy_sheet_id} not found")
-    provider = schema.Provider(name=_name(name), buy_sheet_id=buy_sheet_id)
+    provider = schema.Provider(name=clean_name(name), buy_sheet_id=buy_sheet_id)
     return _insert(uow, provider, f"a provider named {name.strip()!r} already exists")
 
 
-def list_providers(uow: UnitOfWork, caller: Caller) -> list[schema.Provider]:
+def list_providers(
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[schema.Provider], int]:
     require_role(caller, "admin")
-    return list(uow.session.scalars(select(schema.Provider).order_by(schema.Provider.id)))
+    query = select(schema.Provider).order_by(schema.Provider.id)
+    return page_scalars(uow.session, query, offset, limit)
 
 
 _HOST = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_]{0,254}")
@@ -75,24 +79,22 @@ def create_trunk(
         raise InvalidInput(f"dial_string: up to 255 characters, with {PLACEHOLDER} in it")
     if channel_limit is not None and channel_limit < 0:
         raise InvalidInput("channel_limit: 0 or more (empty: no limit)")
-    host = sip_host.strip()
-    if host and not _HOST.fullmatch(host):
-        raise InvalidInput("sip_host: a host name or IP address (letters, digits, . and -)")
-    if host and not _HOST.fullmatch(name.strip()):
-        raise InvalidInput("name: a provisioned trunk's name is its PJSIP endpoint: no spaces")
     trunk = schema.Trunk(
         provider_id=provider_id,
-        name=_name(name),
+        name=clean_name(name),
         dial_string=dial,
         channel_limit=channel_limit,
-        sip_host=host,
+        sip_host=clean_host(sip_host, name),
     )
     return _insert(uow, trunk, f"a trunk named {name.strip()!r} already exists")
 
 
-def list_trunks(uow: UnitOfWork, caller: Caller) -> list[schema.Trunk]:
+def list_trunks(
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[schema.Trunk], int]:
     require_role(caller, "admin")
-    return list(uow.session.scalars(select(schema.Trunk).order_by(schema.Trunk.id)))
+    query = select(schema.Trunk).order_by(schema.Trunk.id)
+    return page_scalars(uow.session, query, offset, limit)
 
 
 def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route:
@@ -100,14 +102,7 @@ def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route
     if cmd.strategy not in STRATEGIES:
         raise InvalidInput(f"strategy: one of {', '.join(STRATEGIES)}")
     prefix = normalise_number(cmd.prefix) if cmd.prefix.strip() else ""
-    ids = [link.trunk_id for link in cmd.trunks]
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("trunks: each trunk once")
-    for link in cmd.trunks:
-        if uow.session.get(schema.Trunk, link.trunk_id) is None:
-            raise NotFound(f"trunk {link.trunk_id} not found")
-        if link.weight < 1:
-            raise InvalidInput("weight: 1 or more")
+    check_links(uow, cmd.trunks)
     route = schema.Route(
         prefix=prefix, name=cmd.name.strip()[:128], strategy=cmd.strategy, allow_loss=cmd.allow_loss
     )
@@ -122,25 +117,56 @@ def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route
         )
         for link in cmd.trunks
     )
+    config_versions.bump(uow.session, config_versions.ROUTING)
     uow.commit()
     return route
 
 
+def check_links(uow: UnitOfWork, links: tuple[RouteTrunkLink, ...]) -> None:
+    ids = [link.trunk_id for link in links]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("trunks: each trunk once")
+    for link in links:
+        if uow.session.get(schema.Trunk, link.trunk_id) is None:
+            raise NotFound(f"trunk {link.trunk_id} not found")
+        if link.weight < 1:
+            raise InvalidInput("weight: 1 or more")
+        if link.priority < 0:
+            raise InvalidInput("priority: 0 or more")
+
+
+def clean_host(sip_host: str, trunk_name: str) -> str:
+    """The trunk's SIP host ("" for none); a provisioned trunk's name is its endpoint."""
+    host = sip_host.strip()
+    if host and not _HOST.fullmatch(host):
+        raise InvalidInput("sip_host: a host name or IP address (letters, digits, . and -)")
+    if host and not _HOST.fullmatch(trunk_name.strip()):
+        raise InvalidInput("name: a provisioned trunk's name is its PJSIP endpoint: no spaces")
+    return host
+
+
+RouteWithTrunks = tuple[schema.Route, list[schema.RouteTrunk]]
+
+
 def list_routes(
-    uow: UnitOfWork, caller: Caller
-) -> list[tuple[schema.Route, list[schema.RouteTrunk]]]:
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[RouteWithTrunks], int]:
     require_role(caller, "admin")
-    routes = list(uow.session.scalars(select(schema.Route).order_by(schema.Route.prefix)))
-    links = list(uow.session.scalars(select(schema.RouteTrunk)))
-    return [
-        (
-            r,
-            sorted(
-                (x for x in links if x.route_id == r.id), key=lambda x: (x.priority, x.trunk_id)
-            ),
+    query = select(schema.Route).order_by(schema.Route.prefix, schema.Route.id)
+    routes, total = page_scalars(uow.session, query, offset, limit)
+    links = route_trunks(uow, [r.id for r in routes])
+    return [(r, [x for x in links if x.route_id == r.id]) for r in routes], total
+
+
+def route_trunks(uow: UnitOfWork, route_ids: list[int]) -> list[schema.RouteTrunk]:
+    """The trunks of these routes (one statement for a page), in priority order."""
+    return list(
+        uow.session.scalars(
+            select(schema.RouteTrunk)
+            .where(schema.RouteTrunk.route_id.in_(route_ids))
+            .order_by(schema.RouteTrunk.priority, schema.RouteTrunk.trunk_id)
         )
-        for r in routes
-    ]
+    )
 
 
 def try_route(uow: UnitOfWork, caller: Caller, number: str, account_id: int | None) -> RoutePlan:
@@ -166,7 +192,7 @@ def operator_sheet(uow: UnitOfWork, account: schema.Account) -> int | None:
     return account.rate_sheet_id
 
 
-def _name(name: str) -> str:
+def clean_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 128:
         raise InvalidInput("name: 1 to 128 characters")
@@ -179,5 +205,6 @@ def _insert(uow: UnitOfWork, row: T, taken: str) -> T:
         uow.session.flush()
     except IntegrityError:
         raise AlreadyExists(taken) from None
+    config_versions.bump(uow.session, config_versions.ROUTING)
     uow.commit()
     return row

@@ -76,12 +76,16 @@ class ConfigService(ServiceBase):
         )
         return _sheet_info(usecases.create_rate_sheet(req.uow, req.caller, cmd), 0)
 
-    @rpc(_returns=models.RateSheetList)
-    def ListRateSheets(ctx: Any) -> models.RateSheetList:
-        """Every rate sheet with its number of rates."""
+    @rpc(Offset, Limit, _returns=models.RateSheetList)
+    def ListRateSheets(ctx: Any, offset: int | None, limit: int | None) -> models.RateSheetList:
+        """The rate sheets by id with their number of rates, a page at a time (limit 1
+        to 1000, default 100)."""
         req = request(ctx)
-        sheets = usecases.list_rate_sheets(req.uow, req.caller)
-        return models.RateSheetList(items=[_sheet_info(s, n) for s, n in sheets])
+        first, count = page_bounds(offset, limit)
+        sheets, total = usecases.list_rate_sheets(req.uow, req.caller, first, count)
+        return models.RateSheetList(
+            items=[_sheet_info(s, n) for s, n in sheets], total=total, offset=first
+        )
 
     @rpc(SheetId, CsvText, Boolean, _returns=models.ImportResult)
     def ImportRates(ctx: Any, sheet_id: int, csv: str, replace: bool | None) -> Any:

@@ -48,16 +48,25 @@ class TrafficService(ServiceBase):
         first, count = page_bounds(offset, limit)
         return live_page(types, usecases.live_calls(req.uow, req.caller, first, count), first)
 
-    @rpc(Moment, Moment, Group, _returns=types.TrafficStats)
-    def GetTrafficStats(ctx: Any, start: datetime, end: datetime, group_by: str) -> Any:
+    @rpc(Moment, Moment, Group, Offset, Limit, _returns=types.TrafficStats)
+    def GetTrafficStats(
+        ctx: Any,
+        start: datetime,
+        end: datetime,
+        group_by: str,
+        offset: int | None,
+        limit: int | None,
+    ) -> Any:
         """Calls that started in [start, end), grouped by trunk, account or destination:
         calls, answered, ASR (%), ACD (s), PDD (s, start to answer), billed minutes,
         revenue (what your customers and resellers paid), cost (what you paid the
-        providers) and profit."""
+        providers) and profit; a page of the groups at a time (limit 1 to 1000,
+        default 100)."""
         req = request(ctx)
         require_role(req.caller, "admin")  # resellers: the reseller service's own
         rows = usecases.traffic_stats(req.uow, req.caller, as_utc(start), as_utc(end), group_by)
-        return traffic(types, group_by, rows)
+        first, count = page_bounds(offset, limit)
+        return traffic(types, group_by, rows, first, count)
 
     @rpc(Integer, UtcDateTime, UtcDateTime, Boolean, _returns=RerateResult)
     def RerateCdrs(

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from db import schema
 from db.holidays import check_calendars
 from db.rate_bulk import insert_rates, last_rate_id, remove_replaced
-from db.rates import bump_version, rate_page
+from db.rates import bump_version, rate_page, sheets_with_rate_counts
 from db.session import UnitOfWork
 from rating import parse_rates_csv
 from rating.errors import AlreadyExists, InvalidInput, NotFound
@@ -128,16 +128,9 @@ def list_rates(
     return rate_page(uow.session, sheet.id, prefix, offset, limit)
 
 
-def list_rate_sheets(uow: UnitOfWork, caller: Caller) -> list[tuple[schema.RateSheet, int]]:
+def list_rate_sheets(
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[tuple[schema.RateSheet, int]], int]:
     require_role(caller, "admin")
-    counts = (
-        select(schema.Rate.sheet_id, func.count().label("n"))
-        .group_by(schema.Rate.sheet_id)
-        .subquery()
-    )
-    rows = uow.session.execute(
-        select(schema.RateSheet, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.sheet_id == schema.RateSheet.id)
-        .order_by(schema.RateSheet.id)
-    ).all()
-    return [(sheet, n) for sheet, n in rows]
+    query = select(schema.RateSheet).order_by(schema.RateSheet.id)
+    return sheets_with_rate_counts(uow.session, query, offset, limit)

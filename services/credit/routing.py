@@ -71,11 +71,12 @@ class RoutePlan:
 
 
 def find_route(session: Session, number: str) -> Route | None:
-    """The route with the longest prefix of `number` ("" matches every number)."""
+    """The active route with the longest prefix of `number` ("" matches every number);
+    a disabled or retired route is passed over for the next shorter one."""
     candidates = [number[:i] for i in range(len(number) + 1)]
     return session.scalars(
         select(Route)
-        .where(Route.prefix.in_(candidates))
+        .where(Route.prefix.in_(candidates), Route.status == "active")
         .order_by(func.length(Route.prefix).desc())
         .limit(1)
     ).first()

@@ -130,13 +130,22 @@ class AccountsService(ServiceBase):
         req = request(ctx)
         return account_details(uc.set_status(req.uow, req.caller, account_id, "closed", reason))
 
-    @rpc(Integer, _returns=m.CallerIds)
-    def ListCallerIds(ctx: Any, account_id: int | None) -> m.CallerIds:
-        """The caller IDs (ANI) bound to an account of your subtree."""
+    @rpc(Integer, Offset, Limit, _returns=m.CallerIds)
+    def ListCallerIds(
+        ctx: Any, account_id: int | None, offset: int | None, limit: int | None
+    ) -> m.CallerIds:
+        """The caller IDs (ANI) bound to an account of your subtree, in order, a page at
+        a time (limit 1 to 1000, default 100)."""
         req = request(ctx)
-        ids = uc.list_callerids(req.uow, req.caller, account_id)
-        account = uc.get_tech(req.uow, req.caller, account_id)
-        return m.CallerIds(account_id=account.id, restrict_ani=account.restrict_ani, callerids=ids)
+        first, count = page_bounds(offset, limit)
+        account, ids, total = uc.list_callerids(req.uow, req.caller, account_id, first, count)
+        return m.CallerIds(
+            account_id=account.id,
+            restrict_ani=account.restrict_ani,
+            callerids=ids,
+            total=total,
+            offset=first,
+        )
 
     @rpc(
         AccountId,
@@ -152,7 +161,13 @@ class AccountsService(ServiceBase):
         req = request(ctx)
         ids = uc.set_callerids(req.uow, req.caller, account_id, list(callerids or []), restrict_ani)
         account = uc.get_tech(req.uow, req.caller, account_id)
-        return m.CallerIds(account_id=account.id, restrict_ani=account.restrict_ani, callerids=ids)
+        return m.CallerIds(
+            account_id=account.id,
+            restrict_ani=account.restrict_ani,
+            callerids=ids,
+            total=len(ids),
+            offset=0,
+        )
 
     @rpc(Integer, _returns=m.TechDetails)
     def GetTechDetails(ctx: Any, account_id: int | None) -> m.TechDetails:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from db.paging import page_scalars
 from db.schema import Account, AccountCallerId
 from db.session import UnitOfWork
 from rating.errors import AlreadyExists, InvalidInput
@@ -107,15 +108,18 @@ def set_status(
     return account
 
 
-def list_callerids(uow: UnitOfWork, caller: Caller, account_id: int | None) -> list[str]:
+def list_callerids(
+    uow: UnitOfWork, caller: Caller, account_id: int | None, offset: int, limit: int
+) -> tuple[Account, list[str], int]:
+    """The account and a page of its caller IDs, in order, with how many it has."""
     account = visible_account(uow.session, caller, account_id)
-    return list(
-        uow.session.scalars(
-            select(AccountCallerId.callerid)
-            .where(AccountCallerId.account_id == account.id)
-            .order_by(AccountCallerId.callerid)
-        )
+    query = (
+        select(AccountCallerId.callerid)
+        .where(AccountCallerId.account_id == account.id)
+        .order_by(AccountCallerId.callerid)
     )
+    ids, total = page_scalars(uow.session, query, offset, limit)
+    return account, ids, total
 
 
 def set_callerids(

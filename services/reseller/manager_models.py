@@ -75,6 +75,9 @@ class CallerIds(ComplexModel):
     account_id = Integer
     restrict_ani = Boolean
     callerids = Unicode.customize(max_occurs="unbounded")
+    # ListCallerIds pages `callerids`; SetCallerIds answers them all (at most 100).
+    total = Integer
+    offset = Integer
 
 
 class TechDetails(ComplexModel):
@@ -140,6 +143,8 @@ class SheetInfo(ComplexModel):
 class SheetList(ComplexModel):
     __namespace__ = TNS
     items = SheetInfo.customize(max_occurs="unbounded")
+    total = Integer
+    offset = Integer
 
 
 class SheetRate(ComplexModel):

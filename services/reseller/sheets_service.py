@@ -45,12 +45,14 @@ def _sheet(s: RateSheet, count: int) -> m.SheetInfo:
 class SheetsService(ServiceBase):
     __in_header__ = Auth
 
-    @rpc(_returns=m.SheetList)
-    def ListSheets(ctx: Any) -> m.SheetList:
-        """The sheets owned in your subtree and the sheet you pay by."""
+    @rpc(Offset, Limit, _returns=m.SheetList)
+    def ListSheets(ctx: Any, offset: int | None, limit: int | None) -> m.SheetList:
+        """The sheets owned in your subtree and the sheet you pay by, by id, a page at a
+        time (limit 1 to 1000, default 100)."""
         req = request(ctx)
-        rows = sheets_usecases.list_sheets(req.uow, req.caller)
-        return m.SheetList(items=[_sheet(s, n) for s, n in rows])
+        first, count = page_bounds(offset, limit)
+        rows, total = sheets_usecases.list_sheets(req.uow, req.caller, first, count)
+        return m.SheetList(items=[_sheet(s, n) for s, n in rows], total=total, offset=first)
 
     @rpc(SheetId, Unicode(max_len=32), Offset, Limit, _returns=m.SheetRatePage)
     def ListSheetRates(

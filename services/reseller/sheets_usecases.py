@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from db import schema
 from db.holidays import check_calendars
-from db.rates import bump_version, load_sheet, rate_page, row_values
+from db.rates import bump_version, load_sheet, rate_page, row_values, sheets_with_rate_counts
 from db.schema import Account, RateSheet
 from db.session import UnitOfWork
 from rating import parse_rates_csv
@@ -51,26 +51,18 @@ def editable_sheet(uow: UnitOfWork, caller: Caller, sheet_id: int) -> RateSheet:
     return sheet
 
 
-def list_sheets(uow: UnitOfWork, caller: Caller) -> list[tuple[RateSheet, int]]:
-    """The sheets owned in the caller's subtree and the one it pays by."""
+def list_sheets(
+    uow: UnitOfWork, caller: Caller, offset: int, limit: int
+) -> tuple[list[tuple[RateSheet, int]], int]:
+    """The sheets owned in the caller's subtree and the one it pays by, a page."""
     require_role(caller, "admin", "reseller")
     mine = uow.session.get(Account, caller.account_id)
     owners = select(Account.id).where(Account.path.startswith(caller.path))
     where: ColumnElement[bool] = RateSheet.owner_id.in_(owners)
     if mine is not None and mine.rate_sheet_id is not None:
         where = where | (RateSheet.id == mine.rate_sheet_id)
-    counts = (
-        select(schema.Rate.sheet_id, func.count().label("n"))
-        .group_by(schema.Rate.sheet_id)
-        .subquery()
-    )
-    rows = uow.session.execute(
-        select(RateSheet, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.sheet_id == RateSheet.id)
-        .where(where)
-        .order_by(RateSheet.id)
-    ).all()
-    return [(s, n) for s, n in rows]
+    query = select(RateSheet).where(where).order_by(RateSheet.id)
+    return sheets_with_rate_counts(uow.session, query, offset, limit)
 
 
 def _cost_rates(uow: UnitOfWork, owner: Account) -> dict[str, Rate] | None:

@@ -37,13 +37,23 @@ class ResellerTrafficService(ServiceBase):
         Moment,
         Moment,
         Unicode(values=list(usecases.GROUPS), min_occurs=1),
+        Offset,
+        Limit,
         _returns=types.TrafficStats,
     )
-    def GetTrafficStats(ctx: Any, start: datetime, end: datetime, group_by: str) -> Any:
+    def GetTrafficStats(
+        ctx: Any,
+        start: datetime,
+        end: datetime,
+        group_by: str,
+        offset: int | None,
+        limit: int | None,
+    ) -> Any:
         """Your subtree's calls that started in [start, end), grouped by trunk, account
         or destination: calls, answered, ASR (%), ACD (s), PDD (s), billed minutes,
         revenue (what your customers and sub-resellers paid you), cost (what you paid)
-        and profit."""
+        and profit; a page of the groups at a time (limit 1 to 1000, default 100)."""
         req = request(ctx)
         rows = usecases.traffic_stats(req.uow, req.caller, as_utc(start), as_utc(end), group_by)
-        return traffic(types, group_by, rows)
+        first, count = page_bounds(offset, limit)
+        return traffic(types, group_by, rows, first, count)

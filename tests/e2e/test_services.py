@@ -132,8 +132,7 @@ class TestRates:
         config = client_for("admin", "admin").config
         with pytest.raises(errors.SchemaValidationError):
             config.CreateRateSheet(sheet={"name": "X", "rounding": "banker"})
-        # zeep unwraps a response of one repeated element into the list itself.
-        assert [s.name for s in config.ListRateSheets()].count("X") == 0
+        assert [s.name for s in config.ListRateSheets().items].count("X") == 0
 
 
 class TestAccounts:

@@ -130,7 +130,7 @@ class TestPriceLists:
         r2 = tree.api("R2").reseller
         mine = r2.CopySheet(source_sheet_id=tree.sheets["R2 cost"], name="VIP", markup_percent=5)
         assert r2.AssignSheet(account_id=tree.ids["C1"], sheet_id=mine.id).rate_sheet_id == mine.id
-        names = {s.name for s in r2.ListSheets()}
+        names = {s.name for s in r2.ListSheets().items}
         assert names == {"R2 cost", "R2 retail", "VIP"}
         # R1 may give R2 only a sheet of its own (or its own pay sheet), not R2's.
         with pytest.raises(errors.NotFound):

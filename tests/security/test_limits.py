@@ -61,7 +61,7 @@ def test_a_markup_making_an_out_of_range_price_is_refused(
     reseller.SetRates(sheet_id=4, csv="prefix,price\n999,1.5\n", force=True)
     with pytest.raises(errors.InvalidInput, match="out of range"):
         reseller.CopySheet(source_sheet_id=4, name="Greedy", markup_per_minute=BIG)
-    assert "Greedy" not in [s.name for s in reseller.ListSheets()]
+    assert "Greedy" not in [s.name for s in reseller.ListSheets().items]
 
 
 def test_a_reservation_id_is_a_64_bit_id(admin: Any) -> None:

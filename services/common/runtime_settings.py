@@ -1,0 +1,137 @@
+"""The operator's runtime settings: what the admin may change without a restart
+(`GetSettings`/`SetSetting`, config), kept in the `settings` table and read by every
+worker through a per-process cache checked against the `settings` version stamp
+(db/config_versions.py): one small SELECT per request, a reload only after a change.
+
+A setting without a row falls back to its environment variable (the CLI flag, then
+SIPTAR_<NAME>, as before this table existed), then to its default: the environment
+stays the bootstrap. What must be known before the database (its URL, the bind
+address, secrets) is never here. See docs/settings.md. Spyne-free.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db import config_versions
+from db.config_schema import Setting
+from rating.errors import InvalidInput, NotFound
+from services.credit.policy import CreditPolicy
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    kind: str  # "integer" (the only kind so far; the wire carries text)
+    low: int
+    high: int
+    # The value when neither a row nor the environment says: from the env-built base.
+    fallback: Callable[[CreditPolicy], int]
+    description: str
+
+    def parse(self, text: str) -> int:
+        raw = text.strip()
+        if not raw.isdigit() or not self.low <= int(raw) <= self.high:
+            raise InvalidInput(f"{self.name}: a whole number from {self.low} to {self.high}")
+        return int(raw)
+
+
+SPECS = {
+    s.name: s
+    for s in (
+        Spec(
+            "credit.slice_seconds",
+            "integer",
+            0,
+            86400,
+            lambda base: base.slice_seconds,
+            "seconds of a call's money Authorize reserves and the listener extends "
+            "(0: the whole call); env SIPTAR_CREDIT_SLICE_SECONDS",
+        ),
+        Spec(
+            "credit.min_call_seconds",
+            "integer",
+            0,
+            86400,
+            lambda base: base.min_call_seconds,
+            "the shortest call the credit must pay for (0: the rate's first block, at "
+            "least 30 s); env SIPTAR_MIN_CALL_SECONDS",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class SettingValue:
+    name: str
+    kind: str
+    value: int
+    source: str  # "database" or "environment" (which includes the built-in default)
+    description: str
+
+
+class SettingsCache:
+    """The stored settings of each database, valid while its stamp is unchanged."""
+
+    def __init__(self) -> None:
+        self._stored: dict[str, tuple[int, dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def stored(self, session: Session) -> dict[str, str]:
+        version = config_versions.current(session, config_versions.SETTINGS)
+        key = session.connection().engine.url.render_as_string(hide_password=True)
+        with self._lock:
+            cached = self._stored.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        rows = {str(n): str(v) for n, v in session.execute(select(Setting.name, Setting.value))}
+        with self._lock:
+            self._stored[key] = (version, rows)
+        return rows
+
+
+CACHE = SettingsCache()
+
+
+def current(session: Session, base: CreditPolicy) -> list[SettingValue]:
+    """Every setting with the value in force and where it comes from."""
+    stored = CACHE.stored(session)
+    found = []
+    for spec in SPECS.values():
+        if spec.name in stored:
+            value, source = spec.parse(stored[spec.name]), "database"
+        else:
+            value, source = spec.fallback(base), "environment"
+        found.append(SettingValue(spec.name, spec.kind, value, source, spec.description))
+    return found
+
+
+def credit_policy(session: Session, base: CreditPolicy) -> CreditPolicy:
+    """The credit policy in force: the stored settings over `base` (the environment's)."""
+    values = {s.name: s.value for s in current(session, base)}
+    return CreditPolicy(
+        slice_seconds=values["credit.slice_seconds"],
+        min_call_seconds=values["credit.min_call_seconds"],
+    )
+
+
+def store(session: Session, name: str, text: str) -> Any:
+    """Validate and store one setting (the caller commits); bumps the stamp."""
+    spec = SPECS.get(name)
+    if spec is None:
+        raise NotFound(f"setting {name!r} not found; the settings are {', '.join(SPECS)}")
+    value = str(spec.parse(text))
+    row = session.get(Setting, name, with_for_update=True)
+    if row is None:
+        session.add(Setting(name=name, value=value))
+    else:
+        row.value = value
+    session.flush()
+    config_versions.bump(session, config_versions.SETTINGS)
+    return value

@@ -1,0 +1,96 @@
+"""Runtime settings (docs/settings.md): GetSettings/SetSetting over SOAP, typed and
+validated with stable faults, used by Authorize from the next request; the
+environment stays the fallback; each process's cache follows the version stamp."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from client import errors
+from db.config_schema import Setting
+from db.session import UnitOfWork
+from services.common import runtime_settings
+from services.common.runtime_settings import SettingsCache
+from services.credit.policy import CreditPolicy
+
+pytestmark = pytest.mark.usefixtures("demo")
+SPAIN = {"number": "34911234567", "account": "acct1003"}
+
+
+@pytest.fixture
+def api(client_for: Callable[[str, str], Any]) -> Any:
+    return client_for("admin", "admin")
+
+
+def settings(api: Any) -> dict[str, tuple[int, str]]:
+    return {s.name: (s.value, s.source) for s in api.config.GetSettings().items}
+
+
+def test_a_new_slice_is_what_the_next_authorize_reserves(api: Any) -> None:
+    # The test server's policy is the environment's default: a 300 s slice.
+    assert settings(api)["credit.slice_seconds"] == (300, "environment")
+    assert api.billing.Authorize(call=SPAIN).reserved_seconds == 300
+    changed = api.config.SetSetting(name="credit.slice_seconds", value="60")
+    assert (changed.value, changed.source) == (60, "database")
+    assert api.billing.Authorize(call=SPAIN).reserved_seconds == 60
+    assert settings(api)["credit.slice_seconds"] == (60, "database")
+
+
+def test_a_minimum_call_above_what_the_credit_pays_refuses_the_call(api: Any) -> None:
+    alice = {"number": "34911234567", "account": "acct1001"}
+    # 0.01 left buys 33 s of Spain at 0.018/min; the automatic minimum is 30 s.
+    api.billing.AddAdjustment(account_id=3, amount=Decimal("-9.99"), reference="test")
+    assert api.billing.Authorize(call=alice).allowed
+    api.config.SetSetting(name="credit.min_call_seconds", value="60")
+    a = api.billing.Authorize(call=alice)
+    assert (a.allowed, a.reason) == (False, "InsufficientCredit")
+    assert a.detail.endswith("the minimum call is 60 s")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fault"),
+    [
+        ("credit.slice_seconds", "-1", errors.InvalidInput),
+        ("credit.slice_seconds", "86401", errors.InvalidInput),
+        ("credit.slice_seconds", "1.5", errors.InvalidInput),
+        ("credit.slice_seconds", "ten", errors.InvalidInput),
+        ("credit.nothing", "1", errors.NotFound),
+    ],
+)
+def test_a_bad_setting_faults_and_changes_nothing(
+    api: Any, session_factory: Callable[[], Session], name: str, value: str, fault: type
+) -> None:
+    with pytest.raises(fault):
+        api.config.SetSetting(name=name, value=value)
+    with session_factory() as s:
+        assert s.scalars(select(Setting)).all() == []
+
+
+def test_only_the_admin_reads_or_sets(client_for: Callable[[str, str], Any]) -> None:
+    reseller = client_for("reseller", "reseller")
+    with pytest.raises(errors.AccessDenied):
+        reseller.config.GetSettings()
+    with pytest.raises(errors.AccessDenied):
+        reseller.config.SetSetting(name="credit.slice_seconds", value="1")
+
+
+def test_a_cache_reloads_after_a_change_made_elsewhere(
+    uow: Callable[[], UnitOfWork], session_factory: Callable[[], Session]
+) -> None:
+    # Two caches stand for two workers: one sets, the other sees it at its next read.
+    base = CreditPolicy(slice_seconds=300)
+    worker = SettingsCache()
+    with session_factory() as s:
+        assert worker.stored(s) == {}
+    with uow() as u:
+        runtime_settings.store(u.session, "credit.slice_seconds", "45")
+        u.commit()
+    with session_factory() as s:
+        assert worker.stored(s) == {"credit.slice_seconds": "45"}
+        assert runtime_settings.credit_policy(s, base).slice_seconds == 45
