@@ -107,7 +107,7 @@ class Invoice(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     number: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(32))
-    period_key: Mapped[str | None] = mapped_column(String(64))
+    period_key: Mapped[str | None] = mapped_column(String(80))
     period_start: Mapped[datetime] = mapped_column(UtcDateTime)
     period_end: Mapped[datetime] = mapped_column(UtcDateTime)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -43,6 +43,10 @@ class Request:
     caller: Caller
 
 
+# PostgreSQL's SQLSTATE numeric_value_out_of_range.
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
 class SiptarApplication(Application):
     session_factory: Callable[[], Session] | None = None
     # The slice and minimum call of Authorize (set from the settings by make_wsgi_app).
@@ -61,9 +65,10 @@ class SiptarApplication(Application):
             # A bind processor refused a value (db/types.Money: an amount out of range).
             if isinstance(e.orig, BillingError):
                 raise to_fault(e.orig) from None
-            if isinstance(e, DataError):
+            if isinstance(e, DataError) and getattr(e.orig, "pgcode", None) == NUMERIC_OUT_OF_RANGE:
                 # PostgreSQL refusing a computed value (`balance + :x` past Numeric(18, 6));
-                # SQLite meets the same limit in db/types.Money.
+                # SQLite meets the same limit in db/types.Money. Any other DataError (a
+                # string too long for its column...) is our bug, not the caller's: Server.
                 raise to_fault(InvalidInput("a resulting amount is out of range")) from None
             logger.exception("unhandled error in %s", ctx.method_request_string)
             raise server_fault() from None

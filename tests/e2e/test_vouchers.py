@@ -142,6 +142,19 @@ class TestRedeem:
         listed = reseller.reseller.ListVouchers(status="used").items
         assert [(v.id, v.used_by) for v in listed] == [(done.voucher_id, ALICE)]
 
+    def test_a_redeemed_voucher_is_money_in_on_the_invoice_not_a_charge_line(
+        self, reseller: SiptarClient, alice: SiptarClient
+    ) -> None:
+        start = datetime.now(UTC) - timedelta(seconds=1)
+        code = codes_of(make_lot(reseller))[0]
+        done = alice.billing.RedeemVoucher(code=code)
+        inv = reseller.billing.CreateInvoice(
+            account_id=ALICE, period_start=start, period_end=datetime.now(UTC)
+        )
+        assert [(m.kind, m.amount) for m in inv.movements] == [("voucher", done.amount)]
+        assert "voucher" not in {line.kind for line in inv.lines}
+        assert inv.closing_balance - inv.opening_balance == done.amount
+
     def test_blocked_expired_unknown_and_foreign_vouchers_change_nothing(
         self, reseller: SiptarClient, alice: SiptarClient, client_for: Client, uow: Uow
     ) -> None:
