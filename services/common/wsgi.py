@@ -65,12 +65,17 @@ def no_periodic_collection() -> None:
     """spyne runs a full gc.collect() after a request at most once a second
     (`spyne.const.MIN_GC_INTERVAL`, read by `MethodContext.close` in spyne/context.py):
     ~500 ms once a big plan is in memory, paid by the request that triggers it. Off, for
-    a gunicorn worker (services/common/gc_tuning.py says what collects instead)."""
+    every process that serves the services (services/common/gc_tuning.py says what
+    collects instead). A full collection holds the GIL, so in a threaded server it also
+    stalls every other request, including one holding SQLite's write lock: in a big
+    process (the test suite's, ~1 GB) that made 50 parallel Authorizes wait past the 30 s
+    busy timeout."""
     spyne.const.MIN_GC_INTERVAL = float("inf")
 
 
 def make_wsgi_app(settings: Settings) -> WsgiApp:
     quiet_spyne_body_log()
+    no_periodic_collection()
     engine = make_engine(settings.database_url)
     logger.info("database %s", masked(settings.database_url))
     apps = build_applications(make_session_factory(engine))

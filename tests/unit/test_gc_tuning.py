@@ -53,3 +53,26 @@ def test_a_server_process_freezes_and_spyne_collects_nothing() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+APP_SCRIPT = """
+import spyne.const
+from services.common.wsgi import make_wsgi_app
+from settings import Settings
+
+assert spyne.const.MIN_GC_INTERVAL == 1.0  # spyne's own default
+make_wsgi_app(Settings(database_url="sqlite://"))
+assert spyne.const.MIN_GC_INTERVAL == float("inf")
+print("ok")
+"""
+
+
+def test_every_process_that_builds_the_services_turns_spynes_collection_off() -> None:
+    # Not only gunicorn workers: the in-process servers of the tests and any embedding.
+    # A full collection holds the GIL, stalling the request that holds SQLite's write lock.
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", APP_SCRIPT], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
