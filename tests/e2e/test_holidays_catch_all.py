@@ -119,7 +119,7 @@ class TestCatchAll:
         assert (spain.prefix, spain.cost) == ("34", D("0.6000"))
 
     def sheet_id(self, api: SiptarClient, name: str) -> int:
-        return next(int(s.id) for s in api.config.ListRateSheets() if s.name == name)
+        return next(int(s.id) for s in api.config.ListRateSheets().items if s.name == name)
 
     def test_a_reseller_selling_below_its_catch_all_cost_is_warned(
         self, client_for: Client, api: SiptarClient
@@ -129,7 +129,7 @@ class TestCatchAll:
             sheet_id=self.sheet_id(api, "Wholesale"), csv="prefix,price\n*,0.50\n"
         )
         reseller = client_for("reseller", "reseller").reseller
-        retail = next(s.id for s in reseller.ListSheets() if s.name.endswith("retail"))
+        retail = next(s.id for s in reseller.ListSheets().items if s.name.endswith("retail"))
         with pytest.raises(errors.BelowCost, match="prefix \\*"):
             reseller.SetRates(sheet_id=retail, csv="prefix,price\n999,0.40\n")
         with pytest.raises(errors.BelowCost, match="prefix \\*"):
