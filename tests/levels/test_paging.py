@@ -47,6 +47,13 @@ NOT_LISTS = {
     ("config", "GetSettings"): "the settings of the registry (a fixed few)",
     ("reseller", "SetCallerIds"): "echoes the caller IDs sent (at most 100)",
     ("reseller", "GetSipRegistrations"): "the contacts of one endpoint",
+    ("reseller", "GetSourceIps"): "the networks of one account (at most 20)",
+    ("reseller", "SetSourceIps"): "echoes the networks sent (at most 20)",
+    ("config", "SetHolidayCalendar"): "echoes the days of one calendar sent",
+    ("billing", "OpenBoothSession"): "one booth session: a receipt, printed whole",
+    ("billing", "CloseBoothSession"): "one booth session: a receipt, printed whole",
+    ("billing", "ChargeBoothSession"): "one booth session: a receipt, printed whole",
+    ("billing", "GetBoothReceipt"): "one booth session: a receipt, printed whole",
     # Reports with one line per group of a period: known gap (docs/STATUS.md).
     ("billing", "GetPaymentReport"): "a report: one line per group of the period",
     ("reseller", "GetProfit"): "a report: one line per group of the period",
@@ -88,7 +95,13 @@ CASES = [
     Case("reseller", "ListSheets", lambda w: {}),
     Case("reseller", "ListSubscriptions", lambda w: {}, who="X"),
     Case("cdr", "ListCdrs", lambda w: {}),
+    Case("config", "ListServices", lambda w: {}),
+    Case("config", "ListHolidayCalendars", lambda w: {}),
+    Case("reseller", "ListVouchers", lambda w: {}, who="X"),
+    Case("billing", "ListBooths", lambda w: {}, who="shop"),
+    Case("billing", "ListSellRates", lambda w: {}, who="shop"),
 ]
+SHOP_PASSWORD = "shop-password-1"
 # Lists the world holds fewer than two things of (live calls need a call up).
 MAY_BE_SHORT = {("config", "GetLiveCalls"), ("reseller", "GetLiveCalls")}
 
@@ -139,6 +152,24 @@ def two_of_each(tree: Tree, world: World) -> None:
     tree.api("R2").reseller.SetCallerIds(
         account_id=world.id("C1"), callerids=["34600000003", "34600000001", "34600000002"]
     )
+    for name in ("Spain", "Portugal"):
+        admin.config.SetHolidayCalendar(name=name, days=["12-25", "01-01"])
+    x.reseller.CreateVouchers(count=1, value="1", currency="USD", lot_name="X second lot")
+    # A call shop under R2 with two booths and two sell rates.
+    r2 = tree.api("R2")
+    account = r2.reseller.type("{urn:siptar:reseller}NewAccount")(
+        name="Corner shop",
+        username="paging-shop",
+        password=SHOP_PASSWORD,
+        kind="callshop",
+        rate_sheet_id=world.sheet("R2 retail"),
+    )
+    r2.reseller.CreateAccount(account=account)
+    shop = tree.client_for("paging-shop", SHOP_PASSWORD)
+    tree.logins["shop"] = shop
+    shop.billing.ImportSellRates(csv="prefix,price\n34,0.10\n44,0.20\n", replace=True)
+    for peer in ("corner1", "corner2"):
+        shop.billing.AddBooth(name=f"Booth {peer}", sip_peer=peer)
 
 
 def _static_api() -> SiptarClient:
@@ -194,6 +225,7 @@ class TestEveryListIsPaged:
         self, tree: Tree, session_factory: Callable[[], Session]
     ) -> None:
         world = await make_world(tree, session_factory)
+        two_of_each(tree, world)  # also makes the call shop whose lists are cases
         for case in CASES:
             op = getattr(getattr(tree.api(case.who), case.service), case.operation)
             for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
