@@ -19,7 +19,17 @@ from services.billing import callshop_models as m
 from services.callshop import board, booths, sell_sheet, sessions
 from services.callshop import day as counter
 from services.common.app import request
-from services.common.wire import Auth, Limit, Offset, UtcDateTime, as_utc, money, page_bounds, utc
+from services.common.wire import (
+    Auth,
+    Limit,
+    Offset,
+    UtcDateTime,
+    as_utc,
+    money,
+    page_bounds,
+    price_fields,
+    utc,
+)
 
 BoothId = Integer(min_occurs=1, nillable=False)
 Number = Unicode(min_occurs=1, nillable=False, min_len=1, max_len=40)
@@ -202,16 +212,5 @@ class CallShopService(ServiceBase):
         sheet_id, rows, total = sell_sheet.list_sell_rates(
             req.uow, req.caller, prefix or "", first, count
         )
-        items = [
-            m.SellRate(
-                prefix=r.prefix,
-                destination=r.destination,
-                price=money(r.price),
-                tiers=r.tiers,
-                initial_increment=r.initial_increment,
-                increment=r.increment,
-                connect_fee=money(r.connect_fee),
-            )
-            for r in rows
-        ]
+        items = [m.SellRate(**price_fields(r)) for r in rows]
         return m.SellRatePage(sheet_id=sheet_id, items=items, total=total, offset=first)

@@ -42,6 +42,20 @@ def money(amount: PyDecimal | None) -> PyDecimal | None:
     return None if amount is None else quantize(amount)
 
 
+def price_fields(rate: Any) -> dict[str, Any]:
+    """The price of one sheet row as wire fields: what a reseller's sheet rates
+    (`SheetRate`) and a call shop's sell rates (`SellRate`) both answer."""
+    return {
+        "prefix": rate.prefix,
+        "destination": rate.destination,
+        "price": money(rate.price),
+        "tiers": rate.tiers,
+        "initial_increment": rate.initial_increment,
+        "increment": rate.increment,
+        "connect_fee": money(rate.connect_fee),
+    }
+
+
 def utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 

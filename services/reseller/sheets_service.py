@@ -23,6 +23,7 @@ from services.common.wire import (
     as_utc,
     money,
     page_bounds,
+    price_fields,
 )
 from services.reseller import manager_models as m
 from services.reseller import profit_usecases, sheets_usecases
@@ -64,18 +65,7 @@ class SheetsService(ServiceBase):
         rows, total = sheets_usecases.list_sheet_rates(
             req.uow, req.caller, sheet_id, prefix or "", first, count
         )
-        items = [
-            m.SheetRate(
-                prefix=r.prefix,
-                destination=r.destination,
-                price=money(r.price),
-                tiers=r.tiers,
-                initial_increment=r.initial_increment,
-                increment=r.increment,
-                connect_fee=money(r.connect_fee),
-            )
-            for r in rows
-        ]
+        items = [m.SheetRate(**price_fields(r)) for r in rows]
         return m.SheetRatePage(items=items, total=total, offset=first)
 
     @rpc(
