@@ -25,10 +25,9 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Any:
         # Runs in each worker after the fork: the engine is created here, per worker.
         from services.common.gc_tuning import tune_gc
-        from services.common.wsgi import make_wsgi_app, no_periodic_collection
+        from services.common.wsgi import make_wsgi_app
 
-        app = make_wsgi_app(self.settings)
-        no_periodic_collection()
+        app = make_wsgi_app(self.settings)  # turns spyne's forced collections off too
         tune_gc()
         return app
 
