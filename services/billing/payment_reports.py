@@ -15,7 +15,9 @@ from db.session import UnitOfWork
 from services.common.caller import Caller, visible_account
 from services.common.periods import Report
 
-MONEY_KINDS = ("payment", "refund", "adjustment")
+# Money in and out of an account that is not a call or a fee: a redeemed voucher is a
+# payment made with a code (issue 14), so it is listed and reported with the others.
+MONEY_KINDS = ("payment", "refund", "adjustment", "voucher")
 
 GROUPS = ("day", "account", "kind")  # the order of group_key's keys
 

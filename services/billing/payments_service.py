@@ -123,7 +123,7 @@ class PaymentsService(ServiceBase):
         limit: Any,
         subtree: bool | None,
     ) -> LedgerPage:
-        """Payments, refunds and adjustments of an account (your own when empty),
+        """Payments, refunds, adjustments and redeemed vouchers of an account (your own when empty),
         newest first, a page at a time; `end` is exclusive. With `subtree`: those of
         the account and of every account below it (each row names its account)."""
         flt = uc.HistoryFilter(

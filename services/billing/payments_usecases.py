@@ -24,7 +24,7 @@ from services.common.caller import Caller, managed_account, visible_account
 from services.common.paging import newest_first
 from services.recurring.payment import settle_after_payment
 
-MONEY_KINDS = ("payment", "refund", "adjustment")
+MONEY_KINDS = payment_reports.MONEY_KINDS
 
 
 def _floor(account: Account) -> Decimal:

@@ -81,3 +81,20 @@ class TestPayments:
         ]
         with pytest.raises(errors.NotFound):
             tree.api("R2").billing.GetPaymentReport(account_id=ids["R1"], **period)
+
+    def test_a_redeemed_voucher_is_listed_and_reported_as_money_in(self, tree: Tree) -> None:
+        r2, ids = tree.api("R2"), tree.ids
+        lot = r2.reseller.CreateVouchers(
+            count=1, value=D("4.25"), currency="USD", lot_name="counter"
+        )
+        code = lot.file.data.decode().splitlines()[1].split(",")[0]
+        tree.api("C1").billing.RedeemVoucher(code=code)
+        listed = r2.billing.ListPayments(account_id=ids["C1"], limit=100)
+        assert [(e.kind, e.amount) for e in listed.items if e.kind == "voucher"] == [
+            ("voucher", D("4.25"))
+        ]
+        assert D("4.25") in {e.amount for e in r2.billing.ListPayments(subtree=True).items}
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        period = {"period_start": today, "period_end": today + timedelta(days=1)}
+        report = r2.billing.GetPaymentReport(account_id=ids["C1"], group_by="kind", **period)
+        assert ("voucher", 1, D("4.25")) in {(x.key, x.count, x.amount) for x in report.lines}
