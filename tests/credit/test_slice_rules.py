@@ -60,6 +60,15 @@ class TestWhenACallIsDue:
         call = alice_call(uow, "d.2")
         assert extend(uow, 29.2).extended == {call: 120}
 
+    def test_a_call_answered_this_instant_has_spent_nothing(self, uow: Uow) -> None:
+        # Reserved 31 s under a 31 s slice; the slice is a minute now (extend_ahead 30 s):
+        # at the answer all 31 s are left, one more than the look-ahead.
+        a = auth(uow, CreditPolicy(slice_seconds=31), account="acct1001", uniqueid="d.0")
+        assert a.reserved_seconds == 31
+        answered(uow, "d.0", 10)
+        assert extend(uow, 10) == Extensions()
+        assert extend(uow, 11).extended == {a.reservation_id: 91}
+
     def test_time_runs_from_the_answer_not_from_the_authorization(self, uow: Uow) -> None:
         call = alice_call(uow, "d.3", answered_after=5)
         assert extend(uow, 34) == Extensions()  # 29 s since the answer
