@@ -84,8 +84,17 @@ class TestWhenACallIsDue:
                 update(Account).where(Account.id == ALICE_ID).values(credit_slice_seconds=0)
             )
             u.commit()
-        assert extend(uow, 50) == Extensions()
+        # 2 s left at 58 s, but a slice of 0 adds nothing: not refused, never hung up.
+        assert extend(uow, 58) == Extensions()
+        assert extend(uow, 70) == Extensions()
         assert held(uow, call) == [(60, D("0.018")), (60, D("0.012"))]
+
+    def test_a_slice_of_one_second_is_still_a_slice(self, uow: Uow) -> None:
+        one = CreditPolicy(slice_seconds=1)
+        a = auth(uow, one, account="acct1001", uniqueid="d.7")
+        assert a.reserved_seconds == 1
+        answered(uow, "d.7")
+        assert extend(uow, 0, one).extended == {a.reservation_id: 2}
 
     def test_only_answered_calls_of_this_asterisk(self, uow: Uow) -> None:
         ringing = auth(uow, MINUTE, account="acct1001", uniqueid="d.5").reservation_id
@@ -146,6 +155,19 @@ class TestHowFar:
         answered(uow, "h.5")
         done = extend(uow, 40)
         assert (done.extended, done.refused) == ({post.reservation_id: 120}, [pre.reservation_id])
+
+    def test_what_an_extension_takes_is_counted_once(self, uow: Uow) -> None:
+        # 0.072 pays 240 s: two calls hold 60 s each and 120 s are free, enough for one
+        # more minute each.
+        with uow() as u:
+            customer(u, "Both", credit=D("0.072"), accountcode="both")
+        first = auth(uow, MINUTE, account="both", uniqueid="h.8")
+        second = auth(uow, MINUTE, account="both", uniqueid="h.9")
+        answered(uow, "h.8")
+        answered(uow, "h.9")
+        done = extend(uow, 40)
+        assert done.extended == {first.reservation_id: 120, second.reservation_id: 120}
+        assert done.refused == []
 
     def test_calls_of_one_account_share_its_money_the_oldest_first(self, uow: Uow) -> None:
         # 0.054 pays 180 s: two calls hold 60 s each, 60 s are free; the first call
