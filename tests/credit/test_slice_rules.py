@@ -136,6 +136,18 @@ class TestHowFar:
         assert extend(uow, 40).extended == {call: 90}
         assert held(uow, call) == [(90, D("0.027")), (90, D("0.018"))]
 
+    def test_a_resellers_money_is_shared_by_its_customers_calls(self, uow: Uow) -> None:
+        # Two of Alice's calls hold 60 s each at the reseller (0.012 each); the reseller
+        # is left 0.048: 4 minutes at wholesale, one more minute for each call.
+        first = alice_call(uow, "h.10")
+        second = alice_call(uow, "h.11")
+        with uow() as u:
+            ledger.post(u.session, RESELLER_ID, "adjustment", D("-499.952"))
+            u.commit()
+        done = extend(uow, 40)
+        assert (done.extended, done.refused) == ({first: 120, second: 120}, [])
+        assert [held(uow, call)[1] for call in (first, second)] == [(120, D("0.024"))] * 2
+
     def test_a_postpaid_accounts_limit_pays_and_a_prepaid_ones_does_not(self, uow: Uow) -> None:
         with uow() as u:
             customer(u, "Post", postpaid_limit=D("0.036"), accountcode="post")
