@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from db.schema import Cdr, Reservation
+from db.schema import Account, Cdr, Reservation
 from db.session import UnitOfWork
 from rating.errors import BillingError, InvalidInput, NotFound
 from services.credit.calls import MAX_BILLSEC, SettleCommand, Settled, settle_call
-from tests.credit.builders import ALICE_ID, NOON
+from tests.credit.builders import ALICE_ID, NOON, customer
 from tests.credit.test_authorize import SPAIN, auth, reservations
 from tests.credit.test_slices import ADMIN
 
@@ -128,3 +128,65 @@ class TestDefaults:
         done = settle(uow, "x.1", 60, account_id=ALICE_ID, number="99123456")  # no rate
         assert (done.status, done.cost) == ("unrated", D(0))
         assert (done.reservation_id, done.reservation_status) == (None, "")
+
+
+class TestTheStoredCdrAndRetries:
+    def test_what_the_switch_did_not_say_is_empty_on_the_cdr(self, uow: Uow) -> None:
+        # SettleCall knows the account, the number and the seconds: the CDR carries the
+        # account's accountcode (empty for an account without one), `Dial` as its
+        # application, a duration of the seconds reported, and nothing made up.
+        with uow() as u:
+            nameless = customer(u, "Nameless", credit=D("10"))
+        settle(uow, "f.1", 45, account_id=ALICE_ID, number=SPAIN)
+        settle(uow, "f.2", 30, account_id=nameless, number=SPAIN, disposition="BUSY")
+        with uow() as u:
+            rows = u.session.execute(
+                select(
+                    Cdr.uniqueid,
+                    Cdr.accountcode,
+                    Cdr.src,
+                    Cdr.dcontext,
+                    Cdr.callerid,
+                    Cdr.channel,
+                    Cdr.dstchannel,
+                    Cdr.lastapp,
+                    Cdr.lastdata,
+                    Cdr.duration,
+                    Cdr.billsec,
+                ).order_by(Cdr.uniqueid)
+            )
+            assert [tuple(r) for r in rows] == [
+                ("f.1", "acct1001", "", "", "", "", "", "Dial", "", 45, 45),
+                ("f.2", "", "", "", "", "", "", "Dial", "", 30, 0),
+            ]
+
+    def test_a_one_second_call_was_answered_and_pays_its_first_block(self, uow: Uow) -> None:
+        done = settle(uow, "one.1", 1, account_id=ALICE_ID, number=SPAIN)
+        assert (done.status, done.cost) == ("rated", D("0.009"))  # "30/6" at 0.0180/min
+        with uow() as u:
+            stored = u.session.get(Cdr, done.cdr_id)
+            assert stored is not None
+            assert (stored.disposition, stored.billsec) == ("ANSWERED", 1)
+
+    def test_a_retry_by_uniqueid_alone_answers_the_first_settlement(self, uow: Uow) -> None:
+        # A switch that lost the answer sends the call again, as the first time, with
+        # only its channel: the reservation is settled by then, which must not turn the
+        # retry into "give reservation_id or account_id".
+        a = auth(uow, account="acct1001", uniqueid="t.1")
+        first = settle(uow, "t.1", 60)
+        again = settle(uow, "t.1", 60)
+        assert (first.outcome, again.outcome) == ("rated", "duplicate")
+        assert again == Settled(
+            first.cdr_id, "duplicate", "rated", ALICE_ID, D("0.018"), a.reservation_id, "settled"
+        )
+        with uow() as u:
+            assert len(u.session.scalars(select(Cdr)).all()) == 1
+            alice = u.session.get(Account, ALICE_ID)
+            assert alice is not None and alice.balance == D("9.982")
+
+    def test_the_answer_names_the_calls_own_reservation_only(self, uow: Uow) -> None:
+        other = auth(uow, account="acct1001", uniqueid="own.1")
+        assert other.allowed
+        done = settle(uow, "own.2", 60, account_id=ALICE_ID, number=SPAIN)
+        assert (done.outcome, done.reservation_id, done.reservation_status) == ("rated", None, "")
+        assert {r.status for r in reservations(uow, ALICE_ID)} == {"open"}

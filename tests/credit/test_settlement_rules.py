@@ -20,6 +20,7 @@ from rating.model import Rate
 from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
 from services.credit.calls import SettleCommand, settle_call
+from services.credit.expiry import expire_due
 from services.credit.settlement import ACCOUNT_FIELD
 from tests.credit.builders import ALICE_ID, NOON, customer, route, trunk
 from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations
@@ -237,6 +238,27 @@ class TestRingGroupBatch:
         assert (held.status, held.cdr_id) == ("settled", first)
 
 
+class TestLateCdrs:
+    def test_a_late_cdr_keeps_its_expired_reservation_and_a_later_leg_does_not_take_it(
+        self, uow: Uow
+    ) -> None:
+        """The reservation expired (no CDR within its slice plus 10 minutes); its CDR
+        comes after all and is linked to it; a ring group's other leg, later still, is
+        charged but leaves the reservation with the first CDR."""
+        auth(uow, account="acct1001", uniqueid="exp.1")
+        with uow() as u:
+            assert expire_due(u.session, NOON + timedelta(hours=4)) == 1
+            u.commit()
+        assert record(uow, cdr("exp.1", "acct1001", 60, sequence=1)) is Outcome.RATED
+        assert record(uow, cdr("exp.1", "acct1001", 0, sequence=2)) is Outcome.RATED
+        with uow() as u:
+            first = u.session.scalars(
+                select(Cdr.id).where(Cdr.uniqueid == "exp.1", Cdr.sequence == 1)
+            ).one()
+        (held,) = reservations(uow, ALICE_ID)
+        assert (held.status, held.cdr_id) == ("expired", first)
+
+
 class TestWhichTrunkCarriedIt:
     """The CDR's Trunk field, else the trunk its destination channel names (by name, or
     by a dial string ending in @peer; a Local channel's context), else the reservation's
@@ -264,3 +286,6 @@ class TestWhichTrunkCarriedIt:
         local = "Local/34911234567@spain-0000001b;1"
         assert self.carried(uow, "t.4", dstchannel=local) == spain
         assert self.carried(uow, "t.5", dstchannel="SIP/unknown-0000000b") is None
+        # Only a Local channel names its trunk after an `@`: a peer called `alice@spain`
+        # is no trunk (and not the trunk `spain`).
+        assert self.carried(uow, "t.6", dstchannel="SIP/alice@spain-0000000c") is None
