@@ -63,9 +63,8 @@ class Allowance:
             raise InvalidInput(f"bundle {self.bundle_id}: unit must be seconds or calls")
         if type(self.remaining) is not int or self.remaining < 0:
             raise InvalidInput(f"bundle {self.bundle_id}: remaining must be a whole number >= 0")
-        if self.prefixes is not None and not all(
-            prefix == CATCH_ALL or (prefix.isascii() and prefix.isdigit())
-            for prefix in self.prefixes
+        if self.prefixes is not None and not (
+            isinstance(self.prefixes, tuple) and all(_is_prefix(prefix) for prefix in self.prefixes)
         ):
             raise InvalidInput(f"bundle {self.bundle_id}: prefixes must be digits or '*'")
 
@@ -113,8 +112,10 @@ def split_call(
 ) -> BundleSplit:
     """The part of `call` the bundles cover, what each pays, and the cost of the rest.
     Raises NoRateForDestination, InvalidInput as rate_call does."""
+    if type(call.billsec) is not int or call.billsec < 0:
+        raise InvalidInput(f"billsec must be a whole number of seconds >= 0, not {call.billsec!r}")
     rate = plan.find_rate(call.number, call.start)
-    seconds = call.billsec - rate.included_seconds  # rated seconds (rate_call checks billsec)
+    seconds = call.billsec - rate.included_seconds  # the rated seconds
     if not call.answered or call.billsec <= rate.free_below or seconds <= 0:
         return BundleSplit(0, call.billsec, (), plan.rate_call(call))
     position = 0
@@ -155,6 +156,12 @@ def max_seconds_with_bundles(
     if granted <= rate.free_below:
         return granted, 0
     return granted, min(free, max(granted - rate.included_seconds, 0))
+
+
+def _is_prefix(prefix: object) -> bool:
+    return prefix == CATCH_ALL or (
+        isinstance(prefix, str) and prefix.isascii() and prefix.isdigit()
+    )
 
 
 def _cover(

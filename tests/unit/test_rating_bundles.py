@@ -220,10 +220,24 @@ class TestMaxSeconds:
 class TestAllowanceChecks:
     @pytest.mark.parametrize(
         ("unit", "remaining", "prefixes"),
-        [("minutes", 1, None), (SECONDS, -1, None), (CALLS, True, None), (SECONDS, 1, ("+34",))],
+        [
+            ("minutes", 1, None),
+            (SECONDS, -1, None),
+            (CALLS, True, None),
+            (SECONDS, 1, ("+34",)),
+            (SECONDS, 1, ("",)),
+            (SECONDS, 1, "34"),
+            (SECONDS, 1, (34,)),
+        ],
     )
     def test_a_bad_allowance_is_refused(
         self, unit: str, remaining: int, prefixes: tuple[str, ...] | None
     ) -> None:
         with pytest.raises(InvalidInput, match="bundle 4"):
             Allowance(4, unit, remaining, True, prefixes)
+
+    @pytest.mark.parametrize("billsec", [-1, None, "60"])
+    def test_a_bad_call_is_refused(self, billsec: object) -> None:
+        call = CallToRate(MOBILE, MONDAY_17_56, billsec)  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="billsec"):
+            split_call(flat("0.06"), call, [per_second(1, 60)])
