@@ -114,22 +114,9 @@ def split_call(
     Raises NoRateForDestination, InvalidInput as rate_call does."""
     if type(call.billsec) is not int or call.billsec < 0:
         raise InvalidInput(f"billsec must be a whole number of seconds >= 0, not {call.billsec!r}")
-    rate = plan.find_rate(call.number, call.start)
-    seconds = call.billsec - rate.included_seconds  # the rated seconds
-    if not call.answered or call.billsec <= rate.free_below or seconds <= 0:
-        return BundleSplit(0, call.billsec, (), plan.rate_call(call))
-    position = 0
-    consumed: list[Consumption] = []
-    for allowance in applicable(allowances, call.number, inbound):
-        if position == seconds:
-            break
-        end, units = _cover(plan, call, allowance, position, seconds)
-        if units:
-            consumed.append(Consumption(allowance.bundle_id, units))
-            position = end
-    return BundleSplit(
-        position, call.billsec - position, tuple(consumed), plan.rate_from(call, position)
-    )
+    usable = applicable(allowances, call.number, inbound)
+    free, consumed = _coverage(plan, call, usable)
+    return BundleSplit(free, call.billsec - free, consumed, plan.rate_from(call, free))
 
 
 def max_seconds_with_bundles(
@@ -139,6 +126,7 @@ def max_seconds_with_bundles(
     money: Decimal,
     cap: int,
     allowances: Sequence[Allowance],
+    inbound: bool = False,
 ) -> tuple[int, int]:
     """The longest call (billsec, at most `cap`) the bundles and `money` pay for
     together, and the seconds of it the bundles cover. To reserve per bundle, split the
@@ -146,16 +134,42 @@ def max_seconds_with_bundles(
 
     The bundles cover a longer call from the same start as far as they reach (their
     cover of the longest call that can be rated); money pays from there, as
-    RatingPlan.max_duration does from 0."""
+    RatingPlan.max_duration does from 0. Raises as max_duration does."""
+    usable = applicable(allowances, number, inbound)
+    if not usable:
+        return plan.max_duration(number, start, money, cap), 0
     limit = plan.reach(number, start, cap)
-    free = split_call(plan, CallToRate(number, start, limit), allowances).free_seconds
+    free, _ = _coverage(plan, CallToRate(number, start, limit), usable)
     granted = plan.max_duration_from(number, start, money, limit, free)
     # The bundles cover the granted call as far as they cover the longest one: the
-    # stretch each covers ends at its own reach or at the call's end (split_call's rule).
+    # stretch each covers ends at its own reach or at the call's end (_coverage's rule).
     rate = plan.find_rate(number, start)
     if granted <= rate.free_below:
         return granted, 0
     return granted, min(free, max(granted - rate.included_seconds, 0))
+
+
+def _coverage(
+    plan: RatingPlan, call: CallToRate, usable: list[Allowance]
+) -> tuple[int, tuple[Consumption, ...]]:
+    """How many rated seconds of `call`, from its start, the `usable` bundles cover in
+    their order, and what each pays for them."""
+    if not usable:
+        return 0, ()
+    rate = plan.find_rate(call.number, call.start)
+    seconds = call.billsec - rate.included_seconds  # the rated seconds
+    if not call.answered or call.billsec <= rate.free_below or seconds <= 0:
+        return 0, ()
+    position = 0
+    consumed: list[Consumption] = []
+    for allowance in usable:
+        if position == seconds:
+            break
+        end, units = _cover(plan, call, allowance, position, seconds)
+        if units:
+            consumed.append(Consumption(allowance.bundle_id, units))
+            position = end
+    return position, tuple(consumed)
 
 
 def _is_prefix(prefix: object) -> bool:

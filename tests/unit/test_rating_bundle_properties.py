@@ -146,7 +146,7 @@ class TestSplit:
 
 class TestMaxSecondsWithBundles:
     @properties
-    @given(plans(), starts, money, st.integers(0, 7200), allowance_lists())
+    @given(plans(), starts, money, st.integers(0, 7200), allowance_lists(), st.booleans())
     def test_it_grants_only_what_bundles_and_money_pay_and_nothing_less(
         self,
         plan: RatingPlan,
@@ -154,15 +154,18 @@ class TestMaxSecondsWithBundles:
         available: Decimal,
         cap: int,
         allowances: list[Allowance],
+        inbound: bool,
     ) -> None:
-        granted, free = max_seconds_with_bundles(plan, NUMBER, start, available, cap, allowances)
+        granted, free = max_seconds_with_bundles(
+            plan, NUMBER, start, available, cap, allowances, inbound
+        )
         assert 0 <= free <= granted <= cap
-        split = split_call(plan, CallToRate(NUMBER, start, granted), allowances)
+        split = split_call(plan, CallToRate(NUMBER, start, granted), allowances, inbound)
         assert split.paid.cost <= available
         assert split.free_seconds == free
         if granted < plan.reach(NUMBER, start, cap):
-            longer = split_call(plan, CallToRate(NUMBER, start, granted + 1), allowances)
-            assert longer.paid.cost > available
+            longer = CallToRate(NUMBER, start, granted + 1)
+            assert split_call(plan, longer, allowances, inbound).paid.cost > available
 
     @properties
     @given(plans(), starts, money, st.integers(0, 7200))
