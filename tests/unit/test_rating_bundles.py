@@ -138,6 +138,12 @@ class TestConsumption:
         assert split.consumed == (Consumption(3, 60), Consumption(4, 140))
         assert split.free_seconds == 200
 
+    def test_the_declared_order_beats_a_longer_prefix(self) -> None:
+        plan = flat("0.06")
+        spain, mobiles = per_second(1, 50, ("34",)), per_second(2, 500, ("346",))
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 100), [spain, mobiles])
+        assert split.consumed == (Consumption(1, 50), Consumption(2, 50))
+
     def test_an_inbound_call_uses_only_the_bundles_that_cover_inbound_calls(self) -> None:
         plan = flat("0.06")
         outbound_only = per_second(1, 500)
