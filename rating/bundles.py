@@ -141,12 +141,9 @@ def max_seconds_with_bundles(
     limit = plan.reach(number, start, cap)
     free, _ = _coverage(plan, CallToRate(number, start, limit), usable)
     granted = plan.max_duration_from(number, start, money, limit, free)
-    # The bundles cover the granted call as far as they cover the longest one: the
-    # stretch each covers ends at its own reach or at the call's end (_coverage's rule).
-    rate = plan.find_rate(number, start)
-    if granted <= rate.free_below:
-        return granted, 0
-    return granted, min(free, max(granted - rate.included_seconds, 0))
+    if granted < limit:  # a shorter call: the bundles cover it as far as they reach
+        free, _ = _coverage(plan, CallToRate(number, start, granted), usable)
+    return granted, free
 
 
 def _coverage(

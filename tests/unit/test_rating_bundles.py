@@ -225,25 +225,29 @@ class TestMaxSeconds:
 
 class TestAllowanceChecks:
     @pytest.mark.parametrize(
-        ("unit", "remaining", "prefixes"),
+        ("unit", "remaining", "prefixes", "message"),
         [
-            ("minutes", 1, None),
-            (SECONDS, -1, None),
-            (CALLS, True, None),
-            (SECONDS, 1, ("+34",)),
-            (SECONDS, 1, ("",)),
-            (SECONDS, 1, "34"),
-            (SECONDS, 1, (34,)),
+            ("minutes", 1, None, "unit must be seconds or calls"),
+            (SECONDS, -1, None, "remaining must be a whole number >= 0"),
+            (CALLS, True, None, "remaining must be a whole number >= 0"),
+            (SECONDS, 1, ("+34",), "prefixes must be digits or '*'"),
+            (SECONDS, 1, ("",), "prefixes must be digits or '*'"),
+            (SECONDS, 1, "34", "prefixes must be digits or '*'"),
+            (SECONDS, 1, (34,), "prefixes must be digits or '*'"),
         ],
     )
     def test_a_bad_allowance_is_refused(
-        self, unit: str, remaining: int, prefixes: tuple[str, ...] | None
+        self, unit: str, remaining: int, prefixes: tuple[str, ...] | None, message: str
     ) -> None:
-        with pytest.raises(InvalidInput, match="bundle 4"):
+        with pytest.raises(InvalidInput) as refused:
             Allowance(4, unit, remaining, True, prefixes)
+        assert str(refused.value) == f"bundle 4: {message}"
 
     @pytest.mark.parametrize("billsec", [-1, None, "60"])
     def test_a_bad_call_is_refused(self, billsec: object) -> None:
         call = CallToRate(MOBILE, MONDAY_17_56, billsec)  # type: ignore[arg-type]
-        with pytest.raises(InvalidInput, match="billsec"):
+        with pytest.raises(InvalidInput) as refused:
             split_call(flat("0.06"), call, [per_second(1, 60)])
+        assert (
+            str(refused.value) == f"billsec must be a whole number of seconds >= 0, not {billsec!r}"
+        )
