@@ -19,7 +19,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from sqlalchemy.orm import Session
 
 from db import migrate
@@ -34,12 +34,15 @@ BACKENDS = ("sqlite", "postgresql")
 # then again per mutant in the same process tree: the same examples every time
 # (derandomize), so a mutant's verdict does not depend on luck, and no example database;
 # fewer examples than a normal run, since every surviving mutant runs them all again.
+# No shrinking: the verdict is that an example fails, and shrinking a failure of a
+# mutant costs more CPU than mutmut's timeout allows, which reads as a timeout.
 settings.register_profile(
     "mutation",
     max_examples=40,
     derandomize=True,
     database=None,
     deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
     suppress_health_check=[HealthCheck.differing_executors, HealthCheck.too_slow],
 )
 
