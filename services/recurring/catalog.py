@@ -130,13 +130,29 @@ def set_price(
 
 def price_for(uow: UnitOfWork, caller: Caller, service: CatalogService) -> ServicePrice | None:
     """The price the caller sells at: its own, else the nearest one above it."""
+    return _nearest_price(uow, path_ids(caller.path), service)
+
+
+def buy_price_for(uow: UnitOfWork, caller: Caller, service: CatalogService) -> ServicePrice | None:
+    """What the caller pays for a service it resells: the price of its nearest seller
+    above it; None for its own service (and for the admin, who buys from nobody)."""
+    above = path_ids(caller.path)[:-1]
+    if service.owner_id not in above:
+        return None
+    return _nearest_price(uow, above, service)
+
+
+def _nearest_price(
+    uow: UnitOfWork, chain: list[int], service: CatalogService
+) -> ServicePrice | None:
+    """The price row of the last seller of `chain` (root first) that set one."""
     rows = {
         p.seller_id: p
         for p in uow.session.scalars(
             select(ServicePrice).where(ServicePrice.service_id == service.id)
         )
     }
-    return next((rows[a] for a in reversed(path_ids(caller.path)) if a in rows), None)
+    return next((rows[a] for a in reversed(chain) if a in rows), None)
 
 
 def list_services(

@@ -39,6 +39,10 @@ class ServiceInfo(ComplexModel):
     # The caller's own selling price (or the nearest one above it, if it set none).
     price = Money
     setup_fee = Money
+    # What the caller pays for it per period and at setup (its nearest seller's
+    # price above it); empty for the caller's own services, which it pays nothing for.
+    buy_price = Money
+    buy_setup_fee = Money
 
 
 class ServicePage(ComplexModel):

@@ -191,6 +191,7 @@ class MonthService(ServiceBase):
 
 def self_info(req: Any, service: CatalogService) -> m.ServiceInfo:
     price = catalog.price_for(req.uow, req.caller, service)
+    bought = catalog.buy_price_for(req.uow, req.caller, service)
     return m.ServiceInfo(
         id=service.id,
         owner_id=service.owner_id,
@@ -199,6 +200,8 @@ def self_info(req: Any, service: CatalogService) -> m.ServiceInfo:
         unpaid_policy=service.unpaid_policy,
         price=money(price.price if price else ZERO),
         setup_fee=money(price.setup_fee if price else ZERO),
+        buy_price=money(bought.price) if bought else None,
+        buy_setup_fee=money(bought.setup_fee) if bought else None,
     )
 
 
