@@ -98,6 +98,45 @@ def create_service(
     return service
 
 
+def rename_and_policy(service: CatalogService, name: str | None, policy: str | None) -> None:
+    """The changes any owner may make to its own service (only those given)."""
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 128:
+            raise InvalidInput("name: 1 to 128 characters")
+        service.name = name
+    if policy is not None:
+        if policy not in POLICIES:
+            raise InvalidInput(f"unpaid_policy: one of {', '.join(POLICIES)}")
+        service.unpaid_policy = policy
+
+
+def update_own(
+    uow: UnitOfWork, caller: Caller, service_id: int, name: str | None, policy: str | None
+) -> CatalogService:
+    """A reseller's change to a service of its own: its name, its unpaid policy (the
+    next periods' decisions follow it; periods charged already stay as they are). A
+    service of a level above is the caller's to resell, not to change."""
+    require_role(caller, "admin", "reseller")
+    service = sellable_service(uow, caller, service_id)
+    if service.kind != "service":
+        raise NotFound(f"service {service_id} not found")
+    if service.owner_id != caller.account_id:
+        raise AccessDenied(f"service {service_id} belongs to its seller: only it may change it")
+    rename_and_policy(service, name, policy)
+    flush_renamed(uow, service)
+    return service
+
+
+def flush_renamed(uow: UnitOfWork, service: CatalogService) -> None:
+    """Flush a change of `service`; a name its owner uses already is AlreadyExists."""
+    name = service.name  # read now: a failed flush expires the object
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise AlreadyExists(f"a service named {name!r} exists already") from None
+
+
 def sellable_service(uow: UnitOfWork, caller: Caller, service_id: int) -> CatalogService:
     """A service the caller owns or may resell (its owner is the caller or above it)."""
     service = uow.session.get(CatalogService, service_id)

@@ -29,6 +29,14 @@ class NewService(ComplexModel):
     cost_setup = Money
 
 
+class ServiceChanges(ComplexModel):
+    """Only the fields sent change; periods charged already keep their amounts."""
+
+    __namespace__ = TNS
+    name = Unicode(min_len=1, max_len=128)
+    unpaid_policy = UnpaidPolicy
+
+
 class ServiceInfo(ComplexModel):
     __namespace__ = TNS
     id = Integer

@@ -66,6 +66,31 @@ def test_a_reseller_resells_its_parents_service_at_its_own_price_to_its_subtree(
             call()
     assert r1.ListServices().items[0].price == D("4.00")  # X's attempt changed nothing
 
+    # Its own service the owner changes; the one it resells is its seller's.
+    changed = r2.UpdateService(
+        service_id=voicemail, changes={"name": "R2 voicemail+", "unpaid_policy": "negative"}
+    )
+    assert (changed.name, changed.unpaid_policy, changed.price) == (
+        "R2 voicemail+",
+        "negative",
+        D("2.00"),
+    )
+    with pytest.raises(errors.AccessDenied):
+        r2.UpdateService(service_id=fax, changes={"name": "mine now"})
+    with pytest.raises(errors.NotFound):
+        x.UpdateService(service_id=voicemail, changes={"name": "X's now"})
+    backup = r2.CreateService(service={"name": "R2 backup", "price": D("1.00")}).id
+    with pytest.raises(errors.AlreadyExists):
+        r2.UpdateService(service_id=voicemail, changes={"name": "R2 backup"})
+    names = {s.id: s.name for s in r2.ListServices().items}
+    assert names == {fax: "R1 fax line", voicemail: "R2 voicemail+", backup: "R2 backup"}
+    # The operator's own rename to a name it uses: the same fault (it was `Server`).
+    admin = tree.api("admin").config
+    first = admin.CreateService(service={"name": "PBX"}).id
+    admin.CreateService(service={"name": "PBX 2"})
+    with pytest.raises(errors.AlreadyExists):
+        admin.UpdateService(service_id=first, changes={"name": "PBX 2"})
+
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     sub = r2.Subscribe(account_id=tree.ids["C1"], service_id=fax, start=today).id
     charge_due(session_factory, datetime.now(UTC))  # type: ignore[arg-type]
