@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from db import alerts, bulk
 from db.schema import Account, LedgerEntry, utcnow
-from db.types import Money
+from db.types import Money, UtcDateTime
 
 KINDS = ("payment", "call", "recurring", "refund", "adjustment", "tax", "voucher")
 LEDGER = cast(Table, LedgerEntry.__table__)
@@ -117,6 +117,49 @@ def post_batch(session: Session, postings: Sequence[Posting]) -> None:
         start_balance = after[account_id] - totals[account_id]
         rows += _entries(session, account_id, by_account[account_id], start_balance, now)
     bulk.insert_rows(session, LEDGER, rows)
+
+
+def post_selected(session: Session, rows: str, kind: str, params: Mapping[str, object]) -> int:
+    """`post` for rows the database holds already (the recurring-charges job: the
+    charge rows a batch has just inserted), set-based: nothing comes back to Python.
+
+    `rows` is a SELECT giving `account_id`, `amount` (signed), `reference` and `seq`
+    (the order of an account's rows). ONE INSERT ... SELECT writes the ledger rows, each
+    `balance_after` being the balance plus the window sum of the account's rows up to
+    it; then ONE UPDATE adds each account's total, from the same rows. The caller holds
+    the accounts' row locks (taken in id order) and `rows` must select the same rows
+    both times (a temporary table, say); the INSERT reads the balances before the
+    UPDATE changes them. Returns the number of ledger rows."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger kind {kind!r}")
+    written = session.execute(
+        text(
+            "INSERT INTO ledger (account_id, kind, amount, balance_after, reference,"
+            " cdr_id, login_id, created_at)"
+            " SELECT p.account_id, :kind, p.amount, a.balance + SUM(p.amount) OVER ("
+            "  PARTITION BY p.account_id ORDER BY p.seq"
+            "  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),"
+            " p.reference, NULL, NULL, :created_at"
+            f" FROM ({rows}) AS p JOIN accounts AS a ON a.id = p.account_id"
+            " ORDER BY p.account_id, p.seq"
+        ).bindparams(bindparam("created_at", type_=UtcDateTime())),
+        {**params, "kind": kind, "created_at": utcnow()},
+    )
+    count = int(cast(CursorResult[Any], written).rowcount)
+    if count:
+        session.execute(
+            text(
+                "UPDATE accounts SET balance = accounts.balance + t.total FROM"
+                f" (SELECT p.account_id, SUM(p.amount) AS total FROM ({rows}) AS p"
+                "  GROUP BY p.account_id) AS t WHERE accounts.id = t.account_id"
+            ),
+            dict(params),
+        )
+        # Keep already loaded Account objects in step with the database.
+        for loaded in list(session.identity_map.values()):
+            if isinstance(loaded, Account):
+                session.expire(loaded, ["balance"])
+    return count
 
 
 def _add_to_balances(

@@ -98,6 +98,45 @@ def create_service(
     return service
 
 
+def rename_and_policy(service: CatalogService, name: str | None, policy: str | None) -> None:
+    """The changes any owner may make to its own service (only those given)."""
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 128:
+            raise InvalidInput("name: 1 to 128 characters")
+        service.name = name
+    if policy is not None:
+        if policy not in POLICIES:
+            raise InvalidInput(f"unpaid_policy: one of {', '.join(POLICIES)}")
+        service.unpaid_policy = policy
+
+
+def update_own(
+    uow: UnitOfWork, caller: Caller, service_id: int, name: str | None, policy: str | None
+) -> CatalogService:
+    """A reseller's change to a service of its own: its name, its unpaid policy (the
+    next periods' decisions follow it; periods charged already stay as they are). A
+    service of a level above is the caller's to resell, not to change."""
+    require_role(caller, "admin", "reseller")
+    service = sellable_service(uow, caller, service_id)
+    if service.kind != "service":
+        raise NotFound(f"service {service_id} not found")
+    if service.owner_id != caller.account_id:
+        raise AccessDenied(f"service {service_id} belongs to its seller: only it may change it")
+    rename_and_policy(service, name, policy)
+    flush_renamed(uow, service)
+    return service
+
+
+def flush_renamed(uow: UnitOfWork, service: CatalogService) -> None:
+    """Flush a change of `service`; a name its owner uses already is AlreadyExists."""
+    name = service.name  # read now: a failed flush expires the object
+    try:
+        uow.session.flush()
+    except IntegrityError:
+        raise AlreadyExists(f"a service named {name!r} exists already") from None
+
+
 def sellable_service(uow: UnitOfWork, caller: Caller, service_id: int) -> CatalogService:
     """A service the caller owns or may resell (its owner is the caller or above it)."""
     service = uow.session.get(CatalogService, service_id)
@@ -130,13 +169,29 @@ def set_price(
 
 def price_for(uow: UnitOfWork, caller: Caller, service: CatalogService) -> ServicePrice | None:
     """The price the caller sells at: its own, else the nearest one above it."""
+    return _nearest_price(uow, path_ids(caller.path), service)
+
+
+def buy_price_for(uow: UnitOfWork, caller: Caller, service: CatalogService) -> ServicePrice | None:
+    """What the caller pays for a service it resells: the price of its nearest seller
+    above it; None for its own service (and for the admin, who buys from nobody)."""
+    above = path_ids(caller.path)[:-1]
+    if service.owner_id not in above:
+        return None
+    return _nearest_price(uow, above, service)
+
+
+def _nearest_price(
+    uow: UnitOfWork, chain: list[int], service: CatalogService
+) -> ServicePrice | None:
+    """The price row of the last seller of `chain` (root first) that set one."""
     rows = {
         p.seller_id: p
         for p in uow.session.scalars(
             select(ServicePrice).where(ServicePrice.service_id == service.id)
         )
     }
-    return next((rows[a] for a in reversed(path_ids(caller.path)) if a in rows), None)
+    return next((rows[a] for a in reversed(chain) if a in rows), None)
 
 
 def list_services(

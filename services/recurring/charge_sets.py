@@ -9,7 +9,8 @@ lines) and one row per distinct line (level, payer, amounts, computed once), int
 temporary tables, and the database multiplies them out: 4,000 charge rows cost 1,000
 rows of Python and one statement. The subscriber's own line (level 0) names no account:
 each due row brings its subscriber. The unique key (subscription, period, level, what)
-still decides what is new; the rows that come back are the new ones.
+still decides what is new; the rows it returns (the new ones) go into a third temporary
+table, tmp_charge_new, which the payment reads (services/recurring/payment.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from sqlalchemy import (
     Date,
     Integer,
     MetaData,
-    Row,
     String,
     Table,
     bindparam,
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from db import bulk
 from db.types import Money, UtcDateTime
 from rating.periods import prorate
+from services.recurring.keyed import rowcount
 from services.recurring.levels import LevelPrice
 
 # A batch has few distinct (price, days, period days): the same few roundings.
@@ -84,14 +85,32 @@ _INSERT = text(
     RETURNING id, subscription_id, account_id, amount, what, period_start, period_end
     """
 ).bindparams(bindparam("now", type_=UtcDateTime()))
-_RETURNED = _INSERT.columns(
-    id=BigInteger(),
-    subscription_id=BigInteger(),
-    account_id=BigInteger(),
-    amount=Money(),
-    what=String(),
-    period_start=Date(),
-    period_end=Date(),
+# The new rows, kept in the database for the set-based payment
+# (services/recurring/payment.pay_new_set): `slow` marks those it leaves to Python.
+NEW = Table(
+    "tmp_charge_new",
+    _META,
+    Column("id", BigInteger),
+    Column("subscription_id", BigInteger),
+    Column("account_id", BigInteger),
+    Column("amount", Money),
+    Column("what", String(16)),
+    Column("period_start", Date),
+    Column("period_end", Date),
+    Column("slow", Integer),
+    prefixes=["TEMPORARY"],
+)
+_NEW_COLUMNS = "id, subscription_id, account_id, amount, what, period_start, period_end"
+# PostgreSQL: the INSERT's RETURNING goes straight into tmp_charge_new (a data-modifying
+# WITH), so not one row comes back to Python. SQLite has no such WITH: there the rows
+# come back raw (no type conversion) and go into tmp_charge_new by one executemany.
+_INSERT_INTO_NEW = text(
+    f"WITH ins AS ({_INSERT.text}) INSERT INTO tmp_charge_new ({_NEW_COLUMNS}, slow)"
+    f" SELECT {_NEW_COLUMNS}, 0 FROM ins"
+).bindparams(bindparam("now", type_=UtcDateTime()))
+_FILL_NEW = text(
+    f"INSERT INTO tmp_charge_new ({_NEW_COLUMNS}, slow) VALUES (:id, :subscription_id,"
+    " :account_id, :amount, :what, :period_start, :period_end, 0)"
 )
 
 
@@ -159,25 +178,39 @@ class ChargeSet:
         self.keys[wanted] = (key, count)
         return key, count
 
-    def insert(self, session: Session, now: datetime) -> list[Row[Any]]:
-        """Write the charges that are new; the rows that came back (the new ones)."""
-        if not self.due:
-            return []
+    def insert(self, session: Session, now: datetime) -> int:
+        """Write the charges that are new into recurring_charges and (the same rows)
+        into tmp_charge_new, emptied first; how many were new. Rows another run wrote
+        already are skipped by the unique key and are not in tmp_charge_new."""
         postgres = session.get_bind().dialect.name == "postgresql"
-        for table in (DUE, LINES):
+        for table in (DUE, LINES, NEW):
             # ON COMMIT DROP on PostgreSQL: each batch's transaction starts clean there;
-            # SQLite keeps a temp table per connection, emptied below after use.
+            # SQLite keeps a temp table per connection, emptied before and after use.
             suffix = " ON COMMIT DROP" if postgres else ""
             columns = ", ".join(f"{c.name} {_sql_type(c, postgres)}" for c in table.columns)
             session.execute(
                 text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {table.name} ({columns}){suffix}")
             )
+        session.execute(text(f"DELETE FROM {NEW.name}"))
+        if not self.due:
+            return 0
         bulk.insert_rows(session, DUE, self.due)
         bulk.insert_rows(session, LINES, self.lines)
-        new = list(session.execute(_RETURNED, {"now": now}).all())
+        if postgres:
+            count = rowcount(session.execute(_INSERT_INTO_NEW, {"now": now}))
+        else:
+            new = [r._asdict() for r in session.execute(_INSERT, {"now": now})]
+            if new:
+                session.execute(_FILL_NEW, new)
+            count = len(new)
         for table in (DUE, LINES):
             session.execute(text(f"DELETE FROM {table.name}"))
-        return new
+        return count
+
+
+def clear_new(session: Session) -> None:
+    """Empty tmp_charge_new once the batch is paid (SQLite keeps it past the commit)."""
+    session.execute(text(f"DELETE FROM {NEW.name}"))
 
 
 def _sql_type(column: Column[Any], postgres: bool) -> str:

@@ -24,9 +24,9 @@ from db import bulk
 from db.recurring_schema import CatalogService, ServicePrice, Subscription
 from db.schema import Account
 from rating.periods import Period, active_days, period_containing
-from services.recurring.charge_sets import ChargeSet
+from services.recurring.charge_sets import ChargeSet, clear_new
 from services.recurring.levels import LevelPrice, level_prices
-from services.recurring.payment import pay_new_charges, settle_unpaid
+from services.recurring.payment import pay_new_set, settle_unpaid
 
 logger = logging.getLogger(__name__)
 
@@ -142,11 +142,12 @@ def _charge_batch(
             report.subscriptions += 1
             cursors.append({"b_id": sub.id, "b_through": through})
     new = charges.insert(session, now)
-    report.rows += len(new)
-    report.skipped += charges.rows - len(new)
+    report.rows += new
+    report.skipped += charges.rows - new
     if cursors:
         _move_cursors(session, cursors)
-    outcome = pay_new_charges(session, new, states, now)
+    outcome = pay_new_set(session, states, now)
+    clear_new(session)
     report.unpaid += outcome.unpaid
     report.suspended += outcome.suspended
 

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from db.recurring_schema import CatalogService
 from db.schema import Account, Provider
 from db.session import UnitOfWork
-from rating.errors import AlreadyExists, InvalidInput, NotFound
+from rating.errors import InvalidInput, NotFound
 from services.common.caller import Caller, require_role
-from services.recurring.catalog import POLICIES, check_amount
+from services.recurring.catalog import check_amount, flush_renamed, rename_and_policy
 
 
 @dataclass(frozen=True)
@@ -63,15 +62,7 @@ def update(
     service = get(uow, caller, service_id)
     if service.owner_id != caller.account_id:
         raise InvalidInput(f"service {service_id} is a reseller's own: only it may change it")
-    if changes.name is not None:
-        name = changes.name.strip()
-        if not name or len(name) > 128:
-            raise InvalidInput("name: 1 to 128 characters")
-        service.name = name
-    if changes.unpaid_policy is not None:
-        if changes.unpaid_policy not in POLICIES:
-            raise InvalidInput(f"unpaid_policy: one of {', '.join(POLICIES)}")
-        service.unpaid_policy = changes.unpaid_policy
+    rename_and_policy(service, changes.name, changes.unpaid_policy)
     if changes.provider_id is not None:
         if uow.session.get(Provider, changes.provider_id) is None:
             raise NotFound(f"provider {changes.provider_id} not found")
@@ -80,8 +71,5 @@ def update(
         service.cost_price = check_amount("cost_price", changes.cost_price)
     if changes.cost_setup is not None:
         service.cost_setup = check_amount("cost_setup", changes.cost_setup)
-    try:
-        uow.session.flush()
-    except IntegrityError:
-        raise AlreadyExists(f"a service named {service.name!r} exists already") from None
+    flush_renamed(uow, service)
     return service

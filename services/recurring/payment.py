@@ -17,12 +17,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import BigInteger, Date, Row, String, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from db import ledger
 from db.recurring_schema import RecurringCharge, Subscription
 from db.schema import Account
+from db.types import Money
 from services.recurring.keyed import rowcount
 
 ZERO = Decimal(0)
@@ -101,6 +102,87 @@ def pay_new_charges(
             )
         )
     return PayOutcome(len(unpaid), suspended_now)
+
+
+def pay_new_set(
+    session: Session, states: Mapping[int, tuple[str, bool]], now: datetime
+) -> PayOutcome:
+    """`pay_new_charges` for the batch's new rows in tmp_charge_new
+    (services/recurring/charge_sets), with the same outcome, mostly in the database.
+
+    Every row of a subscription that no account short of money touches, and that is
+    not held (suspended under the `suspend` policy), would be paid by
+    `pay_new_charges` (its account can pay all its rows at once): those rows are
+    posted set-based (db/ledger.post_selected), nothing coming back to Python. The
+    rest (`slow`: every row of a subscription with a row of such an account, or held)
+    go through `pay_new_charges` row by row, so which rows go unpaid, and in what
+    order an account's money runs out, is exactly what it decides."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # The payers' row locks, in id order like every writer of balances.
+    payers = "SELECT account_id FROM tmp_charge_new WHERE account_id IS NOT NULL"
+    session.execute(
+        text(
+            f"SELECT id FROM accounts WHERE id IN ({payers}) ORDER BY id"
+            + (" FOR UPDATE" if postgres else "")
+        )
+    )
+    held = sorted(
+        sub for sub, (policy, suspended) in states.items() if suspended and policy != "negative"
+    )
+    session.execute(
+        text(
+            "UPDATE tmp_charge_new SET slow = 1 WHERE subscription_id IN ("
+            " SELECT n.subscription_id FROM tmp_charge_new AS n WHERE n.account_id IN ("
+            f"  {_SHORT}) OR n.subscription_id IN :held)"
+        ).bindparams(bindparam("held", expanding=True)),
+        {"held": held},
+    )
+    ref = _REFERENCE_PG if postgres else _REFERENCE
+    ledger.post_selected(
+        session,
+        f"SELECT n.account_id, -n.amount AS amount, {ref} AS reference,"
+        " ROW_NUMBER() OVER (ORDER BY n.subscription_id, n.id) AS seq"
+        " FROM tmp_charge_new AS n"
+        " WHERE n.slow = 0 AND n.account_id IS NOT NULL AND n.amount <> 0",
+        "recurring",
+        {},
+    )
+    slow = session.execute(
+        text(
+            "SELECT id, subscription_id, account_id, amount, what, period_start, period_end"
+            " FROM tmp_charge_new WHERE slow = 1 ORDER BY id"
+        ).columns(
+            id=BigInteger(),
+            subscription_id=BigInteger(),
+            account_id=BigInteger(),
+            amount=Money(),
+            what=String(),
+            period_start=Date(),
+            period_end=Date(),
+        )
+    ).all()
+    return pay_new_charges(session, slow, states, now)
+
+
+# The accounts that could not pay every new row of theirs at once (prepaid: the
+# balance; postpaid: balance + credit limit), counting credits as nothing.
+_SHORT = (
+    "SELECT s.account_id FROM tmp_charge_new AS s JOIN accounts AS a ON a.id = s.account_id"
+    " GROUP BY s.account_id, a.balance, a.credit_limit, a.billing_type"
+    " HAVING SUM(CASE WHEN s.amount > 0 THEN s.amount ELSE 0 END) > a.balance"
+    " + CASE WHEN a.billing_type = 'postpaid' THEN a.credit_limit ELSE 0 END"
+)
+# `reference()` in SQL. SQLite stores dates as ISO text; PostgreSQL's text form of a
+# date depends on DateStyle, so it is spelt out there.
+_REFERENCE = (
+    "'recurring_charge:' || n.id || ' subscription:' || n.subscription_id || ' ' || n.what"
+    " || ' ' || n.period_start || '..' || n.period_end"
+)
+_REFERENCE_PG = (
+    "'recurring_charge:' || n.id || ' subscription:' || n.subscription_id || ' ' || n.what"
+    " || ' ' || to_char(n.period_start, 'YYYY-MM-DD') || '..'"
+    " || to_char(n.period_end, 'YYYY-MM-DD')"
+)
 
 
 def settle_unpaid(session: Session, now: datetime, account_ids: Sequence[int] = ()) -> int:

@@ -29,6 +29,14 @@ class NewService(ComplexModel):
     cost_setup = Money
 
 
+class ServiceChanges(ComplexModel):
+    """Only the fields sent change; periods charged already keep their amounts."""
+
+    __namespace__ = TNS
+    name = Unicode(min_len=1, max_len=128)
+    unpaid_policy = UnpaidPolicy
+
+
 class ServiceInfo(ComplexModel):
     __namespace__ = TNS
     id = Integer
@@ -39,6 +47,10 @@ class ServiceInfo(ComplexModel):
     # The caller's own selling price (or the nearest one above it, if it set none).
     price = Money
     setup_fee = Money
+    # What the caller pays for it per period and at setup (its nearest seller's
+    # price above it); empty for the caller's own services, which it pays nothing for.
+    buy_price = Money
+    buy_setup_fee = Money
 
 
 class ServicePage(ComplexModel):

@@ -95,6 +95,18 @@ class MonthService(ServiceBase):
         req.uow.commit()
         return self_info(req, catalog.sellable_service(req.uow, req.caller, service_id))
 
+    @rpc(Id, m.ServiceChanges.customize(min_occurs=1, nillable=False), _returns=m.ServiceInfo)
+    def UpdateService(ctx: Any, service_id: int, changes: m.ServiceChanges) -> m.ServiceInfo:
+        """Rename one of your own services or change its unpaid policy; only the
+        fields sent. A service of a level above you is yours to resell, not to change
+        (Client.AccessDenied)."""
+        req = request(ctx)
+        row = catalog.update_own(
+            req.uow, req.caller, service_id, changes.name, changes.unpaid_policy
+        )
+        req.uow.commit()
+        return self_info(req, row)
+
     @rpc(Id, Id, Required, Integer(ge=1, le=31), _returns=m.SubscriptionInfo)
     def Subscribe(
         ctx: Any, account_id: int, service_id: int, start: datetime, billing_day: int | None
@@ -191,6 +203,7 @@ class MonthService(ServiceBase):
 
 def self_info(req: Any, service: CatalogService) -> m.ServiceInfo:
     price = catalog.price_for(req.uow, req.caller, service)
+    bought = catalog.buy_price_for(req.uow, req.caller, service)
     return m.ServiceInfo(
         id=service.id,
         owner_id=service.owner_id,
@@ -199,6 +212,8 @@ def self_info(req: Any, service: CatalogService) -> m.ServiceInfo:
         unpaid_policy=service.unpaid_policy,
         price=money(price.price if price else ZERO),
         setup_fee=money(price.setup_fee if price else ZERO),
+        buy_price=money(bought.price) if bought else None,
+        buy_setup_fee=money(bought.setup_fee) if bought else None,
     )
 
 

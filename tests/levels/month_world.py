@@ -69,6 +69,11 @@ def month_cases(case: Any, month: Any) -> list[Any]:
         case("reseller", "ListServices", lambda w: {}, services_inside),
         case(
             "reseller",
+            "UpdateService",
+            lambda w: {"service_id": month(w, "x_service"), "changes": {"name": "m"}},
+        ),
+        case(
+            "reseller",
             "SetServicePrice",
             lambda w: {"service_id": month(w, "x_service"), "price": D(0)},
         ),
