@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ami_listener.hangups import Hangup
 from db.schema import CallIntervention, LiveCall, Reservation
+from services.common import runtime_settings
 from services.credit.expiry import EXPIRY_MARGIN, expire_due, release_gone
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 from services.credit.slices import extend_due
@@ -71,7 +72,10 @@ class CreditKeeper:
             expire_due(session, now)
         if not connected:
             return []
-        self.extended += len(extend_due(session, now, self.policy, self.asterisk).extended)
+        # The runtime settings (SetSetting) over the environment's policy, as Authorize
+        # reads them: a new slice reaches the listener without a restart.
+        policy = runtime_settings.credit_policy(session, self.policy)
+        self.extended += len(extend_due(session, now, policy, self.asterisk).extended)
         return self._overdue(session, now)
 
     def _release(self, session: Session) -> None:

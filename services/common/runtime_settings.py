@@ -63,6 +63,15 @@ SPECS = {
             "the shortest call the credit must pay for (0: the rate's first block, at "
             "least 30 s); env SIPTAR_MIN_CALL_SECONDS",
         ),
+        Spec(
+            "credit.max_call_seconds",
+            "integer",
+            1,
+            86400,
+            lambda base: base.max_call_seconds,
+            "the longest call Authorize allows an account without its own "
+            "max_call_seconds; default 10800 (3 h)",
+        ),
     )
 }
 
@@ -118,6 +127,7 @@ def credit_policy(session: Session, base: CreditPolicy) -> CreditPolicy:
     return CreditPolicy(
         slice_seconds=values["credit.slice_seconds"],
         min_call_seconds=values["credit.min_call_seconds"],
+        max_call_seconds=values["credit.max_call_seconds"],
     )
 
 

@@ -299,7 +299,7 @@ def _max_seconds(
     """The longest call every level can pay for at its own sheet, within the caps; a
     level whose credit pays for less than its minimum call refuses the call."""
     customer = chain[0]
-    seconds = customer.max_call_seconds or DEFAULT_MAX_CALL_SECONDS
+    seconds = customer.max_call_seconds or policy.max_call_seconds  # issue 17: a setting
     for level, account in enumerate(chain):
         if account.rate_sheet_id is None:
             raise _Denied(Reason.NO_RATE, customer.id)

@@ -18,6 +18,8 @@ from rating.model import Rate
 # operator the carrier's connect and the customer a call cut at once.
 DEFAULT_MIN_CALL_SECONDS = 30
 DEFAULT_SLICE_SECONDS = 300
+# The longest call of an account without its own max_call_seconds.
+DEFAULT_MAX_CALL_SECONDS = 3 * 3600
 
 
 class HasOverrides(Protocol):
@@ -33,6 +35,9 @@ class CreditPolicy:
     # The shortest call the credit must pay for; 0 = automatic (the rate's first block,
     # and at least DEFAULT_MIN_CALL_SECONDS).
     min_call_seconds: int = 0
+    # The longest call Authorize allows an account without its own max_call_seconds
+    # (a runtime setting, credit.max_call_seconds; no environment variable).
+    max_call_seconds: int = DEFAULT_MAX_CALL_SECONDS
 
     @classmethod
     def from_settings(cls, settings: object) -> CreditPolicy:

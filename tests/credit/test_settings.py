@@ -94,3 +94,14 @@ def test_a_cache_reloads_after_a_change_made_elsewhere(
     with session_factory() as s:
         assert worker.stored(s) == {"credit.slice_seconds": "45"}
         assert runtime_settings.credit_policy(s, base).slice_seconds == 45
+
+
+def test_a_new_default_max_call_length_is_what_the_next_authorize_allows(api: Any) -> None:
+    # Carol (postpaid, 50.00 at 0.02/min) could pay for 41 h: the 3 h default caps it.
+    assert settings(api)["credit.max_call_seconds"] == (10800, "environment")
+    assert api.billing.Authorize(call=SPAIN).max_seconds == 10800
+    api.config.SetSetting(name="credit.max_call_seconds", value="600")
+    assert api.billing.Authorize(call=SPAIN).max_seconds == 600
+    with pytest.raises(errors.InvalidInput):
+        api.config.SetSetting(name="credit.max_call_seconds", value="0")
+    assert settings(api)["credit.max_call_seconds"] == (600, "database")
