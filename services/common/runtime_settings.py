@@ -88,6 +88,13 @@ SPECS = {
             "{year} and {number} (the issuer's gapless counter of the year)",
         ),
         _text(
+            "alerts.default_thresholds",
+            "",
+            text_settings.thresholds,
+            "the low-balance thresholds every account created from then on starts "
+            "with, comma-separated (e.g. 10,5; empty: none); SetBalanceAlerts changes them",
+        ),
+        _text(
             "company.name",
             "",
             text_settings.bounded_text("company.name", 128),

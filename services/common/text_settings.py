@@ -8,11 +8,13 @@ from collections.abc import Callable
 
 from db.invoice_numbers import DEFAULT_FORMAT
 from rating.errors import InvalidInput
+from rating.money import to_money
 
 # Invoice numbers are String(32) (db/invoice_schema.py); the format's widest output
 # (year 9999, a billion invoices) must fit.
 NUMBER_LENGTH = 32
 DEFAULT_NUMBER_FORMAT = DEFAULT_FORMAT
+MAX_THRESHOLDS = 5  # as SetBalanceAlerts (services/billing/alert_usecases.py)
 
 
 def number_format(text: str) -> str:
@@ -46,3 +48,17 @@ def bounded_text(name: str, longest: int) -> Callable[[str], str]:
         return value
 
     return check
+
+
+def thresholds(text: str) -> str:
+    """Low-balance thresholds, comma-separated amounts (at most 5, each >= 0), in
+    their canonical form, highest first; "" for none."""
+    name = "alerts.default_thresholds"
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    try:
+        values = sorted({to_money(p, name) for p in parts}, reverse=True)
+    except InvalidInput:
+        raise InvalidInput(f"{name}: amounts separated by commas, e.g. 10,5") from None
+    if len(values) > MAX_THRESHOLDS or any(v < 0 for v in values):
+        raise InvalidInput(f"{name}: at most {MAX_THRESHOLDS} amounts, none below 0")
+    return ",".join(format(v.normalize(), "f") for v in values)

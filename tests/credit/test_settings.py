@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from client import errors
 from db.config_schema import Setting
+from db.mail_schema import BalanceAlert
 from db.session import UnitOfWork
 from services.common import runtime_settings
 from services.common.runtime_settings import SettingsCache
@@ -105,3 +106,32 @@ def test_a_new_default_max_call_length_is_what_the_next_authorize_allows(api: An
     with pytest.raises(errors.InvalidInput):
         api.config.SetSetting(name="credit.max_call_seconds", value="0")
     assert settings(api)["credit.max_call_seconds"] == (600, "database")
+
+
+def _alerts(session_factory: Callable[[], Session], account_id: int) -> list[tuple[str, bool]]:
+    with session_factory() as s:
+        found = s.scalars(
+            select(BalanceAlert)
+            .where(BalanceAlert.account_id == account_id)
+            .order_by(BalanceAlert.threshold.desc())
+        )
+        return [(format(a.threshold.normalize(), "f"), a.armed) for a in found]
+
+
+def test_accounts_created_after_a_default_threshold_is_set_start_with_it(
+    api: Any, session_factory: Callable[[], Session]
+) -> None:
+    def new(name: str) -> int:
+        account = {"name": name, "username": name, "password": "pw-" + name * 2}
+        return int(api.reseller.CreateAccount(account=account | {"initial_credit": 8}).id)
+
+    before = new("early")
+    for bad in ("ten", "1,2,3,4,5,6", "-1"):
+        with pytest.raises(errors.InvalidInput):
+            api.config.SetSetting(name="alerts.default_thresholds", value=bad)
+    shown = api.config.SetSetting(name="alerts.default_thresholds", value=" 5.50, 10 ")
+    assert (shown.value, shown.text) == (None, "10,5.5")
+    after = new("later")
+    assert _alerts(session_factory, before) == []
+    # A balance of 8: below 10 (disarmed: no mail until it has been back above), above 5.5.
+    assert _alerts(session_factory, after) == [("10", False), ("5.5", True)]
