@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from ami_listener.hangups import Hangup
 from db.schema import CallIntervention, LiveCall, Reservation
 from services.common import runtime_settings
-from services.credit.expiry import EXPIRY_MARGIN, expire_due, release_gone
+from services.credit.expiry import LONGEST_MARGIN, expire_due, release_gone
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 from services.credit.slices import extend_due
 
@@ -92,8 +92,8 @@ class CreditKeeper:
 
     def _overdue(self, session: Session, now: datetime) -> list[Hangup]:
         """Answered calls past their open reservation's reserved seconds, not acted on
-        yet. The reserved end is expires_at less EXPIRY_MARGIN at the latest, so the
-        (status, expires_at) index narrows the rows."""
+        yet. The reserved end is expires_at less its margin (at most LONGEST_MARGIN),
+        so the (status, expires_at) index narrows the rows."""
         candidates = session.execute(
             select(LiveCall, Reservation)
             .join(Reservation, Reservation.uniqueid == LiveCall.uniqueid)
@@ -102,7 +102,7 @@ class CreditKeeper:
                 LiveCall.asterisk == self.asterisk,  # a Hangup sent elsewhere cuts nothing
                 LiveCall.answered_at.is_not(None),
                 Reservation.status == "open",
-                Reservation.expires_at <= now + EXPIRY_MARGIN,
+                Reservation.expires_at <= now + LONGEST_MARGIN,
                 CallIntervention.id.is_(None),
             )
         ).all()

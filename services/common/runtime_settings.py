@@ -80,6 +80,15 @@ SPECS = {
             "the longest call Authorize allows an account without its own "
             "max_call_seconds; default 10800 (3 h)",
         ),
+        Spec(
+            "credit.expiry_margin_seconds",
+            "integer",
+            60,
+            3600,
+            lambda base: base.expiry_margin_seconds,
+            "how long after its reserved seconds run out a reservation no CDR settled "
+            "expires (ring time plus the CDR's delay); default 600",
+        ),
         _text(
             "invoice.number_format",
             text_settings.DEFAULT_NUMBER_FORMAT,
@@ -162,6 +171,7 @@ def credit_policy(session: Session, base: CreditPolicy) -> CreditPolicy:
         slice_seconds=int(values["credit.slice_seconds"]),
         min_call_seconds=int(values["credit.min_call_seconds"]),
         max_call_seconds=int(values["credit.max_call_seconds"]),
+        expiry_margin_seconds=int(values["credit.expiry_margin_seconds"]),
     )
 
 

@@ -161,7 +161,7 @@ def _authorize(
         raise _Denied(Reason.NO_ROUTE, account.id)
     held = first_slice(seconds, policy.slice_for(account))
     reservation_id, amount = _reserve(
-        session, chain, number, (seconds, held), now, req.uniqueid, trunks[0]
+        session, chain, number, (seconds, held), now, req.uniqueid, trunks[0], policy.expiry_margin
     )
     return Authorization(
         True,
@@ -342,13 +342,14 @@ def _reserve(
     now: datetime,
     uniqueid: str,
     first: TrunkChoice,
+    margin: timedelta = EXPIRY_MARGIN,  # issue 17: the expiry margin setting
 ) -> tuple[int, Decimal]:
     """One reservation per level, each holding the cost of the first slice at its own
     sheet, written by one INSERT (services/credit/reservation_rows.py). `seconds`: the
     call's max duration and its first slice. Returns the customer's row id and amount."""
     most, held = seconds
     call = CallToRate(number, now, held, True)
-    expires = now + timedelta(seconds=held) + EXPIRY_MARGIN
+    expires = now + timedelta(seconds=held) + margin
     rows: list[dict[str, object]] = []
     costs: list[Decimal] = []
     for level, account in enumerate(chain):

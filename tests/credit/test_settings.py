@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from client import errors
 from db.config_schema import Setting
 from db.mail_schema import BalanceAlert
+from db.schema import Reservation
 from db.session import UnitOfWork
 from services.common import runtime_settings
 from services.common.runtime_settings import SettingsCache
@@ -135,3 +136,19 @@ def test_accounts_created_after_a_default_threshold_is_set_start_with_it(
     assert _alerts(session_factory, before) == []
     # A balance of 8: below 10 (disarmed: no mail until it has been back above), above 5.5.
     assert _alerts(session_factory, after) == [("10", False), ("5.5", True)]
+
+
+def test_a_new_expiry_margin_is_what_the_next_reservation_keeps(
+    api: Any, session_factory: Callable[[], Session]
+) -> None:
+    def margin(reservation_id: int) -> int:
+        with session_factory() as s:
+            r = s.get(Reservation, reservation_id)
+            assert r is not None
+            return round((r.expires_at - r.created_at).total_seconds()) - r.reserved_seconds
+
+    assert margin(api.billing.Authorize(call=SPAIN).reservation_id) == 600
+    api.config.SetSetting(name="credit.expiry_margin_seconds", value="120")
+    assert margin(api.billing.Authorize(call=SPAIN).reservation_id) == 120
+    with pytest.raises(errors.InvalidInput):
+        api.config.SetSetting(name="credit.expiry_margin_seconds", value="3601")

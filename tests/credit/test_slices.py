@@ -333,3 +333,23 @@ class TestRuntimeSlice:
             keeper.run(u.session, NOON + timedelta(seconds=40), connected=True)
             u.commit()
         assert rows(uow, second.reservation_id)[0].reserved_seconds == 180  # 60 + 120
+
+    def test_a_longer_expiry_margin_still_finds_and_cuts_the_spent_call(self, uow: Uow) -> None:
+        # Reservations keep the margin they were made with: with an hour's margin the
+        # listener must still see, at 60 s, that the call's money is spent.
+        with uow() as u:
+            customer(u, "Hour", credit=D("0.018"), accountcode="hour")
+        policy = CreditPolicy(slice_seconds=30, expiry_margin_seconds=3600)
+        a = auth(uow, policy, account="hour", uniqueid="h.1")
+        assert rows(uow, a.reservation_id)[0].expires_at == NOON + timedelta(seconds=30 + 3600)
+        answered(uow, "h.1")
+        keeper = CreditKeeper(AST, policy=policy)
+        with uow() as u:
+            assert keeper.run(u.session, NOON + timedelta(seconds=20), connected=True) == []
+            u.commit()
+        mine = rows(uow, a.reservation_id)[0]
+        assert (mine.reserved_seconds, mine.expires_at) == (60, NOON + timedelta(seconds=3660))
+        with uow() as u:
+            [cut] = keeper.run(u.session, NOON + timedelta(seconds=60), connected=True)
+            u.commit()
+        assert cut.uniqueid == "h.1"
