@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from ami_listener.hangups import Hangup
 from db.schema import CallIntervention, LiveCall, Reservation
-from services.credit.expiry import EXPIRY_MARGIN, expire_due, release_gone
+from services.common import runtime_settings
+from services.credit.expiry import LONGEST_MARGIN, expire_due, release_gone
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 from services.credit.slices import extend_due
 
@@ -71,7 +72,10 @@ class CreditKeeper:
             expire_due(session, now)
         if not connected:
             return []
-        self.extended += len(extend_due(session, now, self.policy, self.asterisk).extended)
+        # The runtime settings (SetSetting) over the environment's policy, as Authorize
+        # reads them: a new slice reaches the listener without a restart.
+        policy = runtime_settings.credit_policy(session, self.policy)
+        self.extended += len(extend_due(session, now, policy, self.asterisk).extended)
         return self._overdue(session, now)
 
     def _release(self, session: Session) -> None:
@@ -88,8 +92,8 @@ class CreditKeeper:
 
     def _overdue(self, session: Session, now: datetime) -> list[Hangup]:
         """Answered calls past their open reservation's reserved seconds, not acted on
-        yet. The reserved end is expires_at less EXPIRY_MARGIN at the latest, so the
-        (status, expires_at) index narrows the rows."""
+        yet. The reserved end is expires_at less its margin (at most LONGEST_MARGIN),
+        so the (status, expires_at) index narrows the rows."""
         candidates = session.execute(
             select(LiveCall, Reservation)
             .join(Reservation, Reservation.uniqueid == LiveCall.uniqueid)
@@ -98,7 +102,7 @@ class CreditKeeper:
                 LiveCall.asterisk == self.asterisk,  # a Hangup sent elsewhere cuts nothing
                 LiveCall.answered_at.is_not(None),
                 Reservation.status == "open",
-                Reservation.expires_at <= now + EXPIRY_MARGIN,
+                Reservation.expires_at <= now + LONGEST_MARGIN,
                 CallIntervention.id.is_(None),
             )
         ).all()

@@ -1,4 +1,5 @@
-"""Gapless invoice numbers per issuer and year (`2026-000123`).
+"""Gapless invoice numbers per issuer and year (`2026-000123`, or the format set as
+`invoice.number_format`: docs/settings.md).
 
 The counter row is created if missing (an insert that ignores a conflict) and then
 incremented by one UPDATE ... RETURNING, which holds the row's lock until the issuing
@@ -15,8 +16,11 @@ from sqlalchemy.orm import Session
 from db.invoice_schema import InvoiceCounter
 from db.upsert import insert_if_missing
 
+# The operator may set another (services/common/text_settings.number_format checks it).
+DEFAULT_FORMAT = "{year}-{number:06d}"
 
-def next_number(session: Session, issuer_id: int, year: int) -> str:
+
+def next_number(session: Session, issuer_id: int, year: int, fmt: str = DEFAULT_FORMAT) -> str:
     insert_if_missing(
         session, InvoiceCounter, {"issuer_id": issuer_id, "year": year, "last_number": 0}
     )
@@ -26,4 +30,4 @@ def next_number(session: Session, issuer_id: int, year: int) -> str:
         .values(last_number=InvoiceCounter.last_number + 1)
         .returning(InvoiceCounter.last_number)
     ).scalar_one()
-    return f"{year}-{number:06d}"
+    return fmt.format(year=year, number=number)

@@ -19,11 +19,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db import schema
+from db.config_schema import SheetRuleVersion
 from db.paging import page_scalars
 from db.rate_bulk import stored_rates
 from rating import RatingPlan, compile_sheet
 from rating.errors import NotFound
-from rating.model import BlockMode, Holidays, Rate, RateSheet, Rounding
+from rating.model import BlockMode, Holidays, Rate, RateSheet, Rounding, SheetRule
 from rating.tariffs import format_tiers, format_weekdays, parse_tiers, parse_weekdays
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,26 @@ def load_sheet(session: Session, sheet_id: int) -> RateSheet:
         raise NotFound(f"rate sheet {sheet_id} not found")
     # Core rows, not ORM objects: a million-row sheet loads several times faster.
     rates = tuple(stored_rates(session, sheet_id))
-    return replace(sheet_from_rows(sheet, ()), rates=rates)
+    return replace(sheet_from_rows(sheet, ()), rates=rates, rules=sheet_rules(session, sheet_id))
+
+
+def sheet_rules(session: Session, sheet_id: int) -> tuple[SheetRule, ...]:
+    """The sheet's rule versions, oldest first (empty for most sheets)."""
+    rows = session.scalars(
+        select(SheetRuleVersion)
+        .where(SheetRuleVersion.sheet_id == sheet_id)
+        .order_by(SheetRuleVersion.effective_from)
+    )
+    return tuple(
+        SheetRule(
+            effective_from=row.effective_from,
+            decimals=row.decimals,
+            rounding=Rounding(row.rounding),
+            block_mode=BlockMode(row.block_mode),
+            timezone=row.timezone,
+        )
+        for row in rows
+    )
 
 
 def bump_version(session: Session, sheet_id: int) -> None:

@@ -23,6 +23,7 @@ from rating.model import (
     Rate,
     RateSheet,
     Rounding,
+    SheetRule,
     Tier,
 )
 from rating.tariffs import (
@@ -45,6 +46,7 @@ __all__ = [
     "RateSheet",
     "RatingPlan",
     "Rounding",
+    "SheetRule",
     "Tier",
     "compile_sheet",
     "format_tiers",

@@ -22,6 +22,9 @@ shared between threads. The rules are docs/design.md's "Rating"; where it leaves
   of the number has a rate in force. A call that starts on it follows the catch-all
   rows' own bands; a call on a banded digit prefix falls back to it at an edge where no
   digit prefix has a rate. It lives outside the prefix index, in an index of its own.
+- A sheet's rule versions (decimals, rounding, block mode, time zone from a moment on)
+  apply by the call's start: a call that starts before a version's moment is rated,
+  whole, by the rule before it, even if it ends after it.
 - The rate is looked up even for a call that costs nothing, because the CDR records
   the destination: an unanswered call to an unknown destination is not rated either.
 """
@@ -29,7 +32,9 @@ shared between threads. The rules are docs/design.md's "Rating"; where it leaves
 from __future__ import annotations
 
 import decimal
+from bisect import bisect_right
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import TypeVar
@@ -39,7 +44,16 @@ from rating.bands import band_label, edge_instants
 from rating.blocks import Segment, amount, billed_seconds, pieces
 from rating.checks import rate_problem
 from rating.errors import InvalidInput, NoRateForDestination
-from rating.model import CATCH_ALL, BlockMode, CallCost, CallToRate, CostPart, Rate, RateSheet
+from rating.model import (
+    CATCH_ALL,
+    BlockMode,
+    CallCost,
+    CallToRate,
+    CostPart,
+    Rate,
+    RateSheet,
+    SheetRule,
+)
 from rating.money import MONEY, MONEY_PLACES, ZERO, Rounding, quantize
 from rating.prefix_index import PrefixIndex
 
@@ -61,16 +75,18 @@ _DECIMAL_ROUNDING = {
 }
 
 
+# A time zone, the prefix index of the digit rows and that of the catch-all rows.
+_Indexes = tuple[ZoneInfo, PrefixIndex, PrefixIndex | None]
+
+
 def compile_sheet(sheet: RateSheet) -> RatingPlan:
-    """Check every rate of `sheet` and build its prefix index; raises InvalidInput."""
-    zone = _zone(sheet.timezone)
-    try:
-        mode = BlockMode(sheet.block_mode)
-        rounding = Rounding(sheet.rounding)
-    except ValueError as error:
-        raise InvalidInput(f"sheet {sheet.name!r}: {error}") from None
-    if not (_is_int(sheet.decimals) and 0 <= sheet.decimals <= MONEY_PLACES):
-        raise InvalidInput(f"sheet {sheet.name!r}: decimals must be 0 to {MONEY_PLACES}")
+    """Check every rate of `sheet` and build its prefix index; raises InvalidInput.
+
+    A sheet with rule versions (`sheet.rules`) gets one plan per version, which share
+    the rates and, for the same time zone, the prefix index; the plan returned picks the
+    version in force at each call's start (RatingPlan.at)."""
+    _zone(sheet.timezone)  # the sheet's own fields are checked before its rates
+    _rule_of(sheet)
     for rate in sheet.rates:
         problem = rate_problem(rate)
         if problem:
@@ -78,8 +94,73 @@ def compile_sheet(sheet: RateSheet) -> RatingPlan:
             raise InvalidInput(f"sheet {sheet.name!r}, rate {rate.prefix!r}: {column}: {text}")
     digits = [rate for rate in sheet.rates if rate.prefix != CATCH_ALL]
     rest = [rate for rate in sheet.rates if rate.prefix == CATCH_ALL]
-    catch_all = PrefixIndex(rest, zone) if rest else None
-    return RatingPlan(sheet, PrefixIndex(digits, zone), zone, mode, rounding, catch_all)
+    indexes: dict[str, _Indexes] = {}
+
+    def indexed(timezone: str) -> _Indexes:
+        # A 1M-row sheet takes seconds to index: build once per zone, not per version.
+        if timezone not in indexes:
+            zone = _zone(timezone)
+            catch_all = PrefixIndex(rest, zone) if rest else None
+            indexes[timezone] = (zone, PrefixIndex(digits, zone), catch_all)
+        return indexes[timezone]
+
+    rules = _rules(sheet)
+    if not rules:
+        return _plan(sheet, indexed)
+    # The rule before the first version, then each version: plans of their own, which
+    # the plan returned hands each call to.
+    before = _plan(sheet, indexed)
+    versions = tuple((rule.effective_from, _plan(_ruled(sheet, rule), indexed)) for rule in rules)
+    return _plan(sheet, indexed, before, versions)
+
+
+def _plan(
+    sheet: RateSheet,
+    indexed: Callable[[str], _Indexes],
+    before: RatingPlan | None = None,
+    versions: tuple[tuple[datetime, RatingPlan], ...] = (),
+) -> RatingPlan:
+    mode, rounding = _rule_of(sheet)
+    zone, index, catch_all = indexed(sheet.timezone)
+    plan = RatingPlan(sheet, index, zone, mode, rounding, catch_all)
+    if before is not None:
+        plan._starts = tuple(start for start, _ in versions)
+        plan._versions = (before, *(version for _, version in versions))
+    return plan
+
+
+def _rule_of(sheet: RateSheet) -> tuple[BlockMode, Rounding]:
+    """The sheet-wide fields checked: block mode and rounding as enums."""
+    try:
+        mode = BlockMode(sheet.block_mode)
+        rounding = Rounding(sheet.rounding)
+    except ValueError as error:
+        raise InvalidInput(f"sheet {sheet.name!r}: {error}") from None
+    if not (_is_int(sheet.decimals) and 0 <= sheet.decimals <= MONEY_PLACES):
+        raise InvalidInput(f"sheet {sheet.name!r}: decimals must be 0 to {MONEY_PLACES}")
+    return mode, rounding
+
+
+def _rules(sheet: RateSheet) -> tuple[SheetRule, ...]:
+    """The sheet's rule versions, checked: aware moments, each later than the last."""
+    previous: datetime | None = None
+    for rule in sheet.rules:
+        _check_aware(rule.effective_from, "a rule version's effective_from")
+        if previous is not None and rule.effective_from <= previous:
+            raise InvalidInput(f"sheet {sheet.name!r}: rule versions must be in time order")
+        previous = rule.effective_from
+    return sheet.rules
+
+
+def _ruled(sheet: RateSheet, rule: SheetRule) -> RateSheet:
+    """The sheet as its `rule` version rates."""
+    return replace(
+        sheet,
+        decimals=rule.decimals,
+        rounding=rule.rounding,
+        block_mode=rule.block_mode,
+        timezone=rule.timezone,
+    )
 
 
 class RatingPlan:
@@ -94,6 +175,8 @@ class RatingPlan:
         "_mode",
         "_rounding_mode",
         "_sheet",
+        "_starts",
+        "_versions",
         "_zero",
         "_zone",
     )
@@ -108,6 +191,11 @@ class RatingPlan:
         catch_all: PrefixIndex | None = None,
     ) -> None:
         self._sheet = sheet
+        # For a sheet with rule versions (set by compile_sheet): the plan of the rule
+        # before the first version, then one per version (none has versions of its
+        # own), and the versions' effective moments. Empty otherwise.
+        self._versions: tuple[RatingPlan, ...] = ()
+        self._starts: tuple[datetime, ...] = ()
         self._catch_all = catch_all  # the "*" rows, or None
         self._index = index
         self._find = index.find  # bound once: saves an attribute lookup per call
@@ -127,6 +215,15 @@ class RatingPlan:
             f"<RatingPlan {self.sheet.name!r} v{self.sheet.version}: {len(self._index)} prefixes>"
         )
 
+    def at(self, moment: datetime) -> RatingPlan:
+        """The plan of the sheet's rule version in force at `moment` (aware): a call
+        is rated by the version in force at its start. Itself for a sheet without
+        rule versions."""
+        if not self._versions:
+            return self
+        _check_aware(moment, "moment")
+        return self._versions[bisect_right(self._starts, moment)]
+
     def find_rate(self, number: str, at: datetime) -> Rate:
         """The rate of the longest prefix of `number` (digits only) that is valid at `at`
         (aware) and whose time band covers it; raises NoRateForDestination."""
@@ -139,6 +236,8 @@ class RatingPlan:
             and at.tzinfo is not None
         ):
             _refuse_lookup(number, at)
+        if self._versions:  # the version's time zone reads the bands
+            return self.at(at).find_rate(number, at)
         rate = self._find(number, at)
         if rate is None and self._catch_all is not None:
             rate = self._catch_all.find_for_prefix(CATCH_ALL, at)
@@ -165,6 +264,8 @@ class RatingPlan:
         return self._rate(call, offset)
 
     def _rate(self, call: CallToRate, offset: int) -> CallCost:
+        if self._versions:  # the sheet's rules in force at the call's start
+            return self.at(call.start)._rate(call, offset)
         billsec = call.billsec
         if type(billsec) is not int or billsec < 0:
             _check_seconds(billsec, "billsec")
@@ -188,6 +289,8 @@ class RatingPlan:
         rate_from bills them, for offset <= end <= the call's rated seconds (billsec -
         included_seconds): what a bundle consumed at the rate's increments pays for.
         Raises NoRateForDestination as rate_call does."""
+        if self._versions:
+            return self.at(call.start).billed_from(call, offset)
         rate = self.find_rate(call.number, call.start)
         seconds = max(call.billsec - rate.included_seconds, 0)
         segments, _ = self._segments(rate, call.number, call.start, seconds, strict=True)
@@ -202,6 +305,8 @@ class RatingPlan:
         """The longest billsec, at most `limit`, that can be rated: less when a band
         later in the call has no rate (max_duration stops at that edge, too)."""
         _check_seconds(limit, "limit")
+        if self._versions:
+            return self.at(start).reach(number, start, limit)
         rate = self.find_rate(number, start)
         horizon = limit - rate.included_seconds
         if horizon <= 0:
@@ -226,6 +331,8 @@ class RatingPlan:
         """max_duration for a call whose first `offset` rated seconds are paid by
         something else (bundles): the longest billsec, at most `limit`, whose cost from
         `offset` (as rate_from bills it) is at most `available`."""
+        if self._versions:
+            return self.at(start).max_duration_from(number, start, available, limit, offset)
         if not (isinstance(available, Decimal) and available.is_finite()):
             raise InvalidInput(f"available must be a finite Decimal, not {available!r}")
         _check_seconds(limit, "limit")

@@ -24,6 +24,7 @@ __all__ = [
     "Rate",
     "RateSheet",
     "Rounding",
+    "SheetRule",
     "Tier",
 ]
 
@@ -98,6 +99,19 @@ class Rate:
 
 
 @dataclass(frozen=True)
+class SheetRule:
+    """The sheet-wide rules of a sheet from `effective_from` (aware) on: a call that
+    starts at or after it is rated by these, an earlier one by the rule before it (the
+    sheet's own fields before the first SheetRule). See docs/rates.md, "Rule versions"."""
+
+    effective_from: datetime
+    decimals: int
+    rounding: Rounding
+    block_mode: BlockMode
+    timezone: str
+
+
+@dataclass(frozen=True)
 class RateSheet:
     name: str
     rates: tuple[Rate, ...] = ()
@@ -108,6 +122,9 @@ class RateSheet:
     timezone: str = "UTC"  # IANA name; time bands are read in it
     id: int | None = None
     version: int = 0  # bumped on every change; caches compare it
+    # Later versions of decimals, rounding, block_mode and timezone, by effective_from;
+    # the fields above are the rule before the first of them.
+    rules: tuple[SheetRule, ...] = ()
 
 
 @dataclass(frozen=True)

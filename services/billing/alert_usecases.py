@@ -16,6 +16,7 @@ from db.mail_schema import BalanceAlert
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from rating.money import to_money
+from services.common import runtime_settings
 from services.common.caller import Caller, visible_account
 
 MAX_ALERTS = 5
@@ -40,6 +41,17 @@ def set_alerts(
         )
     uow.commit()
     return list_alerts(uow, account.id)
+
+
+def arm_default_alerts(uow: UnitOfWork, account_id: int, balance: Decimal) -> None:
+    """A new account's thresholds: the `alerts.default_thresholds` setting in force."""
+    text = runtime_settings.text(uow.session, "alerts.default_thresholds")
+    for value in (Decimal(t) for t in text.split(",") if t):
+        uow.session.add(
+            BalanceAlert(
+                account_id=account_id, threshold=value, armed=balance >= value, crossings=0
+            )
+        )
 
 
 def list_alerts(uow: UnitOfWork, account_id: int) -> list[BalanceAlert]:

@@ -30,6 +30,7 @@ from rating.errors import InvalidInput, NotFound
 from rating.money import to_money
 from rating.taxes import Tax, Taxed, apply_taxes
 from services.billing import invoice_lines, invoice_pdf
+from services.common import runtime_settings
 from services.common.caller import Caller, managed_account, visible_account
 from services.common.paging import newest_first
 from services.common.periods import check_period
@@ -93,13 +94,22 @@ def _check_period(start: datetime, end: datetime, now: datetime) -> None:
         raise InvalidInput("period_end: the period has not ended yet")
 
 
+def _number_format(session: Session) -> str:
+    return runtime_settings.text(session, "invoice.number_format")
+
+
 def _brand(session: Session, issuer: Account) -> dict[str, Any]:
-    """The issuer's own brand, never one above it: a customer of R2 sees only R2."""
+    """The issuer's own brand, never one above it: a customer of R2 sees only R2. The
+    operator's own gaps are filled by its company settings (a reseller's never are:
+    its customers must not see the operator's name)."""
     p = profile_of(session, issuer.id)
+    operator = issuer.role == "admin"
+    company = runtime_settings.text(session, "company.name") if operator else ""
+    address = runtime_settings.text(session, "company.address") if operator else ""
     return {
         "account_id": issuer.id,
-        "company_name": issuer.company_name or issuer.name,
-        "address": p.address,
+        "company_name": issuer.company_name or company or issuer.name,
+        "address": p.address or address,
         "tax_id": p.tax_id,
         "footer": p.invoice_footer,
         # The logo itself, so that a later SetBranding does not change this document.
@@ -216,7 +226,7 @@ def issue(
     issuer = session.get(Account, account.parent_id)
     assert issuer is not None
     snap, st, taxed, p = _snapshot(session, account, issuer, start, end)
-    number = next_number(session, issuer.id, now.year)
+    number = next_number(session, issuer.id, now.year, _number_format(session))
     title = "Statement" if account.billing_type == "prepaid" else "Invoice"
     snap.update(number=number, title=title, currency=account.currency)
     invoice = Invoice(
@@ -315,7 +325,7 @@ def create_credit_note(
     snap = json.loads(original.snapshot)
     taxes = tuple(Tax(t["name"], Decimal(t["rate"])) for t in snap["taxes"]["lines"])
     taxed = apply_taxes(value, taxes, inclusive=True)
-    number = next_number(session, original.issuer_id, now.year)
+    number = next_number(session, original.issuer_id, now.year, _number_format(session))
     issuer = session.get(Account, original.issuer_id)
     assert issuer is not None
     note_snap = {

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.recurring_schema import Did
@@ -149,8 +149,16 @@ def traffic_stats(
     start: datetime | None,
     end: datetime | None,
     group_by: str,
-) -> list[TrafficRow]:
-    """Figures of the calls that started in [start, end), one row per group."""
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[TrafficRow], int]:
+    """Figures of the calls that started in [start, end), one row per group: a page of
+    the groups (all of them without `limit`) and how many groups there are.
+
+    The page is cut in SQL: the database lists and counts the period's groups, and only
+    the calls of the page's groups are read and summed, so a page of a period with
+    thousands of accounts reads those of its page only. Groups are in key order: trunk
+    and account ids as numbers (calls without one first), destinations as text."""
     require_role(caller, "admin", "reseller")
     if start is None or end is None:
         raise InvalidInput("period: start and end are required")
@@ -159,17 +167,53 @@ def traffic_stats(
     if end <= start:
         raise InvalidInput("period: the end must be after the start")
     session = uow.session
+    column = _GROUP_COLUMNS[group_by]
+    keys = _period(select(column), caller, start, end).group_by(column)
+    total = session.scalar(select(func.count()).select_from(keys.subquery()))
+    ordered = keys.order_by(column.asc().nulls_first())
+    page = list(session.scalars(ordered.offset(offset).limit(limit)))
+    if not page:
+        return [], int(total or 0)
     cdrs = (
         select(Cdr.id, Cdr.account_id, Cdr.trunk_id, Cdr.destination, Cdr.disposition)
         .add_columns(Cdr.billsec, Cdr.start_time, Cdr.answer_time)
         .add_columns(Did.id.is_not(None).label("to_did"))
-        .join(Account, Cdr.account_id == Account.id)
         .outerjoin(Did, Did.number == Cdr.dst)
-        .where(Cdr.start_time >= start, Cdr.start_time < end)
     )
+    present = [k for k in page if k is not None]
+    in_page = (
+        column.in_(present) if None not in page else or_(column.in_(present), column.is_(None))
+    )
+    rows = session.execute(_period(cdrs, caller, start, end).where(in_page)).all()
+    groups = _grouped(session, caller, group_by, rows)
+    return [groups[_key_of(k)] for k in page], int(total or 0)
+
+
+# What a group is keyed by (Cdr columns); a TrafficRow's key is its text ("" for NULL).
+_GROUP_COLUMNS: dict[str, Any] = {
+    "trunk": Cdr.trunk_id,
+    "account": Cdr.account_id,
+    "destination": Cdr.destination,
+}
+
+
+def _period(query: Select[Any], caller: Caller, start: datetime, end: datetime) -> Select[Any]:
+    """`query` over the CDRs of [start, end) that `caller` may see."""
+    query = query.select_from(Cdr).join(Account, Cdr.account_id == Account.id)
+    query = query.where(Cdr.start_time >= start, Cdr.start_time < end)
     if not caller.is_admin:
-        cdrs = cdrs.where(Account.path.startswith(caller.path), Account.id != caller.account_id)
-    rows = session.execute(cdrs).all()
+        query = query.where(Account.path.startswith(caller.path), Account.id != caller.account_id)
+    return query
+
+
+def _key_of(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _grouped(
+    session: Session, caller: Caller, group_by: str, rows: Sequence[Any]
+) -> dict[str, TrafficRow]:
+    """The figures of `rows` (calls) summed per group key."""
     money = _money_by_cdr(session, caller, [r.id for r in rows])
     names = _names(session, group_by, rows)
     groups: dict[str, TrafficRow] = {}
@@ -185,7 +229,7 @@ def traffic_stats(
             figures.pdd_seconds += int((r.answer_time - r.start_time).total_seconds())
         figures.revenue += revenue
         figures.cost += cost
-    return sorted(groups.values(), key=lambda g: g.key)
+    return groups
 
 
 def _key(group_by: str, row: object) -> str:

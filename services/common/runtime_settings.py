@@ -22,24 +22,32 @@ from sqlalchemy.orm import Session
 from db import config_versions
 from db.config_schema import Setting
 from rating.errors import InvalidInput, NotFound
-from services.credit.policy import CreditPolicy
+from services.common import text_settings
+from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 
 
 @dataclass(frozen=True)
 class Spec:
     name: str
-    kind: str  # "integer" (the only kind so far; the wire carries text)
+    kind: str  # "integer" (low..high) or "text" (checked by `check`); the wire carries text
     low: int
     high: int
     # The value when neither a row nor the environment says: from the env-built base.
-    fallback: Callable[[CreditPolicy], int]
+    fallback: Callable[[CreditPolicy], int | str]
     description: str
+    check: Callable[[str], str] | None = None  # a text setting's check and normal form
 
-    def parse(self, text: str) -> int:
+    def parse(self, text: str) -> int | str:
+        if self.check is not None:
+            return self.check(text)
         raw = text.strip()
         if not raw.isdigit() or not self.low <= int(raw) <= self.high:
             raise InvalidInput(f"{self.name}: a whole number from {self.low} to {self.high}")
         return int(raw)
+
+
+def _text(name: str, default: str, check: Callable[[str], str], description: str) -> Spec:
+    return Spec(name, "text", 0, 0, lambda _base: default, description, check)
 
 
 SPECS = {
@@ -63,6 +71,50 @@ SPECS = {
             "the shortest call the credit must pay for (0: the rate's first block, at "
             "least 30 s); env SIPTAR_MIN_CALL_SECONDS",
         ),
+        Spec(
+            "credit.max_call_seconds",
+            "integer",
+            1,
+            86400,
+            lambda base: base.max_call_seconds,
+            "the longest call Authorize allows an account without its own "
+            "max_call_seconds; default 10800 (3 h)",
+        ),
+        Spec(
+            "credit.expiry_margin_seconds",
+            "integer",
+            60,
+            3600,
+            lambda base: base.expiry_margin_seconds,
+            "how long after its reserved seconds run out a reservation no CDR settled "
+            "expires (ring time plus the CDR's delay); default 600",
+        ),
+        _text(
+            "invoice.number_format",
+            text_settings.DEFAULT_NUMBER_FORMAT,
+            text_settings.number_format,
+            "the number of an invoice or credit note from then on: a format with "
+            "{year} and {number} (the issuer's gapless counter of the year)",
+        ),
+        _text(
+            "alerts.default_thresholds",
+            "",
+            text_settings.thresholds,
+            "the low-balance thresholds every account created from then on starts "
+            "with, comma-separated (e.g. 10,5; empty: none); SetBalanceAlerts changes them",
+        ),
+        _text(
+            "company.name",
+            "",
+            text_settings.bounded_text("company.name", 128),
+            "the operator's company name on its invoices when its account has none",
+        ),
+        _text(
+            "company.address",
+            "",
+            text_settings.bounded_text("company.address", 255),
+            "the operator's address on its invoices when its billing profile has none",
+        ),
     )
 }
 
@@ -71,7 +123,7 @@ SPECS = {
 class SettingValue:
     name: str
     kind: str
-    value: int
+    value: int | str
     source: str  # "database" or "environment" (which includes the built-in default)
     description: str
 
@@ -116,9 +168,20 @@ def credit_policy(session: Session, base: CreditPolicy) -> CreditPolicy:
     """The credit policy in force: the stored settings over `base` (the environment's)."""
     values = {s.name: s.value for s in current(session, base)}
     return CreditPolicy(
-        slice_seconds=values["credit.slice_seconds"],
-        min_call_seconds=values["credit.min_call_seconds"],
+        slice_seconds=int(values["credit.slice_seconds"]),
+        min_call_seconds=int(values["credit.min_call_seconds"]),
+        max_call_seconds=int(values["credit.max_call_seconds"]),
+        expiry_margin_seconds=int(values["credit.expiry_margin_seconds"]),
     )
+
+
+def text(session: Session, name: str) -> str:
+    """A text setting in force (the stored one, else its default): cached like the rest."""
+    spec = SPECS[name]
+    stored = CACHE.stored(session)
+    if name in stored:
+        return str(spec.parse(stored[name]))
+    return str(spec.fallback(DEFAULT_POLICY))
 
 
 def store(session: Session, name: str, text: str) -> Any:

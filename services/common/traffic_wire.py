@@ -114,13 +114,12 @@ def live_page(types: TrafficTypes, live: LiveCalls, offset: int) -> Any:
 
 
 def traffic(
-    types: TrafficTypes, group_by: str, rows: list[TrafficRow], offset: int, limit: int
+    types: TrafficTypes, group_by: str, rows: list[TrafficRow], total: int, offset: int
 ) -> Any:
-    """A page of the groups (the figures are computed for every group, in memory, so
-    the page is cut here: what it saves is the answer's size)."""
+    """A page of the groups, as services/cdr/traffic.traffic_stats cut it."""
     return types.TrafficStats(
         group_by=group_by,
-        total=len(rows),
+        total=total,
         offset=offset,
         items=[
             types.TrafficRowInfo(
@@ -142,6 +141,6 @@ def traffic(
                 inbound_cost=money(r.inbound.cost),
                 inbound_profit=money(r.inbound.profit),
             )
-            for r in rows[offset : offset + limit]
+            for r in rows
         ],
     )

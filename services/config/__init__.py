@@ -13,6 +13,7 @@ from services.config.routing_changes_service import RoutingChangesService
 from services.config.routing_service import RoutingService
 from services.config.service import ConfigService
 from services.config.settings_service import SettingsService
+from services.config.sheet_rules_service import SheetRulesService
 from services.config.traffic_service import TrafficService
 
 NAME = "config"
@@ -31,6 +32,7 @@ def application() -> SiptarApplication:
             HolidayService,
             RoutingChangesService,
             SettingsService,
+            SheetRulesService,
         ],
         tns=TNS,
         name="Config",

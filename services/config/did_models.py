@@ -54,6 +54,9 @@ class DidChanges(ComplexModel):
     setup_fee = Money
     monthly_fee = Money
     inbound_price = Money
+    # The provider the DID is bought from now (not a retired one): its cost rows of
+    # later periods and inbound calls name it; rows charged already keep theirs.
+    provider_id = Integer
 
 
 class DidPage(ComplexModel):

@@ -100,10 +100,14 @@ class DidService(ServiceBase):
 
     @rpc(DidId, m.DidChanges.customize(min_occurs=1, nillable=False), _returns=m.DidInfo)
     def UpdateDid(ctx: Any, did_id: int, changes: m.DidChanges) -> m.DidInfo:
-        """Change costs or the admin's prices. Periods charged already keep their
-        amounts; the new ones apply from the next period charged."""
+        """Change costs, the admin's prices or the provider (moving the number to
+        another carrier). Periods and inbound calls charged already keep their amounts
+        and provider; the new ones apply from the next period charged and to inbound
+        calls rated from now on."""
         req = request(ctx)
-        did = inventory.update_did(req.uow, req.caller, did_id, _amounts(changes))
+        did = inventory.update_did(
+            req.uow, req.caller, did_id, _amounts(changes), changes.provider_id
+        )
         return did_info(req.uow, did)
 
     @rpc(DidId)

@@ -74,3 +74,32 @@ class RatePage(ComplexModel):
     items = RateInfo.customize(max_occurs="unbounded")
     total = Integer
     offset = Integer
+
+
+class SheetChanges(ComplexModel):
+    """What UpdateRateSheet changes; a field left out stays as it is."""
+
+    __namespace__ = TNS
+    name = Unicode(min_len=1, max_len=128)
+    decimals = Integer(ge=0, le=6)
+    rounding = Unicode(values=["half_up", "up", "down"])
+    block_mode = Unicode(values=["first_block", "whole_call"])
+    timezone = Unicode(max_len=64)
+    # From when a change of decimals, rounding, block mode or time zone applies (to
+    # calls that start at or after it); default now, never in the past.
+    effective_from = UtcDateTime
+
+
+class SheetRuleInfo(ComplexModel):
+    __namespace__ = TNS
+    effective_from = UtcDateTime  # nil for the sheet's first rule: every earlier call
+    decimals = Integer
+    rounding = Unicode
+    block_mode = Unicode
+    timezone = Unicode
+
+
+class SheetRules(ComplexModel):
+    __namespace__ = TNS
+    sheet = RateSheetInfo
+    rules = SheetRuleInfo.customize(max_occurs="unbounded")

@@ -21,7 +21,7 @@ SheetId = Integer(min_occurs=1, nillable=False)
 CsvText = Unicode(min_occurs=1, nillable=False)
 
 
-def _sheet_info(sheet: schema.RateSheet, rate_count: int) -> models.RateSheetInfo:
+def sheet_info(sheet: schema.RateSheet, rate_count: int) -> models.RateSheetInfo:
     return models.RateSheetInfo(
         id=sheet.id,
         name=sheet.name,
@@ -74,7 +74,7 @@ class ConfigService(ServiceBase):
             block_mode=sheet.block_mode or "first_block",
             timezone=sheet.timezone or "UTC",
         )
-        return _sheet_info(usecases.create_rate_sheet(req.uow, req.caller, cmd), 0)
+        return sheet_info(usecases.create_rate_sheet(req.uow, req.caller, cmd), 0)
 
     @rpc(Offset, Limit, _returns=models.RateSheetList)
     def ListRateSheets(ctx: Any, offset: int | None, limit: int | None) -> models.RateSheetList:
@@ -84,7 +84,7 @@ class ConfigService(ServiceBase):
         first, count = page_bounds(offset, limit)
         sheets, total = usecases.list_rate_sheets(req.uow, req.caller, first, count)
         return models.RateSheetList(
-            items=[_sheet_info(s, n) for s, n in sheets], total=total, offset=first
+            items=[sheet_info(s, n) for s, n in sheets], total=total, offset=first
         )
 
     @rpc(SheetId, CsvText, Boolean, _returns=models.ImportResult)

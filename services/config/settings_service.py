@@ -22,9 +22,10 @@ class SettingInfo(ComplexModel):
     __namespace__ = TNS
     name = Unicode
     type = Unicode
-    value = Integer
+    value = Integer  # an integer setting's value (nil for a text one)
     source = Unicode  # database (set by SetSetting) or environment (its fallback)
     description = Unicode
+    text = Unicode  # the value as text, for every kind
 
 
 class SettingList(ComplexModel):
@@ -36,7 +37,12 @@ class SettingList(ComplexModel):
 
 def _info(s: SettingValue) -> SettingInfo:
     return SettingInfo(
-        name=s.name, type=s.kind, value=s.value, source=s.source, description=s.description
+        name=s.name,
+        type=s.kind,
+        value=s.value if isinstance(s.value, int) else None,
+        source=s.source,
+        description=s.description,
+        text=str(s.value),
     )
 
 

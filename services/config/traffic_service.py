@@ -64,9 +64,11 @@ class TrafficService(ServiceBase):
         default 100)."""
         req = request(ctx)
         require_role(req.caller, "admin")  # resellers: the reseller service's own
-        rows = usecases.traffic_stats(req.uow, req.caller, as_utc(start), as_utc(end), group_by)
         first, count = page_bounds(offset, limit)
-        return traffic(types, group_by, rows, first, count)
+        rows, total = usecases.traffic_stats(
+            req.uow, req.caller, as_utc(start), as_utc(end), group_by, first, count
+        )
+        return traffic(types, group_by, rows, total, first)
 
     @rpc(Integer, UtcDateTime, UtcDateTime, Boolean, _returns=RerateResult)
     def RerateCdrs(

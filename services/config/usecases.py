@@ -62,18 +62,23 @@ def _checked(cmd: NewRateSheet) -> NewRateSheet:
     currency = cmd.currency.strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidInput("currency: a three-letter ISO 4217 code, e.g. EUR")
-    if not 0 <= cmd.decimals <= 6:
-        raise InvalidInput("decimals: 0 to 6")
-    _one_of("rounding", cmd.rounding, [r.value for r in Rounding])
-    _one_of("block_mode", cmd.block_mode, [m.value for m in BlockMode])
-    try:
-        ZoneInfo(cmd.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"timezone: unknown time zone {cmd.timezone!r}") from None
+    check_rule(cmd.decimals, cmd.rounding, cmd.block_mode, cmd.timezone)
     return NewRateSheet(name, currency, cmd.decimals, cmd.rounding, cmd.block_mode, cmd.timezone)
 
 
-def _one_of(field: str, value: str, allowed: list[str]) -> None:
+def check_rule(decimals: int, rounding: str, block_mode: str, timezone: str) -> None:
+    """The sheet-wide fields that alter prices (a new sheet's, or a rule version's)."""
+    if not 0 <= decimals <= 6:
+        raise InvalidInput("decimals: 0 to 6")
+    one_of("rounding", rounding, [r.value for r in Rounding])
+    one_of("block_mode", block_mode, [m.value for m in BlockMode])
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"timezone: unknown time zone {timezone!r}") from None
+
+
+def one_of(field: str, value: str, allowed: list[str]) -> None:
     if value not in allowed:
         raise InvalidInput(f"{field}: one of {', '.join(allowed)}")
 

@@ -161,7 +161,7 @@ def _authorize(
         raise _Denied(Reason.NO_ROUTE, account.id)
     held = first_slice(seconds, policy.slice_for(account))
     reservation_id, amount = _reserve(
-        session, chain, number, (seconds, held), now, req.uniqueid, trunks[0]
+        session, chain, number, (seconds, held), now, req.uniqueid, trunks[0], policy.expiry_margin
     )
     return Authorization(
         True,
@@ -299,7 +299,7 @@ def _max_seconds(
     """The longest call every level can pay for at its own sheet, within the caps; a
     level whose credit pays for less than its minimum call refuses the call."""
     customer = chain[0]
-    seconds = customer.max_call_seconds or DEFAULT_MAX_CALL_SECONDS
+    seconds = customer.max_call_seconds or policy.max_call_seconds  # issue 17: a setting
     for level, account in enumerate(chain):
         if account.rate_sheet_id is None:
             raise _Denied(Reason.NO_RATE, customer.id)
@@ -342,13 +342,14 @@ def _reserve(
     now: datetime,
     uniqueid: str,
     first: TrunkChoice,
+    margin: timedelta = EXPIRY_MARGIN,  # issue 17: the expiry margin setting
 ) -> tuple[int, Decimal]:
     """One reservation per level, each holding the cost of the first slice at its own
     sheet, written by one INSERT (services/credit/reservation_rows.py). `seconds`: the
     call's max duration and its first slice. Returns the customer's row id and amount."""
     most, held = seconds
     call = CallToRate(number, now, held, True)
-    expires = now + timedelta(seconds=held) + EXPIRY_MARGIN
+    expires = now + timedelta(seconds=held) + margin
     rows: list[dict[str, object]] = []
     costs: list[Decimal] = []
     for level, account in enumerate(chain):

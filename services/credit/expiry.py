@@ -1,6 +1,7 @@
 """Expiry of reservations that no CDR settled (a lost CDR, a crashed switch).
 
-A reservation expires `EXPIRY_MARGIN` after the seconds it holds have run out
+A reservation expires a margin (the setting credit.expiry_margin_seconds, default
+`EXPIRY_MARGIN`) after the seconds it holds have run out
 (`expires_at`: the end of its slice, moved on by each extension). Authorize expires the
 overdue reservations of the account and its resellers before it counts their money; the
 AMI listener expires everybody's every `expire_interval` s (no cron needed), and so does
@@ -20,11 +21,15 @@ from sqlalchemy.orm import Session
 
 from db.schema import Reservation
 from db.session import UnitOfWork
+from services.credit.policy import DEFAULT_EXPIRY_MARGIN_SECONDS, MAX_EXPIRY_MARGIN_SECONDS
 
 logger = logging.getLogger(__name__)
 
 # Ring time before the answer plus the delay of the CDR itself.
-EXPIRY_MARGIN = timedelta(minutes=10)
+EXPIRY_MARGIN = timedelta(seconds=DEFAULT_EXPIRY_MARGIN_SECONDS)  # the default
+# Reservations made under a larger margin setting expire later: whatever narrows on
+# expires_at to find reservations whose seconds ran out must look this far ahead.
+LONGEST_MARGIN = timedelta(seconds=MAX_EXPIRY_MARGIN_SECONDS)
 
 
 def expire_due(session: Session, now: datetime, account_ids: list[int] | None = None) -> int:

@@ -9,6 +9,7 @@ and the callers that build a policy change then. Spyne-free, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
 from rating.model import Rate
@@ -18,6 +19,12 @@ from rating.model import Rate
 # operator the carrier's connect and the customer a call cut at once.
 DEFAULT_MIN_CALL_SECONDS = 30
 DEFAULT_SLICE_SECONDS = 300
+# The longest call of an account without its own max_call_seconds.
+DEFAULT_MAX_CALL_SECONDS = 3 * 3600
+DEFAULT_EXPIRY_MARGIN_SECONDS = 600
+# The longest margin the setting allows: the listener's queries of reservations that may
+# be due look this far ahead, since each reservation keeps the margin it was made with.
+MAX_EXPIRY_MARGIN_SECONDS = 3600
 
 
 class HasOverrides(Protocol):
@@ -33,6 +40,16 @@ class CreditPolicy:
     # The shortest call the credit must pay for; 0 = automatic (the rate's first block,
     # and at least DEFAULT_MIN_CALL_SECONDS).
     min_call_seconds: int = 0
+    # The longest call Authorize allows an account without its own max_call_seconds
+    # (a runtime setting, credit.max_call_seconds; no environment variable).
+    max_call_seconds: int = DEFAULT_MAX_CALL_SECONDS
+    # How long after its reserved seconds run out a reservation no CDR settled expires
+    # (ring time plus the CDR's delay); a runtime setting, credit.expiry_margin_seconds.
+    expiry_margin_seconds: int = DEFAULT_EXPIRY_MARGIN_SECONDS
+
+    @property
+    def expiry_margin(self) -> timedelta:
+        return timedelta(seconds=self.expiry_margin_seconds)
 
     @classmethod
     def from_settings(cls, settings: object) -> CreditPolicy:

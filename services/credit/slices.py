@@ -31,7 +31,7 @@ from db.schema import Account, LiveCall, Reservation
 from rating.errors import BillingError
 from rating.model import CallToRate
 from rating.money import ZERO, quantize
-from services.credit.expiry import EXPIRY_MARGIN
+from services.credit.expiry import LONGEST_MARGIN
 from services.credit.policy import CreditPolicy, extend_ahead, extension_target
 from services.credit.routing import plan_for
 
@@ -149,7 +149,7 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
             result.refused.append(call.reservation_id)
             continue
         result.extended[call.reservation_id] = seconds
-        expires = call.answered_at + timedelta(seconds=seconds) + EXPIRY_MARGIN
+        expires = call.answered_at + timedelta(seconds=seconds) + policy.expiry_margin
         changes += [
             (lv.reservation_id, quantize(lv.amount), seconds, expires) for lv in call.levels
         ]
@@ -163,13 +163,13 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
 def _candidates(now: datetime, asterisk: str) -> Select[int, int]:
     """Open customer-level reservations of answered calls of this Asterisk that may be
     due; unlocked, and filtered on the (status, expires_at) index: a reservation's
-    expiry is its reserved end plus EXPIRY_MARGIN."""
+    expiry is its reserved end plus its margin, at most LONGEST_MARGIN."""
     return (
         select(Reservation.id, Reservation.account_id)
         .join(LiveCall, LiveCall.uniqueid == Reservation.uniqueid)
         .where(
             Reservation.status == "open",
-            Reservation.expires_at <= now + EXPIRY_MARGIN + _LOOKAHEAD,
+            Reservation.expires_at <= now + LONGEST_MARGIN + _LOOKAHEAD,
             Reservation.parent_id.is_(None),
             Reservation.reserved_seconds < Reservation.max_seconds,
             LiveCall.answered_at.is_not(None),

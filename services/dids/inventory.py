@@ -171,9 +171,17 @@ def admin_price(uow: UnitOfWork, did: Did) -> ServicePrice:
     return row
 
 
-def update_did(uow: UnitOfWork, caller: Caller, did_id: int, changes: dict[str, Decimal]) -> Did:
-    """Change the costs and the admin's prices. A new monthly price or cost applies to
-    periods charged from now on; periods charged already keep theirs."""
+def update_did(
+    uow: UnitOfWork,
+    caller: Caller,
+    did_id: int,
+    changes: dict[str, Decimal],
+    provider_id: int | None = None,
+) -> Did:
+    """Change the costs, the admin's prices and the provider. A new monthly price or
+    cost, or a new provider, applies to periods charged from now on and to inbound
+    calls rated from now on; periods and calls charged already keep theirs (their rows
+    name the provider they were charged for)."""
     did = get_did(uow, caller, did_id)
     for name, value in changes.items():
         if name not in AMOUNTS:
@@ -181,6 +189,10 @@ def update_did(uow: UnitOfWork, caller: Caller, did_id: int, changes: dict[str, 
         check_amount(name, value)
     service = uow.session.get(CatalogService, did.service_id)
     assert service is not None
+    if provider_id is not None:
+        # The DID's rent service carries the provider too: the recurring job charges
+        # the provider level from it (services/recurring/levels.py).
+        did.provider_id = service.provider_id = _usable_provider(uow, provider_id)
     price = admin_price(uow, did)
     targets = {
         "setup_cost": (service, "cost_setup"),
@@ -195,6 +207,15 @@ def update_did(uow: UnitOfWork, caller: Caller, did_id: int, changes: dict[str, 
         setattr(target, attr, value)
     uow.commit()
     return did
+
+
+def _usable_provider(uow: UnitOfWork, provider_id: int) -> int:
+    provider = uow.session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound(f"provider {provider_id} not found")
+    if provider.status == "retired":
+        raise InvalidInput(f"provider {provider_id} is retired")
+    return provider.id
 
 
 def remove_did(uow: UnitOfWork, caller: Caller, did_id: int) -> None:

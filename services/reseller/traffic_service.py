@@ -54,6 +54,8 @@ class ResellerTrafficService(ServiceBase):
         revenue (what your customers and sub-resellers paid you), cost (what you paid)
         and profit; a page of the groups at a time (limit 1 to 1000, default 100)."""
         req = request(ctx)
-        rows = usecases.traffic_stats(req.uow, req.caller, as_utc(start), as_utc(end), group_by)
         first, count = page_bounds(offset, limit)
-        return traffic(types, group_by, rows, first, count)
+        rows, total = usecases.traffic_stats(
+            req.uow, req.caller, as_utc(start), as_utc(end), group_by, first, count
+        )
+        return traffic(types, group_by, rows, total, first)

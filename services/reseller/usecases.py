@@ -17,6 +17,7 @@ from db.schema import Account, Login, RateSheet
 from db.session import UnitOfWork
 from rating.errors import AlreadyExists, InvalidInput, NotFound
 from rating.money import ZERO, to_money
+from services.billing.alert_usecases import arm_default_alerts
 from services.common.caller import Caller, require_role, visible_account
 from services.common.passwords import hash_password
 
@@ -77,6 +78,7 @@ def create_account(uow: UnitOfWork, caller: Caller, cmd: NewAccount) -> tuple[Ac
             reference="initial credit",
             login_id=caller.login_id,
         )
+    arm_default_alerts(uow, account.id, initial_credit)  # the operator's default thresholds
     uow.commit()
     session.refresh(account)
     return account, login.username

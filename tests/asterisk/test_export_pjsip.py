@@ -43,6 +43,17 @@ def _accounts(uow: Callable[[], UnitOfWork]) -> None:
                 sip_host="203.0.113.7",
             )
         )
+        # Trunks taken out of routing (UpdateTrunk) are not offered to Asterisk either.
+        for number, status in ((8, "disabled"), (9, "retired")):
+            s.add(
+                Trunk(
+                    provider_id=provider.id,
+                    name=f"{status}-trunk",
+                    dial_string=f"PJSIP/${{NUMBER}}@{status}",
+                    sip_host=f"203.0.113.{number}",
+                    status=status,
+                )
+            )
         u.commit()
 
 

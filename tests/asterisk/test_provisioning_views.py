@@ -145,6 +145,35 @@ class TestProvisioning:
         (identify,) = rows(backend, session_factory, VIEWS[3])
         assert (identify["endpoint"], identify["match"]) == ("carrier2", "sip.carrier2.example")
 
+    def test_a_trunk_disabled_or_retired_over_soap_leaves_every_view_at_once(
+        self, tree: Tree, backend: str, session_factory: Callable[[], Session]
+    ) -> None:
+        config = tree.api("admin").config
+        provider = config.CreateProvider(name="Carrier Three").id
+        trunks = {
+            name: config.CreateTrunk(
+                trunk={
+                    "provider_id": provider,
+                    "name": name,
+                    "dial_string": f"PJSIP/${{NUMBER}}@{name}",
+                    "sip_host": f"sip.{name}.example",
+                }
+            ).id
+            for name in ("kept", "paused", "gone")
+        }
+        every = {"ps_endpoints", "ps_aors", "ps_endpoint_id_ips"}
+        config.UpdateTrunk(trunk_id=trunks["paused"], changes={"status": "disabled"})
+        config.UpdateTrunk(trunk_id=trunks["gone"], changes={"status": "retired"})
+        shown = ids(backend, session_factory)
+        for view in every:
+            assert [i for i in shown[view] if not i.startswith("kept")] == [], view
+            assert len(shown[view]) == 1, view
+        config.UpdateTrunk(trunk_id=trunks["paused"], changes={"status": "active"})
+        assert sorted(ids(backend, session_factory)["ps_endpoints"]) == ["kept", "paused"]
+        # A disabled provider takes all its trunks out, whatever their own status.
+        config.UpdateProvider(provider_id=provider, changes={"status": "disabled"})
+        assert ids(backend, session_factory)["ps_endpoints"] == []
+
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_role_granted_the_views_reads_them_and_nothing_of_the_billing(

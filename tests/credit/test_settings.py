@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from client import errors
 from db.config_schema import Setting
+from db.mail_schema import BalanceAlert
+from db.schema import Reservation
 from db.session import UnitOfWork
 from services.common import runtime_settings
 from services.common.runtime_settings import SettingsCache
@@ -94,3 +96,59 @@ def test_a_cache_reloads_after_a_change_made_elsewhere(
     with session_factory() as s:
         assert worker.stored(s) == {"credit.slice_seconds": "45"}
         assert runtime_settings.credit_policy(s, base).slice_seconds == 45
+
+
+def test_a_new_default_max_call_length_is_what_the_next_authorize_allows(api: Any) -> None:
+    # Carol (postpaid, 50.00 at 0.02/min) could pay for 41 h: the 3 h default caps it.
+    assert settings(api)["credit.max_call_seconds"] == (10800, "environment")
+    assert api.billing.Authorize(call=SPAIN).max_seconds == 10800
+    api.config.SetSetting(name="credit.max_call_seconds", value="600")
+    assert api.billing.Authorize(call=SPAIN).max_seconds == 600
+    with pytest.raises(errors.InvalidInput):
+        api.config.SetSetting(name="credit.max_call_seconds", value="0")
+    assert settings(api)["credit.max_call_seconds"] == (600, "database")
+
+
+def _alerts(session_factory: Callable[[], Session], account_id: int) -> list[tuple[str, bool]]:
+    with session_factory() as s:
+        found = s.scalars(
+            select(BalanceAlert)
+            .where(BalanceAlert.account_id == account_id)
+            .order_by(BalanceAlert.threshold.desc())
+        )
+        return [(format(a.threshold.normalize(), "f"), a.armed) for a in found]
+
+
+def test_accounts_created_after_a_default_threshold_is_set_start_with_it(
+    api: Any, session_factory: Callable[[], Session]
+) -> None:
+    def new(name: str) -> int:
+        account = {"name": name, "username": name, "password": "pw-" + name * 2}
+        return int(api.reseller.CreateAccount(account=account | {"initial_credit": 8}).id)
+
+    before = new("early")
+    for bad in ("ten", "1,2,3,4,5,6", "-1"):
+        with pytest.raises(errors.InvalidInput):
+            api.config.SetSetting(name="alerts.default_thresholds", value=bad)
+    shown = api.config.SetSetting(name="alerts.default_thresholds", value=" 5.50, 10 ")
+    assert (shown.value, shown.text) == (None, "10,5.5")
+    after = new("later")
+    assert _alerts(session_factory, before) == []
+    # A balance of 8: below 10 (disarmed: no mail until it has been back above), above 5.5.
+    assert _alerts(session_factory, after) == [("10", False), ("5.5", True)]
+
+
+def test_a_new_expiry_margin_is_what_the_next_reservation_keeps(
+    api: Any, session_factory: Callable[[], Session]
+) -> None:
+    def margin(reservation_id: int) -> int:
+        with session_factory() as s:
+            r = s.get(Reservation, reservation_id)
+            assert r is not None
+            return round((r.expires_at - r.created_at).total_seconds()) - r.reserved_seconds
+
+    assert margin(api.billing.Authorize(call=SPAIN).reservation_id) == 600
+    api.config.SetSetting(name="credit.expiry_margin_seconds", value="120")
+    assert margin(api.billing.Authorize(call=SPAIN).reservation_id) == 120
+    with pytest.raises(errors.InvalidInput):
+        api.config.SetSetting(name="credit.expiry_margin_seconds", value="3601")

@@ -16,6 +16,7 @@ from db.schema import Account, Cdr, Charge, LiveCall, Reservation
 from db.session import UnitOfWork
 from services.billing.usecases import get_balance
 from services.cdr.usecases import Outcome, record_cdr
+from services.common import runtime_settings
 from services.common.caller import Caller
 from services.credit.authorize import Authorization, AuthorizeRequest, Reason, authorize
 from services.credit.expiry import release_gone
@@ -309,3 +310,46 @@ class TestGoneChannels:
             keeper.run(u.session, NOON + timedelta(minutes=15), connected=False)
             u.commit()
         assert {r.status for r in rows(uow, a.reservation_id)} == {"expired"}
+
+
+class TestRuntimeSlice:
+    def test_the_listener_extends_by_the_slice_set_while_it_runs(self, uow: Uow) -> None:
+        # The keeper was started with 60 s slices (its environment); SetSetting's 120 s
+        # reaches its next extension without a restart.
+        policy = CreditPolicy(slice_seconds=60)
+        keeper = CreditKeeper(AST, policy=policy)
+        first = auth(uow, policy, account="acct1001", uniqueid="r.1")
+        answered(uow, "r.1")
+        with uow() as u:
+            keeper.run(u.session, NOON + timedelta(seconds=40), connected=True)
+            u.commit()
+        assert rows(uow, first.reservation_id)[0].reserved_seconds == 120  # 60 + 60
+        with uow() as u:
+            runtime_settings.store(u.session, "credit.slice_seconds", "120")
+            u.commit()
+        second = auth(uow, policy, account="acct1001", uniqueid="r.2")
+        answered(uow, "r.2")
+        with uow() as u:
+            keeper.run(u.session, NOON + timedelta(seconds=40), connected=True)
+            u.commit()
+        assert rows(uow, second.reservation_id)[0].reserved_seconds == 180  # 60 + 120
+
+    def test_a_longer_expiry_margin_still_finds_and_cuts_the_spent_call(self, uow: Uow) -> None:
+        # Reservations keep the margin they were made with: with an hour's margin the
+        # listener must still see, at 60 s, that the call's money is spent.
+        with uow() as u:
+            customer(u, "Hour", credit=D("0.018"), accountcode="hour")
+        policy = CreditPolicy(slice_seconds=30, expiry_margin_seconds=3600)
+        a = auth(uow, policy, account="hour", uniqueid="h.1")
+        assert rows(uow, a.reservation_id)[0].expires_at == NOON + timedelta(seconds=30 + 3600)
+        answered(uow, "h.1")
+        keeper = CreditKeeper(AST, policy=policy)
+        with uow() as u:
+            assert keeper.run(u.session, NOON + timedelta(seconds=20), connected=True) == []
+            u.commit()
+        mine = rows(uow, a.reservation_id)[0]
+        assert (mine.reserved_seconds, mine.expires_at) == (60, NOON + timedelta(seconds=3660))
+        with uow() as u:
+            [cut] = keeper.run(u.session, NOON + timedelta(seconds=60), connected=True)
+            u.commit()
+        assert cut.uniqueid == "h.1"

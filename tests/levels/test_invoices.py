@@ -10,6 +10,7 @@ invoice, credit notes correct, and the PDF reads back with the issuer's brand.
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import struct
 import subprocess
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from client import errors
@@ -159,6 +160,33 @@ class TestInvoices:
         after = ledger_of(session_factory, ids["C2"], p["period_start"], datetime.now(UTC))
         assert after["tax"] == -c2.invoice.tax
         assert c1.issuer_name == "R2" and r2_inv.issuer_name == "R1 Telecom"
+
+    async def test_the_number_format_and_the_operators_company_come_from_the_settings(
+        self, tree: Tree, session_factory: Callable[[], Session]
+    ) -> None:
+        await replay(session_factory)
+        with session_factory() as s:  # an operator that never filled its own name in
+            s.execute(update(Account).where(Account.role == "admin").values(company_name=""))
+            s.commit()
+        admin, year = tree.api("admin"), TODAY.year
+        for bad in ("{number}", "{year}-{number}-{x}", "{year.real}{number}", "{year}{number:s}"):
+            with pytest.raises(errors.InvalidInput):
+                admin.config.SetSetting(name="invoice.number_format", value=bad)
+        admin.config.SetSetting(name="invoice.number_format", value="INV/{year}/{number:04d}")
+        admin.config.SetSetting(name="company.name", value="Operator Telecom SL")
+        admin.config.SetSetting(name="company.address", value="Calle Mayor 1, Madrid")
+
+        carol = admin.billing.CreateInvoice(account_id=tree.ids["Carol"], **period())
+        c1 = tree.api("R2").billing.CreateInvoice(account_id=tree.ids["C1"], **period())
+
+        assert carol.invoice.number == c1.invoice.number == f"INV/{year}/0001"
+        # The operator's gaps are filled; a reseller's brand never shows the operator's.
+        assert (carol.issuer_name, c1.issuer_name) == ("Operator Telecom SL", "R2")
+        with session_factory() as s:
+            snapshot = s.scalars(select(Invoice.snapshot).where(Invoice.id == carol.invoice.id))
+            assert json.loads(snapshot.one())["issuer"]["address"] == "Calle Mayor 1, Madrid"
+        shown = {x.name: x.text for x in admin.config.GetSettings().items}
+        assert shown["invoice.number_format"] == "INV/{year}/{number:04d}"
 
     async def test_create_invoice_is_idempotent_and_refuses_bad_periods(
         self, tree: Tree, session_factory: Callable[[], Session]

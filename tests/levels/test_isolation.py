@@ -221,6 +221,11 @@ CASES: list[Case] = [
     Case("config", "ImportRates", lambda w: {"sheet_id": w.sheet("X retail"), "csv": DECK}),
     Case("config", "ImportRates", lambda w: {"sheet_id": w.sheet("R2 retail"), "csv": DECK}),
     Case("config", "ListRates", lambda w: {"sheet_id": w.sheet("R1 cost")}),
+    Case(
+        "config",
+        "UpdateRateSheet",
+        lambda w: {"sheet_id": w.sheet("R2 retail"), "changes": {"rounding": "up"}},
+    ),
     # reseller: accounts
     Case(
         "reseller",

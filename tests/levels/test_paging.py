@@ -45,6 +45,7 @@ NOT_LISTS = {
     ("config", "UpdateRoute"): "the trunks of one route (at most 100)",
     ("config", "TestRoute"): "the trunks of one route (at most 100)",
     ("config", "GetSettings"): "the settings of the registry (a fixed few)",
+    ("config", "UpdateRateSheet"): "the rule versions of one sheet (one per change)",
     ("reseller", "SetCallerIds"): "echoes the caller IDs sent (at most 100)",
     ("reseller", "GetSipRegistrations"): "the contacts of one endpoint",
     ("reseller", "GetSourceIps"): "the networks of one account (at most 20)",
