@@ -343,6 +343,9 @@ class Cdr(Base):
     cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # An on-net call (services/onnet): the account it rang; NULL for every other call.
+    # No foreign key: adding one would rebuild the whole CDR table on SQLite.
+    onnet_account_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Charge(Base):
