@@ -513,6 +513,7 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 # imported here so that every user of `Base.metadata` sees those tables too.
 # Invoicing's tables live in their own module; importing it here registers them on
 # Base.metadata wherever the schema is used (alembic, tests, create_all).
+from db import callback_schema as _callback_schema  # noqa: E402, F401
 from db import callshop_schema as _callshop_schema  # noqa: E402, F401
 from db import config_schema as _config_schema  # noqa: E402, F401
 from db import invoice_schema as _invoice_schema  # noqa: E402, F401
