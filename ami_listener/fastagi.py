@@ -8,6 +8,7 @@ the Authorize use case and sets channel variables for Dial (docs/dialplan.md):
     SIPTAR_TRUNK        the first trunk's name
     SIPTAR_TRUNKS       how many trunks; SIPTAR_DIALSTR_n / SIPTAR_TRUNK_n (n = 1..) each
     SIPTAR_RESERVATION  the reservation id
+    SIPTAR_ONNET        1 for an on-net call: SIPTAR_DIALSTR(_1) is the callee's peer, no trunk
 
 `AGI(agi://host:4573/inbound[,DID])` answers where a call to one of our DIDs goes
 (services/dids/switch.py): SIPTAR_ALLOWED, SIPTAR_REASON (OK, DidNotAssigned,
@@ -221,7 +222,14 @@ def variables_for(a: Authorization) -> list[tuple[str, str]]:
     ]
     for n, t in enumerate(a.trunks, start=1):
         pairs += [(f"SIPTAR_DIALSTR_{n}", t.dial_string), (f"SIPTAR_TRUNK_{n}", t.name)]
-    return pairs
+    if a.dial_string:  # on-net: the callee's peer is the one "trunk", with no trunk name
+        pairs[3:6] = [
+            ("SIPTAR_DIALSTR", a.dial_string),
+            ("SIPTAR_TRUNK", ""),
+            ("SIPTAR_TRUNKS", "1"),
+        ]
+        pairs += [("SIPTAR_DIALSTR_1", a.dial_string), ("SIPTAR_TRUNK_1", "")]
+    return [*pairs, ("SIPTAR_ONNET", "1" if a.onnet_account_id is not None else "0")]
 
 
 def inbound_variables(r: InboundRoute) -> list[tuple[str, str]]:

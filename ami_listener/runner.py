@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ami_listener.callbacks import CallbackEvents
 from ami_listener.credit import CreditKeeper
 from ami_listener.fastagi import Authorizer, FastAgiServer, InboundLookup
 from ami_listener.listener import AmiLoginError, CdrListener
@@ -75,7 +76,10 @@ def make_listener(
         handle_batch=writer.write,
         batch_size=writer.batch_size,
         events="system,cdr" if monitor is None else "system,cdr,call",
-        handlers=None if monitor is None else monitor.handlers(),
+        # The web callback's events ride on the live-call monitor's (services/callback).
+        handlers=None
+        if monitor is None
+        else CallbackEvents(session_factory).handlers(monitor.handlers()),
         **options,  # type: ignore[arg-type]
     )
 

@@ -10,6 +10,10 @@ On SQLite (a WAL file) and on a throwaway PostgreSQL (tests.pgserver). Set
 BENCH_AMI_EVENTS to change the count. The listener's CPU time per event (its process
 only: parsing and rating share one core, the GIL) is printed too: on a busy machine it
 says more than the rate does.
+
+Each backend runs twice in one run: with the on-net step of the CDR path switched off
+(the session as above), then with it on and every tenth call on-net (to a demo
+account's SIP peer, not through a trunk: priced at the on-net price, no provider cost).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, update
 
 from ami_listener.listener import CdrListener
 from ami_listener.spool import Spool
@@ -117,31 +121,72 @@ def _reserve_every_call(uow: UnitOfWork) -> None:
     bulk.insert_rows(session, cast(Table, Reservation.__table__), rows)
 
 
-def _one(label: str, url: str, raw: Path, spool: Path) -> None:
+ON_NET_PEER = "1002"  # Bob's SIP peer in the on-net run
+
+
+def _on_net_session(raw: Path, path: Path) -> Path:
+    """`raw` with every tenth call sent to ON_NET_PEER instead of a trunk."""
+    events = raw.read_bytes().decode("utf-8").split("\r\n\r\n")
+    for n in range(1, len(events), 10):  # events[0] holds the banner and the first call
+        event = events[n]
+        for old, new in (
+            ("DestinationChannel: PJSIP/carrier1-", f"DestinationChannel: PJSIP/{ON_NET_PEER}-"),
+            ("LastData: PJSIP/", f"LastData: PJSIP/{ON_NET_PEER},30\r\nX-Was: "),
+        ):
+            event = event.replace(old, new)
+        lines = [
+            f"Destination: {ON_NET_PEER}" if line.startswith("Destination: ") else line
+            for line in event.split("\r\n")
+            if not line.startswith("X-Was: ")
+        ]
+        events[n] = "\r\n".join(lines)
+    path.write_bytes("\r\n\r\n".join(events).encode("utf-8"))
+    return path
+
+
+def _one(label: str, url: str, raw: Path, spool: Path, *, on_net: bool) -> None:
+    import services.onnet.pricing as onnet_pricing
+
     migrate.upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
     with UnitOfWork(factory) as uow:
         load_demo(uow)
         _reserve_every_call(uow)
+        uow.session.execute(
+            update(Account)
+            .where(Account.accountcode == "acct1002")
+            .values(sip_username=ON_NET_PEER)
+        )
         uow.commit()
+    step = onnet_pricing.price_onnet
+    if not on_net:
+        onnet_pricing.price_onnet = lambda _uow, _record: None  # type: ignore[assignment]
     writer = CdrWriter(factory, Spool(spool))
     tune_gc()  # as `siptar ami` does
-    with _ServerProcess(raw) as server:
-        cpu = time.process_time()
-        elapsed = asyncio.run(_listen(server.port, writer, EVENTS))
-        cpu = time.process_time() - cpu
+    try:
+        with _ServerProcess(raw) as server:
+            cpu = time.process_time()
+            elapsed = asyncio.run(_listen(server.port, writer, EVENTS))
+            cpu = time.process_time() - cpu
+    finally:
+        onnet_pricing.price_onnet = step
+    label += ", on-net 10 %" if on_net else ", on-net off"
     with factory() as s:
         stored = s.execute(select(func.count(Cdr.id))).scalar_one()
         balanced = all(a.balance == ledger_sum(s, a.id) for a in s.scalars(select(Account)))
         still_open = s.execute(
             select(func.count(Reservation.id)).where(Reservation.status == "open")
         ).scalar_one()
+        on_net_cdrs = s.execute(
+            select(func.count(Cdr.id)).where(Cdr.onnet_account_id.is_not(None))
+        ).scalar_one()
     engine.dispose()
     print(
-        f"   {label:<10} {EVENTS} Cdr events -> {stored} rows in {elapsed:.2f} s: "
+        f"   {label:<26} {EVENTS} Cdr events -> {stored} rows in {elapsed:.2f} s: "
         f"{EVENTS / elapsed:,.0f} events/s ({writer.outcomes['rated']} rated, "
-        f"{writer.outcomes['unrated']} unrated; balances = ledger: {balanced}; "
+        f"{writer.outcomes['unrated']} unrated, {on_net_cdrs} on-net; "
+        f"balances = ledger: {balanced}; "
         f"reservations still open: {still_open}); "
         f"listener CPU {cpu / EVENTS * 1e6:.0f} us/event",
         flush=True,
@@ -151,10 +196,15 @@ def _one(label: str, url: str, raw: Path, spool: Path) -> None:
 def run() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ami-") as tmp:
         raw = write_session(Path(tmp) / "raw.txt", EVENTS)
-        _one("SQLite", f"sqlite:///{tmp}/bench.db", raw, Path(tmp) / "spool-sqlite")
+        on_net_raw = _on_net_session(raw, Path(tmp) / "raw-onnet.txt")
+        for n, (session, on_net) in enumerate(((raw, False), (on_net_raw, True))):
+            url = f"sqlite:///{tmp}/bench{n}.db"
+            _one("SQLite", url, session, Path(tmp) / f"spool-sqlite{n}", on_net=on_net)
         pg = PostgresServer().start()
         try:
-            pg_admin(pg.url, 'CREATE DATABASE "bench"')
-            _one("PostgreSQL", pg_db_url(pg.url, "bench"), raw, Path(tmp) / "spool-pg")
+            for n, (session, on_net) in enumerate(((raw, False), (on_net_raw, True))):
+                pg_admin(pg.url, f'CREATE DATABASE "bench{n}"')
+                url = pg_db_url(pg.url, f"bench{n}")
+                _one("PostgreSQL", url, session, Path(tmp) / f"spool-pg{n}", on_net=on_net)
         finally:
             pg.stop()

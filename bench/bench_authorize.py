@@ -7,7 +7,11 @@
 2. over SOAP: `siptar serve --workers 2` (bench/soap_server.py: the same gunicorn setup
    plus a trivial `Echo` operation) driven by 4 and 16 threads of zeep clients:
    Authorize's and the trivial operation's throughput in the same run, their ratio, and
-   Authorize's p99.
+   Authorize's p99;
+3. with the call shop's and on-net checks in play vs without, in process, in one run:
+   ordinary calls with both checks switched off, the same calls with them on (over
+   POPULATED peers, DIDs and booths), and a mix of 10 % booth calls (open sessions) and
+   10 % on-net calls (to other accounts' peers) among ordinary ones.
 
 Every authorization is a real one: the account chain is locked, the max duration is
 computed at every level, the route planned and a reservation written (calls are capped
@@ -32,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from db import ledger, migrate
 from db.schema import Account, Trunk
@@ -220,13 +224,128 @@ def _wait_for(url: str) -> None:
     raise RuntimeError("the server did not answer within 60 s")
 
 
+POPULATED = 1000  # accounts with a digit SIP peer, DIDs assigned, and booths (a tenth)
+CHECK_CALLS = 600
+
+
+def checks(url: str, codes: dict[int, list[str]]) -> None:
+    """Part 3: Authorize's median with the booth and on-net steps off, on, and in use."""
+    import services.credit.authorize as credit_authorize
+    import services.onnet.authorize as onnet_authorize
+
+    peers, booths = _populate(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    rng = random.Random(SEED)
+    seq = iter(range(10**9))
+
+    def one(number: str, account: str) -> float:
+        started = time.perf_counter()
+        with UnitOfWork(factory) as uow:
+            answer = authorize(
+                uow, None, AuthorizeRequest(number, account, uniqueid=f"c.{next(seq)}")
+            )
+        assert answer.allowed, answer
+        return time.perf_counter() - started
+
+    def ordinary() -> tuple[str, str]:
+        return rng.choice(NUMBERS), rng.choice(codes[0])
+
+    def mixed() -> tuple[str, str]:
+        roll = rng.random()
+        if roll < 0.1:
+            return rng.choice(NUMBERS), rng.choice(booths)
+        if roll < 0.2:
+            return rng.choice(peers), rng.choice(codes[0])
+        return ordinary()
+
+    gate, hook = credit_authorize.booth_gate, onnet_authorize.on_net_authorization
+
+    def checks_off() -> None:
+        credit_authorize.booth_gate = lambda _s, account, _n: (account, None)  # type: ignore[assignment]
+        onnet_authorize.on_net_authorization = lambda *_a: None
+
+    def checks_on() -> None:
+        credit_authorize.booth_gate, onnet_authorize.on_net_authorization = gate, hook
+
+    # Interleaved, one call of each kind in turn: every kind sees the same open
+    # reservations (they pile up during the run) and the same load of a shared machine.
+    times: dict[str, list[float]] = {"off": [], "on": [], "mix": []}
+    try:
+        for n in range(50 + CHECK_CALLS):
+            checks_off()
+            took = {"off": one(*ordinary())}
+            checks_on()
+            took |= {"on": one(*ordinary()), "mix": one(*mixed())}
+            if n >= 50:
+                for kind, seconds in took.items():
+                    times[kind].append(seconds)
+    finally:
+        checks_on()
+    off, on, mix = (statistics.median(times[k]) * 1000 for k in ("off", "on", "mix"))
+    print(
+        f"   checks, depth 0, interleaved: ordinary calls with the booth and on-net steps off"
+        f" {off:5.2f} ms, on {on:5.2f} ms ({(on / off - 1) * 100:+.1f} %); with 10 % booth"
+        f" and 10 % on-net calls {mix:5.2f} ms ({(mix / off - 1) * 100:+.1f} %)"
+    )
+    engine.dispose()
+
+
+def _populate(url: str) -> tuple[list[str], list[str]]:
+    """POPULATED customers' SIP peers (digits) and as many DIDs assigned to them; a call
+    shop with a tenth as many booths, each with an open session. Returns the peers and
+    the booths' peers."""
+    from db.callshop_schema import Booth, BoothSession, CallShop
+    from db.recurring_schema import CatalogService, Did
+    from db.schema import Provider
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory) as uow:
+        s = uow.session
+        admin = s.get(Account, 1)
+        assert admin is not None
+        callees = [_account(s, admin, "customer", f"p{n}", 10) for n in range(POPULATED)]
+        for n, callee in enumerate(callees):
+            callee.sip_username = f"7{n:05d}"
+        shop = _account(s, admin, "customer", "bench-shop", 10**6)
+        shop.kind = "callshop"
+        s.add(CallShop(account_id=shop.id, sell_sheet_id=SHEET))
+        service = CatalogService(owner_id=1, name="bench DID", kind="did")
+        s.add(service)
+        s.flush()
+        provider = s.scalars(select(Provider).order_by(Provider.id).limit(1)).one()
+        for n, callee in enumerate(callees):
+            s.add(
+                Did(
+                    number=f"8{n:09d}",
+                    provider_id=provider.id,
+                    service_id=service.id,
+                    status="assigned",
+                    account_id=callee.id,
+                )
+            )
+        booths = []
+        for n in range(POPULATED // 10):
+            booth = Booth(shop_id=shop.id, name=f"b{n}", sip_peer=f"bench-booth-{n}")
+            s.add(booth)
+            s.flush()
+            s.add(BoothSession(booth_id=booth.id, shop_id=shop.id))
+            booths.append(booth.sip_peer)
+        uow.commit()
+    engine.dispose()
+    return [f"7{n:05d}" for n in range(POPULATED)], booths
+
+
 def run() -> None:
     server = PostgresServer().start()
     try:
         for name in ("bench_uc", "bench_soap"):
             pg_admin(server.url, f'CREATE DATABASE "{name}"')
         uc_url = pg_db_url(server.url, "bench_uc")
-        in_process(uc_url, prepare(uc_url))
+        uc_codes = prepare(uc_url)
+        in_process(uc_url, uc_codes)
+        checks(uc_url, uc_codes)
         soap_url = pg_db_url(server.url, "bench_soap")
         soap(soap_url, prepare(soap_url)[0])
     finally:

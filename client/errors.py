@@ -95,6 +95,10 @@ class VoucherNotValidHere(ClientError):
     code = "Client.VoucherNotValidHere"
 
 
+class CallbackRefused(ClientError):
+    code = "Client.CallbackRefused"
+
+
 _BY_CODE: dict[str, type[SiptarError]] = {
     cls.code: cls
     for cls in (
@@ -113,6 +117,7 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         VoucherExpired,
         VoucherBlocked,
         VoucherNotValidHere,
+        CallbackRefused,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

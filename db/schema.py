@@ -343,6 +343,9 @@ class Cdr(Base):
     cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # An on-net call (services/onnet): the account it rang; NULL for every other call.
+    # No foreign key: adding one would rebuild the whole CDR table on SQLite.
+    onnet_account_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Charge(Base):
@@ -510,6 +513,7 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 # imported here so that every user of `Base.metadata` sees those tables too.
 # Invoicing's tables live in their own module; importing it here registers them on
 # Base.metadata wherever the schema is used (alembic, tests, create_all).
+from db import callback_schema as _callback_schema  # noqa: E402, F401
 from db import callshop_schema as _callshop_schema  # noqa: E402, F401
 from db import config_schema as _config_schema  # noqa: E402, F401
 from db import invoice_schema as _invoice_schema  # noqa: E402, F401

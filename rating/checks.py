@@ -11,7 +11,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from rating.formats import tiers_problem
-from rating.model import CATCH_ALL, Holidays, Rate
+from rating.model import CATCH_ALL, ON_NET, Holidays, Rate
 
 __all__ = ["Problem", "prefix_problem", "rate_problem"]
 
@@ -34,8 +34,8 @@ def prefix_problem(rate: Rate) -> Problem:
     """Whether the prefix and the destination are right (rate_problem checks them first)."""
     prefix = rate.prefix
     is_digits = isinstance(prefix, str) and prefix.isascii() and prefix.isdigit()
-    if not (is_digits or prefix == CATCH_ALL):
-        return "prefix", f"{prefix!r} is not a prefix of one or more digits, nor {CATCH_ALL!r}"
+    if not (is_digits or prefix in (CATCH_ALL, ON_NET)):
+        return "prefix", f"{prefix!r} is not a prefix of digits, nor {CATCH_ALL!r}, nor {ON_NET!r}"
     if not isinstance(rate.destination, str):
         return "destination", "must be text"
     return None

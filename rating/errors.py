@@ -127,6 +127,14 @@ class VoucherNotValidHere(BillingError):
     code = "VoucherNotValidHere"
 
 
+class CallbackRefused(BillingError):
+    """RequestCallback: Authorize refused a leg for a reason the caller can act on that has
+    no fault of its own (NoRoute, AccountBlocked, ConcurrentCallLimit, ...); the reason
+    code leads the message."""
+
+    code = "CallbackRefused"
+
+
 # The registry of codes, documented in docs/faults.md and the services' docstrings.
 ERROR_CODES = sorted(
     {
@@ -141,6 +149,7 @@ ERROR_CODES = sorted(
             AlreadyExists,
             BelowCost,
             TooManyAttempts,
+            CallbackRefused,
             AsteriskUnavailable,
             VoucherUnknown,
             VoucherUsed,

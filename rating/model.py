@@ -16,6 +16,7 @@ from rating.money import ZERO, Rounding
 
 __all__ = [
     "CATCH_ALL",
+    "ON_NET",
     "BlockMode",
     "CallCost",
     "CallToRate",
@@ -50,6 +51,11 @@ class Tier:
 # The prefix of a catch-all row: it matches every number, but only where no digit prefix
 # has a rate in force (RatingPlan falls back to it; the prefix index never sees it).
 CATCH_ALL = "*"
+
+# The prefix of a sheet's on-net row: the price of a call to another account of the same
+# server (rating/onnet.py). No dialled number matches it; a sheet without one makes
+# on-net calls free.
+ON_NET = "onnet"
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from rating.formats import (
     parse_time,
     parse_weekdays,
 )
-from rating.model import CATCH_ALL, Holidays, Rate
+from rating.model import CATCH_ALL, ON_NET, Holidays, Rate
 
 __all__ = [
     "RATE_COLUMNS",
@@ -328,7 +328,7 @@ class _RowParser:
                 continue  # the Rate default
             if column == "prefix":
                 try:
-                    prefix = CATCH_ALL if text == CATCH_ALL else normalise_number(text)
+                    prefix = text if text in (CATCH_ALL, ON_NET) else normalise_number(text)
                 except InvalidInput as error:
                     raise InvalidRateRow(line, column, str(error)) from None
             elif column == "destination":

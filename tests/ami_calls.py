@@ -45,6 +45,11 @@ class Call:
         return f"PJSIP/carrier1-{self.n:08x}"
 
     @property
+    def dialstring(self) -> str:
+        """What Dial() was given, after the technology (DialBegin's DialString)."""
+        return f"{self.number}@carrier1"
+
+    @property
     def answer(self) -> datetime:
         return self.start + timedelta(seconds=self.ring)
 
@@ -78,7 +83,7 @@ def up_events(call: Call) -> list[str]:
                 "AccountCode": call.accountcode,
                 "Exten": call.number,
                 "DestChannel": call.dstchannel,
-                "DialString": f"{call.number}@carrier1",
+                "DialString": call.dialstring,
             }
             | common,
         ),
@@ -103,7 +108,7 @@ def cdr_fields(call: Call) -> list[tuple[str, str]]:
         ("Channel", call.channel),
         ("DestinationChannel", call.dstchannel),
         ("LastApplication", "Dial"),
-        ("LastData", f"PJSIP/{call.number}@carrier1,30"),
+        ("LastData", f"PJSIP/{call.dialstring},30"),
         ("StartTime", f"{call.start:{FMT}}"),
         ("AnswerTime", f"{call.answer:{FMT}}"),
         ("EndTime", f"{call.end:{FMT}}"),

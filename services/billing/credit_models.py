@@ -38,6 +38,9 @@ class Authorization(ComplexModel):
     trunks = AuthorizedTrunk.customize(max_occurs="unbounded")
     reserved_seconds = Integer
     detail = Unicode
+    # On-net (docs/onnet_callback.md): the account the call rings, and what to dial.
+    onnet_account_id = Integer
+    dial_string = Unicode
 
 
 class CallToSettle(ComplexModel):

@@ -41,7 +41,9 @@ class CreditService(ServiceBase):
         UnknownAccount, AccountBlocked, AccountClosed, ResellerBlocked, AniNotAllowed,
         DnisNotAllowed, ConcurrentCallLimit, NoRateForDestination, InsufficientCredit,
         ResellerInsufficientCredit, NoRoute. A login may authorize accounts of its own
-        subtree only."""
+        subtree only. An on-net call (the number is another account's SIP peer or DID of
+        this server) answers no trunks but `dial_string` (the callee's peer) and
+        `onnet_account_id`, at the on-net price (docs/onnet_callback.md)."""
         req = request(ctx)
         a = credit.authorize(
             req.uow,
@@ -73,6 +75,8 @@ class CreditService(ServiceBase):
             ],
             reserved_seconds=a.reserved_seconds,
             detail=a.detail,
+            onnet_account_id=a.onnet_account_id,
+            dial_string=a.dial_string,
         )
 
     @rpc(m.CallToSettle.customize(min_occurs=1, nillable=False), _returns=m.SettledCall)

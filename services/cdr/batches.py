@@ -91,6 +91,7 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
             else:
                 row.update(pricing.rated_columns(priced.levels, now))
                 row["account_id"] = account_id = priced.account_id
+                row["onnet_account_id"] = priced.onnet_account_id
                 charges += pricing.charge_rows(cdr_id, priced.levels)
                 postings += pricing.postings(cdr_id, record.dst, priced.levels)
                 outcomes[i], charged = Outcome.RATED, len(priced.levels)

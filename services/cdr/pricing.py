@@ -49,6 +49,8 @@ class LevelCharge:
 class Priced:
     account_id: int
     levels: list[LevelCharge]  # empty for an unanswered call: nothing to charge
+    # An on-net call (services/onnet/pricing.py): the account it rang (cdrs.onnet_account_id).
+    onnet_account_id: int | None = None
 
 
 def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
@@ -56,7 +58,11 @@ def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
     it, each at its own sheet. Raises Unratable if any level can't be priced.
     A call to a DID is priced by services/dids/inbound.py instead."""
     from services.dids import inbound  # it builds on this module's types
+    from services.onnet.pricing import price_onnet  # so does this one
 
+    # On-net (docs/onnet_callback.md): between two accounts of this server, before DIDs.
+    if (on_net := price_onnet(uow, record)) is not None:
+        return on_net
     did_call = inbound.price_inbound(uow, record)
     if did_call is not None:
         return did_call
@@ -109,6 +115,7 @@ def cdr_values(record: CdrRecord, sequence: int, fingerprint: str) -> dict[str, 
         "extra": json.dumps(dict(r.extra), sort_keys=True),
         "source": r.source,
         "fingerprint": fingerprint,
+        "onnet_account_id": None,  # set by pricing for an on-net call
     }
 
 
@@ -178,6 +185,10 @@ def postings(cdr_id: int, dst: str, levels: list[LevelCharge]) -> list[Posting]:
     ]
 
 
+def account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
+    return _account_by_code(uow, accountcode)
+
+
 def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
     return settlement.remembered(
         uow.session,
@@ -194,6 +205,16 @@ def _account_by_id(uow: UnitOfWork, account_id: int) -> Account | None:
     return settlement.remembered(
         uow.session, ("account_id", account_id), lambda: uow.session.get(Account, account_id)
     )
+
+
+def plan_of(uow: UnitOfWork, sheet_id: int) -> RatingPlan:
+    """A sheet's plan, loaded once per batch."""
+    return _plan(uow, sheet_id)
+
+
+def chain_of(uow: UnitOfWork, account: Account) -> list[tuple[int, Account]]:
+    """The account and every reseller above it, by level."""
+    return _chain(uow, account)
 
 
 def _plan(uow: UnitOfWork, sheet_id: int) -> RatingPlan:

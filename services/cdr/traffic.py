@@ -14,7 +14,9 @@ come from the stored CDRs of a period:
 
 Calls to DIDs (inbound: the dialled number is a DID of the inventory, or the call's
 charges carry no rate sheet, services/dids/inbound.py) are counted apart, in each row's
-`inbound` figures; the row's own figures are the outbound calls.
+`inbound` figures; on-net calls (between two accounts of this server, `cdrs.onnet_account_id`
+set: services/onnet) in its `onnet` figures; the row's own figures are the outbound calls.
+A live call is on-net when its destination channel is an account's SIP peer.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class LiveCalls:
     by_account: list[Count]
     by_trunk: list[Count]
     by_reseller: list[Count]
+    onnet: frozenset[str] = frozenset()  # the uniqueids of the on-net calls of all pages
 
 
 def live_calls(uow: UnitOfWork, caller: Caller, offset: int, limit: int) -> LiveCalls:
@@ -81,13 +84,34 @@ def live_calls(uow: UnitOfWork, caller: Caller, offset: int, limit: int) -> Live
             if ancestor.role == "reseller" and ancestor.path.startswith(caller.path):
                 by_reseller[ancestor.id] += 1
     names = {a.id: a.name for a in accounts.values()}
+    onnet = _onnet_calls(session, [c for c, _ in rows])
     return LiveCalls(
         calls=[(c, a.name if a else "") for c, a in rows[offset : offset + limit]],
         total=len(rows),
         by_account=[Count(i, names.get(i, "") if i else "", n) for i, n in by_account.items()],
         by_trunk=[Count(i, trunks.get(i, "") if i else "", n) for i, n in by_trunk.items()],
         by_reseller=[Count(i, names.get(i, ""), n) for i, n in by_reseller.items()],
+        onnet=onnet,
     )
+
+
+def _onnet_calls(session: Session, calls: list[LiveCall]) -> frozenset[str]:
+    """The calls whose destination channel is an account's SIP peer (one query)."""
+    peers = {c.uniqueid: _peer(c.dstchannel) for c in calls if c.trunk_id is None}
+    wanted = {p for p in peers.values() if p}
+    if not wanted:
+        return frozenset()
+    found = set(
+        session.scalars(select(Account.sip_username).where(Account.sip_username.in_(wanted)))
+    )
+    return frozenset(u for u, p in peers.items() if p in found)
+
+
+def _peer(channel: str) -> str:
+    # PJSIP/1002-0000000a -> 1002; Local channels ring no peer directly.
+    if not channel or channel.startswith("Local/") or "/" not in channel:
+        return ""
+    return channel.split("/", 1)[1].rsplit("-", 1)[0]
 
 
 def _path_accounts(session: Session, paths: list[str]) -> dict[int, Account]:
@@ -141,6 +165,7 @@ class TrafficRow(Figures):
     key: str = ""
     name: str = ""
     inbound: Figures = field(default_factory=Figures)
+    onnet: Figures = field(default_factory=Figures)
 
 
 def traffic_stats(
@@ -177,7 +202,7 @@ def traffic_stats(
     cdrs = (
         select(Cdr.id, Cdr.account_id, Cdr.trunk_id, Cdr.destination, Cdr.disposition)
         .add_columns(Cdr.billsec, Cdr.start_time, Cdr.answer_time)
-        .add_columns(Did.id.is_not(None).label("to_did"))
+        .add_columns(Did.id.is_not(None).label("to_did"), Cdr.onnet_account_id)
         .outerjoin(Did, Did.number == Cdr.dst)
     )
     present = [k for k in page if k is not None]
@@ -221,7 +246,10 @@ def _grouped(
         key = _key(group_by, r)
         g = groups.get(key) or groups.setdefault(key, TrafficRow(key=key, name=names.get(key, key)))
         revenue, cost, inbound = money.get(r.id, (ZERO, ZERO, False))
-        figures = g.inbound if inbound or r.to_did else g
+        if r.onnet_account_id is not None:
+            figures = g.onnet
+        else:
+            figures = g.inbound if inbound or r.to_did else g
         figures.calls += 1
         if r.disposition == "ANSWERED" and r.answer_time is not None:
             figures.answered += 1

@@ -94,6 +94,7 @@ def price_levels(uow: UnitOfWork, cdr: Cdr, record: CdrRecord) -> list[pricing.L
             cdr.account_id = why.account_id
         raise
     cdr.account_id = priced.account_id
+    cdr.onnet_account_id = priced.onnet_account_id
     return priced.levels
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spyne import ComplexModel, Integer, Unicode
+from spyne import Boolean, ComplexModel, Integer, Unicode
 
-from services.cdr.traffic import Count, LiveCalls, TrafficRow
+from services.cdr.traffic import Count, Figures, LiveCalls, TrafficRow
 from services.common.wire import Money, UtcDateTime, money, utc
 
 Ratio = Money  # exact decimals; ASR in %, ACD and PDD in seconds, minutes
@@ -41,6 +41,7 @@ def make_types(tns: str) -> TrafficTypes:
         state=Unicode,
         started_at=UtcDateTime,
         answered_at=UtcDateTime,
+        onnet=Boolean,  # between two accounts of this server (docs/onnet_callback.md)
     )
     count = model("LiveCount", id=Integer, name=Unicode, calls=Integer)
     page = model(
@@ -51,6 +52,7 @@ def make_types(tns: str) -> TrafficTypes:
         by_account=count.customize(max_occurs="unbounded"),
         by_trunk=count.customize(max_occurs="unbounded"),
         by_reseller=count.customize(max_occurs="unbounded"),
+        onnet_calls=Integer,  # of all the pages
     )
     row = model(
         "TrafficRowInfo",
@@ -65,13 +67,9 @@ def make_types(tns: str) -> TrafficTypes:
         revenue=Money,
         cost=Money,
         profit=Money,
-        # Calls to DIDs, apart; the fields above are the outbound calls'.
-        inbound_calls=Integer,
-        inbound_answered=Integer,
-        inbound_minutes=Ratio,
-        inbound_revenue=Money,
-        inbound_cost=Money,
-        inbound_profit=Money,
+        # Calls to DIDs, then on-net calls, apart; the fields above are the outbound calls'.
+        **_figure_fields("inbound"),
+        **_figure_fields("onnet"),
     )
     stats = model(
         "TrafficStats",
@@ -102,6 +100,7 @@ def live_page(types: TrafficTypes, live: LiveCalls, offset: int) -> Any:
                 state=c.state,
                 started_at=utc(c.started_at),
                 answered_at=utc(c.answered_at),
+                onnet=c.uniqueid in live.onnet,
             )
             for c, name in live.calls
         ],
@@ -110,6 +109,7 @@ def live_page(types: TrafficTypes, live: LiveCalls, offset: int) -> Any:
         by_account=counts(live.by_account),
         by_trunk=counts(live.by_trunk),
         by_reseller=counts(live.by_reseller),
+        onnet_calls=len(live.onnet),
     )
 
 
@@ -134,13 +134,22 @@ def traffic(
                 revenue=money(r.revenue),
                 cost=money(r.cost),
                 profit=money(r.profit),
-                inbound_calls=r.inbound.calls,
-                inbound_answered=r.inbound.answered,
-                inbound_minutes=money(r.inbound.minutes),
-                inbound_revenue=money(r.inbound.revenue),
-                inbound_cost=money(r.inbound.cost),
-                inbound_profit=money(r.inbound.profit),
+                **_figure_values("inbound", r.inbound),
+                **_figure_values("onnet", r.onnet),
             )
             for r in rows
         ],
     )
+
+
+def _figure_fields(prefix: str) -> dict[str, Any]:
+    """The wire fields of a kind of calls counted apart (`inbound_calls`, ...)."""
+    kinds = {"calls": Integer, "answered": Integer, "minutes": Ratio}
+    kinds |= {"revenue": Money, "cost": Money, "profit": Money}
+    return {f"{prefix}_{name}": kind for name, kind in kinds.items()}
+
+
+def _figure_values(prefix: str, f: Figures) -> dict[str, Any]:
+    values = {"calls": f.calls, "answered": f.answered, "minutes": money(f.minutes)}
+    values |= {"revenue": money(f.revenue), "cost": money(f.cost), "profit": money(f.profit)}
+    return {f"{prefix}_{name}": value for name, value in values.items()}

@@ -45,6 +45,7 @@ from services.credit.routing import (
     plan_route,
     preload_plans,
 )
+from services.onnet import authorize as onnet
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ class Authorization:
     reserved_seconds: int = 0
     # Why not, in words, when the code alone does not say it (InsufficientCredit).
     detail: str = ""
+    # An on-net call (services/onnet): the account it rings and what to dial (no trunks).
+    onnet_account_id: int | None = None
+    dial_string: str = ""
 
 
 class _Denied(Exception):
@@ -154,6 +158,11 @@ def _authorize(
     expire_due(session, now, [a.id for a in chain])
     _check_concurrent_calls(session, account)
     reserved = _reserved(session, [a.id for a in chain])
+    # On-net (docs/onnet_callback.md): another account's number rings its peer, at on-net prices.
+    if on_net := onnet.on_net_authorization(
+        session, chain, reserved, number, now, policy, req.uniqueid
+    ):
+        return on_net
     seconds = _max_seconds(session, chain, reserved, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id)
     trunks = _claim_first_trunk(session, list(route.trunks))

@@ -24,6 +24,7 @@ from client import SiptarClient, errors
 from client.connection import SERVICES
 from db.schema import Account, Cdr, PinLot
 from tests.e2e.test_ami_to_services import replay
+from tests.levels.callback_cases import callback_cases
 from tests.levels.callshop_cases import callshop_cases
 from tests.levels.conftest import Tree
 from tests.levels.month_world import make_month, month_cases
@@ -382,6 +383,7 @@ CASES: list[Case] = [
 ]
 CASES += month_cases(Case, lambda w, key: w.month[key])
 CASES += callshop_cases(Case)
+CASES += callback_cases(Case)
 
 # R1 is above R2: these answer data about R2's subtree.
 R1_SEES: list[tuple[str, str, Args]] = [
@@ -421,6 +423,7 @@ TABLES = (
     "outbox",
     "callshop_booths",
     "callshop_sessions",
+    "callbacks",
 )
 
 

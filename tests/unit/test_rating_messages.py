@@ -337,7 +337,7 @@ class TestRateProblems:
     @pytest.mark.parametrize(
         ("fields", "problem"),
         [
-            ({"prefix": "3x"}, "'3x' is not a prefix of one or more digits, nor '*'"),
+            ({"prefix": "3x"}, "'3x' is not a prefix of digits, nor '*', nor 'onnet'"),
             ({"destination": 5}, "destination: must be text"),
             ({"price": None}, "price: a price or tiers is required"),
             ({"price": D("-1")}, "price: Decimal('-1') is not a non-negative Decimal"),
