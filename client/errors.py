@@ -95,6 +95,10 @@ class VoucherNotValidHere(ClientError):
     code = "Client.VoucherNotValidHere"
 
 
+class NoExchangeRate(ClientError):
+    code = "Client.NoExchangeRate"
+
+
 _BY_CODE: dict[str, type[SiptarError]] = {
     cls.code: cls
     for cls in (
@@ -113,6 +117,7 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         VoucherExpired,
         VoucherBlocked,
         VoucherNotValidHere,
+        NoExchangeRate,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

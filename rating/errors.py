@@ -127,6 +127,13 @@ class VoucherNotValidHere(BillingError):
     code = "VoucherNotValidHere"
 
 
+class NoExchangeRate(BillingError):
+    """No exchange rate between the two currencies is in force at that moment
+    (rating/fx.py; docs/currencies.md)."""
+
+    code = "NoExchangeRate"
+
+
 # The registry of codes, documented in docs/faults.md and the services' docstrings.
 ERROR_CODES = sorted(
     {
@@ -147,6 +154,7 @@ ERROR_CODES = sorted(
             VoucherExpired,
             VoucherBlocked,
             VoucherNotValidHere,
+            NoExchangeRate,
         )
     }
 )

@@ -19,6 +19,7 @@ from rating.errors import AlreadyExists, InvalidInput, NotFound
 from rating.money import ZERO, to_money
 from services.common.caller import Caller, require_role, visible_account
 from services.common.passwords import hash_password
+from services.currency.accounts import account_currency
 
 MIN_PASSWORD = 8
 
@@ -37,6 +38,7 @@ class NewAccount:
     accountcode: str | None = None
     kind: str = "sip"
     company_name: str = ""
+    currency: str = ""  # empty: the sheet's, else the parent's
 
 
 def create_account(uow: UnitOfWork, caller: Caller, cmd: NewAccount) -> tuple[Account, str]:
@@ -47,13 +49,15 @@ def create_account(uow: UnitOfWork, caller: Caller, cmd: NewAccount) -> tuple[Ac
         raise InvalidInput("parent_id: a customer account cannot have accounts below it")
     credit_limit, initial_credit = _money_fields(cmd)
     sheet = _assignable_sheet(uow, caller, cmd.rate_sheet_id)
+    fallback = sheet.currency if sheet else parent.currency
+    currency = account_currency(session, cmd.currency) or fallback
     account = Account(
         parent_id=parent.id,
         role=_role(cmd.role),
         name=_name(cmd.name),
         billing_type=cmd.billing_type,
         credit_limit=credit_limit,
-        currency=sheet.currency if sheet else parent.currency,
+        currency=currency,
         rate_sheet_id=sheet.id if sheet else None,
         accountcode=(cmd.accountcode or "").strip() or None,
         kind=cmd.kind,
