@@ -40,8 +40,8 @@ class CreditService(ServiceBase):
         Refusals answer allowed=false and a stable `reason`: OK, InvalidNumber,
         UnknownAccount, AccountBlocked, AccountClosed, ResellerBlocked, AniNotAllowed,
         DnisNotAllowed, ConcurrentCallLimit, NoRateForDestination, InsufficientCredit,
-        ResellerInsufficientCredit, NoRoute. A login may authorize accounts of its own
-        subtree only."""
+        ResellerInsufficientCredit, NoRoute, NoExchangeRate (docs/currencies.md). A
+        login may authorize accounts of its own subtree only."""
         req = request(ctx)
         a = credit.authorize(
             req.uow,

@@ -38,10 +38,14 @@ def _sheet_currency(session: Session, sheet_id: int) -> str:
     return plan.sheet.currency
 
 
-def _converted(cost: CallCost, table: FxTable, src: str, dst: str, at: datetime) -> CallCost:
-    amount = table.convert(cost.cost, src, dst, at).amount
+def _converted(
+    cost: CallCost, table: FxTable, src: str, dst: str, at: datetime
+) -> tuple[CallCost, SheetAmount]:
+    """`cost` in `dst`, and what it was in `src` (the sheet's amount and the multiplier)."""
+    billed = table.convert(cost.cost, src, dst, at)
     exact = table.convert(cost.exact_cost, src, dst, at).exact
-    return replace(cost, cost=amount, exact_cost=exact)
+    sheet = SheetAmount(src, cost.cost, billed.multiplier)
+    return replace(cost, cost=billed.amount, exact_cost=exact), sheet
 
 
 def convert_levels(
@@ -70,9 +74,7 @@ def convert_levels(
             sheet = None
             cost = lc.cost
             if sheet_currency != account_currency:
-                used = table.convert(cost.cost, sheet_currency, account_currency, at)
-                sheet = SheetAmount(sheet_currency, cost.cost, used.multiplier)
-                cost = _converted(cost, table, sheet_currency, account_currency, at)
+                cost, sheet = _converted(cost, table, sheet_currency, account_currency, at)
             operator_cost = None
             if account_currency != operator:
                 operator_cost = table.convert(cost.cost, account_currency, operator, at).amount
@@ -93,10 +95,8 @@ def convert_buy(session: Session, buy: BuyCost, at: datetime) -> BuyCost | None:
         return buy
     table = fx_table(session)
     try:
-        used = table.convert(buy.cost.cost, sheet_currency, operator, at)
-        cost = _converted(buy.cost, table, sheet_currency, operator, at)
+        cost, sheet = _converted(buy.cost, table, sheet_currency, operator, at)
     except NoExchangeRate as e:
         logger.warning("provider %s: no buy cost: %s", buy.provider_id, e.message)
         return None
-    sheet = SheetAmount(sheet_currency, buy.cost.cost, used.multiplier)
     return replace(buy, cost=cost, sheet_amount=sheet)

@@ -15,11 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from client.errors import NoExchangeRate
-from db.schema import Account, Cdr, Charge, LedgerEntry
+from db.schema import Account, Cdr, Charge, LedgerEntry, RateSheet
 from db.session import UnitOfWork
+from services.cdr.batches import store_batch
+from services.cdr.usecases import Outcome
+from tests.currency.calls import spain_call
 
 D = Decimal
 RESELLER_RETAIL = 4  # the demo sheet "Reseller One retail" (USD), owned by Reseller One
@@ -213,3 +216,76 @@ class TestNoRate:
             c for c in reseller.cdr.ListCdrs(account_id=eve).items if c.uniqueid == "fx.early"
         ]
         assert (cdr.status, cdr.cost) == ("rated", D("0.0302"))  # 0.0378 / 1.25 = 0.03024
+
+
+class TestListenerBatchPath:
+    def test_a_batch_of_mixed_currencies_is_charged_in_one_go(
+        self,
+        world: tuple[Any, Any, int],
+        uow: Callable[[], UnitOfWork],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        # The AMI listener's path: plain rows, one INSERT (COPY on PostgreSQL) for every
+        # charge of the batch, so every row must carry the same columns.
+        _, _, eve = world
+        with uow() as u:
+            outcomes = store_batch(
+                u,
+                [
+                    spain_call("b.eve", "acct-eve", BEFORE),
+                    spain_call("b.alice", "acct1001", BEFORE),
+                    spain_call("b.eve2", "acct-eve", AFTER),
+                ],
+            )
+        assert outcomes == [Outcome.RATED] * 3
+        assert "one by one" not in caplog.text  # the fast path took the whole batch
+        with uow() as u:
+            assert charges(u, "b.eve")[0] == (
+                0,
+                eve,
+                D("0.034"),
+                "USD",
+                D("0.0378"),
+                D("0.9"),
+                D("0.0378"),
+            )
+            assert charges(u, "b.eve2")[0][2] == D("0.0302")
+            assert charges(u, "b.alice") == [
+                (0, 3, D("0.0378"), None, None, None, None),
+                (1, 2, D("0.0252"), None, None, None, None),
+                (2, None, D("0.0167"), None, None, None, None),
+            ]
+            assert_balance_is_ledger_everywhere(u)
+
+
+class TestProviderInAnotherCurrency:
+    def test_the_operators_cost_is_converted_and_profit_follows(
+        self, world: tuple[Any, Any, int], uow: Callable[[], UnitOfWork]
+    ) -> None:
+        admin, _, eve = world
+        with uow() as u:  # the provider's buy sheet (demo sheet 1) priced in EUR
+            u.session.execute(
+                update(RateSheet)
+                .where(RateSheet.id == 1)
+                .values(currency="EUR", version=RateSheet.version + 1)
+            )
+            u.commit()
+        settle(admin, "fx.p", eve, BEFORE)
+        with uow() as u:
+            # 0.0167 EUR in USD through the inverse of USD->EUR 0.90: 0.018555.. -> 0.0186
+            assert charges(u, "fx.p")[2] == (
+                2,
+                None,
+                D("0.0186"),
+                "EUR",
+                D("0.0167"),
+                D("1.1111111111"),
+                None,
+            )
+        period = {"period_start": T0, "period_end": T1}
+        operator = admin.reseller.GetProfit(**period)
+        assert (operator.children_paid, operator.paid, operator.profit) == (
+            D("0.0252"),
+            D("0.0186"),
+            D("0.0066"),
+        )
