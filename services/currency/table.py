@@ -18,6 +18,7 @@ CURRENCIES = "currencies"  # the config_versions stamp bumped by every write her
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[int, FxTable]] = {}
+_operators: dict[str, str] = {}  # database URL -> the operator's currency
 
 
 def fx_table(session: Session) -> FxTable:
@@ -46,13 +47,18 @@ def _load(session: Session) -> FxTable:
 
 
 def operator_currency(session: Session) -> str:
-    """The operator's currency: the admin account's (the root of the tree, set by
-    `siptar init --currency`). USD on a database without an operator yet."""
-
-    def load() -> str:
-        found = session.scalar(
-            select(Account.currency).where(Account.parent_id.is_(None)).order_by(Account.id)
-        )
-        return found or "USD"
-
-    return remembered(session, ("operator-currency",), load)
+    """The operator's currency: the admin account's (the root of the tree, set once by
+    `siptar init --currency`; nothing changes it later), so it is kept per process and
+    database after the first look: the CDR path pays no statement for it. USD on a
+    database without an operator yet (not kept)."""
+    key = str(session.get_bind().engine.url)
+    known = _operators.get(key)
+    if known is not None:
+        return known
+    found = session.scalar(
+        select(Account.currency).where(Account.parent_id.is_(None)).order_by(Account.id)
+    )
+    if found is None:
+        return "USD"
+    _operators[key] = found
+    return found
