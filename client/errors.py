@@ -99,6 +99,10 @@ class CallbackRefused(ClientError):
     code = "Client.CallbackRefused"
 
 
+class NoExchangeRate(ClientError):
+    code = "Client.NoExchangeRate"
+
+
 _BY_CODE: dict[str, type[SiptarError]] = {
     cls.code: cls
     for cls in (
@@ -118,6 +122,7 @@ _BY_CODE: dict[str, type[SiptarError]] = {
         VoucherBlocked,
         VoucherNotValidHere,
         CallbackRefused,
+        NoExchangeRate,
         SchemaValidationError,
         XMLSyntaxError,
         ServerError,

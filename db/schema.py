@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from db.types import Money, UtcDateTime
+from db.types import ExactRate, Money, UtcDateTime
 
 # Stable constraint names, so that alembic can alter them on both databases.
 NAMING = {
@@ -369,6 +369,15 @@ class Charge(Base):
     exact_cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     cost: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Currencies (docs/currencies.md): `cost` and `exact_cost` are always in the paying
+    # account's currency (what its ledger row says). When the level was rated on a sheet
+    # in another currency, the sheet's own amount and currency and the multiplier used
+    # are kept too; `operator_cost` is the amount in the operator's currency when the
+    # row's currency is another (NULL: `cost` already is).
+    sheet_currency: Mapped[str | None] = mapped_column(String(3))
+    sheet_cost: Mapped[Decimal | None] = mapped_column(Money)
+    fx_rate: Mapped[Decimal | None] = mapped_column(ExactRate)
+    operator_cost: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class LedgerEntry(Base):
@@ -516,6 +525,7 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 from db import callback_schema as _callback_schema  # noqa: E402, F401
 from db import callshop_schema as _callshop_schema  # noqa: E402, F401
 from db import config_schema as _config_schema  # noqa: E402, F401
+from db import currency_schema as _currency_schema  # noqa: E402, F401
 from db import invoice_schema as _invoice_schema  # noqa: E402, F401
 from db import mail_schema as _mail_schema  # noqa: E402, F401
 from db import price_schema as _price_schema  # noqa: E402, F401

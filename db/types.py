@@ -11,6 +11,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from rating.errors import InvalidInput
+from rating.fx import RATE_PLACES, check_rate
 from rating.money import MAX_AMOUNT, MONEY_PLACES, quantize
 
 
@@ -97,3 +98,35 @@ class UtcDateTime(TypeDecorator[datetime]):
     @property
     def python_type(self) -> type:
         return datetime
+
+
+class ExactRate(TypeDecorator[Decimal]):
+    """Numeric(18, 10) on PostgreSQL; integer 10^-10 units on SQLite (whose NUMERIC is
+    a float), the same idea as db.types.Money with more places."""
+
+    impl = Numeric(18, RATE_PLACES)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(18, RATE_PLACES, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("a rate must be Decimal, never float")
+        rate = check_rate(Decimal(value))
+        return int(rate.scaleb(RATE_PLACES)) if dialect.name == "sqlite" else rate
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-RATE_PLACES)
+        return Decimal(value)
+
+    @property
+    def python_type(self) -> type:
+        return Decimal

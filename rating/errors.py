@@ -135,6 +135,13 @@ class CallbackRefused(BillingError):
     code = "CallbackRefused"
 
 
+class NoExchangeRate(BillingError):
+    """No exchange rate between the two currencies is in force at that moment
+    (rating/fx.py; docs/currencies.md)."""
+
+    code = "NoExchangeRate"
+
+
 # The registry of codes, documented in docs/faults.md and the services' docstrings.
 ERROR_CODES = sorted(
     {
@@ -156,6 +163,7 @@ ERROR_CODES = sorted(
             VoucherExpired,
             VoucherBlocked,
             VoucherNotValidHere,
+            NoExchangeRate,
         )
     }
 )

@@ -40,10 +40,11 @@ class CreditService(ServiceBase):
         Refusals answer allowed=false and a stable `reason`: OK, InvalidNumber,
         UnknownAccount, AccountBlocked, AccountClosed, ResellerBlocked, AniNotAllowed,
         DnisNotAllowed, ConcurrentCallLimit, NoRateForDestination, InsufficientCredit,
-        ResellerInsufficientCredit, NoRoute. A login may authorize accounts of its own
-        subtree only. An on-net call (the number is another account's SIP peer or DID of
-        this server) answers no trunks but `dial_string` (the callee's peer) and
-        `onnet_account_id`, at the on-net price (docs/onnet_callback.md)."""
+        ResellerInsufficientCredit, NoRoute, NoExchangeRate (docs/currencies.md). A
+        login may authorize accounts of its own subtree only. An on-net call (the number
+        is another account's SIP peer or DID of this server) answers no trunks but
+        `dial_string` (the callee's peer) and `onnet_account_id`, at the on-net price
+        (docs/onnet_callback.md)."""
         req = request(ctx)
         a = credit.authorize(
             req.uow,

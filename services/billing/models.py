@@ -52,6 +52,9 @@ class CallQuote(ComplexModel):
     cost = Money
     exact_cost = Money
     parts = QuotePart.customize(max_occurs="unbounded")
+    # Quoted by account: its currency and what it would pay in it (docs/currencies.md).
+    account_currency = Unicode
+    account_cost = Money
 
 
 class PasswordChanged(ComplexModel):

@@ -107,4 +107,6 @@ class BillingService(ServiceBase):
                 )
                 for p in c.parts
             ],
+            account_currency=q.account_currency or None,
+            account_cost=money(q.account_cost),
         )

@@ -18,6 +18,7 @@ from rating.errors import InvalidInput, NotFound
 from rating.model import CallCost, CallToRate
 from rating.money import ZERO, to_money
 from services.common.caller import Caller, managed_account, visible_account
+from services.currency.quotes import in_account_currency
 from services.recurring.payment import settle_after_payment
 
 MAX_QUOTE_SECONDS = 86_400
@@ -40,6 +41,10 @@ class Quote:
     sheet_id: int
     currency: str
     cost: CallCost
+    # Quoted for an account in another currency (docs/currencies.md): its amount, at
+    # the rate in force at the call's start.
+    account_currency: str = ""
+    account_cost: Decimal | None = None
 
 
 def get_balance(uow: UnitOfWork, caller: Caller, account_id: int | None) -> Balance:
@@ -106,7 +111,9 @@ def quote_call(
         raise InvalidInput("start: a time with a UTC offset is needed")
     plan = plans.plan(uow.session, sheet.id)
     call = CallToRate(number=normalise_number(number), start=moment, billsec=duration)
-    return Quote(sheet_id=sheet.id, currency=sheet.currency, cost=plan.rate_call(call))
+    quote = Quote(sheet_id=sheet.id, currency=sheet.currency, cost=plan.rate_call(call))
+    # By account: also in the account's currency (raises NoExchangeRate without a rate).
+    return in_account_currency(uow.session, quote, sheet_id, account_id, caller, moment)
 
 
 def _quotable_sheet(

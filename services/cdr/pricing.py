@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from rating.model import CallCost, CallToRate
 from rating.money import ZERO
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
+from services.currency.amounts import SheetAmount, fx_columns
 
 
 class Unratable(Exception):
@@ -43,6 +45,10 @@ class LevelCharge:
     # Set on the operator's cost of an inbound DID call: the row has no account (and
     # `account` is the DID's owner, for reference only) and no ledger row.
     provider_id: int | None = None
+    # Currencies (services/currency/charges.py): `cost` is in the account's currency;
+    # set when the sheet's was another, and the amount in the operator's currency.
+    sheet_amount: SheetAmount | None = None
+    operator_cost: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,7 @@ def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
     """The cost of the call at every level: the customer, then each reseller above
     it, each at its own sheet. Raises Unratable if any level can't be priced.
     A call to a DID is priced by services/dids/inbound.py instead."""
+    from services.currency.charges import convert_levels  # it builds on this module's types
     from services.dids import inbound  # it builds on this module's types
     from services.onnet.pricing import price_onnet  # so does this one
 
@@ -82,9 +89,10 @@ def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
         number=number, start=record.answer or record.start, billsec=record.billsec, answered=True
     )
     chain = _chain(uow, account)
-    return Priced(
-        account.id, [_price_one(uow, acc, level, call, account.id) for level, acc in chain]
-    )
+    levels = [_price_one(uow, acc, level, call, account.id) for level, acc in chain]
+    # Each level in its account's currency at the call's start (docs/currencies.md).
+    levels = convert_levels(uow.session, levels, call.start, account.id)
+    return Priced(account.id, levels)
 
 
 def cdr_values(record: CdrRecord, sequence: int, fingerprint: str) -> dict[str, object]:
@@ -171,6 +179,7 @@ def charge_rows(cdr_id: int, levels: list[LevelCharge]) -> list[dict[str, object
             "billed_seconds": lc.cost.billed_seconds,
             "exact_cost": lc.cost.exact_cost,
             "cost": lc.cost.cost,
+            **fx_columns(lc.sheet_amount, lc.operator_cost),
         }
         for lc in levels
     ]

@@ -28,6 +28,7 @@ from services.cdr.commands import CdrRecord
 from services.cdr.pricing import LevelCharge, Unratable
 from services.cdr.usecases import CdrFilter, charge_levels, price_levels
 from services.common.caller import Caller, require_role, visible_account
+from services.currency.amounts import fx_columns
 
 ZERO = Decimal(0)
 
@@ -161,6 +162,7 @@ def _update(charge: Charge, lc: LevelCharge) -> bool:
         "billed_seconds": lc.cost.billed_seconds,
         "exact_cost": lc.cost.exact_cost,
         "cost": lc.cost.cost,
+        **fx_columns(lc.sheet_amount, lc.operator_cost),
     }
     changed = any(getattr(charge, k) != v for k, v in values.items())
     for key, value in values.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.common.app import SiptarApplication, make_application
 from services.config.asterisk_service import AsteriskService
 from services.config.catalog_service import CatalogConfigService
+from services.config.currency_service import CurrencyService
 from services.config.deck_service import RateDeckService
 from services.config.did_service import DidService
 from services.config.holiday_service import HolidayService
@@ -33,6 +34,7 @@ def application() -> SiptarApplication:
             RoutingChangesService,
             SettingsService,
             SheetRulesService,
+            CurrencyService,
         ],
         tns=TNS,
         name="Config",

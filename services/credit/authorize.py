@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from db.schema import Account, AccountCallerId, Login, Reservation, Trunk
 from db.session import UnitOfWork
 from rating import normalise_number
-from rating.errors import BillingError, InvalidInput, NoRateForDestination
+from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.callshop.booths import booth_gate
@@ -46,6 +46,7 @@ from services.credit.routing import (
     preload_plans,
 )
 from services.onnet import authorize as onnet
+from services.currency import credit as fx_credit
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Reason(StrEnum):
     NO_ROUTE = "NoRoute"
     BOOTH_LOCKED = "BoothLocked"  # a call-shop booth locked or without an open session
     BOOTH_REQUIRED = "BoothRequired"  # a call shop's call that names none of its booths
+    NO_EXCHANGE_RATE = "NoExchangeRate"  # account and sheet currencies without a rate now
 
 
 @dataclass(frozen=True)
@@ -317,10 +319,14 @@ def _max_seconds(
         plan = plan_for(session, account.rate_sheet_id)
         money = available(account, reserved.get(account.id, ZERO))
         try:
+            # Currencies (docs/currencies.md): the money in the sheet's currency.
+            money = fx_credit.money_in_sheet_currency(session, account, plan, money, now)
             cap, seconds = seconds, plan.max_duration(number, now, money, seconds)
             rate = plan.find_rate(number, now)
         except NoRateForDestination:
             raise _Denied(Reason.NO_RATE, customer.id) from None
+        except NoExchangeRate as e:
+            raise _Denied(Reason.NO_EXCHANGE_RATE, customer.id, e.message) from None
         # The caps are not credit: a call capped below the minimum is not refused.
         minimum = max(1, min(policy.min_call_for(account, rate), cap))
         if seconds < minimum:
@@ -363,7 +369,10 @@ def _reserve(
     costs: list[Decimal] = []
     for level, account in enumerate(chain):
         assert account.rate_sheet_id is not None  # checked by _max_seconds
-        cost = plan_for(session, account.rate_sheet_id).rate_call(call).cost
+        plan = plan_for(session, account.rate_sheet_id)
+        cost = plan.rate_call(call).cost
+        # Currencies (docs/currencies.md): held in the account's currency.
+        cost = fx_credit.held_in_account_currency(session, account, plan, cost, now)
         costs.append(cost)
         rows.append(
             {

@@ -43,6 +43,7 @@ from rating import normalise_number
 from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
 from services.cdr.commands import CdrRecord
+from services.currency.amounts import SheetAmount, fx_columns
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,6 +93,8 @@ class BuyCost:
     sheet_id: int
     level: int
     cost: CallCost
+    # Set when the provider's sheet is not in the operator's currency (`cost` then is).
+    sheet_amount: SheetAmount | None = None
 
     def row(self, cdr_id: int) -> dict[str, object]:
         return {
@@ -104,6 +107,7 @@ class BuyCost:
             "billed_seconds": self.cost.billed_seconds,
             "exact_cost": self.cost.exact_cost,
             "cost": self.cost.cost,
+            **fx_columns(self.sheet_amount),
         }
 
 
@@ -337,4 +341,7 @@ def _buy_cost(
     except BillingError as e:
         logger.warning("CDR %s: no buy cost at trunk %s: %s", uniqueid, trunk.name, e)
         return None
-    return BuyCost(provider.id, sheet_id, level, cost)
+    from services.currency.charges import convert_buy  # it imports this module
+
+    # In the operator's currency at the call's start (docs/currencies.md).
+    return convert_buy(session, BuyCost(provider.id, sheet_id, level, cost), call.start)

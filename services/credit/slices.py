@@ -34,6 +34,7 @@ from rating.money import ZERO, quantize
 from services.credit.expiry import LONGEST_MARGIN
 from services.credit.policy import CreditPolicy, extend_ahead, extension_target
 from services.credit.routing import plan_for
+from services.currency import credit as fx_credit
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ def extend_one(
         # What this level holds for the call is its own, so it counts as available.
         money = _available(account, reserved.get(account.id, ZERO)) + level.amount
         try:
+            # Currencies (docs/currencies.md): in the sheet's currency; no rate, no extension.
+            money = fx_credit.money_in_sheet_currency(
+                session, account, plan, money, call.created_at
+            )
             seconds = min(seconds, plan.max_duration(call.number, call.created_at, money, seconds))
         except BillingError:
             return call.reserved_seconds
@@ -114,6 +119,9 @@ def extend_one(
     rated = CallToRate(call.number, call.created_at, seconds, True)
     for level, plan in zip(call.levels, plans, strict=True):
         cost = plan.rate_call(rated).cost
+        # Currencies (docs/currencies.md): held in the account's currency.
+        payer = accounts[level.account_id]
+        cost = fx_credit.held_in_account_currency(session, payer, plan, cost, call.created_at)
         reserved[level.account_id] = reserved.get(level.account_id, ZERO) + cost - level.amount
         level.amount = cost
     return seconds

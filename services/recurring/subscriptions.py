@@ -20,6 +20,7 @@ from db.session import UnitOfWork
 from rating.errors import InvalidInput, NotFound
 from rating.periods import Period, active_days, prorate
 from services.common.caller import Caller, managed_account, require_role
+from services.currency.recurring import refuse_mixed_currencies
 from services.recurring.catalog import sellable_service
 from services.recurring.keyed import insert_new
 from services.recurring.levels import path_ids
@@ -52,6 +53,7 @@ def start_subscription(
 ) -> Subscription:
     if service.owner_id not in path_ids(account.path)[:-1]:
         raise NotFound(f"service {service.id} not found")
+    refuse_mixed_currencies(session, account)  # docs/currencies.md: one currency a chain
     day = billing_day or start.day
     if not 1 <= day <= 31:
         raise InvalidInput("billing_day: 1 to 31")

@@ -201,6 +201,7 @@ class ProfitReport(ComplexModel):
     recurring_paid = Money
     recurring_profit = Money
     total_profit = Money
+    currency = Unicode  # the operator's currency: every call figure is in it
 
 
 class ImportSummary(ComplexModel):

@@ -42,6 +42,9 @@ class NewAccount(ComplexModel):
     accountcode = Unicode(max_len=80)
     kind = Unicode(values=["sip", "callshop", "card", "wholesale"])
     company_name = Unicode(max_len=128)
+    # The balance's currency (ISO 4217, in ListCurrencies); default the sheet's, else
+    # the parent's. Another than the sheet's: each call is converted (docs/currencies.md).
+    currency = Unicode(min_len=3, max_len=3, pattern="[A-Za-z]{3}")
 
 
 class AccountPage(ComplexModel):

@@ -13,6 +13,9 @@ the fees, setup fees and credits of the periods that start in the report's perio
 paid rows of the level's children against the level's own row of the same
 (subscription, period, what); the operator's own row is the provider's cost row.
 An unpaid fee counts once it is paid.
+
+Currencies (docs/currencies.md): call figures are in the operator's currency, each
+charge converted at the rate in force at its call's start (stored with the charge).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from db.recurring_schema import RecurringCharge
@@ -30,6 +33,7 @@ from db.schema import Account, Cdr, Charge
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.common.caller import Caller, require_role, visible_account
+from services.currency.table import operator_currency
 
 GROUPS = ("day", "destination", "account", "total")
 MAX_PERIOD = timedelta(days=366)
@@ -73,6 +77,7 @@ class Profit:
     account_id: int
     lines: list[ProfitLine]
     recurring: Figures  # count: charge rows of the children
+    currency: str = ""  # the operator's: every figure is in it (docs/currencies.md)
 
     @property
     def outbound(self) -> Figures:
@@ -110,7 +115,13 @@ def get_profit(
     else:
         pays = own.account_id == level.id
     rows = uow.session.execute(
-        select(Cdr.start_time, Cdr.destination, child.id, child.name, Charge.cost, own.cost)
+        select(Cdr.start_time, Cdr.destination, child.id, child.name)
+        # In the operator's currency: each level's amount converted at the call's start
+        # when it was charged (NULL: its account's currency is the operator's).
+        .add_columns(
+            func.coalesce(Charge.operator_cost, Charge.cost),
+            func.coalesce(own.operator_cost, own.cost),
+        )
         .add_columns(Charge.sheet_id.is_(None))
         .join(Cdr, Cdr.id == Charge.cdr_id)
         .join(child, child.id == Charge.account_id)
@@ -132,7 +143,8 @@ def get_profit(
         else:
             totals[key] = outbound_line.plus(*figures), inbound_line
     lines = [ProfitLine(k, out, inb) for k, (out, inb) in sorted(totals.items())]
-    return Profit(level.id, lines, _recurring(uow, level, start, end))
+    currency = operator_currency(uow.session)
+    return Profit(level.id, lines, _recurring(uow, level, start, end), currency)
 
 
 def _first_day(moment: datetime) -> date:

@@ -60,6 +60,7 @@ class ResellerService(ServiceBase):
             accountcode=account.accountcode,
             kind=account.kind or "sip",
             company_name=account.company_name or "",
+            currency=account.currency or "",
         )
         created, username = usecases.create_account(req.uow, req.caller, cmd)
         return _account_info(created, username)

@@ -170,4 +170,5 @@ class SheetsService(ServiceBase):
             recurring_paid=money(rec.paid),
             recurring_profit=money(rec.profit),
             total_profit=money(report.profit),
+            currency=report.currency,
         )

@@ -217,8 +217,10 @@ def assign_sheet(uow: UnitOfWork, caller: Caller, account_id: int, sheet_id: int
     above = account.path != owner.path and account.path.startswith(owner.path)
     if not (paid_by_me or (caller.owns(owner) and above)):
         raise NotFound(f"rate sheet {sheet_id} not found")
-    if account.currency != sheet.currency and account.balance != 0:
-        raise InvalidInput("sheet_id: its currency differs from the account's balance currency")
-    account.rate_sheet_id, account.currency = sheet.id, sheet.currency
+    # An account with money keeps its currency; its calls on a sheet in another one are
+    # converted (docs/currencies.md). An empty account takes the sheet's, as it always did.
+    account.rate_sheet_id = sheet.id
+    if account.balance == 0:
+        account.currency = sheet.currency
     uow.commit()
     return visible_account(uow.session, caller, account.id)

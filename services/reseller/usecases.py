@@ -20,6 +20,7 @@ from rating.money import ZERO, to_money
 from services.billing.alert_usecases import arm_default_alerts
 from services.common.caller import Caller, require_role, visible_account
 from services.common.passwords import hash_password
+from services.currency.accounts import account_currency
 
 MIN_PASSWORD = 8
 
@@ -38,6 +39,7 @@ class NewAccount:
     accountcode: str | None = None
     kind: str = "sip"
     company_name: str = ""
+    currency: str = ""  # empty: the sheet's, else the parent's
 
 
 def create_account(uow: UnitOfWork, caller: Caller, cmd: NewAccount) -> tuple[Account, str]:
@@ -48,13 +50,15 @@ def create_account(uow: UnitOfWork, caller: Caller, cmd: NewAccount) -> tuple[Ac
         raise InvalidInput("parent_id: a customer account cannot have accounts below it")
     credit_limit, initial_credit = _money_fields(cmd)
     sheet = _assignable_sheet(uow, caller, cmd.rate_sheet_id)
+    fallback = sheet.currency if sheet else parent.currency
+    currency = account_currency(session, cmd.currency) or fallback
     account = Account(
         parent_id=parent.id,
         role=_role(cmd.role),
         name=_name(cmd.name),
         billing_type=cmd.billing_type,
         credit_limit=credit_limit,
-        currency=sheet.currency if sheet else parent.currency,
+        currency=currency,
         rate_sheet_id=sheet.id if sheet else None,
         accountcode=(cmd.accountcode or "").strip() or None,
         kind=cmd.kind,

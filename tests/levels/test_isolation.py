@@ -295,6 +295,27 @@ CASES: list[Case] = [
     # holiday calendars are the admin's (issue 14)
     Case("config", "SetHolidayCalendar", lambda w: {"name": "stolen", "days": ["12-25"]}),
     Case("config", "ListHolidayCalendars", lambda w: {}),
+    # currencies and exchange rates are the admin's (issue 17)
+    Case("config", "ListCurrencies", lambda w: {}),
+    Case("config", "ListExchangeRates", lambda w: {"currency": "USD"}),
+    Case("config", "SetCurrency", lambda w: {"code": "XAU", "name": "Gold", "minor_unit": 0}),
+    Case(
+        "config",
+        "SetExchangeRate",
+        lambda w: {
+            "from_currency": "USD",
+            "to_currency": "EUR",
+            "rate": D("9"),
+            "valid_from": START,
+        },
+    ),
+    Case(
+        "config",
+        "ImportExchangeRates",
+        lambda w: {
+            "csv": "from_currency,to_currency,rate,valid_from\nUSD,EUR,9,2026-11-01T00:00Z\n"
+        },
+    ),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("X"), "company_name": "x"}),
     Case("reseller", "SetBranding", lambda w: {"account_id": w.id("R1"), "company_name": "x"}),
     # reseller: PIN lots

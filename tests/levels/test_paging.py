@@ -98,6 +98,8 @@ CASES = [
     Case("cdr", "ListCdrs", lambda w: {}),
     Case("config", "ListServices", lambda w: {}),
     Case("config", "ListHolidayCalendars", lambda w: {}),
+    Case("config", "ListCurrencies", lambda w: {}),
+    Case("config", "ListExchangeRates", lambda w: {}),
     Case("reseller", "ListVouchers", lambda w: {}, who="X"),
     Case("billing", "ListBooths", lambda w: {}, who="shop"),
     Case("billing", "ListSellRates", lambda w: {}, who="shop"),
@@ -156,6 +158,10 @@ def two_of_each(tree: Tree, world: World) -> None:
     for name in ("Spain", "Portugal"):
         admin.config.SetHolidayCalendar(name=name, days=["12-25", "01-01"])
     x.reseller.CreateVouchers(count=1, value="1", currency="USD", lot_name="X second lot")
+    admin.config.ImportExchangeRates(  # the currencies are seeded by the migration
+        csv="from_currency,to_currency,rate,valid_from\n"
+        "USD,EUR,0.9,2026-11-01T00:00:00+00:00\nUSD,EUR,0.8,2026-11-20T00:00:00+00:00\n"
+    )
     # A call shop under R2 with two booths and two sell rates.
     r2 = tree.api("R2")
     account = r2.reseller.type("{urn:siptar:reseller}NewAccount")(

@@ -17,7 +17,7 @@ from alembic import op
 import db.types
 
 revision = "0021"
-down_revision = "0013c"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
