@@ -45,8 +45,8 @@ from services.credit.routing import (
     plan_route,
     preload_plans,
 )
-from services.onnet import authorize as onnet
 from services.currency import credit as fx_credit
+from services.onnet import authorize as onnet
 
 logger = logging.getLogger(__name__)
 

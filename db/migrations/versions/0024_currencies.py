@@ -18,7 +18,7 @@ from alembic import op
 import db.types
 
 revision = "0024"
-down_revision = "0013c"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
