@@ -253,7 +253,8 @@ class LiveCallMonitor:
     ) -> list[Hangup]:
         """Write `changes`, refresh `seen_at` of the `refresh` calls, delete the rows
         nobody refreshed (`purge`), and do the credit work (ami_listener/credit.py; the
-        extensions and the hang-ups only with `claim`: connected); one commit."""
+        extensions and the hang-ups only with `claim`: connected); commits (the credit work
+        commits between its steps)."""
         with self._factory() as session:
             now = self._clock()
             if changes:

@@ -100,6 +100,9 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
                 charges.append(costs.buy.row(cdr_id))
             cdrs.append(row)
             closings.append(settlement.Closing(cdr_id, account_id, record.uniqueid, charged))
+        # Every account the batch changes, locked at once in the one order (holds.py),
+        # before the inserts' foreign keys take their share locks on them.
+        settlement.lock_closing_accounts(session, closings, {p.account_id for p in postings})
         # The CDRs first: charges, ledger rows and reservations point at them.
         bulk.insert_rows(session, CDRS, cdrs)
         for charge in charges:

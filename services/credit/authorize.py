@@ -14,11 +14,17 @@ reseller) are serialised and never spend the same money; the fixed order (always
 the customer up) means no two transactions wait on each other in a cycle. Settlement
 takes the same rows in the same order (its balance updates). On SQLite every
 transaction is BEGIN IMMEDIATE: writers are serialised by the database itself.
+
+What the chain holds is read from the locked account rows (`accounts.reserved`) and a
+trunk's open calls from its row (`trunks.open_calls`), both kept by every writer of
+reservations (services/credit/holds.py, which also states the one lock order: the
+chain's accounts, then reservation rows, then trunks by id).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -36,11 +42,11 @@ from rating.money import ZERO
 from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.expiry import EXPIRY_MARGIN, expire_due
+from services.credit.holds import add_open_calls, add_reserved
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reservation_rows import insert_reservations
 from services.credit.routing import (
     TrunkChoice,
-    open_channels,
     plan_for,
     plan_route,
     preload_plans,
@@ -151,12 +157,14 @@ def _authorize(
     chain = lock_chain(session, account)
     _check_statuses(chain)
     _check_restrictions(session, account, req)
-    expire_due(session, now, [a.id for a in chain])
+    # The trunks' part of what expires is applied with the claim: trunks locked by id.
+    freed: Counter[int] = Counter()
+    expire_due(session, now, [a.id for a in chain], trunks=freed)
     _check_concurrent_calls(session, account)
-    reserved = _reserved(session, [a.id for a in chain])
+    reserved = {a.id: a.reserved for a in chain}  # kept by every writer (holds.py)
     seconds = _max_seconds(session, chain, reserved, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id)
-    trunks = _claim_first_trunk(session, list(route.trunks))
+    trunks = _claim_first_trunk(session, list(route.trunks), freed)
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)
     held = first_slice(seconds, policy.slice_for(account))
@@ -221,7 +229,7 @@ def lock_chain(session: Session, account: Account) -> list[Account]:
             select(Account)
             .where(Account.id.in_(ids))
             .order_by(func.length(Account.path).desc())
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
     )
@@ -271,18 +279,6 @@ def _check_concurrent_calls(session: Session, account: Account) -> None:
         raise _Denied(Reason.CONCURRENT_CALL_LIMIT, account.id)
 
 
-def _reserved(session: Session, account_ids: list[int]) -> dict[int, Decimal]:
-    """What the open reservations of each account of the chain hold: one statement for
-    the whole chain (the partial index ix_reservations_open_account holds only the open
-    rows)."""
-    rows = session.execute(
-        select(Reservation.account_id, func.sum(Reservation.amount))
-        .where(Reservation.account_id.in_(account_ids), Reservation.status == "open")
-        .group_by(Reservation.account_id)
-    ).all()
-    return {int(a): Decimal(s) for a, s in rows}
-
-
 def available(account: Account, reserved: Decimal) -> Decimal:
     limit = account.credit_limit if account.billing_type == "postpaid" else ZERO
     return account.balance + limit - reserved
@@ -322,15 +318,37 @@ def _max_seconds(
     return seconds
 
 
-def _claim_first_trunk(session: Session, trunks: list[TrunkChoice]) -> list[TrunkChoice]:
-    """Lock the first trunk that has a channel limit and count its open calls again
-    under that lock: two calls authorized at once can't both take its last channel."""
+def _claim_first_trunk(
+    session: Session, trunks: list[TrunkChoice], freed: Counter[int]
+) -> list[TrunkChoice]:
+    """Take a channel of the first trunk that has one free, counted under the trunks'
+    locks: two calls authorized at once can't both take a trunk's last channel. The
+    trunks that may be taken (up to the first without a limit) and those whose calls
+    expired in this transaction (`freed`, negative counts) are locked in one statement,
+    by id (the one order, services/credit/holds.py), then changed in one more."""
+    wanted = set(freed)
+    for choice in trunks:
+        wanted.add(choice.trunk_id)
+        if choice.channel_limit is None:
+            break
+    if not wanted:
+        return trunks
+    counts = dict(
+        session.execute(
+            select(Trunk.id, Trunk.open_calls)
+            .where(Trunk.id.in_(sorted(wanted)))
+            .order_by(Trunk.id)
+            .with_for_update(key_share=True)
+        ).all()
+    )
     while trunks and (limit := trunks[0].channel_limit) is not None:
         first = trunks[0].trunk_id
-        session.execute(select(Trunk.id).where(Trunk.id == first).with_for_update())
-        if open_channels(session, [first]).get(first, 0) < limit:
+        if counts.get(first, 0) + freed.get(first, 0) < limit:
             break
         trunks.pop(0)
+    if trunks:
+        freed[trunks[0].trunk_id] += 1
+    add_open_calls(session, freed)
     return trunks
 
 
@@ -370,4 +388,5 @@ def _reserve(
             }
         )
     customer_id = insert_reservations(session, rows)
+    add_reserved(session, {a.id: cost for a, cost in zip(chain, costs, strict=True)})
     return customer_id, costs[0]
