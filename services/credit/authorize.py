@@ -30,8 +30,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from db.schema import Account, AccountCallerId, Login, Reservation, Trunk
 from db.session import UnitOfWork
@@ -325,7 +326,10 @@ def _claim_first_trunk(
     locks: two calls authorized at once can't both take a trunk's last channel. The
     trunks that may be taken (up to the first without a limit) and those whose calls
     expired in this transaction (`freed`, negative counts) are locked in one statement,
-    by id (the one order, services/credit/holds.py), then changed in one more."""
+    by id (the one order, services/credit/holds.py), then changed in one more. The
+    usual case, nothing freed and a first trunk with a channel free, is one UPDATE."""
+    if trunks and not freed and _take_channel(session, trunks[0].trunk_id):
+        return trunks
     wanted = set(freed)
     for choice in trunks:
         wanted.add(choice.trunk_id)
@@ -350,6 +354,27 @@ def _claim_first_trunk(
         freed[trunks[0].trunk_id] += 1
     add_open_calls(session, freed)
     return trunks
+
+
+def _take_channel(session: Session, trunk_id: int) -> bool:
+    """One more open call on the trunk if it has a channel free (its row locked by the
+    UPDATE; a full trunk's row is left unlocked)."""
+    taken = session.execute(
+        update(Trunk)
+        .where(
+            Trunk.id == trunk_id,
+            or_(Trunk.channel_limit.is_(None), Trunk.open_calls < Trunk.channel_limit),
+        )
+        .values(open_calls=Trunk.open_calls + 1)
+        .returning(Trunk.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        return False
+    loaded = session.identity_map.get(identity_key(Trunk, trunk_id))
+    if loaded is not None:
+        session.expire(loaded, ["open_calls"])
+    return True
 
 
 def _reserve(

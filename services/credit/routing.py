@@ -98,6 +98,8 @@ def plan_route(
     ).all()
     # Kept by every writer of reservations (services/credit/holds.py): no count here.
     in_use = {t.id: t.open_calls for _, t, _ in rows}
+    # Every provider's buy sheet checked against its version in one statement.
+    preload_plans(session, sorted({p.buy_sheet_id for _, _, p in rows if p.buy_sheet_id}))
     usable: list[tuple[TrunkChoice, RouteTrunk]] = []
     excluded: list[tuple[TrunkChoice, str]] = []
     for link, trunk, provider in rows:

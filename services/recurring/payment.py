@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from db import ledger
@@ -46,7 +46,8 @@ def _available(session: Session, account_ids: Sequence[int]) -> dict[int, Decima
     rows = session.execute(
         select(Account.id, Account.balance, Account.credit_limit, Account.billing_type)
         .where(Account.id.in_(sorted(account_ids)))
-        .order_by(Account.id)
+        # The one lock order of balances (services/credit/holds.py): deepest first.
+        .order_by(func.length(Account.path).desc(), Account.id)
         .with_for_update()
     ).all()
     return {
