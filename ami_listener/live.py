@@ -14,7 +14,8 @@ credit:
   attempt ended (a failover may dial again).
 - Hangup: the channel is gone.
 
-Credit (ami_listener/credit.py, in the same transaction): the reservations of answered
+Credit (ami_listener/credit.py, in the same tick: release, expiry and the rest each commit
+on their own, see its `run`): the reservations of answered
 calls are extended slice by slice; a call whose reserved seconds have passed (its
 extension was refused) is hung up with `Action: Hangup` and a `call_interventions` row
 says why; the CDR that follows carries the reason in `hangup_reason`. The row is unique

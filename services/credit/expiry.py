@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import Reservation
 from db.session import UnitOfWork
-from services.credit.holds import ROW, Closed, add_open_calls, lock_accounts
+from services.credit.holds import ROW, Closed, add_open_calls, lock_accounts, row_locks
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ def expire_due(
     part is added there for the caller to apply with its own trunk changes, in id order
     (else it is applied here)."""
     due = (Reservation.status == "open", Reservation.expires_at <= now)
-    if account_ids is not None:
-        rows = _close(session, (*due, Reservation.account_id.in_(account_ids)), "expired", trunks)
+    if account_ids is not None or not row_locks(session):  # no accounts to lock first
+        mine = () if account_ids is None else (Reservation.account_id.in_(account_ids),)
+        rows = _close(session, (*due, *mine), "expired", trunks)
     else:
         # Unlocked first, for the accounts to lock: then the rows, read again under them.
         owners = list(session.scalars(select(Reservation.account_id).where(*due).distinct()))
@@ -128,7 +129,7 @@ def release_gone(session: Session, uniqueids: Iterable[str]) -> int:
             )
         ).all()
     owners: set[int] = set()
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(ids) if row_locks(session) else 0, 500):
         owners.update(
             session.scalars(
                 select(Reservation.account_id)
