@@ -165,13 +165,16 @@ def _authorize(
     reserved = {a.id: a.reserved for a in chain}  # kept by every writer (holds.py)
     seconds = _max_seconds(session, chain, reserved, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id)
-    trunks = _claim_first_trunk(session, list(route.trunks), freed)
+    trunks, later = _claim_first_trunk(session, list(route.trunks), freed)
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)
     held = first_slice(seconds, policy.slice_for(account))
     reservation_id, amount = _reserve(
         session, chain, number, (seconds, held), now, req.uniqueid, trunks[0]
     )
+    if later is not None:
+        # Last, just before the commit: every call through the trunk waits on its row.
+        add_open_calls(session, {later: 1})
     return Authorization(
         True,
         Reason.OK,
@@ -321,22 +324,27 @@ def _max_seconds(
 
 def _claim_first_trunk(
     session: Session, trunks: list[TrunkChoice], freed: Counter[int]
-) -> list[TrunkChoice]:
+) -> tuple[list[TrunkChoice], int | None]:
     """Take a channel of the first trunk that has one free, counted under the trunks'
     locks: two calls authorized at once can't both take a trunk's last channel. The
     trunks that may be taken (up to the first without a limit) and those whose calls
     expired in this transaction (`freed`, negative counts) are locked in one statement,
     by id (the one order, services/credit/holds.py), then changed in one more. The
-    usual case, nothing freed and a first trunk with a channel free, is one UPDATE."""
-    if trunks and not freed and _take_channel(session, trunks[0].trunk_id):
-        return trunks
+    usual cases: nothing freed and a first trunk with a channel free is one UPDATE; a
+    first trunk without a limit is counted later (the id returned), as the last
+    statement before the commit, so that its row is locked as briefly as can be."""
+    if trunks and not freed:
+        if trunks[0].channel_limit is None:
+            return trunks, trunks[0].trunk_id
+        if _take_channel(session, trunks[0].trunk_id):
+            return trunks, None
     wanted = set(freed)
     for choice in trunks:
         wanted.add(choice.trunk_id)
         if choice.channel_limit is None:
             break
     if not wanted:
-        return trunks
+        return trunks, None
     counts = dict(
         session.execute(
             select(Trunk.id, Trunk.open_calls)
@@ -353,7 +361,7 @@ def _claim_first_trunk(
     if trunks:
         freed[trunks[0].trunk_id] += 1
     add_open_calls(session, freed)
-    return trunks
+    return trunks, None
 
 
 def _take_channel(session: Session, trunk_id: int) -> bool:
