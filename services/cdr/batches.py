@@ -109,7 +109,7 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
             charge["created_at"] = now
         bulk.insert_rows(session, CHARGES, charges)
         ledger.post_all(session, postings)
-        settlement.close_reservations(session, closings)
+        settlement.close_reservations(session, closings, accounts_locked=True)
     return outcomes
 
 

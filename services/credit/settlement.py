@@ -139,12 +139,15 @@ class Closing:
     levels: int | None  # None: the CDR is unrated
 
 
-def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
+def close_reservations(
+    session: Session, closings: Iterable[Closing], *, accounts_locked: bool = False
+) -> None:
     """Settle (or release) the reservation of each call's channel, and tie it to the
     CDR; the CDR rows must exist. One executemany UPDATE for a batch. What the open
     rows held comes off their accounts' `reserved` and their trunks' `open_calls`
     (services/credit/holds.py): the accounts locked first (the chain's, usually held
-    already by the ledger postings), then the rows, then the trunks."""
+    already by the ledger postings; `accounts_locked`: all of them, by
+    `lock_closing_accounts`), then the rows, then the trunks."""
     memo = session.info.get(_MEMO)
     wanted: dict[int, tuple[str, int]] = {}  # the call's row id -> (closed, the CDR's id)
     for c in closings:
@@ -157,7 +160,8 @@ def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
             memo["reservations"].pop(c.uniqueid, None)
     if not wanted:
         return
-    lock_accounts_of_calls(session, wanted, ())
+    if not accounts_locked:
+        lock_accounts_of_calls(session, wanted, ())
     rows = session.execute(
         select(*ROW)
         .where(or_(Reservation.id.in_(list(wanted)), Reservation.parent_id.in_(list(wanted))))
