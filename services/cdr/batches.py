@@ -39,10 +39,14 @@ def store_batch(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome |
 
     Fast path (`_store_many`): the whole batch with a constant number of statements. If
     anything fails (a duplicate racing in from another listener, a bad value), the
-    transaction is rolled back and redone record by record, each in a savepoint, so one
-    bad record costs only itself: its outcome is None (logged), the others are
-    committed. A lost connection (OperationalError) is raised: nothing of the batch is
-    committed; retry it whole.
+    transaction is rolled back and redone record by record, each in a transaction of
+    its own, so one bad record costs only itself: its outcome is None (logged), the
+    others are committed. One transaction per record, not one for all: each record
+    locks its own chain of accounts, and a transaction that took one chain and then
+    another could wait in a cycle with an Authorize (the one lock order,
+    services/credit/holds.py). A lost connection (OperationalError) is raised: nothing of
+    the batch is committed (but, in the record-by-record path, the records before it,
+    which a retry of the whole batch finds stored: duplicates, changing nothing).
     """
     try:
         outcomes: list[Outcome | None] = list(_store_many(uow, records))
@@ -65,7 +69,7 @@ def store_batch(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome |
                 "CDR UniqueID=%s Sequence=%s can't be stored", record.uniqueid, record.sequence
             )
             outcomes.append(None)
-    uow.commit()
+        uow.commit()
     return outcomes
 
 
