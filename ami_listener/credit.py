@@ -65,11 +65,16 @@ class CreditKeeper:
 
     def run(self, session: Session, now: datetime, *, connected: bool) -> list[Hangup]:
         """Release, expire; and while connected to Asterisk (the picture of its calls is
-        current) extend and claim the hang-ups due. Does not commit."""
+        current) extend and claim the hang-ups due. Commits after the release and after
+        the expiry, not after the rest: each step locks its accounts all at once, and a
+        transaction that took a second set after a first could wait in a cycle with an
+        Authorize (the one lock order, services/credit/holds.py)."""
         self._release(session)
+        session.commit()
         if time.monotonic() >= self._next_expiry:
             self._next_expiry = time.monotonic() + self.expire_interval
             expire_due(session, now)
+            session.commit()
         if not connected:
             return []
         # The runtime settings (SetSetting) over the environment's policy, as Authorize

@@ -14,7 +14,8 @@ credit:
   attempt ended (a failover may dial again).
 - Hangup: the channel is gone.
 
-Credit (ami_listener/credit.py, in the same transaction): the reservations of answered
+Credit (ami_listener/credit.py, in the same tick: release, expiry and the rest each commit
+on their own, see its `run`): the reservations of answered
 calls are extended slice by slice; a call whose reserved seconds have passed (its
 extension was refused) is hung up with `Action: Hangup` and a `call_interventions` row
 says why; the CDR that follows carries the reason in `hangup_reason`. The row is unique
@@ -253,7 +254,8 @@ class LiveCallMonitor:
     ) -> list[Hangup]:
         """Write `changes`, refresh `seen_at` of the `refresh` calls, delete the rows
         nobody refreshed (`purge`), and do the credit work (ami_listener/credit.py; the
-        extensions and the hang-ups only with `claim`: connected); one commit."""
+        extensions and the hang-ups only with `claim`: connected); commits (the credit work
+        commits between its steps)."""
         with self._factory() as session:
             now = self._clock()
             if changes:

@@ -40,6 +40,7 @@ from db.schema import Account, Cdr, Reservation
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
 from services.common.gc_tuning import tune_gc
+from services.credit.holds import add_reserved
 from tests.ami_synth import ACCOUNTS, NUMBERS, write_session
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
@@ -119,6 +120,12 @@ def _reserve_every_call(uow: UnitOfWork) -> None:
         for n in range(EVENTS)
     ]
     bulk.insert_rows(session, cast(Table, Reservation.__table__), rows)
+    # What Authorize would have added to each account's maintained `reserved`.
+    held: dict[int, Decimal] = {}
+    for row in rows:
+        account_id = cast(int, row["account_id"])
+        held[account_id] = held.get(account_id, Decimal(0)) + Decimal("0.5")
+    add_reserved(session, held)
 
 
 ON_NET_PEER = "1002"  # Bob's SIP peer in the on-net run

@@ -231,7 +231,6 @@ CHECK_CALLS = 600
 def checks(url: str, codes: dict[int, list[str]]) -> None:
     """Part 3: Authorize's median with the booth and on-net steps off, on, and in use."""
     import services.credit.authorize as credit_authorize
-    import services.onnet.authorize as onnet_authorize
 
     peers, booths = _populate(url)
     engine = make_engine(url)
@@ -259,14 +258,14 @@ def checks(url: str, codes: dict[int, list[str]]) -> None:
             return rng.choice(peers), rng.choice(codes[0])
         return ordinary()
 
-    gate, hook = credit_authorize.booth_gate, onnet_authorize.on_net_authorization
+    gate, hook = credit_authorize.booth_gate, credit_authorize.find_callee
 
     def checks_off() -> None:
         credit_authorize.booth_gate = lambda _s, account, _n: (account, None)  # type: ignore[assignment]
-        onnet_authorize.on_net_authorization = lambda *_a: None
+        credit_authorize.find_callee = lambda *_a: None  # type: ignore[assignment]
 
     def checks_on() -> None:
-        credit_authorize.booth_gate, onnet_authorize.on_net_authorization = gate, hook
+        credit_authorize.booth_gate, credit_authorize.find_callee = gate, hook
 
     # Interleaved, one call of each kind in turn: every kind sees the same open
     # reservations (they pile up during the run) and the same load of a shared machine.

@@ -78,8 +78,8 @@ class Posting(NamedTuple):
 
 def post_all(session: Session, postings: Sequence[Posting]) -> None:
     """`post` for many changes at once (the AMI listener's batches of CDRs): ONE update
-    per account (its total; accounts in id order, so concurrent writers lock them in
-    the same order) and one bulk insert of every ledger row, each row's
+    per account (its total; the caller has locked the accounts in the one order,
+    deepest first, see services/credit/holds.py) and one bulk insert of every ledger row, each row's
     `balance_after` computed in order from the account's new balance. Rows that point
     at CDRs need those CDRs inserted first."""
     by_account = _by_account(postings)
@@ -166,7 +166,7 @@ def _add_to_balances(
     session: Session, ids: list[int], totals: dict[int, Decimal]
 ) -> dict[int, Decimal]:
     """Add each account's total to its balance; the new balances. The callers hold the
-    accounts' row locks already (taken in id order), so the order of the UPDATE's rows
+    accounts' row locks already (taken in the one order), so the order of the UPDATE's rows
     does not matter."""
     if session.get_bind().dialect.name == "postgresql":
         # One statement for the whole batch, the new balances from its RETURNING.

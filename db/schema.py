@@ -84,6 +84,10 @@ class Account(Base):
     billing_type: Mapped[str] = mapped_column(String(16), default="prepaid")
     balance: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     credit_limit: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    # What the account's open reservations hold, kept by every writer of reservations
+    # under the account's row lock (services/credit/holds.py): Authorize reads it from
+    # the locked row instead of summing the open reservations.
+    reserved: Mapped[Decimal] = mapped_column(Money, default=ZERO, server_default="0")
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     # The account's own time zone (the operator's is set by `siptar init`): what its
     # documents and days are reckoned in. Rate sheets keep their own.
@@ -249,6 +253,9 @@ class Trunk(Base):
     # Asterisk dial string with ${NUMBER} where the number goes, e.g. PJSIP/${NUMBER}@carrier1
     dial_string: Mapped[str] = mapped_column(String(255))
     channel_limit: Mapped[int | None] = mapped_column(Integer)
+    # Open calls offered this trunk first (open customer-level reservations with its
+    # id), kept by every writer of reservations (services/credit/holds.py).
+    open_calls: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default="active")
     # The provider's SIP host (name or IP, port 5060): with one, the trunk is provisioned
     # to Asterisk as a PJSIP endpoint named like the trunk (db/asterisk_views.py).
@@ -432,6 +439,14 @@ class Reservation(Base):
             "trunk_id",
             postgresql_where=text("status = 'open' AND parent_id IS NULL"),
             sqlite_where=text("status = 'open' AND parent_id IS NULL"),
+        ),
+        # Authorize's expiry of the chain's overdue rows: only the due ones are read.
+        Index(
+            "ix_reservations_open_account_expires",
+            "account_id",
+            "expires_at",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
         ),
         Index(
             "ix_reservations_open_expires",

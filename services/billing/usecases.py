@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db import ledger
 from db.rates import plans
-from db.schema import Account, LedgerEntry, RateSheet, Reservation
+from db.schema import Account, LedgerEntry, RateSheet
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import InvalidInput, NotFound
@@ -49,11 +48,7 @@ class Quote:
 
 def get_balance(uow: UnitOfWork, caller: Caller, account_id: int | None) -> Balance:
     account = visible_account(uow.session, caller, account_id)
-    reserved = uow.session.execute(
-        select(func.coalesce(func.sum(Reservation.amount), ZERO)).where(
-            Reservation.account_id == account.id, Reservation.status == "open"
-        )
-    ).scalar_one()
+    reserved = account.reserved  # kept by every writer of reservations (credit/holds.py)
     limit = account.credit_limit if account.billing_type == "postpaid" else ZERO
     return Balance(
         account_id=account.id,

@@ -39,10 +39,14 @@ def store_batch(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome |
 
     Fast path (`_store_many`): the whole batch with a constant number of statements. If
     anything fails (a duplicate racing in from another listener, a bad value), the
-    transaction is rolled back and redone record by record, each in a savepoint, so one
-    bad record costs only itself: its outcome is None (logged), the others are
-    committed. A lost connection (OperationalError) is raised: nothing of the batch is
-    committed; retry it whole.
+    transaction is rolled back and redone record by record, each in a transaction of
+    its own, so one bad record costs only itself: its outcome is None (logged), the
+    others are committed. One transaction per record, not one for all: each record
+    locks its own chain of accounts, and a transaction that took one chain and then
+    another could wait in a cycle with an Authorize (the one lock order,
+    services/credit/holds.py). A lost connection (OperationalError) is raised: nothing of
+    the batch is committed (but, in the record-by-record path, the records before it,
+    which a retry of the whole batch finds stored: duplicates, changing nothing).
     """
     try:
         outcomes: list[Outcome | None] = list(_store_many(uow, records))
@@ -65,7 +69,7 @@ def store_batch(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome |
                 "CDR UniqueID=%s Sequence=%s can't be stored", record.uniqueid, record.sequence
             )
             outcomes.append(None)
-    uow.commit()
+        uow.commit()
     return outcomes
 
 
@@ -101,13 +105,16 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
                 charges.append(costs.buy.row(cdr_id))
             cdrs.append(row)
             closings.append(settlement.Closing(cdr_id, account_id, record.uniqueid, charged))
+        # Every account the batch changes, locked at once in the one order (holds.py),
+        # before the inserts' foreign keys take their share locks on them.
+        settlement.lock_closing_accounts(session, closings, {p.account_id for p in postings})
         # The CDRs first: charges, ledger rows and reservations point at them.
         bulk.insert_rows(session, CDRS, cdrs)
         for charge in charges:
             charge["created_at"] = now
         bulk.insert_rows(session, CHARGES, charges)
         ledger.post_all(session, postings)
-        settlement.close_reservations(session, closings)
+        settlement.close_reservations(session, closings, accounts_locked=True)
     return outcomes
 
 

@@ -8,7 +8,7 @@ than rating the call) and re-rating. Spyne-free.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -69,7 +69,10 @@ def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
 
     # On-net (docs/onnet_callback.md): between two accounts of this server, before DIDs.
     if (on_net := price_onnet(uow, record)) is not None:
-        return on_net
+        # Each level in its account's currency too (docs/currencies.md).
+        start = record.answer or record.start
+        levels = convert_levels(uow.session, on_net.levels, start, on_net.account_id)
+        return replace(on_net, levels=levels)
     did_call = inbound.price_inbound(uow, record)
     if did_call is not None:
         return did_call

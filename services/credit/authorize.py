@@ -14,100 +14,57 @@ reseller) are serialised and never spend the same money; the fixed order (always
 the customer up) means no two transactions wait on each other in a cycle. Settlement
 takes the same rows in the same order (its balance updates). On SQLite every
 transaction is BEGIN IMMEDIATE: writers are serialised by the database itself.
+
+What the chain holds is read from the locked account rows (`accounts.reserved`) and a
+trunk's open calls from its row (`trunks.open_calls`), both kept by every writer of
+reservations (services/credit/holds.py, which also states the one lock order: the
+chain's accounts, then reservation rows, then trunks by id).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
-from db.schema import Account, AccountCallerId, Login, Reservation, Trunk
+from db.schema import Account, AccountCallerId, Reservation, Trunk
 from db.session import UnitOfWork
-from rating import normalise_number
+from rating import RatingPlan, normalise_number
 from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
+from rating.onnet import ON_NET_NUMBER
 from services.callshop.booths import booth_gate
 from services.common.caller import Caller
+from services.credit.answers import Authorization, AuthorizeRequest, Reason
+from services.credit.answers import Denied as _Denied
 from services.credit.expiry import EXPIRY_MARGIN, expire_due
+from services.credit.holds import add_open_calls, add_reserved
+from services.credit.identify import identify
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reservation_rows import insert_reservations
 from services.credit.routing import (
     TrunkChoice,
-    open_channels,
     plan_for,
     plan_route,
     preload_plans,
 )
 from services.currency import credit as fx_credit
-from services.onnet import authorize as onnet
+from services.onnet.callee import Callee, find_callee
+from services.onnet.plans import on_net_plans
+
+__all__ = ["Authorization", "AuthorizeRequest", "Reason", "authorize", "available", "identify"]
 
 logger = logging.getLogger(__name__)
 
 # The longest call an account without its own max_call_seconds may be authorized for.
 DEFAULT_MAX_CALL_SECONDS = 3 * 3600
-
-
-class Reason(StrEnum):
-    OK = "OK"
-    INVALID_NUMBER = "InvalidNumber"
-    UNKNOWN_ACCOUNT = "UnknownAccount"
-    ACCOUNT_BLOCKED = "AccountBlocked"
-    ACCOUNT_CLOSED = "AccountClosed"
-    RESELLER_BLOCKED = "ResellerBlocked"
-    ANI_NOT_ALLOWED = "AniNotAllowed"
-    DNIS_NOT_ALLOWED = "DnisNotAllowed"
-    CONCURRENT_CALL_LIMIT = "ConcurrentCallLimit"
-    NO_RATE = "NoRateForDestination"
-    INSUFFICIENT_CREDIT = "InsufficientCredit"
-    RESELLER_INSUFFICIENT_CREDIT = "ResellerInsufficientCredit"
-    NO_ROUTE = "NoRoute"
-    BOOTH_LOCKED = "BoothLocked"  # a call-shop booth locked or without an open session
-    BOOTH_REQUIRED = "BoothRequired"  # a call shop's call that names none of its booths
-    NO_EXCHANGE_RATE = "NoExchangeRate"  # account and sheet currencies without a rate now
-
-
-@dataclass(frozen=True)
-class AuthorizeRequest:
-    number: str
-    account: str = ""  # SIP peer (sip_username), accountcode, or login username
-    callerid: str = ""  # the ANI
-    pin: str = ""
-    dnis: str = ""  # the access number the caller dialled in through
-    uniqueid: str = ""  # Asterisk's channel UniqueID: how the CDR finds the reservation
-
-
-@dataclass(frozen=True)
-class Authorization:
-    allowed: bool
-    reason: Reason
-    number: str = ""
-    account_id: int | None = None
-    reservation_id: int | None = None
-    max_seconds: int = 0
-    reserved: Decimal = ZERO
-    trunks: tuple[TrunkChoice, ...] = field(default=())
-    # The seconds `reserved` pays for: the first slice (the listener extends it).
-    reserved_seconds: int = 0
-    # Why not, in words, when the code alone does not say it (InsufficientCredit).
-    detail: str = ""
-    # An on-net call (services/onnet): the account it rings and what to dial (no trunks).
-    onnet_account_id: int | None = None
-    dial_string: str = ""
-
-
-class _Denied(Exception):
-    def __init__(self, reason: Reason, account_id: int | None = None, detail: str = "") -> None:
-        super().__init__(reason.value)
-        self.reason = reason
-        self.account_id = account_id
-        self.detail = detail
 
 
 def authorize(
@@ -157,23 +114,27 @@ def _authorize(
     chain = lock_chain(session, account)
     _check_statuses(chain)
     _check_restrictions(session, account, req)
-    expire_due(session, now, [a.id for a in chain])
+    # The trunks' part of what expires is applied with the claim: trunks locked by id.
+    freed: Counter[int] = Counter()
+    expire_due(session, now, [a.id for a in chain], trunks=freed)
     _check_concurrent_calls(session, account)
-    reserved = _reserved(session, [a.id for a in chain])
+    reserved = {a.id: a.reserved for a in chain}  # kept by every writer (holds.py)
     # On-net (docs/onnet_callback.md): another account's number rings its peer, at on-net prices.
-    if on_net := onnet.on_net_authorization(
-        session, chain, reserved, number, now, policy, req.uniqueid
-    ):
-        return on_net
-    seconds = _max_seconds(session, chain, reserved, number, now, policy)
+    if (callee := find_callee(session, number)) is not None:
+        add_open_calls(session, freed)  # what expiry freed: no trunk is claimed
+        return _on_net(session, chain, reserved, number, now, policy, req.uniqueid, callee)
+    seconds = max_seconds(session, chain, reserved, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id)
-    trunks = _claim_first_trunk(session, list(route.trunks))
+    trunks, later = _claim_first_trunk(session, list(route.trunks), freed)
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)
     held = first_slice(seconds, policy.slice_for(account))
-    reservation_id, amount = _reserve(
+    reservation_id, amount = reserve(
         session, chain, number, (seconds, held), now, req.uniqueid, trunks[0], policy.expiry_margin
     )
+    if later is not None:
+        # Last, just before the commit: every call through the trunk waits on its row.
+        add_open_calls(session, {later: 1})
     return Authorization(
         True,
         Reason.OK,
@@ -185,35 +146,6 @@ def _authorize(
         tuple(trunks),
         reserved_seconds=held,
     )
-
-
-def identify(session: Session, req: AuthorizeRequest) -> Account | None:
-    """By PIN (a wrong PIN identifies nobody), else by SIP peer / accountcode / login
-    username, else by a caller ID bound to the account."""
-    pin, name, ani = req.pin.strip(), req.account.strip(), req.callerid.strip()
-    if pin:
-        return session.scalars(select(Account).where(Account.pin == pin)).first()
-    if name:
-        by_peer = Account.sip_username == name
-        found = session.execute(
-            select(Account, by_peer).where(or_(by_peer, Account.accountcode == name))
-        ).all()
-        if found:  # the SIP peer first, should one account's peer be another's code
-            return max(found, key=lambda row: bool(row[1]))[0]
-        login = session.scalars(
-            select(Account)
-            .join(Login, Login.account_id == Account.id)
-            .where(Login.username == name)
-        ).first()
-        if login is not None:
-            return login
-    if not ani:
-        return None
-    return session.scalars(
-        select(Account)
-        .join(AccountCallerId, AccountCallerId.account_id == Account.id)
-        .where(AccountCallerId.callerid == ani)
-    ).first()
 
 
 def lock_chain(session: Session, account: Account) -> list[Account]:
@@ -232,7 +164,7 @@ def lock_chain(session: Session, account: Account) -> list[Account]:
             select(Account)
             .where(Account.id.in_(ids))
             .order_by(func.length(Account.path).desc())
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
     )
@@ -282,33 +214,65 @@ def _check_concurrent_calls(session: Session, account: Account) -> None:
         raise _Denied(Reason.CONCURRENT_CALL_LIMIT, account.id)
 
 
-def _reserved(session: Session, account_ids: list[int]) -> dict[int, Decimal]:
-    """What the open reservations of each account of the chain hold: one statement for
-    the whole chain (the partial index ix_reservations_open_account holds only the open
-    rows)."""
-    rows = session.execute(
-        select(Reservation.account_id, func.sum(Reservation.amount))
-        .where(Reservation.account_id.in_(account_ids), Reservation.status == "open")
-        .group_by(Reservation.account_id)
-    ).all()
-    return {int(a): Decimal(s) for a, s in rows}
-
-
 def available(account: Account, reserved: Decimal) -> Decimal:
     limit = account.credit_limit if account.billing_type == "postpaid" else ZERO
     return account.balance + limit - reserved
 
 
-def _max_seconds(
+def _on_net(
     session: Session,
     chain: list[Account],
     reserved: dict[int, Decimal],
     number: str,
     now: datetime,
     policy: CreditPolicy,
+    uniqueid: str,
+    callee: Callee,
+) -> Authorization:
+    """An on-net call: no trunk, every level at its sheet's on-net price (rating/onnet.py)
+    under the same credit rules; the whole call held at once, since the listener's slice
+    extension prices at the ordinary sheet, which has no rate for an on-net number."""
+    plans = on_net_plans(session, chain)
+    seconds = max_seconds(session, chain, reserved, ON_NET_NUMBER, now, policy, plans)
+    reservation_id, amount = reserve(
+        session,
+        chain,
+        number,
+        (seconds, seconds),
+        now,
+        uniqueid,
+        None,
+        policy.expiry_margin,
+        plans=plans,
+        rated=ON_NET_NUMBER,
+    )
+    return Authorization(
+        True,
+        Reason.OK,
+        number,
+        chain[0].id,
+        reservation_id,
+        seconds,
+        amount,
+        (),
+        reserved_seconds=seconds,
+        onnet_account_id=callee.account_id,
+        dial_string=callee.dial_string,
+    )
+
+
+def max_seconds(
+    session: Session,
+    chain: list[Account],
+    reserved: dict[int, Decimal],
+    number: str,
+    now: datetime,
+    policy: CreditPolicy,
+    plans: Sequence[RatingPlan] | None = None,
 ) -> int:
-    """The longest call every level can pay for at its own sheet, within the caps; a
-    level whose credit pays for less than its minimum call refuses the call."""
+    """The longest call every level can pay for at its own sheet (or at `plans`, one per
+    level: the on-net plans), within the caps; a level whose credit pays for less than
+    its minimum call refuses the call."""
     customer = chain[0]
     seconds = customer.max_call_seconds or policy.max_call_seconds  # issue 17: a setting
     for level, account in enumerate(chain):
@@ -316,7 +280,7 @@ def _max_seconds(
             raise _Denied(Reason.NO_RATE, customer.id)
         if level and account.max_call_seconds:
             seconds = min(seconds, account.max_call_seconds)
-        plan = plan_for(session, account.rate_sheet_id)
+        plan = plans[level] if plans else plan_for(session, account.rate_sheet_id)
         money = available(account, reserved.get(account.id, ZERO))
         try:
             # Currencies (docs/currencies.md): the money in the sheet's currency.
@@ -337,39 +301,94 @@ def _max_seconds(
     return seconds
 
 
-def _claim_first_trunk(session: Session, trunks: list[TrunkChoice]) -> list[TrunkChoice]:
-    """Lock the first trunk that has a channel limit and count its open calls again
-    under that lock: two calls authorized at once can't both take its last channel."""
+def _claim_first_trunk(
+    session: Session, trunks: list[TrunkChoice], freed: Counter[int]
+) -> tuple[list[TrunkChoice], int | None]:
+    """Take a channel of the first trunk that has one free, counted under the trunks'
+    locks: two calls authorized at once can't both take a trunk's last channel. The
+    trunks that may be taken (up to the first without a limit) and those whose calls
+    expired in this transaction (`freed`, negative counts) are locked in one statement,
+    by id (the one order, services/credit/holds.py), then changed in one more. The
+    usual cases: nothing freed and a first trunk with a channel free is one UPDATE; a
+    first trunk without a limit is counted later (the id returned), as the last
+    statement before the commit, so that its row is locked as briefly as can be."""
+    if trunks and not freed:
+        if trunks[0].channel_limit is None:
+            return trunks, trunks[0].trunk_id
+        if _take_channel(session, trunks[0].trunk_id):
+            return trunks, None
+    wanted = set(freed)
+    for choice in trunks:
+        wanted.add(choice.trunk_id)
+        if choice.channel_limit is None:
+            break
+    if not wanted:
+        return trunks, None
+    counts = dict(
+        session.execute(
+            select(Trunk.id, Trunk.open_calls)
+            .where(Trunk.id.in_(sorted(wanted)))
+            .order_by(Trunk.id)
+            .with_for_update(key_share=True)
+        ).all()
+    )
     while trunks and (limit := trunks[0].channel_limit) is not None:
         first = trunks[0].trunk_id
-        session.execute(select(Trunk.id).where(Trunk.id == first).with_for_update())
-        if open_channels(session, [first]).get(first, 0) < limit:
+        if counts.get(first, 0) + freed.get(first, 0) < limit:
             break
         trunks.pop(0)
-    return trunks
+    if trunks:
+        freed[trunks[0].trunk_id] += 1
+    add_open_calls(session, freed)
+    return trunks, None
 
 
-def _reserve(
+def _take_channel(session: Session, trunk_id: int) -> bool:
+    """One more open call on the trunk if it has a channel free (its row locked by the
+    UPDATE; a full trunk's row is left unlocked)."""
+    taken = session.execute(
+        update(Trunk)
+        .where(
+            Trunk.id == trunk_id,
+            or_(Trunk.channel_limit.is_(None), Trunk.open_calls < Trunk.channel_limit),
+        )
+        .values(open_calls=Trunk.open_calls + 1)
+        .returning(Trunk.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if taken is None:
+        return False
+    loaded = session.identity_map.get(identity_key(Trunk, trunk_id))
+    if loaded is not None:
+        session.expire(loaded, ["open_calls"])
+    return True
+
+
+def reserve(
     session: Session,
     chain: list[Account],
     number: str,
     seconds: tuple[int, int],
     now: datetime,
     uniqueid: str,
-    first: TrunkChoice,
+    first: TrunkChoice | None,
     margin: timedelta = EXPIRY_MARGIN,  # issue 17: the expiry margin setting
+    plans: Sequence[RatingPlan] | None = None,
+    rated: str | None = None,
 ) -> tuple[int, Decimal]:
     """One reservation per level, each holding the cost of the first slice at its own
-    sheet, written by one INSERT (services/credit/reservation_rows.py). `seconds`: the
-    call's max duration and its first slice. Returns the customer's row id and amount."""
+    sheet (or at `plans`, rating the number `rated`: on-net calls), written by one INSERT
+    (services/credit/reservation_rows.py). `seconds`: the call's max duration and its
+    first slice; `first`: the trunk claimed (None on-net). Returns the customer's row id
+    and amount."""
     most, held = seconds
-    call = CallToRate(number, now, held, True)
+    call = CallToRate(rated or number, now, held, True)
     expires = now + timedelta(seconds=held) + margin
     rows: list[dict[str, object]] = []
     costs: list[Decimal] = []
     for level, account in enumerate(chain):
         assert account.rate_sheet_id is not None  # checked by _max_seconds
-        plan = plan_for(session, account.rate_sheet_id)
+        plan = plans[level] if plans else plan_for(session, account.rate_sheet_id)
         cost = plan.rate_call(call).cost
         # Currencies (docs/currencies.md): held in the account's currency.
         cost = fx_credit.held_in_account_currency(session, account, plan, cost, now)
@@ -385,8 +404,9 @@ def _reserve(
                 "uniqueid": uniqueid[:64],
                 "created_at": now,
                 "expires_at": expires,
-                "trunk_id": first.trunk_id if level == 0 else None,
+                "trunk_id": first.trunk_id if level == 0 and first else None,
             }
         )
     customer_id = insert_reservations(session, rows)
+    add_reserved(session, {a.id: cost for a, cost in zip(chain, costs, strict=True)})
     return customer_id, costs[0]

@@ -19,7 +19,8 @@ and first blocks count. The operator's sell price is the sheet of the top accoun
 the caller's chain (the one directly below the admin): what the operator is paid.
 
 Trunk channel limits: a trunk is full when its open reservations (calls authorized with
-it as first choice and not yet settled) reach `channel_limit`; a full trunk is left out.
+it as first choice and not yet settled; `trunks.open_calls`) reach `channel_limit`; a
+full trunk is left out.
 Spyne-free.
 """
 
@@ -95,7 +96,10 @@ def plan_route(
         .join(Provider, Trunk.provider_id == Provider.id)
         .where(RouteTrunk.route_id == route.id)
     ).all()
-    in_use = open_channels(session, [t.id for _, t, _ in rows if t.channel_limit is not None])
+    # Kept by every writer of reservations (services/credit/holds.py): no count here.
+    in_use = {t.id: t.open_calls for _, t, _ in rows}
+    # Every provider's buy sheet checked against its version in one statement.
+    preload_plans(session, sorted({p.buy_sheet_id for _, _, p in rows if p.buy_sheet_id}))
     usable: list[tuple[TrunkChoice, RouteTrunk]] = []
     excluded: list[tuple[TrunkChoice, str]] = []
     for link, trunk, provider in rows:

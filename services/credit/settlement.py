@@ -43,6 +43,7 @@ from rating import normalise_number
 from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
 from services.cdr.commands import CdrRecord
+from services.credit.holds import ROW, Closed, lock_accounts_of_calls
 from services.currency.amounts import SheetAmount, fx_columns
 
 logger = logging.getLogger(__name__)
@@ -142,21 +143,45 @@ class Closing:
     levels: int | None  # None: the CDR is unrated
 
 
-def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
+def close_reservations(
+    session: Session, closings: Iterable[Closing], *, accounts_locked: bool = False
+) -> None:
     """Settle (or release) the reservation of each call's channel, and tie it to the
-    CDR; the CDR rows must exist. One executemany UPDATE for a batch."""
+    CDR; the CDR rows must exist. One executemany UPDATE for a batch. What the open
+    rows held comes off their accounts' `reserved` and their trunks' `open_calls`
+    (services/credit/holds.py): the accounts locked first (the chain's, usually held
+    already by the ledger postings; `accounts_locked`: all of them, by
+    `lock_closing_accounts`), then the rows, then the trunks."""
     memo = session.info.get(_MEMO)
-    changes: list[dict[str, object]] = []
+    wanted: dict[int, tuple[str, int]] = {}  # the call's row id -> (closed, the CDR's id)
     for c in closings:
         held = _held(session, c.uniqueid) if c.uniqueid else None
         if held is None or (c.account_id is not None and held.account_id != c.account_id):
             continue
         # An unrated call charged nothing: its money is released, not settled.
-        closed = "settled" if c.levels is not None else "released"
-        status = closed if held.status in ("open", "released") else held.status
-        changes.append({"r_id": held.id, "r_status": status, "r_cdr_id": c.cdr_id})
+        wanted[held.id] = ("settled" if c.levels is not None else "released", c.cdr_id)
         if memo is not None:  # a ring group's second CDR must not settle it again
             memo["reservations"].pop(c.uniqueid, None)
+    if not wanted:
+        return
+    if not accounts_locked:
+        lock_accounts_of_calls(session, wanted, ())
+    rows = session.execute(
+        select(*ROW)
+        .where(or_(Reservation.id.in_(list(wanted)), Reservation.parent_id.in_(list(wanted))))
+        .with_for_update()
+    ).all()
+    # The status as it is under the locks (not as the batch first read it).
+    now = {r.id: r.status for r in rows if r.parent_id is None}
+    changes: list[dict[str, object]] = []
+    for call_id, (closed, cdr_id) in wanted.items():
+        was = now.get(call_id, closed)
+        status = closed if was in ("open", "released") else was
+        changes.append({"r_id": call_id, "r_status": status, "r_cdr_id": cdr_id})
+    freed = Closed()
+    for r in rows:  # every row of the call takes the call's new status, never "open"
+        if r.status == "open":
+            freed.row(r.account_id, r.amount, r.parent_id, r.trunk_id)
     if changes:
         if session.get_bind().dialect.name == "postgresql":
             _close_all(session, changes)
@@ -167,6 +192,17 @@ def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
         for obj in list(session.identity_map.values()):
             if isinstance(obj, Reservation) and (obj.id in ids or obj.parent_id in ids):
                 session.expire(obj, ["status", "cdr_id"])
+    freed.apply(session)
+
+
+def lock_closing_accounts(
+    session: Session, closings: Iterable[Closing], also: Iterable[int]
+) -> None:
+    """For a batch: the accounts whose balances it changes (`also`) and those of the
+    reservations it will close, locked together in the one order before any of them
+    (services/credit/holds.py); `close_reservations` then waits on nothing new."""
+    calls = [h.id for c in closings if c.uniqueid and (h := _held(session, c.uniqueid))]
+    lock_accounts_of_calls(session, calls, also)
 
 
 def _close_all(session: Session, changes: list[dict[str, object]]) -> None:

@@ -32,6 +32,7 @@ from rating.errors import BillingError
 from rating.model import CallToRate
 from rating.money import ZERO, quantize
 from services.credit.expiry import LONGEST_MARGIN
+from services.credit.holds import add_reserved
 from services.credit.policy import CreditPolicy, extend_ahead, extension_target
 from services.credit.routing import plan_for
 from services.currency import credit as fx_credit
@@ -145,13 +146,16 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
         account_ids.update(level.account_id for level in rows)
     accounts = _lock(session, account_ids)
     calls = _load(session, now, asterisk, [r for r, _ in candidates], levels)
-    reserved = _reserved(session, account_ids)
+    # What each account holds, from its locked row (kept by every writer, holds.py).
+    reserved = {a.id: a.reserved for a in accounts.values()}
+    grown: dict[int, Decimal] = {}
     changes = []
     for call in sorted(calls, key=lambda c: c.reservation_id):  # the oldest call first
         customer = accounts[call.levels[0].account_id]
         slice_seconds = policy.slice_for(customer)
         if not due(call, now, slice_seconds):
             continue
+        before = [lv.amount for lv in call.levels]
         seconds = extend_one(session, call, now, slice_seconds, accounts, reserved)
         if seconds <= call.reserved_seconds:
             result.refused.append(call.reservation_id)
@@ -161,8 +165,11 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
         changes += [
             (lv.reservation_id, quantize(lv.amount), seconds, expires) for lv in call.levels
         ]
+        for lv, old in zip(call.levels, before, strict=True):
+            grown[lv.account_id] = grown.get(lv.account_id, ZERO) + quantize(lv.amount) - old
     if changes:
         _write(session, changes)
+        add_reserved(session, grown)  # the rows are open: read under the accounts' locks
     if result.refused:
         logger.info("credit: %d live call(s) could not be extended", len(result.refused))
     return result
@@ -208,7 +215,7 @@ def _lock(session: Session, ids: Iterable[int]) -> dict[int, Account]:
         select(Account)
         .where(Account.id.in_(sorted(ids)))
         .order_by(func.length(Account.path).desc(), Account.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).all()
     return {a.id: a for a in accounts}
@@ -262,15 +269,6 @@ def _load(
             LiveReservation(id_, number, created, answered, held, most, [customer, *resellers])
         )
     return calls
-
-
-def _reserved(session: Session, account_ids: Iterable[int]) -> dict[int, Decimal]:
-    rows = session.execute(
-        select(Reservation.account_id, func.sum(Reservation.amount))
-        .where(Reservation.account_id.in_(sorted(account_ids)), Reservation.status == "open")
-        .group_by(Reservation.account_id)
-    ).all()
-    return {int(a): Decimal(s) for a, s in rows}
 
 
 RESERVATIONS = cast(Table, Reservation.__table__)

@@ -24,8 +24,8 @@ from rating.onnet import on_net_cost
 from services.cdr import pricing
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
-from services.onnet.authorize import on_net_plan_for
 from services.onnet.callee import Callee, find_callee
+from services.onnet.plans import on_net_plan_for
 
 _PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Row, String, bindparam, select, text, update
+from sqlalchemy import BigInteger, Date, Row, String, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db import ledger
@@ -47,7 +47,8 @@ def _available(session: Session, account_ids: Sequence[int]) -> dict[int, Decima
     rows = session.execute(
         select(Account.id, Account.balance, Account.credit_limit, Account.billing_type)
         .where(Account.id.in_(sorted(account_ids)))
-        .order_by(Account.id)
+        # The one lock order of balances (services/credit/holds.py): deepest first.
+        .order_by(func.length(Account.path).desc(), Account.id)
         .with_for_update()
     ).all()
     return {
