@@ -23,11 +23,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, update
-
 from ami_listener.actions import AmiTarget, AmiUnavailable, send_actions
 from db.callback_schema import Callback
-from db.schema import Account, Reservation
+from db.schema import Account
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import (
@@ -41,6 +39,7 @@ from rating.errors import (
 )
 from services.common.caller import Caller, visible_account
 from services.credit.authorize import Authorization, AuthorizeRequest, Reason, authorize
+from services.credit.expiry import release_calls
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 
 CONTEXT = "siptar-callback"  # the dialplan context leg A enters once answered
@@ -189,15 +188,8 @@ def _originate(row: Callback, account: Account, leg_b: Authorization) -> dict[st
 
 
 def _release(uow: UnitOfWork, ids: list[int | None], *, commit: bool = True) -> None:
-    wanted = [i for i in ids if i is not None]
-    if wanted:
-        uow.session.execute(
-            update(Reservation)
-            .where(
-                or_(Reservation.id.in_(wanted), Reservation.parent_id.in_(wanted)),
-                Reservation.status == "open",
-            )
-            .values(status="released")
-        )
+    # Through expiry's release: what the legs held comes off accounts.reserved and the
+    # trunks' counts (services/credit/holds.py), in the one lock order.
+    release_calls(uow.session, [i for i in ids if i is not None])
     if commit:
         uow.commit()

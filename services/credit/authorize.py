@@ -233,7 +233,10 @@ def _on_net(
     under the same credit rules; the whole call held at once, since the listener's slice
     extension prices at the ordinary sheet, which has no rate for an on-net number."""
     plans = on_net_plans(session, chain)
-    seconds = max_seconds(session, chain, reserved, ON_NET_NUMBER, now, policy, plans)
+    try:
+        seconds = max_seconds(session, chain, reserved, ON_NET_NUMBER, now, policy, plans)
+    except _Denied as denied:  # said to be about the on-net price
+        raise _Denied(denied.reason, denied.account_id, f"on-net: {denied.detail}") from None
     reservation_id, amount = reserve(
         session,
         chain,

@@ -133,6 +133,18 @@ def release_gone(session: Session, uniqueids: Iterable[str]) -> int:
                 Reservation.cdr_id.is_(None),
             )
         ).all()
+    released = release_calls(session, ids)
+    if released:
+        logger.info("released the reservations of %d call(s) whose channel is gone", released)
+    return released
+
+
+def release_calls(session: Session, ids: Sequence[int]) -> int:
+    """Release the open reservations of these calls (customer-level reservation ids) and
+    of their resellers' levels, taking what they held off the accounts and trunks (in
+    the one lock order) unless a CDR settled them first. Returns how many calls'
+    reservations were released; rows being settled at this moment are skipped."""
+    ids = list(ids)
     owners: set[int] = set()
     for start in range(0, len(ids) if row_locks(session) else 0, 500):
         owners.update(
@@ -151,6 +163,4 @@ def release_gone(session: Session, uniqueids: Iterable[str]) -> int:
         rows = _close(session, where, "released", freed)
         released += sum(1 for r in rows if r.parent_id is None)
     add_open_calls(session, freed)
-    if released:
-        logger.info("released the reservations of %d call(s) whose channel is gone", released)
     return released

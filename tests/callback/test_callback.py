@@ -218,6 +218,8 @@ async def test_a_leg_a_that_never_answers_releases_both_legs_and_charges_nothing
         channel: "released",
     }
     assert balances(session_factory) == before
+    with session_factory() as s:  # what the legs held is off every account again
+        assert s.scalars(select(Account.reserved).where(Account.reserved != 0)).all() == []
 
 
 def test_bad_numbers_no_credit_and_foreign_ids_are_refused_and_hold_nothing(
