@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.billing.bundle_usage_service import BundleUsageService
 from services.billing.callshop_service import CallShopService
 from services.billing.credit_service import CreditService
 from services.billing.invoice_service import InvoiceService
@@ -25,6 +26,7 @@ def application() -> SiptarApplication:
             InvoiceService,
             CallShopService,
             VoucherRedeemService,
+            BundleUsageService,
         ],
         tns=TNS,
         name="Billing",

@@ -24,6 +24,7 @@ from client import SiptarClient, errors
 from client.connection import SERVICES
 from db.schema import Account, Cdr, PinLot
 from tests.e2e.test_ami_to_services import replay
+from tests.levels.bundle_world import bundle_cases, make_bundles
 from tests.levels.callshop_cases import callshop_cases
 from tests.levels.conftest import Tree
 from tests.levels.month_world import make_month, month_cases
@@ -377,6 +378,7 @@ CASES: list[Case] = [
 ]
 CASES += month_cases(Case, lambda w, key: w.month[key])
 CASES += callshop_cases(Case)
+CASES += bundle_cases(Case, lambda w, key: w.month[key])
 
 # R1 is above R2: these answer data about R2's subtree.
 R1_SEES: list[tuple[str, str, Args]] = [
@@ -416,6 +418,9 @@ TABLES = (
     "outbox",
     "callshop_booths",
     "callshop_sessions",
+    "bundles",
+    "account_bundles",
+    "bundle_counters",
 )
 
 
@@ -447,6 +452,7 @@ async def make_world(tree: Tree, session_factory: Callable[[], Session]) -> Worl
         account_id=tree.ids["XC"], period_start=START, period_end=END
     )
     world.invoices["XC"] = int(invoice.invoice.id)
+    world.month.update(make_bundles(tree, world.month["x_service"]))
     vouchers = tree.api("X").reseller.CreateVouchers(
         count=1, value=Decimal(1), currency="USD", lot_name="X vouchers"
     )
