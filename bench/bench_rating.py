@@ -1,6 +1,9 @@
 """Calls priced per second by RatingPlan.rate_call, and max_duration answers per second,
 on a sheet of 10,000 prefixes mixing flat prices, tiers and peak/off-peak/weekend bands
-(Europe/Madrid), with a share of calls that cross a band edge and are split."""
+(Europe/Madrid), with a share of calls that cross a band edge and are split. Then the
+same calls and quotes with bundles in play (rating/bundles.py): split_call and
+max_seconds_with_bundles, each call with two bundles (one per second, one at the
+rate's increments) in states from empty to plenty, so that some calls use them up."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from rating import BlockMode, CallToRate, Rate, RateSheet, RatingPlan, Tier, compile_sheet
+from rating.bundles import SECONDS, Allowance, max_seconds_with_bundles, split_call
 
 PREFIXES = 10_000
 CALLS = 200_000
@@ -33,6 +37,8 @@ BANDS: tuple[dict[str, Any], ...] = (
     {"weekdays": frozenset({5, 6})},
 )
 T = TypeVar("T")
+# Seconds left in a bundle: empty, less than most calls, about one call, plenty.
+REMAINING = (0, 45, 300, 1000, 100_000)
 
 
 def price(rng: random.Random) -> Decimal:
@@ -74,6 +80,16 @@ def make_call(rng: random.Random, prefixes: list[str]) -> CallToRate:
     return CallToRate(number, start, billsec, answered=rng.random() < 0.95)
 
 
+def make_bundles(rng: random.Random) -> list[Allowance]:
+    """A per-second bundle for all of Spain, then one at increments for a few prefixes
+    (most calls are not in its group)."""
+    group = tuple(f"34{digit}" for digit in rng.sample("0123456789", 3))
+    return [
+        Allowance(1, SECONDS, rng.choice(REMAINING), True, ("34",)),
+        Allowance(2, SECONDS, rng.choice(REMAINING), False, group),
+    ]
+
+
 def per_second(work: Sequence[T], once: Callable[[T], object]) -> float:
     """The best of three passes, so that a passing hiccup of the machine does not count."""
     best = float("inf")
@@ -101,3 +117,22 @@ def run() -> None:
     ]
     speed = per_second(quotes, lambda quote: plan.max_duration(*quote))
     print(f"max_duration: {speed:,.0f} answers/s (0.01 to 50.00 available, limit 86,400 s)")
+    run_bundles(plan, calls, quotes, rng)
+
+
+def run_bundles(
+    plan: RatingPlan,
+    calls: list[CallToRate],
+    quotes: list[tuple[str, datetime, Decimal]],
+    rng: random.Random,
+) -> None:
+    work = [(call, make_bundles(rng)) for call in calls]
+    free = sum(split_call(plan, call, bundles).free_seconds > 0 for call, bundles in work)
+    speed = per_second(work, lambda item: split_call(plan, *item))
+    print(
+        f"split_call: {speed:,.0f} calls/s with two bundles each "
+        f"({free / len(work):.0%} of the calls partly or wholly free)"
+    )
+    asks = [(quote, bundles) for quote, (_, bundles) in zip(quotes, work, strict=False)]
+    speed = per_second(asks, lambda ask: max_seconds_with_bundles(plan, *ask[0], 86400, ask[1]))
+    print(f"max_seconds_with_bundles: {speed:,.0f} answers/s (the same quotes, two bundles)")

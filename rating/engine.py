@@ -32,10 +32,11 @@ import decimal
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rating.bands import band_label, edge_instants
-from rating.blocks import Segment, amount, pieces
+from rating.blocks import Segment, amount, billed_seconds, pieces
 from rating.checks import rate_problem
 from rating.errors import InvalidInput, NoRateForDestination
 from rating.model import CATCH_ALL, BlockMode, CallCost, CallToRate, CostPart, Rate, RateSheet
@@ -50,6 +51,7 @@ PRECISION = 50
 SECONDS_PER_MINUTE = 60
 MAX_LIMIT = 10**8  # a call of three years: far beyond any limit, far below any overflow
 ZERO_MONEY = quantize(ZERO)
+Number = TypeVar("Number", int, Decimal)
 # The modes of rating.money.quantize, applied here inside the engine's own context: one
 # context switch per call instead of one per rounding. A unit test checks they agree.
 _DECIMAL_ROUNDING = {
@@ -146,23 +148,66 @@ class RatingPlan:
 
     def rate_call(self, call: CallToRate) -> CallCost:
         """What `call` costs; raises NoRateForDestination, InvalidInput."""
+        return self._rate(call, 0)
+
+    def rate_from(self, call: CallToRate, offset: int) -> CallCost:
+        """What the seconds of `call` from `offset` on cost (the paid part after a
+        bundle's free seconds, rating/bundles.py): the call's rate and segments found
+        from its start, so the tier by elapsed seconds and the band in force at
+        start + offset; increments continue from the offset, with no initial block,
+        and the piece the offset cuts bills no more than it does whole less the seconds
+        before the offset (rating.blocks.rest_of). The connect fee and min_cost belong
+        to a call that starts paid (offset 0); max_cost caps any part. Offsets count
+        rated seconds (after included_seconds), as CostPart.start_second does.
+        rate_from(call, 0) == rate_call(call)."""
+        if type(offset) is not int or offset < 0:
+            _check_seconds(offset, "offset")
+        return self._rate(call, offset)
+
+    def _rate(self, call: CallToRate, offset: int) -> CallCost:
         billsec = call.billsec
         if type(billsec) is not int or billsec < 0:
             _check_seconds(billsec, "billsec")
         rate = self.find_rate(call.number, call.start)
         seconds = billsec - rate.included_seconds
-        if not call.answered or billsec <= rate.free_below or seconds <= 0:
+        if not call.answered or billsec <= rate.free_below or seconds <= offset:
             return CallCost(self._zero, ZERO_MONEY, rate.prefix, rate.destination, 0, rate)
         segments, _ = self._segments(rate, call.number, call.start, seconds, strict=True)
         # One private context for the whole call: exact sums, then the two roundings.
         with decimal.localcontext() as context:
             context.prec = PRECISION
-            parts, total = self._parts(segments, seconds)
-            raw = _bounded(rate, rate.connect_fee + total / SECONDS_PER_MINUTE)
+            parts, total = self._parts(segments, seconds, offset)
+            raw = _raw_cost(rate, total, offset)
             cost = raw.quantize(self._exponent, rounding=self._rounding_mode)
             exact = raw.quantize(MONEY, rounding=ROUND_HALF_UP)
         billed = sum(part.billed_seconds for part in parts)
         return CallCost(cost, exact, rate.prefix, rate.destination, billed, rate, parts)
+
+    def billed_from(self, call: CallToRate, offset: int) -> Callable[[int], int]:
+        """end -> the billed seconds of the rated seconds [offset, end) of `call`, as
+        rate_from bills them, for offset <= end <= the call's rated seconds (billsec -
+        included_seconds): what a bundle consumed at the rate's increments pays for.
+        Raises NoRateForDestination as rate_call does."""
+        rate = self.find_rate(call.number, call.start)
+        seconds = max(call.billsec - rate.included_seconds, 0)
+        segments, _ = self._segments(rate, call.number, call.start, seconds, strict=True)
+        mode = self._mode
+
+        def billed(end: int) -> int:
+            return billed_seconds(segments, end, mode, offset)
+
+        return billed
+
+    def reach(self, number: str, start: datetime, limit: int) -> int:
+        """The longest billsec, at most `limit`, that can be rated: less when a band
+        later in the call has no rate (max_duration stops at that edge, too)."""
+        _check_seconds(limit, "limit")
+        rate = self.find_rate(number, start)
+        horizon = limit - rate.included_seconds
+        if horizon <= 0:
+            return limit
+        _, reach = self._segments(rate, number, start, horizon, strict=False)
+        return rate.included_seconds + reach
 
     def max_duration(
         self, number: str, start: datetime, available: Decimal, limit: int = 86400
@@ -173,9 +218,18 @@ class RatingPlan:
         Free seconds (included_seconds, free_below) cost nothing, so they fit in any
         available amount >= 0. If a band later in the call has no rate, the answer stops
         at that band's edge, since a longer call could not be rated."""
+        return self.max_duration_from(number, start, available, limit, 0)
+
+    def max_duration_from(
+        self, number: str, start: datetime, available: Decimal, limit: int, offset: int
+    ) -> int:
+        """max_duration for a call whose first `offset` rated seconds are paid by
+        something else (bundles): the longest billsec, at most `limit`, whose cost from
+        `offset` (as rate_from bills it) is at most `available`."""
         if not (isinstance(available, Decimal) and available.is_finite()):
             raise InvalidInput(f"available must be a finite Decimal, not {available!r}")
         _check_seconds(limit, "limit")
+        _check_seconds(offset, "offset")
         if limit > MAX_LIMIT:
             raise InvalidInput(f"limit {limit} is over {MAX_LIMIT} seconds")
         rate = self.find_rate(number, start)
@@ -185,21 +239,22 @@ class RatingPlan:
         segments, reach = self._segments(rate, number, start, horizon, strict=False)
         with decimal.localcontext() as context:
             context.prec = PRECISION
-            cost = self._cost_function(rate, segments)
-            return _last_affordable(cost, available, rate.included_seconds + reach)
+            cost = self._cost_function(rate, segments, offset)
+            return last_affordable(cost, available, rate.included_seconds + reach)
 
-    def _cost_function(self, rate: Rate, segments: list[Segment]) -> Callable[[int], Decimal]:
-        """billsec -> billed cost of an answered call, for a call starting where
-        `segments` were made; to be called in a context of PRECISION digits."""
+    def _cost_function(
+        self, rate: Rate, segments: list[Segment], offset: int
+    ) -> Callable[[int], Decimal]:
+        """billsec -> billed cost from `offset` of an answered call, for a call starting
+        where `segments` were made; to be called in a context of PRECISION digits."""
         mode, exponent, rounding = self._mode, self._exponent, self._rounding_mode
 
         def cost(billsec: int) -> Decimal:
             seconds = billsec - rate.included_seconds
-            if billsec <= rate.free_below or seconds <= 0:
+            if billsec <= rate.free_below or seconds <= offset:
                 return ZERO
-            total = amount(segments, seconds, mode)
-            raw = _bounded(rate, rate.connect_fee + total / SECONDS_PER_MINUTE)
-            return raw.quantize(exponent, rounding=rounding)
+            total = amount(segments, seconds, mode, offset)
+            return _raw_cost(rate, total, offset).quantize(exponent, rounding=rounding)
 
         return cost
 
@@ -260,12 +315,14 @@ class RatingPlan:
             found = catch_all.find_for_prefix(CATCH_ALL, at)
         return found
 
-    def _parts(self, segments: list[Segment], seconds: int) -> tuple[tuple[CostPart, ...], Decimal]:
-        """The parts of a call of `seconds` rated seconds, and the sum of price per
-        minute x billed seconds; to be called in a context of PRECISION digits."""
+    def _parts(
+        self, segments: list[Segment], seconds: int, offset: int
+    ) -> tuple[tuple[CostPart, ...], Decimal]:
+        """The parts of the rated seconds [offset, seconds) of a call, and the sum of
+        price per minute x billed seconds; to be called in a context of PRECISION digits."""
         parts = []
         total = ZERO
-        for begin, length, billed, price, rate in pieces(segments, seconds, self._mode):
+        for begin, length, billed, price, rate in pieces(segments, seconds, self._mode, offset):
             amount = price * billed
             total += amount
             exact = (amount / SECONDS_PER_MINUTE).quantize(MONEY, rounding=ROUND_HALF_UP)
@@ -273,14 +330,16 @@ class RatingPlan:
         return tuple(parts), total
 
 
-def _last_affordable(cost: Callable[[int], Decimal], available: Decimal, highest: int) -> int:
-    """The largest d in [0, highest] with cost(d) <= available, for a non-decreasing cost;
-    0 if there is none. A binary search: about 17 costs for a day."""
+def last_affordable(
+    cost: Callable[[int], Number], available: Number, highest: int, lowest: int = 0
+) -> int:
+    """The largest d in [lowest, highest] with cost(d) <= available, for a non-decreasing
+    cost; `lowest` if there is none. A binary search: about 17 costs for a day."""
     if cost(highest) <= available:
         return highest
-    if cost(0) > available:
-        return 0
-    low, high = 0, highest  # cost(low) <= available < cost(high)
+    if cost(lowest) > available:
+        return lowest
+    low, high = lowest, highest  # cost(low) <= available < cost(high)
     while high - low > 1:
         middle = (low + high) // 2
         if cost(middle) <= available:
@@ -288,6 +347,16 @@ def _last_affordable(cost: Callable[[int], Decimal], available: Decimal, highest
         else:
             high = middle
     return low
+
+
+def _raw_cost(rate: Rate, total: Decimal, offset: int) -> Decimal:
+    """The unrounded cost of a call's pieces summing `total` (price x seconds) from
+    `offset`: a call that starts paid has its connect fee and min_cost, any part its
+    max_cost."""
+    if offset:
+        raw = total / SECONDS_PER_MINUTE
+        return raw if rate.max_cost is None else min(raw, rate.max_cost)
+    return _bounded(rate, rate.connect_fee + total / SECONDS_PER_MINUTE)
 
 
 def _bounded(rate: Rate, raw: Decimal) -> Decimal:
