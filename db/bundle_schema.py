@@ -120,14 +120,15 @@ class BundleHold(Base):
 
 
 class BundleUse(Base):
-    """What one CDR took from one counter, at one level: the invoice's `bundle` lines
-    and the audit of a counter (its `consumed` is the sum of these)."""
+    """What one CDR took from one counter, at one level: the audit of a counter (its
+    `consumed` is the sum of these). `cdr_id` has no foreign key: the listener's batch
+    path prices its CDRs (and consumes) before it inserts their rows."""
 
     __tablename__ = "bundle_uses"
     __table_args__ = (UniqueConstraint("cdr_id", "counter_id", name="uq_bundle_uses_cdr_counter"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    cdr_id: Mapped[int] = mapped_column(ForeignKey("cdrs.id"), index=True)
+    cdr_id: Mapped[int] = mapped_column(BigId, index=True)
     counter_id: Mapped[int] = mapped_column(ForeignKey("bundle_counters.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     level: Mapped[int] = mapped_column(Integer)

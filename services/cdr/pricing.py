@@ -8,6 +8,7 @@ than rating the call) and re-rating. Spyne-free.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from rating import RatingPlan, normalise_number
 from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
 from rating.money import ZERO
+from services.bundles import cdr as bundle_cdr
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
 
@@ -43,6 +45,11 @@ class LevelCharge:
     # Set on the operator's cost of an inbound DID call: the row has no account (and
     # `account` is the DID's owner, for reference only) and no ledger row.
     provider_id: int | None = None
+    # What this level's bundles covered (services/bundles/cdr.py): (counter id, bundle
+    # name, units) each, and the seconds from the start that were free; `cost` is then
+    # the paid rest only.
+    bundles: tuple[tuple[int, str, int], ...] = ()
+    free_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,13 +58,14 @@ class Priced:
     levels: list[LevelCharge]  # empty for an unanswered call: nothing to charge
 
 
-def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
+def price_call(uow: UnitOfWork, record: CdrRecord, cdr_id: int | None = None) -> Priced:
     """The cost of the call at every level: the customer, then each reseller above
     it, each at its own sheet. Raises Unratable if any level can't be priced.
-    A call to a DID is priced by services/dids/inbound.py instead."""
+    A call to a DID is priced by services/dids/inbound.py instead. `cdr_id`: the CDR
+    being rated (its bundle units are consumed under it); None prices only."""
     from services.dids import inbound  # it builds on this module's types
 
-    did_call = inbound.price_inbound(uow, record)
+    did_call = inbound.price_inbound(uow, record, cdr_id)
     if did_call is not None:
         return did_call
     account = _account_by_code(uow, record.accountcode) if record.accountcode else None
@@ -76,9 +84,10 @@ def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
         number=number, start=record.answer or record.start, billsec=record.billsec, answered=True
     )
     chain = _chain(uow, account)
-    return Priced(
-        account.id, [_price_one(uow, acc, level, call, account.id) for level, acc in chain]
-    )
+    levels = [_price_one(uow, acc, level, call, account.id) for level, acc in chain]
+    # Bundles (docs/bundles.md): a level's free units taken off its charge, and consumed.
+    levels = bundle_cdr.split_levels(uow.session, levels, call, _plans(uow), record, cdr_id)
+    return Priced(account.id, levels)
 
 
 def cdr_values(record: CdrRecord, sequence: int, fingerprint: str) -> dict[str, object]:
@@ -175,7 +184,7 @@ def postings(cdr_id: int, dst: str, levels: list[LevelCharge]) -> list[Posting]:
         Posting(lc.account.id, "call", -lc.cost.cost, f"call to {dst}", cdr_id)
         for lc in levels
         if lc.cost.cost and lc.provider_id is None
-    ]
+    ] + bundle_cdr.postings(cdr_id, levels)
 
 
 def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
@@ -194,6 +203,11 @@ def _account_by_id(uow: UnitOfWork, account_id: int) -> Account | None:
     return settlement.remembered(
         uow.session, ("account_id", account_id), lambda: uow.session.get(Account, account_id)
     )
+
+
+def _plans(uow: UnitOfWork) -> Callable[[LevelCharge], RatingPlan | None]:
+    """The plan each level pays by: its sheet's."""
+    return lambda lc: _plan(uow, lc.sheet_id) if lc.sheet_id is not None else None
 
 
 def _plan(uow: UnitOfWork, sheet_id: int) -> RatingPlan:

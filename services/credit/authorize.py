@@ -33,6 +33,7 @@ from rating import normalise_number
 from rating.errors import BillingError, InvalidInput, NoRateForDestination
 from rating.model import CallToRate
 from rating.money import ZERO
+from services.bundles import credit as bundle_credit
 from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.expiry import EXPIRY_MARGIN, expire_due
@@ -162,6 +163,10 @@ def _authorize(
     held = first_slice(seconds, policy.slice_for(account))
     reservation_id, amount = _reserve(
         session, chain, number, (seconds, held), now, req.uniqueid, trunks[0]
+    )
+    # Bundles (docs/bundles.md): hold each level's free seconds; the first stretch covers them.
+    amount, held = bundle_credit.hold(
+        session, chain, reservation_id, CallToRate(number, now, seconds), held, amount
     )
     return Authorization(
         True,
@@ -308,7 +313,11 @@ def _max_seconds(
         plan = plan_for(session, account.rate_sheet_id)
         money = available(account, reserved.get(account.id, ZERO))
         try:
-            cap, seconds = seconds, plan.max_duration(number, now, money, seconds)
+            # Bundles (docs/bundles.md): this level's free seconds first, then its money.
+            cap, seconds = (
+                seconds,
+                bundle_credit.max_duration(session, account.id, plan, number, now, money, seconds),
+            )
             rate = plan.find_rate(number, now)
         except NoRateForDestination:
             raise _Denied(Reason.NO_RATE, customer.id) from None

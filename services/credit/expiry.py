@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import Reservation
 from db.session import UnitOfWork
+from services.bundles import holds as bundle_holds
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def expire_due(session: Session, now: datetime, account_ids: list[int] | None = 
         return 0
     ids = [r.id for r in rows]
     session.execute(update(Reservation).where(Reservation.id.in_(ids)).values(status="expired"))
+    bundle_holds.release(session, ids)  # an expired call's bundle units go back (docs/bundles.md)
     calls = sum(1 for r in rows if r.parent_id is None)
     logger.info("expired the reservations of %d calls", calls)
     return calls
@@ -83,6 +85,7 @@ def release_gone(session: Session, uniqueids: Iterable[str]) -> int:
             )
             .values(status="released")
         )
+        bundle_holds.release(session, ids)  # its bundle units go back (docs/bundles.md)
         released += len(ids)
     if released:
         logger.info("released the reservations of %d call(s) whose channel is gone", released)

@@ -42,6 +42,7 @@ from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
+from services.bundles import holds as bundle_holds
 from services.cdr.commands import CdrRecord
 
 logger = logging.getLogger(__name__)
@@ -154,6 +155,8 @@ def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
         if memo is not None:  # a ring group's second CDR must not settle it again
             memo["reservations"].pop(c.uniqueid, None)
     if changes:
+        # Bundle units a closed call still holds go back to their counters (docs/bundles.md).
+        bundle_holds.release(session, [cast(int, c["r_id"]) for c in changes])
         if session.get_bind().dialect.name == "postgresql":
             _close_all(session, changes)
         else:  # no round trips to save on SQLite

@@ -102,7 +102,6 @@ def upgrade() -> None:
     sa.Column('amount', sa.Integer(), nullable=False),
     sa.Column('created_at', db.types.UtcDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_bundle_uses_account_id_accounts')),
-    sa.ForeignKeyConstraint(['cdr_id'], ['cdrs.id'], name=op.f('fk_bundle_uses_cdr_id_cdrs')),
     sa.ForeignKeyConstraint(['counter_id'], ['bundle_counters.id'], name=op.f('fk_bundle_uses_counter_id_bundle_counters')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bundle_uses')),
     sa.UniqueConstraint('cdr_id', 'counter_id', name='uq_bundle_uses_cdr_counter')
