@@ -28,7 +28,7 @@ from rating.bundles import Allowance, split_call
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.bundles.counters import Counter, counters
-from services.bundles.holds import holds_of
+from services.bundles.holds import ANY_BUNDLES, any_bundles, holds_of
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
 from services.recurring.keyed import rowcount
@@ -93,11 +93,7 @@ def split_levels(
     `inbound` bundles cover it). A call with no bundle in play costs one query."""
     accounts = [lc.account.id for lc in levels if lc.provider_id is None]
     day = call.start.astimezone(UTC).date()
-    # Remembered per chain inside the listener's batch: most calls have no bundle.
-    key = ("bundles", tuple(accounts))
-    if not accounts or not settlement.remembered(
-        session, key, lambda: _any_bundle(session, accounts)
-    ):
+    if not accounts or not in_play(session, accounts):
         return levels
     _lock_chain(session, accounts)
     found = counters(session, accounts, day, lock=True)
@@ -150,6 +146,15 @@ def postings(cdr_id: int, levels: Sequence[LevelCharge]) -> list[Posting]:
         for lc in levels
         for _, name, _ in lc.bundles
     ]
+
+
+def in_play(session: Session, account_ids: list[int]) -> bool:
+    """Whether a level of the chain holds a bundle. Inside the listener's batch, asked
+    once for the batch whether any account holds one, then once per chain."""
+    if not settlement.remembered(session, ANY_BUNDLES, lambda: any_bundles(session)):
+        return False
+    key = ("bundles", tuple(account_ids))
+    return settlement.remembered(session, key, lambda: _any_bundle(session, account_ids))
 
 
 def _any_bundle(session: Session, account_ids: list[int]) -> bool:

@@ -15,7 +15,7 @@ not need to extend a call while it is free.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import cast
@@ -29,7 +29,7 @@ from rating.bundles import Allowance, max_seconds_with_bundles, split_call
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.bundles.cdr import allowances
-from services.bundles.counters import counters
+from services.bundles.counters import Counter, counters
 from services.bundles.holds import hold as hold_units
 from services.credit.expiry import EXPIRY_MARGIN
 from services.credit.routing import plan_for
@@ -53,9 +53,18 @@ class _Level:
     allowances: list[Allowance]
 
 
+@dataclass
+class _Chain:
+    """One Authorize's bundles: the counters of its chain, and what each level offered."""
+
+    found: dict[int, list[Counter]]
+    levels: dict[int, _Level] = field(default_factory=dict)
+
+
 def max_duration(
     session: Session,
-    account_id: int,
+    chain: list[Account],
+    account: Account,
     plan: RatingPlan,
     number: str,
     now: datetime,
@@ -63,17 +72,20 @@ def max_duration(
     cap: int,
 ) -> int:
     """The longest call (within `cap`) that the level's bundles and then its money pay
-    for; without a bundle in force, the plan's own answer. The account's row is locked
-    (the chain), so its counters are locked after it, in id order."""
-    found = counters(session, [account_id], now.astimezone(UTC).date(), lock=True)
-    mine = found.get(account_id)
-    remembered = session.info.setdefault(_KEY, {})
+    for; without a bundle in force, the plan's own answer. The chain's rows are locked,
+    so the counters of the whole chain are locked after them, in id order, once per
+    Authorize (at its first level: one statement whatever the depth)."""
+    state = session.info.get(_KEY)
+    if account.id == chain[0].id or not isinstance(state, _Chain):
+        day = now.astimezone(UTC).date()
+        state = _Chain(counters(session, [a.id for a in chain], day, lock=True))
+        session.info[_KEY] = state
+    mine = state.found.get(account.id)
     if not mine:
-        remembered.pop(account_id, None)
         return plan.max_duration(number, now, money, cap)
     offered = allowances(mine, {})
     seconds, _ = max_seconds_with_bundles(plan, number, now, max(money, ZERO), cap, offered)
-    remembered[account_id] = _Level(plan, offered)
+    state.levels[account.id] = _Level(plan, offered)
     return seconds
 
 
@@ -90,7 +102,8 @@ def hold(
     at least that free part, each level's money being the cost of the paid rest of it.
     `held`, `amount`: the first slice's seconds and the customer's money as reserved.
     Returns them as they now stand. Nothing to do without bundles."""
-    remembered: dict[int, _Level] = session.info.pop(_KEY, {})
+    state = session.info.pop(_KEY, None)
+    remembered = state.levels if isinstance(state, _Chain) else {}
     levels = [(a, remembered.get(a.id)) for a in chain]
     if not any(level for _, level in levels):
         return amount, held

@@ -14,10 +14,12 @@ from typing import cast
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from db.bundle_schema import BundleCounter, BundleHold
+from db.bundle_schema import AccountBundle, BundleCounter, BundleHold
 from services.recurring.keyed import rowcount
 
 COUNTERS = cast(Table, BundleCounter.__table__)
+# The memo key (services/credit/settlement.remembered) of `any_bundles` in a batch.
+ANY_BUNDLES = ("any bundles",)
 HOLDS = cast(Table, BundleHold.__table__)
 
 _TAKE = (
@@ -33,6 +35,12 @@ _GIVE_BACK = (
     .where(COUNTERS.c.id == bindparam("c_id"), COUNTERS.c.reserved >= bindparam("n"))
     .values(reserved=COUNTERS.c.reserved - bindparam("n"))
 )
+
+
+def any_bundles(session: Session) -> bool:
+    """Whether any account holds a bundle at all: without one there is no counter and no
+    hold, and the CDR path skips its bundle statements (asked once per listener batch)."""
+    return session.scalar(select(AccountBundle.id).limit(1)) is not None
 
 
 class HoldRefused(Exception):

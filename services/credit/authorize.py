@@ -316,7 +316,9 @@ def _max_seconds(
             # Bundles (docs/bundles.md): this level's free seconds first, then its money.
             cap, seconds = (
                 seconds,
-                bundle_credit.max_duration(session, account.id, plan, number, now, money, seconds),
+                bundle_credit.max_duration(
+                    session, chain, account, plan, number, now, money, seconds
+                ),
             )
             rate = plan.find_rate(number, now)
         except NoRateForDestination:

@@ -156,7 +156,8 @@ def close_reservations(session: Session, closings: Iterable[Closing]) -> None:
             memo["reservations"].pop(c.uniqueid, None)
     if changes:
         # Bundle units a closed call still holds go back to their counters (docs/bundles.md).
-        bundle_holds.release(session, [cast(int, c["r_id"]) for c in changes])
+        if remembered(session, bundle_holds.ANY_BUNDLES, lambda: bundle_holds.any_bundles(session)):
+            bundle_holds.release(session, [cast(int, c["r_id"]) for c in changes])
         if session.get_bind().dialect.name == "postgresql":
             _close_all(session, changes)
         else:  # no round trips to save on SQLite
