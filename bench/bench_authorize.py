@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ import requests
 from sqlalchemy import event, select, update
 
 from db import ledger, migrate
+from db.bundle_schema import AccountBundle, Bundle
 from db.schema import Account, Trunk
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
@@ -47,6 +49,10 @@ from tests.pgserver import PostgresServer, free_port, pg_admin, pg_db_url
 
 ACCOUNTS = 100  # customers per depth
 DEPTHS = (0, 1, 2, 4)
+# Customers holding two bundles (from their parent) next to those holding none, at these
+# depths: `BUNDLED + depth` in the codes.
+BUNDLED = 100
+BUNDLE_DEPTHS = (0, 2)
 IN_PROCESS_CALLS = 400  # per depth, after a warm-up
 SOAP_THREADS = (4, 16)
 SOAP_SECONDS = 8.0
@@ -75,10 +81,38 @@ def prepare(url: str) -> dict[int, list[str]]:
                 _account(s, parent, "customer", f"b{depth}.{n}", 1000).accountcode
                 for n in range(ACCOUNTS)
             ]
+            if depth in BUNDLE_DEPTHS:
+                codes[BUNDLED + depth] = _bundled(s, parent, depth)
         # The demo trunk takes 30 calls at once; the bench's reservations stay open.
         s.execute(update(Trunk).values(channel_limit=None))
         uow.commit()
     engine.dispose()
+    return codes
+
+
+def _bundled(s: Any, parent: Account, depth: int) -> list[str]:
+    """ACCOUNTS customers of `parent` holding two of its bundles each (Spain, then
+    everywhere), never used up in the bench."""
+    bundles = [
+        Bundle(owner_id=parent.id, name=f"bench {depth} {n}", quantity=10**9, prefixes=p)
+        for n, p in enumerate(("34", ""))
+    ]
+    s.add_all(bundles)
+    s.flush()
+    codes = []
+    for n in range(ACCOUNTS):
+        account = _account(s, parent, "customer", f"bb{depth}.{n}", 1000)
+        for position, bundle in enumerate(bundles):
+            s.add(
+                AccountBundle(
+                    account_id=account.id,
+                    bundle_id=bundle.id,
+                    position=position,
+                    start=date(2026, 1, 1),
+                    billing_day=1,
+                )
+            )
+        codes.append(account.accountcode)
     return codes
 
 
@@ -121,14 +155,15 @@ def in_process(url: str, codes: dict[int, list[str]]) -> None:
         assert answer.allowed, answer.reason
         return took
 
-    for depth in DEPTHS:
+    for depth in sorted(codes):
         for _ in range(50):
             one(depth)
         statements[0] = 0
         times = [one(depth) for _ in range(IN_PROCESS_CALLS)]
         per_call = statements[0] / IN_PROCESS_CALLS
+        label = f"depth {depth % BUNDLED}" + (", 2 bundles" if depth >= BUNDLED else "")
         print(
-            f"   in process, depth {depth}: median {statistics.median(times) * 1000:6.2f} ms,"
+            f"   in process, {label}: median {statistics.median(times) * 1000:6.2f} ms,"
             f" p99 {_p99(times) * 1000:6.2f} ms, {per_call:4.1f} statements per Authorize"
         )
     engine.dispose()

@@ -22,7 +22,7 @@ from db import alerts, bulk
 from db.schema import Account, LedgerEntry, utcnow
 from db.types import Money, UtcDateTime
 
-KINDS = ("payment", "call", "recurring", "refund", "adjustment", "tax", "voucher")
+KINDS = ("payment", "call", "recurring", "refund", "adjustment", "tax", "voucher", "bundle")
 LEDGER = cast(Table, LedgerEntry.__table__)
 
 

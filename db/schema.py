@@ -397,7 +397,8 @@ class LedgerEntry(Base):
     __tablename__ = "ledger"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment', 'tax', 'voucher')",
+            "kind IN ('payment', 'call', 'recurring', 'refund', 'adjustment', 'tax', 'voucher',"
+            " 'bundle')",
             name="kind",
         ),
         Index("ix_ledger_account_created", "account_id", "created_at"),
@@ -537,6 +538,7 @@ __all__ = ["AuditEvent", "LoginAttempt"]
 # imported here so that every user of `Base.metadata` sees those tables too.
 # Invoicing's tables live in their own module; importing it here registers them on
 # Base.metadata wherever the schema is used (alembic, tests, create_all).
+from db import bundle_schema as _bundle_schema  # noqa: E402, F401
 from db import callback_schema as _callback_schema  # noqa: E402, F401
 from db import callshop_schema as _callshop_schema  # noqa: E402, F401
 from db import config_schema as _config_schema  # noqa: E402, F401

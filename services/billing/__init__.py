@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.billing.bundle_usage_service import BundleUsageService
 from services.billing.callback_service import CallbackService
 from services.billing.callshop_service import CallShopService
 from services.billing.credit_service import CreditService
@@ -27,6 +28,7 @@ def application() -> SiptarApplication:
             CallShopService,
             VoucherRedeemService,
             CallbackService,
+            BundleUsageService,
         ],
         tns=TNS,
         name="Billing",

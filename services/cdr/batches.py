@@ -88,7 +88,7 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
         for (i, record, row), cdr_id in zip(new, ids, strict=True):
             row["id"], row["received_at"] = cdr_id, now
             try:
-                priced = pricing.price_call(uow, record)
+                priced = pricing.price_call(uow, record, cdr_id)
             except pricing.Unratable as why:
                 row.update(pricing.unrated_columns(why))
                 outcomes[i], charged, account_id = Outcome.UNRATED, None, why.account_id

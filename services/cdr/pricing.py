@@ -8,6 +8,7 @@ than rating the call) and re-rating. Spyne-free.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +23,7 @@ from rating import RatingPlan, normalise_number
 from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
 from rating.money import ZERO
+from services.bundles import cdr as bundle_cdr
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
 from services.currency.amounts import SheetAmount, fx_columns
@@ -49,6 +51,11 @@ class LevelCharge:
     # set when the sheet's was another, and the amount in the operator's currency.
     sheet_amount: SheetAmount | None = None
     operator_cost: Decimal | None = None
+    # What this level's bundles covered (services/bundles/cdr.py): (counter id, bundle
+    # name, units) each, and the seconds from the start that were free; `cost` is then
+    # the paid rest only.
+    bundles: tuple[tuple[int, str, int], ...] = ()
+    free_seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,10 +66,11 @@ class Priced:
     onnet_account_id: int | None = None
 
 
-def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
+def price_call(uow: UnitOfWork, record: CdrRecord, cdr_id: int | None = None) -> Priced:
     """The cost of the call at every level: the customer, then each reseller above
     it, each at its own sheet. Raises Unratable if any level can't be priced.
-    A call to a DID is priced by services/dids/inbound.py instead."""
+    A call to a DID is priced by services/dids/inbound.py instead. `cdr_id`: the CDR
+    being rated (its bundle units are consumed under it); None prices only."""
     from services.currency.charges import convert_levels  # it builds on this module's types
     from services.dids import inbound  # it builds on this module's types
     from services.onnet.pricing import price_onnet  # so does this one
@@ -73,7 +81,7 @@ def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
         start = record.answer or record.start
         levels = convert_levels(uow.session, on_net.levels, start, on_net.account_id)
         return replace(on_net, levels=levels)
-    did_call = inbound.price_inbound(uow, record)
+    did_call = inbound.price_inbound(uow, record, cdr_id)
     if did_call is not None:
         return did_call
     account = _account_by_code(uow, record.accountcode) if record.accountcode else None
@@ -93,6 +101,8 @@ def price_call(uow: UnitOfWork, record: CdrRecord) -> Priced:
     )
     chain = _chain(uow, account)
     levels = [_price_one(uow, acc, level, call, account.id) for level, acc in chain]
+    # Bundles (docs/bundles.md): a level's free units taken off its charge, and consumed.
+    levels = bundle_cdr.split_levels(uow.session, levels, call, _plans(uow), record, cdr_id)
     # Each level in its account's currency at the call's start (docs/currencies.md).
     levels = convert_levels(uow.session, levels, call.start, account.id)
     return Priced(account.id, levels)
@@ -194,7 +204,7 @@ def postings(cdr_id: int, dst: str, levels: list[LevelCharge]) -> list[Posting]:
         Posting(lc.account.id, "call", -lc.cost.cost, f"call to {dst}", cdr_id)
         for lc in levels
         if lc.cost.cost and lc.provider_id is None
-    ]
+    ] + bundle_cdr.postings(cdr_id, levels)
 
 
 def account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
@@ -227,6 +237,11 @@ def plan_of(uow: UnitOfWork, sheet_id: int) -> RatingPlan:
 def chain_of(uow: UnitOfWork, account: Account) -> list[tuple[int, Account]]:
     """The account and every reseller above it, by level."""
     return _chain(uow, account)
+
+
+def _plans(uow: UnitOfWork) -> Callable[[LevelCharge], RatingPlan | None]:
+    """The plan each level pays by: its sheet's."""
+    return lambda lc: _plan(uow, lc.sheet_id) if lc.sheet_id is not None else None
 
 
 def _plan(uow: UnitOfWork, sheet_id: int) -> RatingPlan:

@@ -88,7 +88,7 @@ def price_levels(uow: UnitOfWork, cdr: Cdr, record: CdrRecord) -> list[pricing.L
     """`pricing.price_call` for a CDR object: sets its account, also when Unratable is
     raised but the account was found."""
     try:
-        priced = pricing.price_call(uow, record)
+        priced = pricing.price_call(uow, record, cdr.id)
     except pricing.Unratable as why:
         if why.account_id is not None:
             cdr.account_id = why.account_id

@@ -40,6 +40,8 @@ from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForD
 from rating.model import CallToRate
 from rating.money import ZERO
 from rating.onnet import ON_NET_NUMBER
+from services.bundles import credit as bundle_credit
+from services.bundles.holds import hold as hold_units
 from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.answers import Authorization, AuthorizeRequest, Reason
@@ -129,7 +131,7 @@ def _authorize(
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)
     held = first_slice(seconds, policy.slice_for(account))
-    reservation_id, amount = reserve(
+    reservation_id, amount, held = reserve(
         session, chain, number, (seconds, held), now, req.uniqueid, trunks[0], policy.expiry_margin
     )
     if later is not None:
@@ -237,7 +239,7 @@ def _on_net(
         seconds = max_seconds(session, chain, reserved, ON_NET_NUMBER, now, policy, plans)
     except _Denied as denied:  # said to be about the on-net price
         raise _Denied(denied.reason, denied.account_id, f"on-net: {denied.detail}") from None
-    reservation_id, amount = reserve(
+    reservation_id, amount, _ = reserve(
         session,
         chain,
         number,
@@ -288,7 +290,13 @@ def max_seconds(
         try:
             # Currencies (docs/currencies.md): the money in the sheet's currency.
             money = fx_credit.money_in_sheet_currency(session, account, plan, money, now)
-            cap, seconds = seconds, plan.max_duration(number, now, money, seconds)
+            cap = seconds
+            if plans:  # on-net: no bundle covers it (the CDR path consumes none)
+                seconds = plan.max_duration(number, now, money, seconds)
+            else:  # Bundles (docs/bundles.md): this level's free seconds first, then money.
+                seconds = bundle_credit.max_duration(
+                    session, chain, account, plan, number, now, money, seconds
+                )
             rate = plan.find_rate(number, now)
         except NoRateForDestination:
             raise _Denied(Reason.NO_RATE, customer.id) from None
@@ -378,13 +386,22 @@ def reserve(
     margin: timedelta = EXPIRY_MARGIN,  # issue 17: the expiry margin setting
     plans: Sequence[RatingPlan] | None = None,
     rated: str | None = None,
-) -> tuple[int, Decimal]:
+) -> tuple[int, Decimal, int]:
     """One reservation per level, each holding the cost of the first slice at its own
     sheet (or at `plans`, rating the number `rated`: on-net calls), written by one INSERT
     (services/credit/reservation_rows.py). `seconds`: the call's max duration and its
-    first slice; `first`: the trunk claimed (None on-net). Returns the customer's row id
-    and amount."""
+    first slice; `first`: the trunk claimed (None on-net). Returns the customer's row id,
+    its amount and the seconds held (the first slice, or more to cover a free part)."""
     most, held = seconds
+    # Bundles (docs/bundles.md): each level's free part held whole, in units; the first
+    # stretch covers it, and each level's money holds only the paid rest.
+    free = (
+        None
+        if plans
+        else bundle_credit.free_part(session, chain, CallToRate(number, now, most, True), held)
+    )
+    if free is not None:
+        held = free.stretch
     call = CallToRate(rated or number, now, held, True)
     expires = now + timedelta(seconds=held) + margin
     rows: list[dict[str, object]] = []
@@ -392,7 +409,7 @@ def reserve(
     for level, account in enumerate(chain):
         assert account.rate_sheet_id is not None  # checked by _max_seconds
         plan = plans[level] if plans else plan_for(session, account.rate_sheet_id)
-        cost = plan.rate_call(call).cost
+        cost = free.cost(account, plan, call) if free else plan.rate_call(call).cost
         # Currencies (docs/currencies.md): held in the account's currency.
         cost = fx_credit.held_in_account_currency(session, account, plan, cost, now)
         costs.append(cost)
@@ -411,5 +428,7 @@ def reserve(
             }
         )
     customer_id = insert_reservations(session, rows)
+    if free is not None:
+        hold_units(session, customer_id, free.takes)  # the counters: after the accounts
     add_reserved(session, {a.id: cost for a, cost in zip(chain, costs, strict=True)})
-    return customer_id, costs[0]
+    return customer_id, costs[0], held

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from db.schema import Reservation
 from db.session import UnitOfWork
+from services.bundles import holds as bundle_holds
 from services.credit.holds import ROW, Closed, add_open_calls, lock_accounts, row_locks
 from services.credit.policy import DEFAULT_EXPIRY_MARGIN_SECONDS, MAX_EXPIRY_MARGIN_SECONDS
 
@@ -92,6 +93,7 @@ def _close(
             .values(status=status)
             .execution_options(synchronize_session=False)
         )
+    bundle_holds.release(session, ordered)  # their bundle units go back (docs/bundles.md)
     closed = Closed()
     for r in rows:
         closed.row(r.account_id, r.amount, r.parent_id, r.trunk_id)

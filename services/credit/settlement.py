@@ -42,6 +42,7 @@ from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
+from services.bundles import holds as bundle_holds
 from services.cdr.commands import CdrRecord
 from services.credit.holds import ROW, Closed, lock_accounts_of_calls
 from services.currency.amounts import SheetAmount, fx_columns
@@ -183,6 +184,9 @@ def close_reservations(
         if r.status == "open":
             freed.row(r.account_id, r.amount, r.parent_id, r.trunk_id)
     if changes:
+        # Bundle units a closed call still holds go back to their counters (docs/bundles.md).
+        if remembered(session, bundle_holds.ANY_BUNDLES, lambda: bundle_holds.any_bundles(session)):
+            bundle_holds.release(session, [cast(int, c["r_id"]) for c in changes])
         if session.get_bind().dialect.name == "postgresql":
             _close_all(session, changes)
         else:  # no round trips to save on SQLite

@@ -21,6 +21,7 @@ from rating import RatingPlan, normalise_number
 from rating.engine import compile_sheet
 from rating.errors import BillingError
 from rating.model import CallToRate, Rate, RateSheet
+from services.bundles import cdr as bundle_cdr
 from services.cdr.commands import CdrRecord
 from services.cdr.pricing import LevelCharge, Priced, Unratable
 from services.credit.settlement import remembered
@@ -36,8 +37,9 @@ def _did(uow: UnitOfWork, number: str) -> Did | None:
     )
 
 
-def price_inbound(uow: UnitOfWork, record: CdrRecord) -> Priced | None:
-    """The call's price at every level if it is a call to a DID, else None."""
+def price_inbound(uow: UnitOfWork, record: CdrRecord, cdr_id: int | None = None) -> Priced | None:
+    """The call's price at every level if it is a call to a DID, else None. `cdr_id`:
+    the CDR being rated (an `inbound` bundle's units are consumed under it)."""
     try:
         number = normalise_number(record.dst)
     except BillingError:
@@ -62,12 +64,18 @@ def price_inbound(uow: UnitOfWork, record: CdrRecord) -> Priced | None:
     }
     call = CallToRate(number, record.answer or record.start, record.billsec, True)
     levels = []
+    plans: dict[int, RatingPlan] = {}
     for line in level_prices(owner.path, service, prices):
         price = line.inbound_price if line.account_id is not None else did.inbound_cost
         account = session.get(Account, line.account_id) if line.account_id else owner
         assert account is not None
-        cost = _per_minute(number, price).rate_call(call)
+        plans[line.level] = _per_minute(number, price)
+        cost = plans[line.level].rate_call(call)
         levels.append(LevelCharge(account, line.level, None, cost, line.provider_id))
+    # Bundles that cover inbound calls (docs/bundles.md): taken off the level's price.
+    levels = bundle_cdr.split_levels(
+        session, levels, call, lambda lc: plans.get(lc.level), record, cdr_id, inbound=True
+    )
     return Priced(owner.id, levels)
 
 

@@ -6,6 +6,7 @@ from services.common.app import SiptarApplication, make_application
 from services.reseller.accounts_service import AccountsService
 from services.reseller.asterisk_service import AsteriskStatusService
 from services.reseller.audit_service import AuditService
+from services.reseller.bundle_service import BundleService
 from services.reseller.models import TNS
 from services.reseller.month_service import MonthService
 from services.reseller.password_service import ResellerPasswordService
@@ -33,6 +34,7 @@ def application() -> SiptarApplication:
             MonthService,
             AsteriskStatusService,
             VoucherService,
+            BundleService,
         ],
         tns=TNS,
         name="Reseller",

@@ -24,6 +24,7 @@ from client import SiptarClient, errors
 from client.connection import SERVICES
 from db.schema import Account, Cdr, PinLot
 from tests.e2e.test_ami_to_services import replay
+from tests.levels.bundle_world import bundle_cases, make_bundles
 from tests.levels.callback_cases import callback_cases
 from tests.levels.callshop_cases import callshop_cases
 from tests.levels.conftest import Tree
@@ -405,6 +406,7 @@ CASES: list[Case] = [
 CASES += month_cases(Case, lambda w, key: w.month[key])
 CASES += callshop_cases(Case)
 CASES += callback_cases(Case)
+CASES += bundle_cases(Case, lambda w, key: w.month[key])
 
 # R1 is above R2: these answer data about R2's subtree.
 R1_SEES: list[tuple[str, str, Args]] = [
@@ -445,6 +447,9 @@ TABLES = (
     "callshop_booths",
     "callshop_sessions",
     "callbacks",
+    "bundles",
+    "account_bundles",
+    "bundle_counters",
 )
 
 
@@ -476,6 +481,7 @@ async def make_world(tree: Tree, session_factory: Callable[[], Session]) -> Worl
         account_id=tree.ids["XC"], period_start=START, period_end=END
     )
     world.invoices["XC"] = int(invoice.invoice.id)
+    world.month.update(make_bundles(tree, world.month["x_service"]))
     vouchers = tree.api("X").reseller.CreateVouchers(
         count=1, value=Decimal(1), currency="USD", lot_name="X vouchers"
     )

@@ -59,6 +59,8 @@ NOT_LISTS = {
     ("billing", "GetPaymentReport"): "a report: one line per group of the period",
     ("reseller", "GetProfit"): "a report: one line per group of the period",
     ("cdr", "GetCallSummary"): "a report: one line per group of the period",
+    ("reseller", "CreateBundle"): "echoes the prefixes of one bundle sent (at most 1000)",
+    ("billing", "GetBundleUsage"): "the bundles one account holds on one day (a handful)",
 }
 
 
@@ -103,6 +105,8 @@ CASES = [
     Case("reseller", "ListVouchers", lambda w: {}, who="X"),
     Case("billing", "ListBooths", lambda w: {}, who="shop"),
     Case("billing", "ListSellRates", lambda w: {}, who="shop"),
+    Case("reseller", "ListBundles", lambda w: {}, who="X"),
+    Case("reseller", "ListAccountBundles", lambda w: {"account_id": w.id("XC")}, who="X"),
 ]
 SHOP_PASSWORD = "shop-password-1"
 # Lists the world holds fewer than two things of (live calls need a call up).

@@ -1,0 +1,89 @@
+"""Bundle units held by calls in progress: Authorize holds them on the counters (like
+money on a reservation), the CDR turns them into consumption, and a reservation closed
+without a rated CDR (unrated, expired, its channel gone) gives them back. Spyne-free.
+
+Every change is one conditional UPDATE per counter, in counter id order; the database's
+check (`consumed + reserved <= quantity`, never below zero) stands behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import cast
+
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.orm import Session
+
+from db.bundle_schema import AccountBundle, BundleCounter, BundleHold
+from services.recurring.keyed import rowcount
+
+COUNTERS = cast(Table, BundleCounter.__table__)
+# The memo key (services/credit/settlement.remembered) of `any_bundles` in a batch.
+ANY_BUNDLES = ("any bundles",)
+HOLDS = cast(Table, BundleHold.__table__)
+
+_TAKE = (
+    update(COUNTERS)
+    .where(
+        COUNTERS.c.id == bindparam("c_id"),
+        COUNTERS.c.consumed + COUNTERS.c.reserved + bindparam("n") <= COUNTERS.c.quantity,
+    )
+    .values(reserved=COUNTERS.c.reserved + bindparam("n"))
+)
+_GIVE_BACK = (
+    update(COUNTERS)
+    .where(COUNTERS.c.id == bindparam("c_id"), COUNTERS.c.reserved >= bindparam("n"))
+    .values(reserved=COUNTERS.c.reserved - bindparam("n"))
+)
+
+
+def any_bundles(session: Session) -> bool:
+    """Whether any account holds a bundle at all: without one there is no counter and no
+    hold, and the CDR path skips its bundle statements (asked once per listener batch)."""
+    return session.scalar(select(AccountBundle.id).limit(1)) is not None
+
+
+class HoldRefused(Exception):
+    """A counter no longer had the units (a writer that did not lock it first)."""
+
+
+def hold(session: Session, reservation_id: int, takes: Sequence[tuple[int, int]]) -> None:
+    """Hold `amount` units of each counter for the reservation (the caller holds the
+    counters' locks, taken after the account chain's)."""
+    wanted = sorted((c, n) for c, n in takes if n > 0)
+    for counter_id, amount in wanted:
+        if rowcount(session.execute(_TAKE, {"c_id": counter_id, "n": amount})) != 1:
+            raise HoldRefused(f"bundle counter {counter_id} has not {amount} units left")
+    if wanted:
+        session.execute(
+            HOLDS.insert(),
+            [{"reservation_id": reservation_id, "counter_id": c, "amount": n} for c, n in wanted],
+        )
+
+
+def holds_of(session: Session, reservation_id: int) -> dict[int, int]:
+    """counter id -> units the reservation holds."""
+    rows = session.execute(
+        select(BundleHold.counter_id, BundleHold.amount).where(
+            BundleHold.reservation_id == reservation_id
+        )
+    ).all()
+    return {int(c): int(n) for c, n in rows}
+
+
+def release(session: Session, reservation_ids: Iterable[int]) -> None:
+    """Give back what the reservations still hold (their CDR consumed nothing of it, or
+    never came) and forget the holds."""
+    ids = sorted(set(reservation_ids))
+    if not ids:
+        return
+    rows = session.execute(
+        select(BundleHold.counter_id, BundleHold.amount)
+        .where(BundleHold.reservation_id.in_(ids))
+        .order_by(BundleHold.counter_id)
+    ).all()
+    if not rows:
+        return
+    for counter_id, amount in rows:
+        session.execute(_GIVE_BACK, {"c_id": counter_id, "n": amount})
+    session.execute(delete(BundleHold).where(BundleHold.reservation_id.in_(ids)))
