@@ -240,7 +240,7 @@ class RatingPlan:
         with decimal.localcontext() as context:
             context.prec = PRECISION
             cost = self._cost_function(rate, segments, offset)
-            return last_affordable(cost, available, rate.included_seconds + reach)
+            return last_affordable(cost, available, rate.included_seconds + reach, 0)
 
     def _cost_function(
         self, rate: Rate, segments: list[Segment], offset: int
@@ -331,7 +331,7 @@ class RatingPlan:
 
 
 def last_affordable(
-    cost: Callable[[int], Number], available: Number, highest: int, lowest: int = 0
+    cost: Callable[[int], Number], available: Number, highest: int, lowest: int
 ) -> int:
     """The largest d in [lowest, highest] with cost(d) <= available, for a non-decreasing
     cost; `lowest` if there is none. A binary search: about 17 costs for a day."""

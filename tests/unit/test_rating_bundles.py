@@ -173,6 +173,25 @@ class TestConsumption:
             (Consumption(1, 70),),
         )
         assert split.paid.cost == 0
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 31), bundles)
+        assert (split.free_seconds, split.consumed) == (1, (Consumption(1, 1),))
+
+    def test_a_call_of_free_below_seconds_takes_nothing_even_past_the_included_ones(
+        self,
+    ) -> None:
+        plan = flat("0.06", included_seconds=2, free_below=10)
+        bundles = [per_second(1, 500)]
+        for billsec in (8, 10):
+            split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, billsec), bundles)
+            assert (split.free_seconds, split.consumed, split.paid.cost) == (0, (), 0)
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 11), bundles)
+        assert (split.free_seconds, split.consumed) == (9, (Consumption(1, 9),))
+
+    def test_a_bundle_after_the_call_is_covered_takes_nothing(self) -> None:
+        plan = flat("0.06")
+        bundles = [per_second(1, 100), Allowance(2, CALLS, 1, False, None), per_second(3, 9)]
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 100), bundles)
+        assert split.consumed == (Consumption(1, 100),)
 
     def test_a_catch_all_group_covers_every_number(self) -> None:
         assert Allowance(1, SECONDS, 10, True, ("*",)).covers("99")
