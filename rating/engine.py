@@ -203,9 +203,8 @@ class RatingPlan:
         later in the call has no rate (max_duration stops at that edge, too)."""
         _check_seconds(limit, "limit")
         rate = self.find_rate(number, start)
+        # A call within its included seconds reaches `limit`: its horizon is <= 0.
         horizon = limit - rate.included_seconds
-        if horizon <= 0:
-            return limit
         _, reach = self._segments(rate, number, start, horizon, strict=False)
         return rate.included_seconds + reach
 

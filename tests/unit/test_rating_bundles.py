@@ -270,3 +270,40 @@ class TestAllowanceChecks:
         assert (
             str(refused.value) == f"billsec must be a whole number of seconds >= 0, not {billsec!r}"
         )
+
+
+class TestEngineOffsets:
+    """The engine's side of the split (RatingPlan.reach, max_duration_from) where the
+    generated sheets of the property tests seldom go."""
+
+    def test_a_band_without_a_rate_later_in_the_call_stops_the_reach_and_the_bundles(
+        self,
+    ) -> None:
+        peak_only = Rate(
+            "34", "Spain", Decimal("0.06"), weekdays=WEEKDAYS, time_from=time(8), time_to=time(18)
+        )
+        plan = compile_sheet(RateSheet("peak", (peak_only,), timezone="Europe/Madrid"))
+        start = datetime(2025, 1, 6, 16, 59, tzinfo=UTC)  # 17:59 in Madrid
+        assert plan.reach(MOBILE, start, 3600) == 60
+        assert plan.reach(MOBILE, start, 30) == 30
+        bundles = [per_second(1, 300)]
+        assert max_seconds_with_bundles(plan, MOBILE, start, Decimal(5), 3600, bundles) == (60, 60)
+
+    def test_the_reach_of_a_call_within_its_included_seconds_is_the_limit(self) -> None:
+        plan = flat("0.06", included_seconds=30)
+        assert [plan.reach(MOBILE, MONDAY_17_56, limit) for limit in (0, 1, 30, 31)] == [
+            0,
+            1,
+            30,
+            31,
+        ]
+        with pytest.raises(InvalidInput) as refused:
+            plan.reach(MOBILE, MONDAY_17_56, -1)
+        assert str(refused.value) == "limit must be a whole number of seconds >= 0, not -1"
+
+    def test_the_included_seconds_are_affordable_with_nothing_despite_a_connect_fee(
+        self,
+    ) -> None:
+        plan = flat("0.06", included_seconds=30, connect_fee=Decimal("0.05"))
+        assert plan.max_duration(MOBILE, MONDAY_17_56, Decimal(0), 3600) == 30
+        assert plan.max_duration_from(MOBILE, MONDAY_17_56, Decimal(0), 3600, 20) == 50
