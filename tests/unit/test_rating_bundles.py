@@ -94,6 +94,14 @@ class TestTheWorkedExample:
 
 
 class TestConsumption:
+    def test_after_a_bundle_ends_mid_block_the_rest_is_rounded_from_there(self) -> None:
+        plan = flat("0.06", 60, 60)  # a 90 s call bills 120 s
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 90), [per_second(1, 30)])
+        # The 60 s left are one block of 60 s from second 30, not the 90 s the call
+        # has left of its own two blocks.
+        assert [(p.start_second, p.billed_seconds) for p in split.paid.parts] == [(30, 60)]
+        assert split.paid.cost == Decimal("0.0600")
+
     def test_a_bundle_at_increments_covers_whole_blocks_and_keeps_the_rest(self) -> None:
         plan = flat("0.06", 60, 60, connect_fee=Decimal("0.10"))
         call = CallToRate(MOBILE, MONDAY_17_56, 150)
