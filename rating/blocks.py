@@ -53,7 +53,7 @@ def opening_seconds(seconds: int, initial: int, increment: int, mode: BlockMode)
 
 
 def pieces(
-    segments: Sequence[Segment], seconds: int, mode: BlockMode, offset: int = 0
+    segments: Sequence[Segment], seconds: int, mode: BlockMode, offset: int
 ) -> Iterator[Piece]:
     """The billed pieces of the seconds [offset, seconds) of a call, in order."""
     last = len(segments) - 1
@@ -69,7 +69,7 @@ def pieces(
             yield _flat_piece(rate, begin, end, mode, offset)
 
 
-def amount(segments: Sequence[Segment], seconds: int, mode: BlockMode, offset: int = 0) -> Decimal:
+def amount(segments: Sequence[Segment], seconds: int, mode: BlockMode, offset: int) -> Decimal:
     """Sum of price per minute x billed seconds over the pieces (divide by 60 for money):
     one division at the end keeps the sum exact."""
     total = Decimal(0)
@@ -78,9 +78,7 @@ def amount(segments: Sequence[Segment], seconds: int, mode: BlockMode, offset: i
     return total
 
 
-def billed_seconds(
-    segments: Sequence[Segment], seconds: int, mode: BlockMode, offset: int = 0
-) -> int:
+def billed_seconds(segments: Sequence[Segment], seconds: int, mode: BlockMode, offset: int) -> int:
     """The billed seconds of the seconds [offset, seconds) of a call."""
     return sum(piece[2] for piece in pieces(segments, seconds, mode, offset))
 

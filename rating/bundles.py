@@ -141,9 +141,9 @@ def max_seconds_with_bundles(
     limit = plan.reach(number, start, cap)
     free, _ = _coverage(plan, CallToRate(number, start, limit), usable)
     granted = plan.max_duration_from(number, start, money, limit, free)
-    if granted < limit:  # a shorter call: the bundles cover it as far as they reach
-        free, _ = _coverage(plan, CallToRate(number, start, granted), usable)
-    return granted, free
+    # A shorter call: the bundles cover it as far as they reach.
+    covered, _ = _coverage(plan, CallToRate(number, start, granted), usable)
+    return granted, covered
 
 
 def _coverage(
@@ -154,9 +154,9 @@ def _coverage(
     if not usable:
         return 0, ()
     rate = plan.find_rate(call.number, call.start)
-    seconds = call.billsec - rate.included_seconds  # the rated seconds
-    if not call.answered or call.billsec <= rate.free_below or seconds <= 0:
+    if not call.answered or call.billsec <= rate.free_below:
         return 0, ()
+    seconds = max(call.billsec - rate.included_seconds, 0)  # the rated seconds
     position = 0
     consumed: list[Consumption] = []
     for allowance in usable:
@@ -187,10 +187,8 @@ def _cover(
         end = min(seconds, position + remaining)
         return end, end - position
     billed = plan.billed_from(call, position)
-    whole = billed(seconds)
-    if whole <= remaining:
-        return seconds, whole
-    # The longest stretch whose billed seconds fit: billed seconds are at least the real
-    # ones, so it ends by position + remaining; billed(end) does not decrease.
+    # The longest stretch whose billed seconds fit (the whole rest of the call, first
+    # tried): billed seconds are at least the real ones, so it ends by position +
+    # remaining, and billed(end) does not decrease.
     end = last_affordable(billed, remaining, min(seconds, position + remaining), position)
     return end, billed(end)

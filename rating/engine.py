@@ -308,9 +308,8 @@ class RatingPlan:
         if self._versions:
             return self.at(start).reach(number, start, limit)
         rate = self.find_rate(number, start)
+        # A call within its included seconds reaches `limit`: its horizon is <= 0.
         horizon = limit - rate.included_seconds
-        if horizon <= 0:
-            return limit
         _, reach = self._segments(rate, number, start, horizon, strict=False)
         return rate.included_seconds + reach
 
@@ -347,7 +346,7 @@ class RatingPlan:
         with decimal.localcontext() as context:
             context.prec = PRECISION
             cost = self._cost_function(rate, segments, offset)
-            return last_affordable(cost, available, rate.included_seconds + reach)
+            return last_affordable(cost, available, rate.included_seconds + reach, 0)
 
     def _cost_function(
         self, rate: Rate, segments: list[Segment], offset: int
@@ -438,7 +437,7 @@ class RatingPlan:
 
 
 def last_affordable(
-    cost: Callable[[int], Number], available: Number, highest: int, lowest: int = 0
+    cost: Callable[[int], Number], available: Number, highest: int, lowest: int
 ) -> int:
     """The largest d in [lowest, highest] with cost(d) <= available, for a non-decreasing
     cost; `lowest` if there is none. A binary search: about 17 costs for a day."""

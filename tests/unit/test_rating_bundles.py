@@ -94,6 +94,14 @@ class TestTheWorkedExample:
 
 
 class TestConsumption:
+    def test_after_a_bundle_ends_mid_block_the_rest_is_rounded_from_there(self) -> None:
+        plan = flat("0.06", 60, 60)  # a 90 s call bills 120 s
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 90), [per_second(1, 30)])
+        # The 60 s left are one block of 60 s from second 30, not the 90 s the call
+        # has left of its own two blocks.
+        assert [(p.start_second, p.billed_seconds) for p in split.paid.parts] == [(30, 60)]
+        assert split.paid.cost == Decimal("0.0600")
+
     def test_a_bundle_at_increments_covers_whole_blocks_and_keeps_the_rest(self) -> None:
         plan = flat("0.06", 60, 60, connect_fee=Decimal("0.10"))
         call = CallToRate(MOBILE, MONDAY_17_56, 150)
@@ -173,6 +181,25 @@ class TestConsumption:
             (Consumption(1, 70),),
         )
         assert split.paid.cost == 0
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 31), bundles)
+        assert (split.free_seconds, split.consumed) == (1, (Consumption(1, 1),))
+
+    def test_a_call_of_free_below_seconds_takes_nothing_even_past_the_included_ones(
+        self,
+    ) -> None:
+        plan = flat("0.06", included_seconds=2, free_below=10)
+        bundles = [per_second(1, 500)]
+        for billsec in (8, 10):
+            split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, billsec), bundles)
+            assert (split.free_seconds, split.consumed, split.paid.cost) == (0, (), 0)
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 11), bundles)
+        assert (split.free_seconds, split.consumed) == (9, (Consumption(1, 9),))
+
+    def test_a_bundle_after_the_call_is_covered_takes_nothing(self) -> None:
+        plan = flat("0.06")
+        bundles = [per_second(1, 100), Allowance(2, CALLS, 1, False, None), per_second(3, 9)]
+        split = split_call(plan, CallToRate(MOBILE, MONDAY_17_56, 100), bundles)
+        assert split.consumed == (Consumption(1, 100),)
 
     def test_a_catch_all_group_covers_every_number(self) -> None:
         assert Allowance(1, SECONDS, 10, True, ("*",)).covers("99")
@@ -251,3 +278,40 @@ class TestAllowanceChecks:
         assert (
             str(refused.value) == f"billsec must be a whole number of seconds >= 0, not {billsec!r}"
         )
+
+
+class TestEngineOffsets:
+    """The engine's side of the split (RatingPlan.reach, max_duration_from) where the
+    generated sheets of the property tests seldom go."""
+
+    def test_a_band_without_a_rate_later_in_the_call_stops_the_reach_and_the_bundles(
+        self,
+    ) -> None:
+        peak_only = Rate(
+            "34", "Spain", Decimal("0.06"), weekdays=WEEKDAYS, time_from=time(8), time_to=time(18)
+        )
+        plan = compile_sheet(RateSheet("peak", (peak_only,), timezone="Europe/Madrid"))
+        start = datetime(2025, 1, 6, 16, 59, tzinfo=UTC)  # 17:59 in Madrid
+        assert plan.reach(MOBILE, start, 3600) == 60
+        assert plan.reach(MOBILE, start, 30) == 30
+        bundles = [per_second(1, 300)]
+        assert max_seconds_with_bundles(plan, MOBILE, start, Decimal(5), 3600, bundles) == (60, 60)
+
+    def test_the_reach_of_a_call_within_its_included_seconds_is_the_limit(self) -> None:
+        plan = flat("0.06", included_seconds=30)
+        assert [plan.reach(MOBILE, MONDAY_17_56, limit) for limit in (0, 1, 30, 31)] == [
+            0,
+            1,
+            30,
+            31,
+        ]
+        with pytest.raises(InvalidInput) as refused:
+            plan.reach(MOBILE, MONDAY_17_56, -1)
+        assert str(refused.value) == "limit must be a whole number of seconds >= 0, not -1"
+
+    def test_the_included_seconds_are_affordable_with_nothing_despite_a_connect_fee(
+        self,
+    ) -> None:
+        plan = flat("0.06", included_seconds=30, connect_fee=Decimal("0.05"))
+        assert plan.max_duration(MOBILE, MONDAY_17_56, Decimal(0), 3600) == 30
+        assert plan.max_duration_from(MOBILE, MONDAY_17_56, Decimal(0), 3600, 20) == 50
