@@ -283,6 +283,8 @@ class TestWhichTrunkCarriedIt:
         assert self.carried(uow, "t.1", dstchannel=channel, extra={"Trunk": " spain "}) == spain
         assert self.carried(uow, "t.2", dstchannel=channel, extra={"Trunk": "nope"}) == 1
         assert self.carried(uow, "t.3", dstchannel="SIP/gw7-0000000a") == gateway
+        # by its name too, whatever its dial string ends in
+        assert self.carried(uow, "t.7", dstchannel="PJSIP/gateway-0000000d") == gateway
         local = "Local/34911234567@spain-0000001b;1"
         assert self.carried(uow, "t.4", dstchannel=local) == spain
         assert self.carried(uow, "t.5", dstchannel="SIP/unknown-0000000b") is None

@@ -16,9 +16,11 @@ from sqlalchemy import select, update
 from db import ledger
 from db.schema import Account, LiveCall, Reservation
 from db.session import UnitOfWork
+from services.cdr.usecases import Outcome
 from services.credit.policy import CreditPolicy
 from services.credit.slices import Extensions, extend_due
 from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID, customer, sheet
+from tests.credit.test_authorize import cdr, record, reservations
 from tests.credit.test_slices import AST, answered, auth, rows
 
 D = Decimal
@@ -54,6 +56,20 @@ class TestWhenACallIsDue:
         # 60 s reserved, extend_ahead(60) = 30 s: at 29 s, 31 s are left.
         assert extend(uow, 29) == Extensions()
         assert extend(uow, 30).extended == {call: 120}
+
+    def test_five_minute_slices_are_extended_a_minute_before_their_end(self, uow: Uow) -> None:
+        five = CreditPolicy()
+        a = auth(uow, five, account="acct1001", uniqueid="d.8")
+        assert a.reserved_seconds == 300
+        answered(uow, "d.8")
+        assert extend(uow, 239, five) == Extensions()
+        assert extend(uow, 240, five).extended == {a.reservation_id: 600}
+
+    def test_a_call_not_due_yet_does_not_hold_up_the_next_one(self, uow: Uow) -> None:
+        later = alice_call(uow, "d.9", answered_after=30)  # the older call, 10 s up
+        sooner = alice_call(uow, "d.10")  # 40 s up
+        assert extend(uow, 40).extended == {sooner: 120}
+        assert held(uow, later)[0] == (60, D("0.018"))
 
     def test_a_second_begun_counts_as_spent(self, uow: Uow) -> None:
         # 29.2 s after the answer the 30th second has begun: 30 s are left at most.
@@ -148,6 +164,26 @@ class TestHowFar:
         assert (done.extended, done.refused) == ({first: 120, second: 120}, [])
         assert [held(uow, call)[1] for call in (first, second)] == [(120, D("0.024"))] * 2
 
+    def test_a_customer_of_the_operator_is_one_level(self, uow: Uow) -> None:
+        # Carol Ltd is the admin's own customer: her reservation has no reseller rows.
+        a = auth(uow, MINUTE, account="acct1003", uniqueid="h.12")
+        answered(uow, "h.12")
+        assert extend(uow, 40).extended == {a.reservation_id: 120}
+        assert len(held(uow, a.reservation_id)) == 1
+
+    def test_the_money_of_a_settled_call_is_free_again(self, uow: Uow) -> None:
+        # 0.054 pays 180 s; a first call of 60 s is settled (0.018): 120 s are left for
+        # the second, which holds 60 of them and may be extended by the other 60.
+        with uow() as u:
+            account = customer(u, "Again", credit=D("0.054"), accountcode="again")
+        auth(uow, MINUTE, account="again", uniqueid="h.13")
+        assert record(uow, cdr("h.13", "again", 60)) is Outcome.RATED
+        a = auth(uow, MINUTE, account="again", uniqueid="h.14")
+        assert a.max_seconds == 120
+        answered(uow, "h.14")
+        assert extend(uow, 40).extended == {a.reservation_id: 120}
+        assert {r.status for r in reservations(uow, account)} == {"settled", "open"}
+
     def test_a_postpaid_accounts_limit_pays_and_a_prepaid_ones_does_not(self, uow: Uow) -> None:
         with uow() as u:
             customer(u, "Post", postpaid_limit=D("0.036"), accountcode="post")
@@ -237,7 +273,8 @@ class TestRefusedOrLeftAlone:
                 .values(status="settled")
             )
             u.commit()
-        assert extend(uow, 40) == Extensions()
+        normal = alice_call(uow, "r.6")  # after them: still extended
+        assert extend(uow, 40) == Extensions(extended={normal: 120})
         assert held(uow, half) == held(uow, whole) == [(60, D("0.018")), (60, D("0.012"))]
 
     def test_a_refusal_is_logged_with_the_number_of_calls(
