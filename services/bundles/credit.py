@@ -28,6 +28,7 @@ from rating.model import CallToRate
 from rating.money import ZERO
 from services.bundles.cdr import allowances
 from services.bundles.counters import Counter, counters
+from services.bundles.holds import any_bundles, holds_of
 
 _KEY = "siptar.bundles.authorize"
 
@@ -113,3 +114,54 @@ def free_part(
         takes += [(c.bundle_id, c.amount) for c in split.consumed if c.amount]
         stretch = max(stretch, min(split.free_seconds, call.billsec))
     return FreePart(takes, stretch, dict(levels))
+
+
+def held_allowances(
+    session: Session, reservation_id: int, account_ids: list[int], start: datetime
+) -> dict[int, list[Allowance]]:
+    """account id -> what the call's bundle holds give it, as allowances of exactly the
+    held units (in consumption order): the listener's slice extension prices the rest of
+    a bundled call with them, as Authorize did, so a call is not cut when its free part
+    ends while its money still pays. Empty for a call without holds."""
+    held = holds_of(session, reservation_id)
+    if not held:
+        return {}
+    found = counters(session, account_ids, start.astimezone(UTC).date())
+    return {
+        account: [
+            Allowance(c.counter_id, c.unit, held[c.counter_id], c.per_second, c.prefixes, c.inbound)
+            for c in mine
+            if c.counter_id in held
+        ]
+        for account, mine in found.items()
+    }
+
+
+def extension_cost(plan: RatingPlan, call: CallToRate, offered: list[Allowance] | None) -> Decimal:
+    """What a level holds in money for `call` (its new reserved length): the paid rest."""
+    return split_call(plan, call, offered).paid.cost if offered else plan.rate_call(call).cost
+
+
+def extension_seconds(
+    plan: RatingPlan,
+    number: str,
+    start: datetime,
+    money: Decimal,
+    cap: int,
+    offered: list[Allowance] | None,
+) -> int:
+    """The longest call (within `cap`) the level's held units and then its money pay for."""
+    if not offered:
+        return plan.max_duration(number, start, money, cap)
+    return max_seconds_with_bundles(plan, number, start, max(money, ZERO), cap, offered)[0]
+
+
+__all__ = [
+    "FreePart",
+    "any_bundles",
+    "extension_cost",
+    "extension_seconds",
+    "free_part",
+    "held_allowances",
+    "max_duration",
+]

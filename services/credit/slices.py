@@ -28,9 +28,11 @@ from sqlalchemy import Select, Table, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from db.schema import Account, LiveCall, Reservation
+from rating.bundles import Allowance
 from rating.errors import BillingError
 from rating.model import CallToRate
 from rating.money import ZERO, quantize
+from services.bundles import credit as bundle_credit
 from services.credit.expiry import LONGEST_MARGIN
 from services.credit.holds import add_reserved
 from services.credit.policy import CreditPolicy, extend_ahead, extension_target
@@ -63,6 +65,8 @@ class LiveReservation:
     reserved_seconds: int
     max_seconds: int
     levels: list[Level]  # the customer first, then each reseller up
+    # account id -> the bundle units the call holds at that level (docs/bundles.md)
+    free: dict[int, list[Allowance]] = field(default_factory=dict)
 
 
 @dataclass
@@ -111,7 +115,11 @@ def extend_one(
             money = fx_credit.money_in_sheet_currency(
                 session, account, plan, money, call.created_at
             )
-            seconds = min(seconds, plan.max_duration(call.number, call.created_at, money, seconds))
+            offered = call.free.get(account.id)  # a bundled call: its held units first
+            most = bundle_credit.extension_seconds(
+                plan, call.number, call.created_at, money, seconds, offered
+            )
+            seconds = min(seconds, most)
         except BillingError:
             return call.reserved_seconds
         plans.append(plan)
@@ -119,7 +127,7 @@ def extend_one(
         return call.reserved_seconds
     rated = CallToRate(call.number, call.created_at, seconds, True)
     for level, plan in zip(call.levels, plans, strict=True):
-        cost = plan.rate_call(rated).cost
+        cost = bundle_credit.extension_cost(plan, rated, call.free.get(level.account_id))
         # Currencies (docs/currencies.md): held in the account's currency.
         payer = accounts[level.account_id]
         cost = fx_credit.held_in_account_currency(session, payer, plan, cost, call.created_at)
@@ -146,6 +154,12 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
         account_ids.update(level.account_id for level in rows)
     accounts = _lock(session, account_ids)
     calls = _load(session, now, asterisk, [r for r, _ in candidates], levels)
+    if bundle_credit.any_bundles(session):  # the units bundled calls hold, by level
+        for call in calls:
+            ids = [lv.account_id for lv in call.levels]
+            call.free = bundle_credit.held_allowances(
+                session, call.reservation_id, ids, call.created_at
+            )
     # What each account holds, from its locked row (kept by every writer, holds.py).
     reserved = {a.id: a.reserved for a in accounts.values()}
     grown: dict[int, Decimal] = {}

@@ -27,7 +27,10 @@ from db.session import UnitOfWork
 from services.bundles.counters import counters
 from services.credit.authorize import AuthorizeRequest, authorize
 from services.credit.expiry import expire_due
+from services.credit.policy import CreditPolicy
+from services.credit.slices import extend_due
 from tests.credit.builders import NOON, RESELLER_ID, customer
+from tests.credit.test_slices import AST, answered
 
 D = Decimal
 CALLS = 50
@@ -142,3 +145,28 @@ def test_a_call_with_money_and_bundle_seconds_gets_both(uow: Uow, demo: None) ->
     with uow() as u:
         a = authorize(u, None, AuthorizeRequest("34911234567", "both"), NOON)
     assert (a.allowed, a.max_seconds, a.reserved) == (True, 120, D("0.018"))
+
+
+def test_the_listener_extends_a_bundled_call_past_its_free_part_with_its_money(
+    uow: Uow, demo: None
+) -> None:
+    """60 free seconds, money for one more minute, one-minute slices: the first stretch
+    is the free minute (nothing held); when it runs out the extension prices the rest
+    past the held units, so the paid minute is granted. Priced from the call's start at
+    the full sheet, the money would pay for the free minute again and the call would be
+    cut when its bundle ends."""
+    with uow() as u:
+        with_bundle(u, "Ext", 60, credit=D("0.018"), accountcode="ext", credit_slice_seconds=60)
+    with uow() as u:
+        a = authorize(u, None, AuthorizeRequest("34911234567", "ext", uniqueid="ext.1"), NOON)
+    assert (a.allowed, a.max_seconds, a.reserved_seconds, a.reserved) == (True, 120, 60, D(0))
+    answered(uow, "ext.1")
+    with uow() as u:
+        done = extend_due(u.session, NOON + timedelta(seconds=30), CreditPolicy(), AST)
+        u.commit()
+    assert done.extended == {a.reservation_id: 120} and done.refused == []
+    with uow() as u:
+        row = u.session.get(Reservation, a.reservation_id)
+        assert row is not None and row.amount == D("0.018")  # the paid minute only
+        account = u.session.scalars(select(Account).where(Account.accountcode == "ext")).one()
+        assert account.reserved == D("0.018")  # kept with the row (services/credit/holds.py)
