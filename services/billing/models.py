@@ -55,6 +55,8 @@ class CallQuote(ComplexModel):
     # Quoted by account: its currency and what it would pay in it (docs/currencies.md).
     account_currency = Unicode
     account_cost = Money
+    # Quoted by account: the seconds its bundles would cover; `cost` is the paid rest.
+    bundle_seconds = Integer
 
 
 class PasswordChanged(ComplexModel):

@@ -76,7 +76,9 @@ class BillingService(ServiceBase):
     ) -> models.CallQuote:
         """What a call to `number` starting at `start` (default now; without an offset,
         UTC) lasting `duration` billable seconds costs, by a rate sheet or by an
-        account's sheet (your own when both are empty)."""
+        account's sheet (your own when both are empty). By account, the account's
+        bundles as they stand now cover what they can (`bundle_seconds`; `cost` is the
+        paid rest); nothing is held or consumed."""
         req = request(ctx)
         q = usecases.quote_call(
             req.uow,
@@ -109,4 +111,5 @@ class BillingService(ServiceBase):
             ],
             account_currency=q.account_currency or None,
             account_cost=money(q.account_cost),
+            bundle_seconds=q.bundle_seconds,
         )

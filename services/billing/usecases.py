@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -16,6 +16,7 @@ from rating import normalise_number
 from rating.errors import InvalidInput, NotFound
 from rating.model import CallCost, CallToRate
 from rating.money import ZERO, to_money
+from services.bundles import credit as bundle_credit
 from services.common.caller import Caller, managed_account, visible_account
 from services.currency.quotes import in_account_currency
 from services.recurring.payment import settle_after_payment
@@ -44,6 +45,8 @@ class Quote:
     # the rate in force at the call's start.
     account_currency: str = ""
     account_cost: Decimal | None = None
+    # Quoted by account: the seconds its bundles would cover (`cost` is the paid rest).
+    bundle_seconds: int = 0
 
 
 def get_balance(uow: UnitOfWork, caller: Caller, account_id: int | None) -> Balance:
@@ -107,6 +110,10 @@ def quote_call(
     plan = plans.plan(uow.session, sheet.id)
     call = CallToRate(number=normalise_number(number), start=moment, billsec=duration)
     quote = Quote(sheet_id=sheet.id, currency=sheet.currency, cost=plan.rate_call(call))
+    if sheet_id is None:  # by account: its bundles as they stand now (docs/bundles.md)
+        payer = visible_account(uow.session, caller, account_id)
+        if (free := bundle_credit.quoted(uow.session, payer.id, plan, call)) is not None:
+            quote = replace(quote, cost=free[0], bundle_seconds=free[1])
     # By account: also in the account's currency (raises NoExchangeRate without a rate).
     return in_account_currency(uow.session, quote, sheet_id, account_id, caller, moment)
 

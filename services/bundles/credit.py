@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from db.schema import Account
 from rating import RatingPlan
 from rating.bundles import Allowance, max_seconds_with_bundles, split_call
-from rating.model import CallToRate
+from rating.model import CallCost, CallToRate
 from rating.money import ZERO
 from services.bundles.cdr import allowances
 from services.bundles.counters import Counter, counters
@@ -156,6 +156,21 @@ def extension_seconds(
     return max_seconds_with_bundles(plan, number, start, max(money, ZERO), cap, offered)[0]
 
 
+def quoted(
+    session: Session, account_id: int, plan: RatingPlan, call: CallToRate
+) -> tuple[CallCost, int] | None:
+    """What `call` would cost the account with its bundles as they stand now (nothing is
+    held or consumed): the paid part and the free seconds; None when no bundle of the
+    account covers any of it (QuoteCall by account, docs/bundles.md)."""
+    if not any_bundles(session):
+        return None
+    mine = counters(session, [account_id], call.start.astimezone(UTC).date()).get(account_id)
+    if not mine:
+        return None
+    split = split_call(plan, call, allowances(mine, {}))
+    return (split.paid, split.free_seconds) if split.free_seconds else None
+
+
 __all__ = [
     "FreePart",
     "any_bundles",
@@ -164,4 +179,5 @@ __all__ = [
     "free_part",
     "held_allowances",
     "max_duration",
+    "quoted",
 ]

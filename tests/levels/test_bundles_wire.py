@@ -79,6 +79,25 @@ def test_a_reseller_sells_bundles_in_order_and_a_new_period_starts_full(
     assert [u.name for u in later.items] == [mobile.name]
 
 
+def test_quotecall_by_account_counts_its_bundles_and_takes_nothing(tree: Tree) -> None:
+    """C1's sheet bills Spain 30 s then 6 s and has no connect fee: with 60 free seconds
+    a 120 s call pays the 60 s after them, which bill like a whole 60 s call. By sheet
+    the quote knows no account; nothing is held or consumed."""
+    c1 = tree.api("C1").billing
+    spain = {"number": "34911234567"}
+    minute, two = c1.QuoteCall(duration=60, **spain), c1.QuoteCall(duration=120, **spain)
+    assert two.cost > minute.cost > 0 and not two.bundle_seconds
+    r2 = tree.api("R2").reseller
+    free = r2.CreateBundle(bundle={"name": "1 min Spain", "quantity": 60, "prefixes": ["34"]})
+    r2.AssignBundle(account_id=tree.ids["C1"], bundle_id=free.id, start=START)
+    quoted = c1.QuoteCall(duration=120, **spain)
+    assert (quoted.bundle_seconds, quoted.cost, quoted.billed_seconds) == (60, minute.cost, 60)
+    by_sheet = c1.QuoteCall(sheet_id=quoted.sheet_id, duration=120, **spain)
+    assert (by_sheet.cost, by_sheet.bundle_seconds or 0) == (two.cost, 0)
+    (usage,) = c1.GetBundleUsage().items
+    assert (usage.consumed, usage.reserved, usage.remaining) == (0, 0, 60)
+
+
 def test_bad_bundles_answer_a_fault_and_change_nothing(
     tree: Tree, session_factory: Callable[[], Session]
 ) -> None:
