@@ -75,12 +75,13 @@ def test_statements_per_authorize_are_the_same_at_every_depth(uow: Uow) -> None:
         counts[depth], sent[depth] = statements(uow, code, 1)
     assert len(set(counts.values())) == 1, (counts, sent[max(DEPTHS)])
     # identify, lock the chain, the sheets' versions, expiry's look-up, whether the number
-    # is another account's (on-net: services/onnet/callee.py), the route and its
+    # is another account's (on-net: services/onnet/callee.py), the chain's bundles
+    # (services/bundles/counters.py: one look-up for every level), the route and its
     # trunks, the buy sheets' versions, the trunk's channel, the ids, the INSERT, the
     # accounts' `reserved` (what the chain holds is read from the locked rows, a trunk's
     # count from its row: neither is a statement of its own any more).
     # (SQLite's BEGIN IMMEDIATE is a statement of its own: not counted here.)
-    assert len([q for q in sent[0] if not q.startswith("BEGIN")]) == 12, sent[0]
+    assert len([q for q in sent[0] if not q.startswith("BEGIN")]) == 13, sent[0]
     # And the reservations are all there, each reseller's pointing at the customer's.
     with uow() as u:
         rows = u.session.execute(
