@@ -10,7 +10,11 @@ BundleUnit = Unicode(values=["seconds", "calls"], type_name="BundleUnit", __name
 BundlePeriod = Unicode(
     values=["daily", "weekly", "monthly"], type_name="BundlePeriod", __namespace__=TNS
 )
-Prefix = Unicode(min_len=1, max_len=20, pattern="[0-9]+", type_name="BundlePrefix")
+# Named in the service's namespace: without one spyne puts it in a namespace of its own,
+# whose prefix in the WSDL (s0 or s1) changed from one process to the next.
+Prefix = Unicode(
+    min_len=1, max_len=20, pattern="[0-9]+", type_name="BundlePrefix", __namespace__=TNS
+)
 
 
 class NewBundle(ComplexModel):
