@@ -133,3 +133,18 @@ async def test_five_minutes_with_three_left_are_three_free_and_two_paid_at_every
 
     usage = tree.api("C1").billing.GetBundleUsage(day=date(2026, 11, 23))
     assert [(u.consumed, u.reserved, u.remaining) for u in usage.items] == [(300, 0, 0)]
+
+    # C1's invoice up to now (the listener charged the calls when it stored them): the
+    # calls at what C1 paid, the bundle's minutes apart at no cost (ledger kind `bundle`,
+    # services/billing/invoice_lines.py).
+    invoice = tree.api("R2").billing.CreateInvoice(
+        account_id=tree.ids["C1"],
+        period_start=datetime(2026, 11, 1, tzinfo=UTC),
+        period_end=datetime.now(UTC),
+    )
+    lines = {line.kind: line for line in invoice.lines}
+    assert lines["call"].amount == D("0.0600")
+    assert (lines["bundle"].description, lines["bundle"].amount) == (
+        "Bundle usage (no charge): Spain mobile 5 min",
+        D("0"),
+    )
