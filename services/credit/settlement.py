@@ -337,6 +337,16 @@ def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
     return remembered(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
 
 
+def trunk_of_channel(session: Session, channel: str) -> Trunk | None:
+    """The trunk a channel's peer names (`PJSIP/carrier1-00000002`: the trunk `carrier1`,
+    or the one whose dial string ends in `@carrier1`), if any."""
+    match = _CHANNEL.match(channel.strip())
+    if match is None:
+        return None
+    peer = match.group("peer")
+    return remembered(session, ("trunk", "", peer), lambda: _find_trunk(session, "", peer))
+
+
 def _reserved_trunk(session: Session, uniqueid: str) -> Trunk | None:
     """The trunk the call's reservation was made for: what a CDR without a Trunk field
     and without a trunk's channel name (Master.csv; Local-channel trunks) was carried

@@ -11,11 +11,7 @@ the buy cost), so the listener's common path pays one dictionary lookup.
 
 from __future__ import annotations
 
-import re
-
-from sqlalchemy import or_, select
-
-from db.schema import Account, Trunk
+from db.schema import Account
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import BillingError
@@ -27,15 +23,13 @@ from services.credit import settlement
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plan_for
 
-_PEER = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
-
 
 def price_onnet(uow: UnitOfWork, record: CdrRecord) -> pricing.Priced | None:
     """The on-net call's price at every level, or None (not an on-net call)."""
     session = uow.session
     if not record.dstchannel or settlement.find_trunk(session, record) is not None:
         return None
-    if _through_trunk(uow, record.channel):
+    if settlement.trunk_of_channel(session, record.channel) is not None:
         return None  # a carrier's call in (to a DID): inbound, not on-net
     try:
         number = normalise_number(record.dst)
@@ -80,23 +74,3 @@ def _caller(uow: UnitOfWork, record: CdrRecord) -> Account | None:
         if found is not None:
             return found
     return settlement.find_account(uow.session, record)
-
-
-def _through_trunk(uow: UnitOfWork, channel: str) -> bool:
-    match = _PEER.match(channel.strip())
-    if match is None:
-        return False
-    peer = match.group("peer")
-    session = uow.session
-    return settlement.remembered(
-        session,
-        ("trunk by channel", peer),
-        lambda: (
-            session.execute(
-                select(Trunk.id).where(
-                    or_(Trunk.name == peer, Trunk.dial_string.endswith(f"@{peer}"))
-                )
-            ).first()
-            is not None
-        ),
-    )
