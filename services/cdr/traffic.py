@@ -243,7 +243,7 @@ def _grouped(
     names = _names(session, group_by, rows)
     groups: dict[str, TrafficRow] = {}
     for r in rows:
-        key = _key(group_by, r)
+        key = _key_of(getattr(r, _GROUP_COLUMNS[group_by].key))
         g = groups.get(key) or groups.setdefault(key, TrafficRow(key=key, name=names.get(key, key)))
         revenue, cost, inbound = money.get(r.id, (ZERO, ZERO, False))
         if r.onnet_account_id is not None:
@@ -258,15 +258,6 @@ def _grouped(
         figures.revenue += revenue
         figures.cost += cost
     return groups
-
-
-def _key(group_by: str, row: object) -> str:
-    value = {
-        "trunk": getattr(row, "trunk_id", None),
-        "account": getattr(row, "account_id", None),
-        "destination": getattr(row, "destination", None),
-    }[group_by]
-    return "" if value is None else str(value)
 
 
 def _names(session: Session, group_by: str, rows: Sequence[Any]) -> dict[str, str]:
