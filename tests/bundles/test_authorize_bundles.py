@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from client import SiptarClient
 from db import ledger
-from db.bundle_schema import AccountBundle, Bundle, BundleCounter, BundleHold, BundleUse
+from db.bundle_schema import BundleCounter, BundleHold, BundleUse
 from db.schema import Account, Reservation
 from db.session import UnitOfWork
 from services.bundles.counters import counters
@@ -29,6 +29,7 @@ from services.credit.authorize import AuthorizeRequest, authorize
 from services.credit.expiry import expire_due
 from services.credit.policy import CreditPolicy
 from services.credit.slices import extend_due
+from tests.bundles.builders import give_bundle
 from tests.credit.builders import NOON, RESELLER_ID, customer
 from tests.credit.test_slices import AST, answered
 
@@ -39,18 +40,7 @@ Uow = Callable[[], UnitOfWork]
 
 def with_bundle(u: UnitOfWork, name: str, seconds: int, **fields: object) -> int:
     account_id = customer(u, name, **fields)
-    bundle = Bundle(owner_id=RESELLER_ID, name=f"{name} Spain", quantity=seconds, prefixes="34")
-    u.session.add(bundle)
-    u.session.flush()
-    u.session.add(
-        AccountBundle(
-            account_id=account_id,
-            bundle_id=bundle.id,
-            position=0,
-            start=date(2026, 1, 1),
-            billing_day=1,
-        )
-    )
+    give_bundle(u.session, RESELLER_ID, account_id, f"{name} Spain", seconds, date(2026, 1, 1))
     u.commit()
     return account_id
 

@@ -11,13 +11,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from db.bundle_schema import AccountBundle, Bundle, BundleCounter, BundleUse
+from db.bundle_schema import BundleCounter, BundleUse
 from db.schema import Cdr, Charge
 from db.session import UnitOfWork
 from services.cdr.commands import CdrRecord
 from services.cdr.rerate import rerate_cdrs
 from services.cdr.usecases import CdrFilter, Outcome, record_cdr
 from services.common.caller import Caller
+from tests.bundles.builders import give_bundle
 from tests.credit.builders import ALICE_ID, RESELLER_ID
 
 D = Decimal
@@ -61,18 +62,7 @@ def test_a_resellers_bundle_takes_its_own_charge_off_and_a_rerate_takes_nothing_
     uow: Uow, demo: None
 ) -> None:
     with uow() as u:
-        bundle = Bundle(owner_id=1, name="Reseller Spain", quantity=600, prefixes="34")
-        u.session.add(bundle)
-        u.session.flush()
-        u.session.add(
-            AccountBundle(
-                account_id=RESELLER_ID,
-                bundle_id=bundle.id,
-                position=0,
-                start=date(2026, 11, 1),
-                billing_day=1,
-            )
-        )
+        give_bundle(u.session, 1, RESELLER_ID, "Reseller Spain", 600, date(2026, 11, 1))
         u.commit()
     with uow() as u:
         assert record_cdr(u, alice_call("rb.1", 100)) is Outcome.RATED
