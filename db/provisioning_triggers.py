@@ -18,6 +18,7 @@ drops its triggers: call `create_triggers` again at the end of such a migration.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
@@ -34,7 +35,9 @@ WATCHED: Mapping[str, tuple[str, ...] | None] = {
     ),
     "account_callerids": None,
     "account_source_ips": None,
-    "trunks": None,
+    # Not `open_calls`: every Authorize and settlement changes it (services/credit/holds.py),
+    # and a bump there made every call wait on the counter row and reload Asterisk.
+    "trunks": ("provider_id", "name", "dial_string", "channel_limit", "status", "sip_host"),
     "trunk_registrations": None,
     "providers": ("status",),
 }
@@ -46,80 +49,115 @@ _BUMP = (
 )
 
 
-def _name(table: str, event: str) -> str:
-    return f"siptar_prov_{table}_{event}"
+@dataclass(frozen=True)
+class Triggers:
+    """A counter kept by triggers: the tables (and columns) watched, the statement that
+    bumps it, and the names of its function and triggers. db/routing_triggers.py has a
+    second one (the routes' `config_versions` stamp)."""
+
+    watched: Mapping[str, tuple[str, ...] | None]
+    function: str
+    bump: str
+    prefix: str
+
+    def name(self, table: str, event: str) -> str:
+        return f"{self.prefix}_{table}_{event}"
+
+    def postgresql_ddl(self) -> list[str]:
+        statements = [
+            f"CREATE OR REPLACE FUNCTION {self.function}() RETURNS trigger LANGUAGE plpgsql "
+            f"AS $$ BEGIN {self.bump}; RETURN NULL; END $$"
+        ]
+        for table, columns in self.watched.items():
+            insdel, upd = self.name(table, "insdel"), self.name(table, "upd")
+            statements += [
+                f"DROP TRIGGER IF EXISTS {insdel} ON {table}",
+                f"CREATE TRIGGER {insdel} AFTER INSERT OR DELETE ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {self.function}()",
+                f"DROP TRIGGER IF EXISTS {upd} ON {table}",
+            ]
+            if columns is None:
+                statements.append(
+                    f"CREATE TRIGGER {upd} AFTER UPDATE ON {table} "
+                    f"FOR EACH STATEMENT EXECUTE FUNCTION {self.function}()"
+                )
+            else:
+                statements.append(
+                    f"CREATE TRIGGER {upd} AFTER UPDATE OF {', '.join(columns)} "
+                    f"ON {table} FOR EACH ROW WHEN ({_changed(columns, 'IS DISTINCT FROM')}) "
+                    f"EXECUTE FUNCTION {self.function}()"
+                )
+        return statements
+
+    def sqlite_ddl(self) -> list[str]:
+        statements = []
+        for table, columns in self.watched.items():
+            for event in ("ins", "del", "upd"):
+                statements.append(f"DROP TRIGGER IF EXISTS {self.name(table, event)}")
+            statements += [
+                f"CREATE TRIGGER {self.name(table, 'ins')} AFTER INSERT ON {table} "
+                f"BEGIN {self.bump}; END",
+                f"CREATE TRIGGER {self.name(table, 'del')} AFTER DELETE ON {table} "
+                f"BEGIN {self.bump}; END",
+            ]
+            if columns is None:
+                update = f"AFTER UPDATE ON {table}"
+            else:
+                update = (
+                    f"AFTER UPDATE OF {', '.join(columns)} ON {table} "
+                    f"FOR EACH ROW WHEN {_changed(columns, 'IS NOT')}"
+                )
+            statements.append(
+                f"CREATE TRIGGER {self.name(table, 'upd')} {update} BEGIN {self.bump}; END"
+            )
+        return statements
+
+    def trigger_names(self, dialect: str) -> set[str]:
+        return {self.name(table, event) for table in self.watched for event in _events(dialect)}
+
+    def create(self, bind: Connection) -> None:
+        """(Re)create every trigger; idempotent. `bind`: alembic's op.get_bind()."""
+        ddl = self.postgresql_ddl() if bind.dialect.name == "postgresql" else self.sqlite_ddl()
+        for statement in ddl:
+            bind.execute(text(statement))
+
+    def drop(self, bind: Connection) -> None:
+        dialect = bind.dialect.name
+        for table in self.watched:
+            on = f" ON {table}" if dialect == "postgresql" else ""
+            for event in _events(dialect):
+                bind.execute(text(f"DROP TRIGGER IF EXISTS {self.name(table, event)}{on}"))
+        if dialect == "postgresql":
+            bind.execute(text(f"DROP FUNCTION IF EXISTS {self.function}()"))
 
 
 def _changed(columns: tuple[str, ...], distinct: str) -> str:
     return " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in columns)
 
 
-def postgresql_ddl() -> list[str]:
-    statements = [
-        f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN {_BUMP}; RETURN NULL; END $$"
-    ]
-    for table, columns in WATCHED.items():
-        statements += [
-            f"DROP TRIGGER IF EXISTS {_name(table, 'insdel')} ON {table}",
-            f"CREATE TRIGGER {_name(table, 'insdel')} AFTER INSERT OR DELETE ON {table} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()",
-            f"DROP TRIGGER IF EXISTS {_name(table, 'upd')} ON {table}",
-        ]
-        if columns is None:
-            statements.append(
-                f"CREATE TRIGGER {_name(table, 'upd')} AFTER UPDATE ON {table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
-            )
-        else:
-            statements.append(
-                f"CREATE TRIGGER {_name(table, 'upd')} AFTER UPDATE OF {', '.join(columns)} "
-                f"ON {table} FOR EACH ROW WHEN ({_changed(columns, 'IS DISTINCT FROM')}) "
-                f"EXECUTE FUNCTION {FUNCTION}()"
-            )
-    return statements
-
-
-def sqlite_ddl() -> list[str]:
-    statements = []
-    for table, columns in WATCHED.items():
-        for event in ("ins", "del", "upd"):
-            statements.append(f"DROP TRIGGER IF EXISTS {_name(table, event)}")
-        statements += [
-            f"CREATE TRIGGER {_name(table, 'ins')} AFTER INSERT ON {table} BEGIN {_BUMP}; END",
-            f"CREATE TRIGGER {_name(table, 'del')} AFTER DELETE ON {table} BEGIN {_BUMP}; END",
-        ]
-        if columns is None:
-            update = f"AFTER UPDATE ON {table}"
-        else:
-            update = (
-                f"AFTER UPDATE OF {', '.join(columns)} ON {table} "
-                f"FOR EACH ROW WHEN {_changed(columns, 'IS NOT')}"
-            )
-        statements.append(f"CREATE TRIGGER {_name(table, 'upd')} {update} BEGIN {_BUMP}; END")
-    return statements
-
-
 def _events(dialect: str) -> tuple[str, ...]:
     return ("insdel", "upd") if dialect == "postgresql" else ("ins", "del", "upd")
 
 
+PROVISIONING = Triggers(WATCHED, FUNCTION, _BUMP, "siptar_prov")
+
+
+def postgresql_ddl() -> list[str]:
+    return PROVISIONING.postgresql_ddl()
+
+
+def sqlite_ddl() -> list[str]:
+    return PROVISIONING.sqlite_ddl()
+
+
 def trigger_names(dialect: str) -> set[str]:
-    return {_name(table, event) for table in WATCHED for event in _events(dialect)}
+    return PROVISIONING.trigger_names(dialect)
 
 
 def create_triggers(bind: Connection) -> None:
     """(Re)create every trigger; idempotent. `bind`: alembic's op.get_bind()."""
-    ddl = postgresql_ddl() if bind.dialect.name == "postgresql" else sqlite_ddl()
-    for statement in ddl:
-        bind.execute(text(statement))
+    PROVISIONING.create(bind)
 
 
 def drop_triggers(bind: Connection) -> None:
-    dialect = bind.dialect.name
-    for table in WATCHED:
-        on = f" ON {table}" if dialect == "postgresql" else ""
-        for event in _events(dialect):
-            bind.execute(text(f"DROP TRIGGER IF EXISTS {_name(table, event)}{on}"))
-    if dialect == "postgresql":
-        bind.execute(text(f"DROP FUNCTION IF EXISTS {FUNCTION}()"))
+    PROVISIONING.drop(bind)

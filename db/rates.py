@@ -171,6 +171,13 @@ class PlanCache:
         ).all()
         return {int(i): self._current(session, int(i), int(v), stale_ok) for i, v in versions}
 
+    def at_versions(
+        self, session: Session, versions: Iterable[tuple[int, int]], *, stale_ok: bool = False
+    ) -> dict[int, RatingPlan]:
+        """`plans` for (sheet id, version) pairs the caller has read itself, in a
+        statement it runs anyway (Authorize: with the lock of the account chain)."""
+        return {i: self._current(session, i, v, stale_ok) for i, v in versions}
+
     def _current(
         self, session: Session, sheet_id: int, version: int, stale_ok: bool = False
     ) -> RatingPlan:

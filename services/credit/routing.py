@@ -27,16 +27,20 @@ Spyne-free.
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, literal, select, union_all
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db.rates import plans
-from db.schema import Cdr, Provider, Reservation, Route, RouteTrunk, Trunk
+from db.schema import Cdr, Provider, RateSheet, Reservation, Route, RouteTrunk, Trunk
 from rating import RatingPlan
 from rating.errors import BillingError, NotFound
 from rating.model import CallToRate
@@ -83,51 +87,187 @@ def find_route(session: Session, number: str) -> Route | None:
     ).first()
 
 
+@dataclass(frozen=True)
+class Link:
+    """A trunk of a route as configured (its provider's part included): what the route
+    cache keeps. Not its open calls, which change with every call."""
+
+    priority: int
+    weight: int
+    trunk_id: int
+    name: str
+    dial_string: str
+    channel_limit: int | None
+    status: str
+    provider_id: int
+    provider: str
+    provider_status: str
+    buy_sheet_id: int | None
+
+
+@dataclass(frozen=True)
+class CachedRoute:
+    route_id: int
+    prefix: str
+    strategy: str
+    allow_loss: bool
+    links: tuple[Link, ...]
+
+
+_LINKS = (
+    select(
+        RouteTrunk.route_id,
+        RouteTrunk.priority,
+        RouteTrunk.weight,
+        Trunk.id,
+        Trunk.name,
+        Trunk.dial_string,
+        Trunk.channel_limit,
+        Trunk.status,
+        Provider.id,
+        Provider.name,
+        Provider.status,
+        Provider.buy_sheet_id,
+    )
+    .join(Trunk, RouteTrunk.trunk_id == Trunk.id)
+    .join(Provider, Trunk.provider_id == Provider.id)
+)
+
+
+def _links(session: Session, route_ids: list[int]) -> dict[int, list[Link]]:
+    found: dict[int, list[Link]] = {}
+    for route_id, *fields in session.execute(_LINKS.where(RouteTrunk.route_id.in_(route_ids))):
+        found.setdefault(route_id, []).append(Link(*fields))
+    return found
+
+
+class RouteCache:
+    """Every active route with its trunks, per process and database, valid while the
+    'routing' stamp is unchanged: database triggers bump it on any change of providers,
+    trunks (but their open calls), routes and route_trunks (db/routing_triggers.py).
+    Authorize reads the stamp with the lock of its account chain, so an ordinary call
+    sends no statement for its route; a changed stamp reloads all routes (two
+    statements), which a change of configuration makes rare."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, dict[str, CachedRoute]]]
+        self._by_engine = weakref.WeakKeyDictionary()
+
+    def routes(self, session: Session, version: int) -> dict[str, CachedRoute]:
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        with self._lock:
+            cached = self._by_engine.get(engine)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        routes = session.execute(
+            select(Route.id, Route.prefix, Route.strategy, Route.allow_loss).where(
+                Route.status == "active"
+            )
+        ).all()
+        links = _links(session, [r.id for r in routes])
+        loaded = {
+            r.prefix: CachedRoute(
+                r.id, r.prefix, r.strategy, r.allow_loss, tuple(links.get(r.id, ()))
+            )
+            for r in routes
+        }
+        with self._lock:
+            self._by_engine[engine] = (version, loaded)
+        return loaded
+
+    def find(self, session: Session, version: int, number: str) -> CachedRoute | None:
+        """As `find_route`: the active route of the longest prefix of `number`."""
+        routes = self.routes(session, version)
+        for end in range(len(number), -1, -1):
+            route = routes.get(number[:end])
+            if route is not None:
+                return route
+        return None
+
+
+# One per process: each gunicorn worker and the AMI listener keep their own.
+route_cache = RouteCache()
+
+# The buy sheets' versions and the trunks' open calls of a route: one statement.
+_LIVE = union_all(
+    select(literal("s"), RateSheet.id, RateSheet.version).where(
+        RateSheet.id.in_(bindparam("sheets", expanding=True))
+    ),
+    select(literal("t"), Trunk.id, Trunk.open_calls).where(
+        Trunk.id.in_(bindparam("trunks", expanding=True))
+    ),
+)
+
+
 def plan_route(
-    session: Session, number: str, start: datetime, sell_sheet_id: int | None
+    session: Session,
+    number: str,
+    start: datetime,
+    sell_sheet_id: int | None,
+    routing_version: int | None = None,
 ) -> RoutePlan:
-    route = find_route(session, number)
+    """The route of `number` and its trunks in dialling order. `routing_version`: the
+    'routing' stamp the caller has read (Authorize: with its chain's lock), to take the
+    routes from the per-process cache; None reads them from the database."""
+    if routing_version is not None:
+        route = route_cache.find(session, routing_version, number)
+    else:
+        found = find_route(session, number)
+        route = None
+        if found is not None:
+            links = _links(session, [found.id]).get(found.id, [])
+            route = CachedRoute(
+                found.id, found.prefix, found.strategy, found.allow_loss, tuple(links)
+            )
     if route is None:
         return RoutePlan(None, "", "", False, None, (), ())
     sell = _probe(session, sell_sheet_id, number, start) if sell_sheet_id else None
-    rows = session.execute(
-        select(RouteTrunk, Trunk, Provider)
-        .join(Trunk, RouteTrunk.trunk_id == Trunk.id)
-        .join(Provider, Trunk.provider_id == Provider.id)
-        .where(RouteTrunk.route_id == route.id)
-    ).all()
-    # Kept by every writer of reservations (services/credit/holds.py): no count here.
-    in_use = {t.id: t.open_calls for _, t, _ in rows}
-    # Every provider's buy sheet checked against its version in one statement.
-    preload_plans(session, sorted({p.buy_sheet_id for _, _, p in rows if p.buy_sheet_id}))
-    usable: list[tuple[TrunkChoice, RouteTrunk]] = []
+    # Every buy sheet's version and every trunk's open calls (kept by every writer of
+    # reservations, services/credit/holds.py) in one statement.
+    sheets = sorted({link.buy_sheet_id for link in route.links if link.buy_sheet_id})
+    live = session.execute(_LIVE, {"sheets": sheets, "trunks": [k.trunk_id for k in route.links]})
+    in_use: dict[int, int] = {}
+    versions: list[tuple[int, int]] = []
+    for kind, row_id, value in live:
+        if kind == "t":
+            in_use[int(row_id)] = int(value)
+        else:
+            versions.append((int(row_id), int(value)))
+    remember_plans(session, versions)
+    usable: list[tuple[TrunkChoice, Link]] = []
     excluded: list[tuple[TrunkChoice, str]] = []
-    for link, trunk, provider in rows:
+    for link in route.links:
         choice = TrunkChoice(
-            trunk_id=trunk.id,
-            name=trunk.name,
-            provider_id=provider.id,
-            provider=provider.name,
-            dial_string=trunk.dial_string.replace("${NUMBER}", number),
-            buy_cost=_probe(session, provider.buy_sheet_id, number, start),
-            channel_limit=trunk.channel_limit,
-            channels_in_use=in_use.get(trunk.id, 0),
+            trunk_id=link.trunk_id,
+            name=link.name,
+            provider_id=link.provider_id,
+            provider=link.provider,
+            dial_string=link.dial_string.replace("${NUMBER}", number),
+            buy_cost=_probe(session, link.buy_sheet_id, number, start),
+            channel_limit=link.channel_limit,
+            channels_in_use=in_use.get(link.trunk_id, 0),
         )
-        why = _why_excluded(choice, trunk, provider, sell, route.allow_loss)
+        why = _why_excluded(choice, link, sell, route.allow_loss)
         if why:
             excluded.append((choice, why))
         else:
             usable.append((choice, link))
     ordered = _order(session, route.strategy, usable, start)
     return RoutePlan(
-        route.id, route.prefix, route.strategy, route.allow_loss, sell, ordered, tuple(excluded)
+        route.route_id,
+        route.prefix,
+        route.strategy,
+        route.allow_loss,
+        sell,
+        ordered,
+        tuple(excluded),
     )
 
 
-def _why_excluded(
-    choice: TrunkChoice, trunk: Trunk, provider: Provider, sell: Decimal | None, loss: bool
-) -> str:
-    if trunk.status != "active" or provider.status != "active":
+def _why_excluded(choice: TrunkChoice, link: Link, sell: Decimal | None, loss: bool) -> str:
+    if link.status != "active" or link.provider_status != "active":
         return "inactive"
     if choice.buy_cost is None:
         return "no buy rate"
@@ -162,6 +302,15 @@ def preload_plans(session: Session, sheet_ids: list[int]) -> None:
         memo.update(plans.plans(session, missing, stale_ok=True))
 
 
+def remember_plans(session: Session, versions: Iterable[tuple[int, int]]) -> None:
+    """`preload_plans` from (sheet id, version) pairs read by a statement that runs
+    anyway (Authorize's chain lock, the route's live statement): no statement here."""
+    memo: dict[int, RatingPlan] = session.info.setdefault("siptar_plans", {})
+    missing = [(i, v) for i, v in versions if i not in memo]
+    if missing:
+        memo.update(plans.at_versions(session, missing, stale_ok=True))
+
+
 def _probe(session: Session, sheet_id: int | None, number: str, start: datetime) -> Decimal | None:
     """The cost of a PROBE_SECONDS call at a sheet; None if it has no rate."""
     if sheet_id is None:
@@ -191,10 +340,10 @@ def open_channels(session: Session, trunk_ids: list[int]) -> dict[int, int]:
 def _order(
     session: Session,
     strategy: str,
-    usable: list[tuple[TrunkChoice, RouteTrunk]],
+    usable: list[tuple[TrunkChoice, Link]],
     now: datetime,
 ) -> tuple[TrunkChoice, ...]:
-    def fallback(c: TrunkChoice, link: RouteTrunk) -> tuple[int, int]:
+    def fallback(c: TrunkChoice, link: Link) -> tuple[int, int]:
         return (link.priority, c.trunk_id)
 
     ids = [c.trunk_id for c, _ in usable]
