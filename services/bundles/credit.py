@@ -47,6 +47,16 @@ class _Chain:
     levels: dict[int, _Level] = field(default_factory=dict)
 
 
+def open_chain(session: Session, chain: list[Account], now: datetime, bundled: bool) -> _Chain:
+    """Start one Authorize's bundles: the counters of the whole chain locked, after the
+    chain's rows, in id order (one statement whatever the depth); none and no statement
+    when no level holds a bundle (`bundled`: read by Authorize's lock statement)."""
+    day = now.astimezone(UTC).date()
+    found = counters(session, [a.id for a in chain], day, lock=True) if bundled else {}
+    state = session.info[_KEY] = _Chain(found)
+    return state
+
+
 def max_duration(
     session: Session,
     chain: list[Account],
@@ -59,13 +69,11 @@ def max_duration(
 ) -> int:
     """The longest call (within `cap`) that the level's bundles and then its money pay
     for; without a bundle in force, the plan's own answer. The chain's rows are locked,
-    so the counters of the whole chain are locked after them, in id order, once per
-    Authorize (at its first level: one statement whatever the depth)."""
+    so the counters of the whole chain are locked after them by `open_chain`, which
+    Authorize calls first (else here, at the first level)."""
     state = session.info.get(_KEY)
-    if account.id == chain[0].id or not isinstance(state, _Chain):
-        day = now.astimezone(UTC).date()
-        state = _Chain(counters(session, [a.id for a in chain], day, lock=True))
-        session.info[_KEY] = state
+    if not isinstance(state, _Chain):
+        state = open_chain(session, chain, now, bundled=True)
     mine = state.found.get(account.id)
     if not mine:
         return plan.max_duration(number, now, money, cap)
@@ -179,5 +187,6 @@ __all__ = [
     "free_part",
     "held_allowances",
     "max_duration",
+    "open_chain",
     "quoted",
 ]

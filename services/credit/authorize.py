@@ -26,14 +26,18 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from db.schema import Account, AccountCallerId, Reservation, Trunk
+from db.bundle_schema import AccountBundle
+from db.config_schema import ConfigVersion
+from db.config_versions import ROUTING
+from db.schema import Account, AccountCallerId, RateSheet, Reservation, Trunk
 from db.session import UnitOfWork
 from rating import RatingPlan, normalise_number
 from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
@@ -48,14 +52,14 @@ from services.credit.answers import Authorization, AuthorizeRequest, Reason
 from services.credit.answers import Denied as _Denied
 from services.credit.expiry import EXPIRY_MARGIN, expire_due
 from services.credit.holds import add_open_calls, add_reserved
-from services.credit.identify import identify
+from services.credit.identify import identify, identify_call
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reservation_rows import insert_reservations
 from services.credit.routing import (
     TrunkChoice,
     plan_for,
     plan_route,
-    preload_plans,
+    remember_plans,
 )
 from services.currency import credit as fx_credit
 from services.onnet.callee import Callee, find_callee
@@ -106,27 +110,32 @@ def _authorize(
         number = ""
     if not number:
         raise _Denied(Reason.INVALID_NUMBER)
-    account = identify(session, req)
+    account, on_net = identify_call(session, req, number)
     # Call shop (docs/callshop.md): a booth's peer stands for its shop; a locked booth may not call.
     account, refused = booth_gate(session, account, req.account)
     if refused:
         raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
     if account is None or (caller is not None and not caller.owns(account)):
         raise _Denied(Reason.UNKNOWN_ACCOUNT)
-    chain = lock_chain(session, account)
+    locked = lock_chain(session, account, now)
+    chain = locked.chain
     _check_statuses(chain)
     _check_restrictions(session, account, req)
     # The trunks' part of what expires is applied with the claim: trunks locked by id.
     freed: Counter[int] = Counter()
-    expire_due(session, now, [a.id for a in chain], trunks=freed)
+    if locked.due:  # else no reservation of the chain is due: no statement for it
+        expire_due(session, now, [a.id for a in chain], trunks=freed)
     _check_concurrent_calls(session, account)
     reserved = {a.id: a.reserved for a in chain}  # kept by every writer (holds.py)
-    # On-net (docs/onnet_callback.md): another account's number rings its peer, at on-net prices.
-    if (callee := find_callee(session, number)) is not None:
+    # On-net (docs/onnet_callback.md): another account's number rings its peer, at on-net
+    # prices. Looked up only when identify's statement did not rule it out.
+    if on_net is not False and (callee := find_callee(session, number)) is not None:
         add_open_calls(session, freed)  # what expiry freed: no trunk is claimed
         return _on_net(session, chain, reserved, number, now, policy, req.uniqueid, callee)
+    # Bundles (docs/bundles.md): the chain's counters locked, or none when no level has one.
+    bundle_credit.open_chain(session, chain, now, locked.bundled)
     seconds = max_seconds(session, chain, reserved, number, now, policy)
-    route = plan_route(session, number, now, chain[-1].rate_sheet_id)
+    route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing)
     trunks, later = _claim_first_trunk(session, list(route.trunks), freed)
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)
@@ -150,31 +159,71 @@ def _authorize(
     )
 
 
-def lock_chain(session: Session, account: Account) -> list[Account]:
+@dataclass(frozen=True)
+class LockedChain:
+    """The chain's accounts, locked, customer first, and what the lock's statement read
+    with them: whether any of their open reservations is due (expiry), whether any level
+    holds a bundle, and the routes' stamp (services/credit/routing.RouteCache)."""
+
+    chain: list[Account]
+    due: bool
+    bundled: bool
+    routing: int
+
+
+_DUE = exists().where(
+    Reservation.account_id == Account.id,
+    Reservation.status == "open",
+    Reservation.expires_at <= bindparam("now"),
+)
+_BUNDLED = exists().where(AccountBundle.account_id == Account.id)
+_ROUTING = select(ConfigVersion.version).where(ConfigVersion.name == ROUTING).scalar_subquery()
+# Built once: the account rows with their sheet's version, and what decides which of
+# expiry's, the bundles' and the routes' statements this Authorize needs at all.
+_LOCK = (
+    select(Account, RateSheet.version, _DUE, _BUNDLED, _ROUTING)
+    .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
+    .where(Account.id.in_(bindparam("ids", expanding=True)))
+    .order_by(func.length(Account.path).desc())
+    .with_for_update(key_share=True, of=Account)
+    .execution_options(populate_existing=True)
+)
+
+
+def lock_chain(session: Session, account: Account, now: datetime) -> LockedChain:
     """The account and every account above it except the admin, locked in that order
     (customer first, up to the root): the one order every writer of balances uses.
     One statement whatever the depth: PostgreSQL takes a FOR UPDATE query's row locks
     as its rows come out of the ORDER BY, and an ancestor's path is a strict prefix of
-    its descendant's, so the longest path (the customer) is locked first."""
+    its descendant's, so the longest path (the customer) is locked first. The same
+    statement reads every level's sheet version (the plans' check) and the flags of
+    `LockedChain`: its subqueries read the snapshot of the statement, which can only
+    miss a change committed while it waited on a lock: a reservation made then is not
+    due yet, and a bundle or route changed then counts from the next call."""
     # The path runs from the root, which is the admin; the admin is never locked (it
     # pays nobody, and every call would wait on its row).
     ids = [int(i) for i in account.path.strip("/").split("/") if i][1:]
     if not ids:
         raise _Denied(Reason.UNKNOWN_ACCOUNT)  # the admin itself places no billed calls
-    chain = list(
-        session.scalars(
-            select(Account)
-            .where(Account.id.in_(ids))
-            .order_by(func.length(Account.path).desc())
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
-    )
-    if len(chain) != len(ids):
+    rows = session.execute(_LOCK, {"ids": ids, "now": now}).all()
+    if len(rows) != len(ids):
         raise _Denied(Reason.UNKNOWN_ACCOUNT)  # a broken tree: refuse, never guess
-    # Every level's sheet checked against its version in one statement, not one each.
-    preload_plans(session, [a.rate_sheet_id for a in chain if a.rate_sheet_id is not None])
-    return chain
+    chain = [row[0] for row in rows]
+    # Every level's sheet checked against the version just read: no statement of its own.
+    remember_plans(
+        session,
+        [
+            (a.rate_sheet_id, int(row[1]))
+            for a, row in zip(chain, rows, strict=True)
+            if a.rate_sheet_id is not None and row[1] is not None
+        ],
+    )
+    return LockedChain(
+        chain,
+        due=any(row[2] for row in rows),
+        bundled=any(row[3] for row in rows),
+        routing=int(rows[0][4] or 0),
+    )
 
 
 def _check_statuses(chain: list[Account]) -> None:

@@ -1,38 +1,78 @@
-"""Who is calling: the account Authorize bills, found from what the call carries."""
+"""Who is calling: the account Authorize bills, found from what the call carries.
+
+Each look-up also answers whether the number dialled may be on-net (another account's
+SIP peer, or an assigned DID: services/onnet/callee.py), so that an ordinary call sends
+no statement of its own for that: the two EXISTS run on indexed columns inside the
+statement that finds the caller. The statements are built once, at import.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
 
+from sqlalchemy import ColumnElement, Row, Select, bindparam, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from db.recurring_schema import Did
 from db.schema import Account, AccountCallerId, Login
 from services.credit.answers import AuthorizeRequest
 
+_PEER = aliased(Account)
+_ON_NET = or_(
+    exists().where(_PEER.sip_username == bindparam("number")),
+    exists().where(Did.number == bindparam("number"), Did.status == "assigned"),
+).label("on_net")
+_BY_PEER = Account.sip_username == bindparam("name")
 
-def identify(session: Session, req: AuthorizeRequest) -> Account | None:
+
+def _caller(*where: ColumnElement[bool]) -> Select[Account, bool, bool]:
+    return select(Account, _BY_PEER, _ON_NET).where(*where)
+
+
+_BY_PIN = _caller(Account.pin == bindparam("pin")).limit(1)
+_BY_NAME = _caller(or_(_BY_PEER, Account.accountcode == bindparam("name")))
+_BY_LOGIN = (
+    _caller(Login.username == bindparam("name"))
+    .join(Login, Login.account_id == Account.id)
+    .limit(1)
+)
+_BY_ANI = (
+    _caller(AccountCallerId.callerid == bindparam("ani"))
+    .join(AccountCallerId, AccountCallerId.account_id == Account.id)
+    .limit(1)
+)
+
+
+def identify(session: Session, req: AuthorizeRequest, number: str = "") -> Account | None:
     """By PIN (a wrong PIN identifies nobody), else by SIP peer / accountcode / login
     username, else by a caller ID bound to the account."""
+    return identify_call(session, req, number)[0]
+
+
+def identify_call(
+    session: Session, req: AuthorizeRequest, number: str
+) -> tuple[Account | None, bool | None]:
+    """`identify`, and whether `number` may be on-net: False when no account's peer nor
+    assigned DID is `number` (no need to look), None when no statement that ran found
+    a row to say it (ask services/onnet/callee.find_callee)."""
     pin, name, ani = req.pin.strip(), req.account.strip(), req.callerid.strip()
+    params = {"number": number, "name": name, "pin": pin, "ani": ani}
     if pin:
-        return session.scalars(select(Account).where(Account.pin == pin)).first()
+        return _first(session.execute(_BY_PIN, params).all())
     if name:
-        by_peer = Account.sip_username == name
-        found = session.execute(
-            select(Account, by_peer).where(or_(by_peer, Account.accountcode == name))
-        ).all()
+        found = session.execute(_BY_NAME, params).all()
         if found:  # the SIP peer first, should one account's peer be another's code
-            return max(found, key=lambda row: bool(row[1]))[0]
-        login = session.scalars(
-            select(Account)
-            .join(Login, Login.account_id == Account.id)
-            .where(Login.username == name)
-        ).first()
-        if login is not None:
-            return login
+            return _first([max(found, key=lambda row: bool(row[1]))])
+        login = session.execute(_BY_LOGIN, params).all()
+        if login:
+            return _first(login)
     if not ani:
-        return None
-    return session.scalars(
-        select(Account)
-        .join(AccountCallerId, AccountCallerId.account_id == Account.id)
-        .where(AccountCallerId.callerid == ani)
-    ).first()
+        return None, None
+    return _first(session.execute(_BY_ANI, params).all())
+
+
+def _first(rows: Sequence[Row[Account, bool, bool]]) -> tuple[Account | None, bool | None]:
+    if not rows:
+        return None, None
+    account, _peer, on_net = rows[0]
+    return account, bool(on_net)

@@ -1,7 +1,8 @@
 """Authorize's round trips do not grow with the depth of the tree: the chain is locked
-in one statement, every level's sheet version checked in one, every level's
+in one statement that also checks every level's sheet version, every level's
 reservation written in one. Counted, not timed, on both databases, for customers 0, 1,
-2 and 4 reseller levels below the admin, each level buying at a sheet of its own."""
+2 and 4 reseller levels below the admin, each level buying at a sheet of its own; and
+for the cases that add statements of their own: bundles, on-net numbers, booths."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import pytest
 from sqlalchemy import event, select
 
 from db import ledger
+from db.callshop_schema import Booth, BoothSession, CallShop
 from db.schema import Account, Reservation
 from db.session import UnitOfWork
 from services.credit.authorize import AuthorizeRequest, authorize
+from tests.bundles.builders import give_bundle
 from tests.credit.builders import NOON, D, sheet
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -48,17 +51,18 @@ def chain_of(u: UnitOfWork, depth: int) -> str:
     return f"d{depth}.{depth}"
 
 
-def statements(uow: Uow, code: str, n: int) -> tuple[int, list[str]]:
+def statements(uow: Uow, code: str, n: int, number: str = "34911234567") -> tuple[int, list[str]]:
     seen: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
+        if not statement.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: not counted
+            seen.append(statement)
 
     with uow() as u:
         engine = u.session.get_bind()
         event.listen(engine, "before_cursor_execute", count)
         try:
-            req = AuthorizeRequest("34911234567", code, uniqueid=f"{code}.{n}")
+            req = AuthorizeRequest(number, code, uniqueid=f"{code}.{n}")
             answer = authorize(u, None, req, now=NOON)
         finally:
             event.remove(engine, "before_cursor_execute", count)
@@ -66,22 +70,29 @@ def statements(uow: Uow, code: str, n: int) -> tuple[int, list[str]]:
     return len(seen), seen
 
 
+def counted(uow: Uow, codes: dict[int, str], number: str = "34911234567") -> int:
+    """The statements of one Authorize (after a first that compiles the plans) of every
+    code, the same for each, and that number."""
+    counts, sent = {}, {}
+    for depth, code in codes.items():
+        statements(uow, code, 0, number)
+        counts[depth], sent[depth] = statements(uow, code, 1, number)
+    assert len(set(counts.values())) == 1, (counts, sent[max(codes)])
+    return counts[min(codes)]
+
+
 def test_statements_per_authorize_are_the_same_at_every_depth(uow: Uow) -> None:
     with uow() as u:
         codes = {depth: chain_of(u, depth) for depth in DEPTHS}
-    counts, sent = {}, {}
-    for depth, code in codes.items():
-        statements(uow, code, 0)  # the first compiles the plans
-        counts[depth], sent[depth] = statements(uow, code, 1)
-    assert len(set(counts.values())) == 1, (counts, sent[max(DEPTHS)])
-    # identify, lock the chain, the sheets' versions, expiry's look-up, whether the number
-    # is another account's (on-net: services/onnet/callee.py), the chain's bundles
-    # (services/bundles/counters.py: one look-up for every level), the route and its
-    # trunks, the buy sheets' versions, the trunk's channel, the ids, the INSERT, the
-    # accounts' `reserved` (what the chain holds is read from the locked rows, a trunk's
-    # count from its row: neither is a statement of its own any more).
-    # (SQLite's BEGIN IMMEDIATE is a statement of its own: not counted here.)
-    assert len([q for q in sent[0] if not q.startswith("BEGIN")]) == 13, sent[0]
+    # identify (which also tells whether the number may be on-net); lock the chain (with
+    # every level's sheet version, whether any of its reservations is due, whether any
+    # level holds a bundle, and the routes' stamp: services/credit/authorize.lock_chain);
+    # the buy sheets' versions with the route's trunks' open calls (the route itself
+    # from the per-process cache, services/credit/routing.RouteCache); the trunk's
+    # channel; the ids, the INSERT, the accounts' `reserved`. Was 13: the sheets'
+    # versions, expiry's look-up, the on-net look-up, the bundles' look-up, the route
+    # and its trunks are not statements of their own any more.
+    assert counted(uow, codes) == 7
     # And the reservations are all there, each reseller's pointing at the customer's.
     with uow() as u:
         rows = u.session.execute(
@@ -92,3 +103,51 @@ def test_statements_per_authorize_are_the_same_at_every_depth(uow: Uow) -> None:
     assert len(rows) == 5
     assert rows[0].parent_id is None
     assert all(r.parent_id == rows[0].id for r in rows[1:])
+
+
+def test_a_chain_with_a_bundle_adds_its_counters_and_holds(uow: Uow) -> None:
+    """The customer holds a bundle of its parent: the counters' lock and the hold."""
+    with uow() as u:
+        codes = {depth: chain_of(u, depth) for depth in DEPTHS}
+        for code in codes.values():
+            customer = u.session.scalars(select(Account).where(Account.accountcode == code)).one()
+            assert customer.parent_id is not None
+            give_bundle(u.session, customer.parent_id, customer.id, code, 10**6, NOON.date())
+        u.commit()
+    # The 7, the chain's bundles and their counters, locked (services/bundles/counters.py),
+    # the units taken and the hold written. (At depth 0 the first slice is all free: no
+    # level holds money, and no `reserved` changes; from depth 1 the resellers pay.)
+    assert counted(uow, {d: c for d, c in codes.items() if d}) == 7 + 4
+
+
+def test_an_on_net_number_adds_its_look_up(uow: Uow) -> None:
+    """The number is another account's SIP peer: identify's statement says it may be,
+    services/onnet/callee.py looks; no route, no trunk."""
+    with uow() as u:
+        codes = {depth: chain_of(u, depth) for depth in DEPTHS}
+        callee = u.session.get(Account, 2)
+        assert callee is not None
+        callee.sip_username = "5550100"
+        u.commit()
+    # identify, lock, the callee, the ids, the INSERT (the sheets have no on-net price:
+    # the call is free, every level holds 0 and no `reserved` changes).
+    assert counted(uow, codes, "5550100") == 5
+
+
+def test_a_booth_call(uow: Uow) -> None:
+    """A call shop's booth: identify finds no account of that name (nor login), the
+    booth and its session are read (services/callshop/booths.booth_gate), and the
+    on-net look-up runs, since no identify statement found a row to rule it out."""
+    with uow() as u:
+        code = chain_of(u, 0)
+        shop = u.session.scalars(select(Account).where(Account.accountcode == code)).one()
+        shop.kind = "callshop"
+        u.session.add(CallShop(account_id=shop.id, sell_sheet_id=shop.rate_sheet_id))
+        booth = Booth(shop_id=shop.id, name="b1", sip_peer="booth-b1")
+        u.session.add(booth)
+        u.session.flush()
+        u.session.add(BoothSession(booth_id=booth.id, shop_id=shop.id))
+        u.commit()
+    # By name, by login, the booth, its shop, its session, lock, on-net, then the 5 of
+    # an ordinary call after the lock.
+    assert counted(uow, {0: "booth-b1"}) == 12
