@@ -8,10 +8,11 @@
    plus a trivial `Echo` operation) driven by 4 and 16 threads of zeep clients:
    Authorize's and the trivial operation's throughput in the same run, their ratio, and
    Authorize's p99;
-3. with the call shop's and on-net checks in play vs without, in process, in one run:
-   ordinary calls with both checks switched off, the same calls with them on (over
-   POPULATED peers, DIDs and booths), and a mix of 10 % booth calls (open sessions) and
-   10 % on-net calls (to other accounts' peers) among ordinary ones.
+3. with the call shop's and on-net checks in play vs without, in process, in one run,
+   interleaved: ordinary calls on a server without booths or on-net numbers, the same
+   calls on one with POPULATED peers, DIDs and booths, and there a mix of 10 % booth
+   calls (open sessions) and 10 % on-net calls (to other accounts' peers).
+   bench/bench_authorize_compare.py compares this code with a baseline checkout's.
 
 Every authorization is a real one: the account chain is locked, the max duration is
 computed at every level, the route planned and a reservation written (calls are capped
@@ -263,27 +264,25 @@ POPULATED = 1000  # accounts with a digit SIP peer, DIDs assigned, and booths (a
 CHECK_CALLS = 600
 
 
-def checks(url: str, codes: dict[int, list[str]]) -> None:
-    """Part 3: Authorize's median with the booth and on-net steps off, on, and in use."""
-    import services.credit.authorize as credit_authorize
-
-    peers, booths = _populate(url)
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+def checks(bare: str, populated: str) -> None:
+    """Part 3 (issue 15's figure): an ordinary call's median on a server with call shops
+    and on-net numbers (`populated`: POPULATED peers and DIDs, a shop of booths in
+    session) and on one with none (`bare`), both prepared alike; and, on the populated
+    one, a mix of 10 % booth calls and 10 % on-net calls among ordinary ones."""
+    bare_codes, codes = prepare(bare), prepare(populated)
+    peers, booths = _populate(populated)
+    factories = {url: make_session_factory(make_engine(url)) for url in (bare, populated)}
     rng = random.Random(SEED)
     seq = iter(range(10**9))
 
-    def one(number: str, account: str) -> float:
+    def one(url: str, number: str, account: str) -> float:
         started = time.perf_counter()
-        with UnitOfWork(factory) as uow:
+        with UnitOfWork(factories[url]) as uow:
             answer = authorize(
                 uow, None, AuthorizeRequest(number, account, uniqueid=f"c.{next(seq)}")
             )
         assert answer.allowed, answer
         return time.perf_counter() - started
-
-    def ordinary() -> tuple[str, str]:
-        return rng.choice(NUMBERS), rng.choice(codes[0])
 
     def mixed() -> tuple[str, str]:
         roll = rng.random()
@@ -291,38 +290,28 @@ def checks(url: str, codes: dict[int, list[str]]) -> None:
             return rng.choice(NUMBERS), rng.choice(booths)
         if roll < 0.2:
             return rng.choice(peers), rng.choice(codes[0])
-        return ordinary()
+        return rng.choice(NUMBERS), rng.choice(codes[0])
 
-    gate, hook = credit_authorize.booth_gate, credit_authorize.find_callee
-
-    def checks_off() -> None:
-        credit_authorize.booth_gate = lambda _s, account, _n: (account, None)  # type: ignore[assignment]
-        credit_authorize.find_callee = lambda *_a: None  # type: ignore[assignment]
-
-    def checks_on() -> None:
-        credit_authorize.booth_gate, credit_authorize.find_callee = gate, hook
-
-    # Interleaved, one call of each kind in turn: every kind sees the same open
-    # reservations (they pile up during the run) and the same load of a shared machine.
-    times: dict[str, list[float]] = {"off": [], "on": [], "mix": []}
-    try:
-        for n in range(50 + CHECK_CALLS):
-            checks_off()
-            took = {"off": one(*ordinary())}
-            checks_on()
-            took |= {"on": one(*ordinary()), "mix": one(*mixed())}
-            if n >= 50:
-                for kind, seconds in took.items():
-                    times[kind].append(seconds)
-    finally:
-        checks_on()
-    off, on, mix = (statistics.median(times[k]) * 1000 for k in ("off", "on", "mix"))
+    # Interleaved, one call of each kind in turn: every kind sees the same load of a
+    # shared machine and the same growth of open reservations.
+    times: dict[str, list[float]] = {"bare": [], "populated": [], "mix": []}
+    for n in range(50 + CHECK_CALLS):
+        number = rng.choice(NUMBERS)
+        took = {
+            "bare": one(bare, number, rng.choice(bare_codes[0])),
+            "populated": one(populated, number, rng.choice(codes[0])),
+            "mix": one(populated, *mixed()),
+        }
+        if n >= 50:
+            for kind, seconds in took.items():
+                times[kind].append(seconds)
+    off, on, mix = (statistics.median(times[k]) * 1000 for k in ("bare", "populated", "mix"))
     print(
-        f"   checks, depth 0, interleaved: ordinary calls with the booth and on-net steps off"
-        f" {off:5.2f} ms, on {on:5.2f} ms ({(on / off - 1) * 100:+.1f} %); with 10 % booth"
-        f" and 10 % on-net calls {mix:5.2f} ms ({(mix / off - 1) * 100:+.1f} %)"
+        f"   checks, depth 0, interleaved: an ordinary call on a server without booths or"
+        f" on-net numbers {off:5.2f} ms, on one with {POPULATED} peers and DIDs and"
+        f" {POPULATED // 10} booths {on:5.2f} ms ({(on / off - 1) * 100:+.1f} %); with 10 %"
+        f" booth and 10 % on-net calls {mix:5.2f} ms ({(mix / off - 1) * 100:+.1f} %)"
     )
-    engine.dispose()
 
 
 def _populate(url: str) -> tuple[list[str], list[str]]:
@@ -374,12 +363,11 @@ def _populate(url: str) -> tuple[list[str], list[str]]:
 def run() -> None:
     server = PostgresServer().start()
     try:
-        for name in ("bench_uc", "bench_soap"):
+        for name in ("bench_uc", "bench_soap", "bench_bare", "bench_populated"):
             pg_admin(server.url, f'CREATE DATABASE "{name}"')
         uc_url = pg_db_url(server.url, "bench_uc")
-        uc_codes = prepare(uc_url)
-        in_process(uc_url, uc_codes)
-        checks(uc_url, uc_codes)
+        in_process(uc_url, prepare(uc_url))
+        checks(pg_db_url(server.url, "bench_bare"), pg_db_url(server.url, "bench_populated"))
         soap_url = pg_db_url(server.url, "bench_soap")
         soap(soap_url, prepare(soap_url)[0])
     finally:
