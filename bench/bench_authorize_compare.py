@@ -1,12 +1,12 @@
 """Authorize before and after, in one run: this checkout's code against a baseline
-checkout's (issue 16: `git worktree add /work/wt-s4abase main --detach` and
-`make devenv` there; another with SIPTAR_BASELINE=/path), each in a process of its own
-with its own interpreter, against its own database of the same PostgreSQL server, both
-prepared the same way (bench/bench_authorize.py `prepare`, each by its own code and
-migrations). The calls are interleaved in rounds of CHUNK (baseline, this, baseline,
-this...) so that both sides see the same load of a shared machine and the same growth
-of open reservations. Prints, per depth, each side's median and p99 and the ratio.
-Skipped (said so) when there is no baseline checkout."""
+checkout's, named by SIPTAR_BASELINE (e.g. `git worktree add <dir> main --detach` and
+`make devenv` in it), each in a process of its own with its own interpreter, against
+its own database of the same PostgreSQL server, both prepared the same way
+(bench/bench_authorize.py `prepare`, each by its own code and migrations). The calls
+are interleaved in rounds of CHUNK (baseline, this, baseline, this...) so that both
+sides see the same load of a shared machine and the same growth of open reservations.
+Prints, per depth, each side's median and p99 and the ratio. Skipped (said so) without
+a baseline checkout."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.bench_authorize import DEPTHS, _p99
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
-BASELINE = Path(os.environ.get("SIPTAR_BASELINE", "/work/wt-s4abase"))
+BASELINE = Path(os.environ.get("SIPTAR_BASELINE") or "/nonexistent")
 HERE = Path(__file__).resolve().parent.parent
 CHUNK = 20
 ROUNDS = 20  # per depth, after one warm-up round: CHUNK * ROUNDS calls a side and depth
@@ -61,7 +61,7 @@ def _ask(proc: subprocess.Popen[str], depth: int, calls: int) -> list[float]:
 
 def run() -> None:
     if not (BASELINE / ".venv" / "bin" / "python").exists():
-        print(f"   no baseline checkout at {BASELINE} (SIPTAR_BASELINE): skipped")
+        print("   no baseline checkout (SIPTAR_BASELINE=<its directory>): skipped")
         return
     print(f"   load before: {os.getloadavg()[0]:.1f} (1-minute average; the machine is shared)")
     server = PostgresServer().start()
