@@ -2,7 +2,8 @@
 
 Rating a CDR needs its account and the resellers above it, each one's compiled plan,
 the trunk that carried the call and its provider (the buy cost), whether the number
-is a DID, and whether any level of the chain holds a bundle. Looked up one CDR at a
+is a DID or (a call that used no trunk) another account's peer, and whether any level
+of the chain holds a bundle. Looked up one CDR at a
 time, even remembered per batch (settlement.remembered), that is a statement per
 distinct accountcode, parent, sheet, trunk, provider and number: ~20 of the ~30
 statements of a 200-CDR batch, each costing more client time (SQLAlchemy) than the
@@ -39,6 +40,7 @@ from services.bundles.holds import (
 )
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
+from services.onnet.callee import find_callees
 
 
 def prefetch(session: Session, records: Sequence[CdrRecord], cdr_ids: Iterable[int]) -> None:
@@ -51,6 +53,7 @@ def prefetch(session: Session, records: Sequence[CdrRecord], cdr_ids: Iterable[i
         session, {("plan", i): plan for i, plan in plans.plans(session, sheets).items()}
     )
     _dids(session, records)
+    _callees(session, records)
     _bundles(session, records, [a.id for a in accounts], cdr_ids)
 
 
@@ -122,6 +125,23 @@ def _dids(session: Session, records: Sequence[CdrRecord]) -> None:
         return
     found = {d.number: d for d in session.scalars(select(Did).where(Did.number.in_(numbers)))}
     settlement.remember(session, {("did", n): found.get(n) for n in numbers})
+
+
+def _callees(session: Session, records: Sequence[CdrRecord]) -> None:
+    """Who the on-net candidates ring (services/onnet/pricing.py: calls neither out nor
+    in over a trunk): one statement for all their numbers, after `_trunks`."""
+    numbers = set()
+    for r in records:
+        if not r.dstchannel or settlement.find_trunk(session, r) is not None:
+            continue
+        if settlement.trunk_of_channel(session, r.channel) is not None:
+            continue
+        try:
+            numbers.add(normalise_number(r.dst))
+        except BillingError:
+            continue
+    found = find_callees(session, numbers)
+    settlement.remember(session, {("onnet callee", n): c for n, c in found.items()})
 
 
 def _bundles(
