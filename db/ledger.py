@@ -77,24 +77,23 @@ class Posting(NamedTuple):
 
 
 def post_all(session: Session, postings: Sequence[Posting]) -> None:
-    """`post` for many changes at once (the AMI listener's batches of CDRs): ONE update
-    per account (its total; the caller has locked the accounts in the one order,
-    deepest first, see services/credit/holds.py) and one bulk insert of every ledger row, each row's
-    `balance_after` computed in order from the account's new balance. Rows that point
-    at CDRs need those CDRs inserted first."""
+    """`post` for many changes at once (the AMI listener's batches of CDRs): every
+    account's total added in ONE statement on PostgreSQL (the caller has locked the
+    accounts in the one order, deepest first, see services/credit/holds.py) and one bulk
+    insert of every ledger row, each row's `balance_after` computed in order from the
+    account's new balance. Rows that point at CDRs need those CDRs inserted first."""
     by_account = _by_account(postings)
+    if not by_account:
+        return
+    totals = {a: sum((p.amount for p in ps), Decimal(0)) for a, ps in by_account.items()}
+    ids = sorted(totals)
+    # One statement for every account on PostgreSQL (was one UPDATE per account).
+    after = _add_to_balances(session, ids, totals)
     now = utcnow()
     rows: list[dict[str, object]] = []
-    for account_id in sorted(by_account):
-        changes = by_account[account_id]
-        total = sum((p.amount for p in changes), Decimal(0))
-        after = session.execute(
-            update(Account)
-            .where(Account.id == account_id)
-            .values(balance=Account.balance + total)
-            .returning(Account.balance)
-        ).scalar_one()
-        rows += _entries(session, account_id, changes, after - total, now)
+    for account_id in ids:
+        start_balance = after[account_id] - totals[account_id]
+        rows += _entries(session, account_id, by_account[account_id], start_balance, now)
     bulk.insert_rows(session, LEDGER, rows)
     alerts.check(session, by_account.keys())
 

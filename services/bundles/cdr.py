@@ -28,7 +28,7 @@ from rating.bundles import Allowance, split_call
 from rating.model import CallToRate
 from rating.money import ZERO
 from services.bundles.counters import Counter, counters
-from services.bundles.holds import ANY_BUNDLES, any_bundles, holds_of
+from services.bundles.holds import ANY_BUNDLES, BUNDLED, HELD_KEY, USED_KEY, any_bundles, holds_of
 from services.cdr.commands import CdrRecord
 from services.credit import settlement
 from services.recurring.keyed import rowcount
@@ -95,14 +95,17 @@ def split_levels(
     day = call.start.astimezone(UTC).date()
     if not accounts or not in_play(session, accounts):
         return levels
-    _lock_chain(session, accounts)
+    # Once per chain in a listener's batch: a lock is held to the end of the transaction.
+    settlement.remembered(
+        session, ("bundle chain locked", tuple(accounts)), lambda: _lock_chain(session, accounts)
+    )
     found = counters(session, accounts, day, lock=True)
     if not found:
         return levels
     # The call's own reservation (its hold), if Authorize made one and no CDR closed it.
-    open_ = settlement.reservation_for(session, record.uniqueid) if record.uniqueid else None
+    open_ = settlement.held_for(session, record.uniqueid) if record.uniqueid else None
     reservation_id = open_.id if open_ is not None else None
-    held = holds_of(session, reservation_id) if reservation_id is not None else {}
+    held = _holds_of(session, reservation_id) if reservation_id is not None else {}
     before = _uses_of(session, cdr_id)
     out: list[LevelCharge] = []
     moves: dict[int, int] = {}
@@ -153,6 +156,11 @@ def in_play(session: Session, account_ids: list[int]) -> bool:
     once for the batch whether any account holds one, then once per chain."""
     if not settlement.remembered(session, ANY_BUNDLES, lambda: any_bundles(session)):
         return False
+    # The batch's accounts, asked in one statement (services/cdr/prefetch.py).
+    nothing: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
+    known, bundled = settlement.remembered(session, BUNDLED, lambda: nothing)
+    if known.issuperset(account_ids):
+        return not bundled.isdisjoint(account_ids)
     key = ("bundles", tuple(account_ids))
     return settlement.remembered(session, key, lambda: _any_bundle(session, account_ids))
 
@@ -179,9 +187,19 @@ def _lock_chain(session: Session, account_ids: list[int]) -> None:
     ).all()
 
 
+def _holds_of(session: Session, reservation_id: int) -> dict[int, int]:
+    key = (HELD_KEY, reservation_id)  # a batch's: one statement for all its calls
+    return settlement.remembered(session, key, lambda: holds_of(session, reservation_id))
+
+
 def _uses_of(session: Session, cdr_id: int | None) -> dict[int, int]:
     if cdr_id is None:
         return {}
+    # A batch's new CDR consumed nothing before (services/cdr/prefetch.py).
+    return settlement.remembered(session, (USED_KEY, cdr_id), lambda: _uses_loaded(session, cdr_id))
+
+
+def _uses_loaded(session: Session, cdr_id: int) -> dict[int, int]:
     rows = session.execute(
         select(BundleUse.counter_id, func.sum(BundleUse.amount))
         .where(BundleUse.cdr_id == cdr_id)
@@ -214,5 +232,7 @@ def _apply(
         session.execute(delete(BundleUse).where(BundleUse.cdr_id == cdr_id))
     if held:
         session.execute(delete(BundleHold).where(BundleHold.reservation_id == reservation_id))
+        # A second CDR of the same channel in the batch finds the holds gone, as in the table.
+        settlement.remember(session, {(HELD_KEY, reservation_id): {}})
     if uses:
         session.execute(USES.insert(), uses)

@@ -20,6 +20,12 @@ from services.recurring.keyed import rowcount
 COUNTERS = cast(Table, BundleCounter.__table__)
 # The memo key (services/credit/settlement.remembered) of `any_bundles` in a batch.
 ANY_BUNDLES = ("any bundles",)
+# More memo keys of a listener's batch (services/cdr/prefetch.py): which of its accounts
+# hold a bundle; (HELD_KEY, reservation id): what a call holds; (USED_KEY, cdr id): what a CDR
+# consumed before (nothing, for the batch's new CDRs).
+BUNDLED = ("bundled accounts",)
+HELD_KEY = "bundle holds"
+USED_KEY = "bundle uses"
 HOLDS = cast(Table, BundleHold.__table__)
 
 _TAKE = (
@@ -69,6 +75,22 @@ def holds_of(session: Session, reservation_id: int) -> dict[int, int]:
         )
     ).all()
     return {int(c): int(n) for c, n in rows}
+
+
+def holds_of_calls(session: Session, reservation_ids: Sequence[int]) -> dict[int, dict[int, int]]:
+    """`holds_of` for many reservations, one statement per 500: reservation id -> counter
+    id -> units (absent: the call holds nothing)."""
+    ids = sorted(set(reservation_ids))
+    found: dict[int, dict[int, int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(BundleHold.reservation_id, BundleHold.counter_id, BundleHold.amount).where(
+                BundleHold.reservation_id.in_(ids[start : start + 500])
+            )
+        )
+        for reservation_id, counter_id, amount in rows:
+            found.setdefault(int(reservation_id), {})[int(counter_id)] = int(amount)
+    return found
 
 
 def release(session: Session, reservation_ids: Iterable[int]) -> None:

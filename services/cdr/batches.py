@@ -3,9 +3,10 @@
 The same rules as one CDR at a time (services/cdr/usecases.store_cdr: idempotent on
 (uniqueid, sequence) and on the AMI/CSV fingerprint, every level charged, one ledger
 row per balance change, an unratable CDR stored with its reason), at a constant number
-of statements per batch: one query for the duplicates, a few lookups, one bulk insert
-each of the CDRs, the charges and the ledger rows (COPY on PostgreSQL, db/bulk.py), one
-UPDATE per account and one for the reservations. Rows are plain dicts, not ORM
+of statements per batch: one query for the duplicates, one lookup of each kind for the
+whole batch (services/cdr/prefetch.py: accounts, plans, trunks, DIDs, bundles), one
+bulk insert each of the CDRs, the charges and the ledger rows (COPY on PostgreSQL,
+db/bulk.py), one UPDATE of the balances and one of the reservations. Rows are plain dicts, not ORM
 objects: at thousands of CDRs a second, building and flushing ORM objects cost more
 than rating the calls. Spyne-free.
 """
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from db import bulk, ledger
 from db.schema import CallIntervention, Cdr, Charge, utcnow
 from db.session import UnitOfWork
-from services.cdr import pricing
+from services.cdr import prefetch, pricing
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, fingerprint, sequence_of, store_cdr_safely
 from services.credit import settlement
@@ -85,6 +86,8 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
     postings: list[ledger.Posting] = []
     closings: list[settlement.Closing] = []
     with settlement.batch(session, [r.uniqueid for _, r, _ in new]):
+        # Accounts, plans, trunks, providers, DIDs, bundles: one statement each.
+        prefetch.prefetch(session, [r for _, r, _ in new], ids)
         for (i, record, row), cdr_id in zip(new, ids, strict=True):
             row["id"], row["received_at"] = cdr_id, now
             try:

@@ -275,6 +275,14 @@ def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
         session.info.pop(_MEMO, None)
 
 
+def remember(session: Session, values: dict[tuple[object, ...], object]) -> None:
+    """Inside `batch`: what `remembered` will answer for these keys, looked up beforehand
+    for the whole batch at once (services/cdr/prefetch.py). Outside it: nothing."""
+    memo = session.info.get(_MEMO)
+    if memo is not None:
+        memo.update(values)
+
+
 def remembered(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T:
     """`load()`, once per `key` inside `batch` (every time outside it)."""
     memo = session.info.get(_MEMO)
@@ -307,6 +315,11 @@ class Held(NamedTuple):
     trunk_id: int | None  # the first trunk Authorize offered
 
 
+def held_for(session: Session, uniqueid: str) -> Held | None:
+    """The reservation a CDR of this channel settles (the batch's, inside `batch`)."""
+    return _held(session, uniqueid)
+
+
 def _held(session: Session, uniqueid: str) -> Held | None:
     """`reservation_for`, from the batch's memo inside `batch`."""
     memo = session.info.get(_MEMO)
@@ -328,23 +341,47 @@ def reservation_for(session: Session, uniqueid: str) -> Reservation | None:
 
 
 def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
+    name, peer = trunk_key(record)
+    return remembered(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
+
+
+def trunk_key(record: CdrRecord) -> tuple[str, str]:
+    """What names the trunk of a CDR: its Trunk field, and the destination channel's peer."""
     name = record.extra.get(TRUNK_FIELD, "").strip()
     match = _CHANNEL.match(record.dstchannel.strip())
     peer = match.group("peer") if match is not None else ""
     if record.dstchannel.startswith("Local/") and "@" in peer:
         # `Local/34911234567@pstn-sim-0000001b;1`: the dialplan context is the trunk.
         peer = peer.rsplit("@", 1)[1]
-    return remembered(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
+    return name, peer
+
+
+def channel_peer(channel: str) -> str | None:
+    """The peer a channel names (`PJSIP/carrier1-00000002`: `carrier1`), if any."""
+    match = _CHANNEL.match(channel.strip())
+    return match.group("peer") if match is not None else None
 
 
 def trunk_of_channel(session: Session, channel: str) -> Trunk | None:
     """The trunk a channel's peer names (`PJSIP/carrier1-00000002`: the trunk `carrier1`,
     or the one whose dial string ends in `@carrier1`), if any."""
-    match = _CHANNEL.match(channel.strip())
-    if match is None:
+    peer = channel_peer(channel)
+    if peer is None:
         return None
-    peer = match.group("peer")
     return remembered(session, ("trunk", "", peer), lambda: _find_trunk(session, "", peer))
+
+
+def match_trunk(trunks: Iterable[Trunk], name: str, peer: str) -> Trunk | None:
+    """`_find_trunk`'s rule over trunks already loaded (a batch's, services/cdr/prefetch.py):
+    the trunk named `name`, else the first by id named `peer` or dialled `...@peer`."""
+    if name:
+        named = [t for t in trunks if t.name == name]
+        if named:
+            return min(named, key=lambda t: t.id)
+    if not peer:
+        return None
+    found = [t for t in trunks if t.name == peer or t.dial_string.endswith(f"@{peer}")]
+    return min(found, key=lambda t: t.id) if found else None
 
 
 def _reserved_trunk(session: Session, uniqueid: str) -> Trunk | None:

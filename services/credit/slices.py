@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import cast
 
@@ -33,10 +33,12 @@ from rating.errors import BillingError
 from rating.model import CallToRate
 from rating.money import ZERO, quantize
 from services.bundles import credit as bundle_credit
+from services.bundles import holds as bundle_holds
+from services.bundles.counters import counters
 from services.credit.expiry import LONGEST_MARGIN
 from services.credit.holds import add_reserved
 from services.credit.policy import CreditPolicy, extend_ahead, extension_target
-from services.credit.routing import plan_for
+from services.credit.routing import plan_for, preload_plans
 from services.currency import credit as fx_credit
 
 logger = logging.getLogger(__name__)
@@ -153,13 +155,11 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
     for rows in levels.values():
         account_ids.update(level.account_id for level in rows)
     accounts = _lock(session, account_ids)
+    # Every level's sheet checked in one statement, not one per sheet (routing.plan_for).
+    preload_plans(session, sorted({a.rate_sheet_id for a in accounts.values() if a.rate_sheet_id}))
     calls = _load(session, now, asterisk, [r for r, _ in candidates], levels)
     if bundle_credit.any_bundles(session):  # the units bundled calls hold, by level
-        for call in calls:
-            ids = [lv.account_id for lv in call.levels]
-            call.free = bundle_credit.held_allowances(
-                session, call.reservation_id, ids, call.created_at
-            )
+        _held_units(session, calls)
     # What each account holds, from its locked row (kept by every writer, holds.py).
     reserved = {a.id: a.reserved for a in accounts.values()}
     grown: dict[int, Decimal] = {}
@@ -187,6 +187,35 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
     if result.refused:
         logger.info("credit: %d live call(s) could not be extended", len(result.refused))
     return result
+
+
+def _held_units(session: Session, calls: Sequence[LiveReservation]) -> None:
+    """Each bundled call's `free`: what its holds give it at each level, as allowances of
+    exactly the held units, in consumption order (services/bundles/credit.held_allowances
+    for one call). For all the calls at once: one statement for their holds, and the
+    counters of the accounts of the calls that hold any, per day of the calls' start
+    (one day, but around midnight)."""
+    held = bundle_holds.holds_of_calls(session, [c.reservation_id for c in calls])
+    bundled = [c for c in calls if held.get(c.reservation_id)]
+    days: dict[date, set[int]] = {}
+    for call in bundled:
+        day = call.created_at.astimezone(UTC).date()
+        days.setdefault(day, set()).update(lv.account_id for lv in call.levels)
+    found = {day: counters(session, sorted(ids), day) for day, ids in days.items()}
+    for call in bundled:
+        mine = held[call.reservation_id]
+        of_day = found[call.created_at.astimezone(UTC).date()]
+        call.free = {
+            lv.account_id: [
+                Allowance(
+                    c.counter_id, c.unit, mine[c.counter_id], c.per_second, c.prefixes, c.inbound
+                )
+                for c in of_day[lv.account_id]
+                if c.counter_id in mine
+            ]
+            for lv in call.levels
+            if lv.account_id in of_day
+        }
 
 
 def _candidates(now: datetime, asterisk: str) -> Select[int, int]:

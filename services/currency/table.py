@@ -51,6 +51,11 @@ def operator_currency(session: Session) -> str:
     `siptar init --currency`; nothing changes it later), so it is kept per process and
     database after the first look: the CDR path pays no statement for it. USD on a
     database without an operator yet (not kept)."""
+    # Once per listener batch: rendering the URL to key the dict costs more than the rest.
+    return remembered(session, ("operator currency",), lambda: _operator_currency(session))
+
+
+def _operator_currency(session: Session) -> str:
     key = str(session.get_bind().engine.url)
     known = _operators.get(key)
     if known is not None:

@@ -12,6 +12,7 @@ for every call.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,29 @@ def find_callee(session: Session, number: str) -> Callee | None:
         Did.number == number, Did.status == "assigned"
     )
     found: list[Any] = list(session.execute(union_all(peers, dids)).all())
+    return _first(session, found)
+
+
+def find_callees(session: Session, numbers: Collection[str]) -> dict[str, Callee | None]:
+    """`find_callee` for many numbers (the listener's batch of CDRs): one statement."""
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return {}
+    peers = select(Account.id, Account.sip_username, literal("peer")).where(
+        Account.sip_username.in_(wanted)
+    )
+    dids = select(Did.id, Did.number, literal("did")).where(
+        Did.number.in_(wanted), Did.status == "assigned"
+    )
+    rows: list[Any] = list(session.execute(union_all(peers, dids)).all())
+    found: dict[str, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row[1], []).append(row)
+    return {n: _first(session, found.get(n, [])) for n in wanted}
+
+
+def _first(session: Session, found: list[Any]) -> Callee | None:
+    """The callee of a number's peer and DID rows."""
     # The peer first, should a DID carry the same digits as a peer's name.
     for row_id, name, via in sorted(found, key=lambda r: r[2] != "peer"):
         if via == "peer":
