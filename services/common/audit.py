@@ -17,8 +17,8 @@ own. Left out, on purpose: what is not a change somebody made (`SKIPPED` tables:
 records, credit reservations, live calls, the security record itself), the balance
 updates of db/ledger.py (each has its ledger row, which is audited), the `MAINTAINED`
 counters, and the bulk writers that bypass the session (COPY of rate decks and CDR
-batches: the import's sheet version bump is audited instead). A column whose name says it holds a secret
-(`password`, `secret`, `pin`, `token`) is written as "***".
+batches: the import's sheet version bump is audited instead). A column whose name says
+it holds a secret (`password`, `secret`, `pin`, `token`) is written as "***".
 """
 
 from __future__ import annotations
