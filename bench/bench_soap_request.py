@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from bench.bench_authorize import NUMBERS, SOAP_THREADS, _drive, _wait_for
 from tests.pgserver import PostgresServer, free_port, pg_admin, pg_db_url
@@ -148,8 +147,16 @@ def report(variants: list[Variant]) -> None:
                 f" Authorize {rate['Authorize'][0]:6.0f}/s"
                 f" (p99 {rate['Authorize'][1] * 1000:5.1f} ms), Echo {rate['Echo'][0]:6.0f}/s"
                 f" (p99 {rate['Echo'][1] * 1000:5.1f} ms), ratio"
-                f" {rate['Authorize'][0] / rate['Echo'][0]:4.2f}"
+                f" {rate['Authorize'][0] / rate['Echo'][0]:4.2f} (rounds {_spread(v, threads)})"
             )
+
+
+def _spread(v: Variant, threads: int) -> str:
+    """The lowest and highest ratio of one round (its Authorize run, then its Echo run):
+    how much the machine's load moved the figure."""
+    pairs = zip(v.figures[(threads, "Authorize")], v.figures[(threads, "Echo")], strict=True)
+    ratios = [a / e for (a, _), (e, _) in pairs]
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
 
 
 def _mean(rounds: list[tuple[float, float]]) -> tuple[float, float]:
@@ -157,7 +164,7 @@ def _mean(rounds: list[tuple[float, float]]) -> tuple[float, float]:
     return sum(r for r, _ in rounds) / len(rounds), max(p for _, p in rounds)
 
 
-def run(argv: Any = None) -> None:
+def run() -> None:
     base_root = os.environ.get("SIPTAR_BENCH_BASE")
     server = PostgresServer().start()
     variants: list[Variant] = []
