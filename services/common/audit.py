@@ -15,10 +15,10 @@ The events are written in the same transaction: a call that fails leaves no even
 committed change always has one. So a new operation is audited without code of its
 own. Left out, on purpose: what is not a change somebody made (`SKIPPED` tables: call
 records, credit reservations, live calls, the security record itself), the balance
-updates of db/ledger.py (each has its ledger row, which is audited), and the bulk
-writers that bypass the session (COPY of rate decks and CDR batches: the import's
-sheet version bump is audited instead). A column whose name says it holds a secret
-(`password`, `secret`, `pin`, `token`) is written as "***".
+updates of db/ledger.py (each has its ledger row, which is audited), the `MAINTAINED`
+counters, and the bulk writers that bypass the session (COPY of rate decks and CDR
+batches: the import's sheet version bump is audited instead). A column whose name says
+it holds a secret (`password`, `secret`, `pin`, `token`) is written as "***".
 """
 
 from __future__ import annotations
@@ -50,6 +50,12 @@ SKIPPED = frozenset(
         "call_interventions",
     }
 )
+# Counters kept by the code that writes the rows they sum, never set by somebody:
+# `balance` by db/ledger.py (its ledger row is the record), `reserved` and `open_calls`
+# by services/credit/holds.py (the reservation rows are). A statement that sets nothing
+# else is not an event: on every Authorize it was one more INSERT (a round trip) and a
+# row in the log per call.
+MAINTAINED = {"accounts": frozenset({"balance", "reserved"}), "trunks": frozenset({"open_calls"})}
 _SECRET_PARTS = ("password", "secret", "pin", "token")
 _AUDIT = cast(Table, AuditEvent.__table__)
 _MAX_VALUE = 200
@@ -190,8 +196,8 @@ def _on_execute(state: ORMExecuteState) -> None:
             literal = getattr(value, "value", None) if hasattr(value, "value") else None
             shown = _shown(key, literal) if literal is not None else str(value)[:_MAX_VALUE]
             changes[key] = [None, shown]
-    if name == "accounts" and set(changes) == {"balance"}:
-        return  # db/ledger.py moving a balance: the ledger row beside it is the record
+    if changes and set(changes) <= MAINTAINED.get(name, frozenset()):
+        return
     where = str(statement.whereclause)[:_MAX_VALUE] if statement.whereclause is not None else ""
     changes["where"] = where
     state.session.connection().execute(
