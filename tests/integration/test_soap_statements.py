@@ -60,11 +60,18 @@ def test_authorize_over_soap_sends_what_the_use_case_sends(
             call={"number": SPAIN, "account": "acct1001", "uniqueid": "soap"}
         )
     assert answer.allowed, answer.reason
-    with counted() as in_process, uow() as u:
-        # As services/billing/credit_service.py calls it: with the settings in force.
-        policy = runtime_settings.credit_policy(u.session, DEFAULT_POLICY)
-        direct = authorize(
-            u, None, AuthorizeRequest(SPAIN, "acct1001", uniqueid="direct"), policy=policy
-        )
-    assert direct.allowed, direct
+
+    def direct(uniqueid: str) -> None:
+        with uow() as u:
+            # As services/billing/credit_service.py calls it: with the settings in force.
+            policy = runtime_settings.credit_policy(u.session, DEFAULT_POLICY)
+            answer = authorize(
+                u, None, AuthorizeRequest(SPAIN, "acct1001", uniqueid=uniqueid), policy=policy
+            )
+            assert answer.allowed, answer
+
+    # This engine's caches (routes per engine, plans) warmed like the server's were.
+    direct("warm")
+    with counted() as in_process:
+        direct("direct")
     assert len(over_soap) == len(in_process), (over_soap, in_process)
