@@ -34,6 +34,7 @@ __all__ = [
     "rate_rows",
     "remove_replaced",
     "stored_rates",
+    "stored_rules",
 ]
 
 RATES = cast(Table, schema.Rate.__table__)
@@ -102,14 +103,50 @@ def rate_rows(session: Session, sheet_id: int) -> Iterator[Any]:
 
 
 def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
-    """The sheet's rates, by prefix, holiday bands with their calendars' days. A deck
-    repeats its tiers and weekdays: each text is parsed once."""
+    """The sheet's rates, by prefix, holiday bands with their calendars' days."""
+    rate = _rate_maker(session)
+    return [rate(row, row.prefix) for row in rate_rows(session, sheet_id)]
+
+
+def stored_rules(session: Session, sheet_id: int) -> tuple[Iterator[tuple[str, int]], list[Rate]]:
+    """The sheet's rates as (prefix, rule number) pairs, by prefix, and the list of its
+    distinct rules (Rates without a prefix) that fills up while the pairs are read: a
+    big sheet's plan (rating.compile_rules) from one streamed query, with no Rate per
+    row. Rows are told apart by their stored values, so a rule is made once."""
+    rate = _rate_maker(session)
+    rules: list[Rate] = []
+    columns = [c for c in RATES.columns if c.name not in ("id", "sheet_id", "prefix")]
+
+    def pairs() -> Iterator[tuple[str, int]]:
+        numbers: dict[tuple[Any, ...], int] = {}
+        result = session.execute(
+            select(RATES.c.prefix, *columns)
+            .where(RATES.c.sheet_id == sheet_id)
+            .order_by(RATES.c.prefix, RATES.c.id)
+            .execution_options(yield_per=CHUNK)
+        )
+        for row in result:
+            values = tuple(row)
+            key = values[1:]
+            number = numbers.get(key)
+            if number is None:
+                number = numbers[key] = len(rules)
+                rules.append(rate(row, ""))
+            yield values[0], number
+
+    return pairs(), rules
+
+
+def _rate_maker(session: Session) -> Callable[[Any, str], Rate]:
+    """(a rates row, a prefix) -> its Rate. A deck repeats its tiers and weekdays: each
+    text is parsed once."""
     tiers = _Memo(lambda text: parse_tiers(text) if text else ())
     days = _Memo(lambda text: parse_weekdays(text) if text else None)
     calendars = _Memo(lambda name: load_holidays(session, name) if name else None)
-    return [
-        Rate(
-            prefix=row.prefix,
+
+    def rate(row: Any, prefix: str) -> Rate:
+        return Rate(
+            prefix=prefix,
             destination=row.destination,
             price=row.price,
             tiers=tiers[row.tiers],
@@ -127,8 +164,8 @@ def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )
-        for row in rate_rows(session, sheet_id)
-    ]
+
+    return rate
 
 
 def _stored_rows(
