@@ -16,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from operator import attrgetter
+from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, exists, func, select
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Connection, Table, delete, exists, func, select, type_coerce
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType, TypeDecorator
 
 from db import schema
 from db.bulk import bind_processor, copy_lines, copy_text, identity
@@ -115,12 +117,18 @@ def stored_rules(session: Session, sheet_id: int) -> tuple[Iterator[tuple[str, i
     row. Rows are told apart by their stored values, so a rule is made once."""
     rate = _rate_maker(session)
     rules: list[Rate] = []
+    dialect = session.connection().dialect
     columns = [c for c in RATES.columns if c.name not in ("id", "sheet_id", "prefix")]
+    # The driver's values, unconverted: the key of a rule. Only a new rule's values go
+    # through the columns' result processors (Money, Time...): most of the cost of a row.
+    raw = [type_coerce(c, NullType()).label(c.name) for c in columns]
+    procs = [_result_processor(dialect, c) for c in columns]
+    names = [c.name for c in columns]
 
     def pairs() -> Iterator[tuple[str, int]]:
         numbers: dict[tuple[Any, ...], int] = {}
         result = session.execute(
-            select(RATES.c.prefix, *columns)
+            select(RATES.c.prefix, *raw)
             .where(RATES.c.sheet_id == sheet_id)
             .order_by(RATES.c.prefix, RATES.c.id)
             .execution_options(yield_per=CHUNK)
@@ -131,10 +139,26 @@ def stored_rules(session: Session, sheet_id: int) -> tuple[Iterator[tuple[str, i
             number = numbers.get(key)
             if number is None:
                 number = numbers[key] = len(rules)
-                rules.append(rate(row, ""))
+                stored = SimpleNamespace(
+                    **{n: f(v) for n, f, v in zip(names, procs, key, strict=True)}
+                )
+                rules.append(rate(stored, ""))
             yield values[0], number
 
     return pairs(), rules
+
+
+def _result_processor(dialect: Dialect, column: Any) -> Processor:
+    """What the ORM applies to the driver's value of `column`, or the identity."""
+    kind = column.type
+    try:
+        return kind.dialect_impl(dialect).result_processor(dialect, None) or identity
+    except TypeError:
+        # psycopg2's Numeric asks for the column's type oid, only to say the driver gives
+        # Decimals already: what is left is the decorator's own step (Money).
+        if isinstance(kind, TypeDecorator):
+            return lambda value: kind.process_result_value(value, dialect)
+        return identity
 
 
 def _rate_maker(session: Session) -> Callable[[Any, str], Rate]:

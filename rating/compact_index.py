@@ -5,22 +5,29 @@ PrefixIndex keeps a Rate object per row: with a million rows that is ~700 MiB a 
 repeats a few thousand price rules over its prefixes, so here each distinct rule (a Rate
 without its prefix) is stored once, and a prefix maps to the number of its rule:
 
-- digit prefixes are keyed by an int, `int("1" + prefix)` (the leading 1 keeps "0044"
-  and "44" apart), in one dict; any other prefix (`onnet`) in a dict of its own;
-- an entry is the rule's number for a prefix with one rate that always applies, else a
-  tuple of rule numbers in precedence order (shared between prefixes with the same one);
+- the digit prefixes of each length are a sorted array of 64-bit keys (the prefix as an
+  int: one length per array, so "0044" and "44" stay apart), found by bisection, and an
+  array of 32-bit values beside it: 12 bytes a prefix; any other prefix (`onnet`) is in
+  a dict of its own;
+- a value is the rule's number for a prefix with one rate that always applies, else the
+  number of a tuple of rule numbers in precedence order (shared between prefixes);
 - the Rate a look-up answers is made on the way out: the rule's fields and the prefix.
   It equals the Rate PrefixIndex would answer, but is a new object each time (the engine
   compares rates by value where it matters).
 
 It answers exactly what PrefixIndex answers (same longest match, validity, bands and
-precedence; a hypothesis property in tests/unit checks it), in ~1/10 of the memory.
+precedence; a hypothesis property in tests/unit checks it), in a few per cent of the
+memory; a look-up costs a bisection per prefix length instead of a dict probe.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time
+from itertools import islice
+from operator import le
 from typing import overload
 from zoneinfo import ZoneInfo
 
@@ -31,12 +38,11 @@ from rating.prefix_index import _band_rank, _Choice, _valid_from_key, first_appl
 __all__ = ["CompactIndex", "CompactRates", "RuleTable", "rule_of"]
 
 Entry = int | tuple[int, ...]
-# 10**n for the key of an n-digit prefix: int("1" + p) == int(p) + 10**len(p).
-_POWERS = tuple(10**n for n in range(64))
-
-
-def _power(length: int) -> int:
-    return _POWERS[length] if length < len(_POWERS) else 10**length
+# Digit prefixes of up to KEYED digits are keys of 64-bit arrays (10**19 - 1 < 2**64);
+# longer ones, and any other prefix, go to a dict by text.
+KEYED = 19
+# A value from GROUP on is the number of a tuple of rules, not of a rule.
+GROUP = 1 << 31
 
 
 def _is_digits(text: str) -> bool:
@@ -83,10 +89,11 @@ class CompactIndex:
     PrefixIndex (find, find_for_prefix, band_edges, len)."""
 
     __slots__ = (
+        "_all_lengths",
         "_choices",
         "_digits",
+        "_groups",
         "_lengths",
-        "_name_lengths",
         "_names",
         "_rules",
         "_zone",
@@ -112,49 +119,63 @@ class CompactIndex:
     ) -> None:
         """`rules` may grow while `pairs` is read (db/ numbers rules as rows come)."""
         self._zone = zone
-        conditional: list[bool] = []
-        digits: dict[int, Entry] = {}
-        names: dict[str, Entry] = {}
-        groups: dict[str, list[int]] = {}
-        lengths: set[int] = set()
-        rows = 0
+        rows: dict[int, tuple[array[int], array[int]]] = {}  # every row, by length
+        named: dict[str, list[int]] = {}
+        count = 0
         for prefix, number in pairs:
-            rows += 1
-            if prefix in groups:
-                groups[prefix].append(number)
-                continue
-            while len(conditional) <= number:
-                conditional.append(_conditional(rules[len(conditional)]))
-            if _is_digits(prefix):
-                lengths.add(len(prefix))
-                key = int(prefix) + _power(len(prefix))
-                earlier = digits.get(key)
-                if earlier is None and not conditional[number]:
-                    digits[key] = number
-                    continue
-                digits[key] = ()  # a place in the order; the group is filled in at the end
+            count += 1
+            if _is_digits(prefix) and len(prefix) <= KEYED:
+                table = rows.get(len(prefix))
+                if table is None:
+                    table = rows[len(prefix)] = (array("Q"), array("I"))
+                table[0].append(int(prefix))
+                table[1].append(number)
             else:
-                earlier = names.get(prefix)
-                if earlier is None and not conditional[number]:
-                    names[prefix] = number
-                    continue
-                names[prefix] = ()
-            groups[prefix] = [number] if earlier is None else [earlier, number]  # type: ignore[list-item]
+                named.setdefault(prefix, []).append(number)
+        self.rows = count  # the rates indexed
         self._rules = tuple(rules)
         self._choices = tuple(_Choice(rule) for rule in self._rules)
-        shared: dict[tuple[int, ...], tuple[int, ...]] = {}
-        for prefix, group in groups.items():
-            ordered = tuple(_by_precedence(group, self._rules))
-            entry = shared.setdefault(ordered, ordered)
-            if _is_digits(prefix):
-                digits[int(prefix) + _power(len(prefix))] = entry
-            else:
-                names[prefix] = entry
-        self.rows = rows  # the rates indexed
-        self._digits = digits
-        self._names = names
-        self._lengths = _lengths(lengths)
-        self._name_lengths = _lengths(len(name) for name in names)
+        groups: dict[tuple[int, ...], int] = {}
+        self._digits = {length: self._packed(*rows.pop(length), groups) for length in sorted(rows)}
+        values = {prefix: self._entry_of(numbers, groups) for prefix, numbers in named.items()}
+        self._groups = tuple(groups)
+        self._names: dict[str, Entry] = {
+            prefix: value if value < GROUP else self._groups[value - GROUP]
+            for prefix, value in values.items()
+        }
+        long_digits = [len(p) for p in self._names if _is_digits(p)]
+        self._lengths = _lengths([*self._digits, *long_digits])
+        self._all_lengths = _lengths([*self._lengths, *map(len, self._names)])
+
+    def _packed(
+        self, keys: array[int], numbers: array[int], groups: dict[tuple[int, ...], int]
+    ) -> tuple[array[int], array[int]]:
+        """The prefixes of one length as sorted keys and their values, one per prefix.
+        Rows by prefix (as db/ reads them) come sorted; others are sorted here, stably,
+        so the rates of one prefix keep their sheet order."""
+        size = len(keys)
+        ordered = all(map(le, keys, islice(keys, 1, None)))
+        order: Sequence[int] = range(size) if ordered else sorted(range(size), key=keys.__getitem__)
+        out_keys: array[int] = array("Q")
+        out_values: array[int] = array("I")
+        i = 0
+        while i < size:
+            key = keys[order[i]]
+            j = i + 1
+            while j < size and keys[order[j]] == key:
+                j += 1
+            out_keys.append(key)
+            out_values.append(self._entry_of([numbers[order[n]] for n in range(i, j)], groups))
+            i = j
+        return out_keys, out_values
+
+    def _entry_of(self, numbers: list[int], groups: dict[tuple[int, ...], int]) -> int:
+        """A prefix's value: its rule's number when it has one rule that always applies,
+        else GROUP + the number of its tuple of rules in precedence order."""
+        if len(numbers) == 1 and not _conditional(self._rules[numbers[0]]):
+            return numbers[0]
+        ordered = tuple(_by_precedence(numbers, self._rules))
+        return GROUP + groups.setdefault(ordered, len(groups))
 
     def in_zone(self, zone: ZoneInfo) -> CompactIndex:
         """The same index reading bands in another time zone (a sheet's rule versions),
@@ -166,7 +187,7 @@ class CompactIndex:
         return index
 
     def __len__(self) -> int:
-        return len(self._digits) + len(self._names)
+        return sum(len(keys) for keys, _ in self._digits.values()) + len(self._names)
 
     def find(self, number: str, at: datetime) -> Rate | None:
         """The rate of the longest prefix of `number` that applies at `at` (aware)."""
@@ -177,35 +198,39 @@ class CompactIndex:
         for length in self._lengths:
             if length > size:
                 continue
-            entry = digits.get(int(number[:length]) + _POWERS[length])
-            if entry is None:
-                continue
-            if type(entry) is int:
-                return with_prefix(self._rules[entry], number[:length])
-            rate = self._choose(entry, number[:length], at)  # type: ignore[arg-type]
+            entry: Entry | None
+            if length > KEYED:
+                entry = self._names.get(number[:length])
+                if entry is None:
+                    continue
+            else:
+                keys, values = digits[length]
+                key = int(number[:length])
+                i = bisect_left(keys, key)
+                if i == len(keys) or keys[i] != key:
+                    continue
+                value = values[i]
+                if value < GROUP:
+                    return with_prefix(self._rules[value], number[:length])
+                entry = self._groups[value - GROUP]
+            rate = self._resolve(entry, number[:length], at)
             if rate is not None:
                 return rate
         return None
 
     def _find_any(self, number: str, at: datetime) -> Rate | None:
         """find for a number with other characters than digits (the catch-all's "*")."""
-        lengths = sorted({*self._lengths, *self._name_lengths}, reverse=True)
-        for length in lengths:
-            if length > len(number):
-                continue
-            rate = self.find_for_prefix(number[:length], at)
-            if rate is not None:
-                return rate
+        for length in self._all_lengths:
+            if length <= len(number):
+                rate = self.find_for_prefix(number[:length], at)
+                if rate is not None:
+                    return rate
         return None
 
     def find_for_prefix(self, prefix: str, at: datetime) -> Rate | None:
         """The rate of exactly `prefix` that applies at `at`, if any."""
         entry = self._entry(prefix)
-        if entry is None:
-            return None
-        if type(entry) is int:
-            return with_prefix(self._rules[entry], prefix)
-        return self._choose(entry, prefix, at)  # type: ignore[arg-type]
+        return None if entry is None else self._resolve(entry, prefix, at)
 
     def band_edges(self, number: str, prefix: str) -> tuple[time, ...]:
         """As PrefixIndex.band_edges: the band edges of the rates of every prefix of
@@ -215,36 +240,44 @@ class CompactIndex:
         if not isinstance(home, tuple) or not any(choices[n].edges for n in home):
             return ()
         edges: set[time] = set()
-        for entry in self._chain(number):
+        for length in self._all_lengths:
+            entry = self._entry(number[:length]) if length <= len(number) else None
             if isinstance(entry, tuple):
                 for n in entry:
                     edges.update(choices[n].edges)
         return tuple(sorted(edges))
 
     def entries(self) -> Iterator[tuple[str, Entry]]:
-        """Every prefix and its entry: digit prefixes in the order first seen, then the
-        others."""
-        for key, entry in self._digits.items():
-            yield str(key)[1:], entry
+        """Every prefix and its entry: digit prefixes by length and value, then the
+        others in the order first seen."""
+        groups = self._groups
+        for length, (keys, values) in self._digits.items():
+            for key, value in zip(keys, values, strict=True):
+                yield str(key).zfill(length), value if value < GROUP else groups[value - GROUP]
         yield from self._names.items()
 
     def rules(self) -> tuple[Rate, ...]:
         return self._rules
 
     def _entry(self, prefix: str) -> Entry | None:
-        if _is_digits(prefix):
-            return self._digits.get(int(prefix) + _power(len(prefix)))
-        return self._names.get(prefix)
+        if not (_is_digits(prefix) and len(prefix) <= KEYED):
+            return self._names.get(prefix)
+        table = self._digits.get(len(prefix))
+        if table is None:
+            return None
+        keys, values = table
+        key = int(prefix)
+        i = bisect_left(keys, key)
+        if i == len(keys) or keys[i] != key:
+            return None
+        value = values[i]
+        return value if value < GROUP else self._groups[value - GROUP]
 
-    def _chain(self, number: str) -> Iterator[Entry]:
-        """The entries of every prefix of `number`, longest first."""
-        for length in sorted({*self._lengths, *self._name_lengths}, reverse=True):
-            entry = self._entry(number[:length]) if length <= len(number) else None
-            if entry is not None:
-                yield entry
-
-    def _choose(self, entry: tuple[int, ...], prefix: str, at: datetime) -> Rate | None:
-        """The first rule of `entry` (in precedence order) that applies at `at`."""
+    def _resolve(self, entry: Entry, prefix: str, at: datetime) -> Rate | None:
+        """The rate of `entry` at `prefix` that applies at `at`: its one rule, or the
+        first of its rules (in precedence order) valid then and in band."""
+        if isinstance(entry, int):
+            return with_prefix(self._rules[entry], prefix)
         rule = first_applying(map(self._choices.__getitem__, entry), at, self._zone)
         return None if rule is None else with_prefix(rule, prefix)
 

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rating.bands import band_label, edge_instants
 from rating.blocks import Segment, amount, billed_seconds, pieces
 from rating.checks import rate_problem
-from rating.compact_index import CompactIndex, CompactRates, with_prefix
+from rating.compact_index import CompactIndex, CompactRates, RuleTable, rule_of, with_prefix
 from rating.errors import InvalidInput, NoRateForDestination
 from rating.model import (
     CATCH_ALL,
@@ -61,7 +61,7 @@ from rating.prefix_index import PrefixIndex
 
 __all__ = ["COMPACT_ABOVE", "RatingPlan", "compile_rules", "compile_sheet"]
 
-# From this many digit rates on, a sheet is indexed compactly (rating/compact_index.py):
+# From this many rates on, a sheet is indexed compactly (rating/compact_index.py):
 # a tenth of the memory, a new Rate object per look-up. Below it, PrefixIndex answers
 # the sheet's own Rate objects.
 COMPACT_ABOVE = 50_000
@@ -92,19 +92,17 @@ def compile_sheet(sheet: RateSheet, *, compact: bool | None = None) -> RatingPla
 
     A sheet with rule versions (`sheet.rules`) gets one plan per version, which share
     the rates and, for the same time zone, the prefix index; the plan returned picks the
-    version in force at each call's start (RatingPlan.at). `compact`: index the digit
-    rates with CompactIndex (default: from COMPACT_ABOVE of them on)."""
+    version in force at each call's start (RatingPlan.at). `compact`: index the rates
+    with CompactIndex (default: from COMPACT_ABOVE rates on; the plan's look-ups then
+    answer equal Rates, not the sheet's own objects)."""
     _zone(sheet.timezone)  # the sheet's own fields are checked before its rates
     _rule_of(sheet)
+    if (len(sheet.rates) >= COMPACT_ABOVE) if compact is None else compact:
+        return _compact(sheet, _numbered(sheet), keep_rates=True)
     for rate in sheet.rates:
         _check_rate(sheet, rate)
     digits = [rate for rate in sheet.rates if rate.prefix != CATCH_ALL]
     rest = [rate for rate in sheet.rates if rate.prefix == CATCH_ALL]
-    kind = (
-        CompactIndex
-        if (len(digits) >= COMPACT_ABOVE if compact is None else compact)
-        else PrefixIndex
-    )
     indexes: dict[str, _Indexes] = {}
 
     def indexed(timezone: str) -> _Indexes:
@@ -112,10 +110,26 @@ def compile_sheet(sheet: RateSheet, *, compact: bool | None = None) -> RatingPla
         if timezone not in indexes:
             zone = _zone(timezone)
             catch_all = PrefixIndex(rest, zone) if rest else None
-            indexes[timezone] = (zone, kind(digits, zone), catch_all)
+            indexes[timezone] = (zone, PrefixIndex(digits, zone), catch_all)
         return indexes[timezone]
 
     return _versioned(sheet, indexed)
+
+
+def _numbered(sheet: RateSheet) -> tuple[Iterator[tuple[str, int]], list[Rate]]:
+    """The sheet's rates as (prefix, rule number) pairs, and the rules."""
+    table = RuleTable()
+
+    def pairs() -> Iterator[tuple[str, int]]:
+        for rate in sheet.rates:
+            try:
+                number = table.number(rule_of(rate))
+            except TypeError:  # a field of the wrong type, unhashable: say which
+                _check_rate(sheet, rate)
+                raise
+            yield rate.prefix, number
+
+    return pairs(), table.rules
 
 
 def compile_rules(
@@ -127,6 +141,18 @@ def compile_rules(
     `sheet.rates` is a CompactRates view that makes each Rate when asked."""
     _zone(sheet.timezone)
     _rule_of(sheet)
+    return _compact(sheet, (pairs, rules), keep_rates=False)
+
+
+def _compact(
+    sheet: RateSheet,
+    numbered: tuple[Iterable[tuple[str, int]], Sequence[Rate]],
+    *,
+    keep_rates: bool,
+) -> RatingPlan:
+    """The compact plan of (prefix, rule number) pairs; each rule and prefix checked
+    once, in sheet order, so the first bad rate is the one compile_sheet names."""
+    pairs, rules = numbered
     rest: list[Rate] = []
 
     def checked() -> Iterator[tuple[str, int]]:
@@ -147,7 +173,11 @@ def compile_rules(
     zone = _zone(sheet.timezone)
     index = CompactIndex.from_rules(checked(), rules, zone)
     catch_all = tuple(rest)
-    full = replace(sheet, rates=cast(tuple[Rate, ...], CompactRates(index, catch_all)))
+    full = (
+        sheet
+        if keep_rates
+        else replace(sheet, rates=cast(tuple[Rate, ...], CompactRates(index, catch_all)))
+    )
     indexes: dict[str, _Indexes] = {}
 
     def indexed(timezone: str) -> _Indexes:

@@ -10,14 +10,15 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import db.rates as db_rates
 from db.rates import bump_version, plans
 from db.schema import Rate, RateSheet
 from db.session import UnitOfWork
-from rating import CallToRate, RatingPlan
+from rating import CallToRate, NoRateForDestination, RatingPlan, compile_sheet
+from rating.compact_index import CompactRates
 from services.credit.authorize import AuthorizeRequest, authorize
 from tests.credit.builders import NOON, RESELLER_RETAIL
 
@@ -120,3 +121,28 @@ def test_a_process_without_a_plan_compiles_in_the_request(
         version = u.session.get(RateSheet, RESELLER_RETAIL).version  # type: ignore[union-attr]
         assert plans.plan(u.session, RESELLER_RETAIL).sheet.version == version
     assert not plans.building()
+
+
+def test_a_streamed_compact_plan_holds_what_the_sheet_holds(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compile_stored streams a big sheet (here: every sheet) into a compact plan: the
+    same rates, values converted as the ORM converts them, the same answers."""
+    monkeypatch.setattr(db_rates, "COMPACT_ABOVE", 1)
+    with uow() as u:
+        for sheet_id in u.session.scalars(select(RateSheet.id)):
+            compact = db_rates.compile_stored(u.session, sheet_id)
+            plain = compile_sheet(db_rates.load_sheet(u.session, sheet_id))
+            assert isinstance(compact.sheet.rates, CompactRates)
+            assert sorted(map(repr, compact.sheet.rates)) == sorted(map(repr, plain.sheet.rates))
+            for rate in plain.sheet.rates:
+                if rate.prefix.isdigit():
+                    call = CallToRate(rate.prefix + "123", NOON, 95)
+                    assert answer(compact, call) == answer(plain, call)
+
+
+def answer(plan: RatingPlan, call: CallToRate) -> object:
+    try:
+        return plan.rate_call(call)
+    except NoRateForDestination:
+        return None

@@ -157,3 +157,21 @@ class TestCompactPlans:
         other = Holidays("xmas", frozenset({date(2025, 1, 1)}))
         assert table.number(rule_of(Rate("1", price=D(1), holidays=XMAS))) == 1
         assert table.number(rule_of(Rate("1", price=D(1), holidays=other))) == 2
+
+    def test_prefixes_longer_than_a_key_and_other_signs(self) -> None:
+        long = "1" * 22
+        rates = (
+            Rate(long, "long", D(1)),
+            Rate("11", "short", D(2)),
+            Rate(long[:20], "twenty", D(3), weekdays=frozenset({0})),
+            Rate(ON_NET, "onnet", D(4)),
+        )
+        plain, compact = compile_sheet(RateSheet("l", rates)), streamed(RateSheet("l", rates))
+        monday, sunday = datetime(2025, 3, 24, tzinfo=UTC), datetime(2025, 3, 30, tzinfo=UTC)
+        for number in (long + "5", long[:21], long[:20], "115", "2"):
+            for at in (monday, sunday):
+                assert answers(compact, number, at, 61) == answers(plain, number, at, 61)
+        index = compact._index  # the look-ups RatingPlan makes of an index
+        assert index.find_for_prefix(ON_NET, monday) == rates[3]
+        assert index.find("onnet1", monday) == rates[3]
+        assert len(index) == 4
