@@ -12,8 +12,9 @@ for a while. Figures, per variant:
 - the first build (workers start with no plan: that one runs in the request);
 - each worker's resident memory after start, and its peak over that.
 
-Variants, in one run on the same database: `main` (the code of a detached worktree of
-main, BASE below) and this tree. The machine may be shared: compare within a run.
+Variants, in one run on the same database: `main` (the code of a checkout named by
+SIPTAR_BENCH_BASE, e.g. a detached worktree of main) and this tree. The machine may be
+shared: compare within a run.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ BEFORE_CHANGE = 5.0  # seconds of load before the change
 AFTER_NEW = 5.0  # seconds of load once every thread has been quoted the new price
 LIMIT = 300.0  # seconds: give up waiting for the new price
 REPO = Path(__file__).resolve().parent.parent
-BASE = Path(os.environ.get("SIPTAR_BENCH_BASE", "/work/wt-s4bbase"))
+# A checkout of the code to compare with (`git worktree add DIR main --detach`).
+BASE = Path(os.environ.get("SIPTAR_BENCH_BASE", "no-base-given"))
 MIB = 1024 * 1024
 
 
@@ -215,7 +217,7 @@ def run() -> None:
         if (BASE / "bench" / "soap_server.py").exists():
             trees.insert(0, ("main", BASE))
         else:
-            print(f"   no {BASE}: `git worktree add {BASE} main --detach` to measure main too")
+            print("   this tree only: SIPTAR_BENCH_BASE=DIR (a worktree of main) measures main too")
         prices = [PRICE, PRICE * 2]
         for name, tree in trees:
             variant(name, tree, url, prices[0], prices[1])
