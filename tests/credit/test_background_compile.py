@@ -146,3 +146,29 @@ def answer(plan: RatingPlan, call: CallToRate) -> object:
         return plan.rate_call(call)
     except NoRateForDestination:
         return None
+
+
+def test_callers_without_a_plan_wait_for_one_build(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans._plans.clear()
+    held = HeldBuild(monkeypatch)
+    got: list[RatingPlan] = []
+
+    def ask() -> None:
+        with uow() as u:
+            got.append(plans.plan(u.session, RESELLER_RETAIL))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    while held.builds == 0 and first.is_alive():
+        time.sleep(0.01)
+    second = threading.Thread(target=ask)
+    second.start()
+    # Room for the second caller to start a build of its own, which it must not.
+    second.join(0.5)
+    assert held.builds == 1
+    held.gate.set()
+    first.join(30)
+    second.join(30)
+    assert len(got) == 2 and got[0] is got[1] and held.builds == 1
