@@ -1,9 +1,11 @@
-"""Longest-prefix lookups on a sheet of 1,000,000 prefixes (country code + random digits,
-3 to 12 digits long), with 200,000 dialled numbers, most of which match."""
+"""Longest-prefix lookups on a sheet of 1,000,000 prefixes (bench/decks.py: country code
++ random digits, 3 to 12 digits long, bands and tiers on some rows), with 200,000 dialled
+numbers, most of which match: the PrefixIndex against the CompactIndex, in one run."""
 
 from __future__ import annotations
 
 import gc
+import os
 import random
 import resource
 import time
@@ -11,6 +13,7 @@ import tracemalloc
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from bench import decks
 from rating import NoRateForDestination, Rate, RateSheet, RatingPlan, compile_sheet
 
 PREFIXES = 1_000_000
@@ -18,26 +21,8 @@ LOOKUPS = 200_000
 SEED = 20_250_701
 AT = datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
 MIB = 1024 * 1024
-# A realistic spread of calling codes: one, two and three digits long.
-_CODES = (
-    "1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 "
-    "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98 212 213 216 218 220 221 223 "
-    "225 233 234 237 243 244 251 254 255 256 260 263 351 352 353 354 355 356 357 358 359 "
-    "370 371 372 373 374 375 376 377 378 380 381 385 386 387 389 420 421 423 501 502 503 "
-    "504 505 506 507 509 591 593 595 598 673 675 852 853 855 856 880 886 960 961 962 963 "
-    "964 965 966 967 968 970 971 972 973 974 975 976 977 992 993 994 995 996 998"
-)
-COUNTRY_CODES = tuple(_CODES.split())
-
-
-def make_prefixes(rng: random.Random, count: int) -> list[str]:
-    prefixes: set[str] = set()
-    while len(prefixes) < count:
-        code = rng.choice(COUNTRY_CODES)
-        extra = rng.randint(max(0, 3 - len(code)), 12 - len(code))
-        tail = str(rng.randrange(10**extra)).zfill(extra) if extra else ""
-        prefixes.add(code + tail)
-    return sorted(prefixes)
+# The prefixes of bench/decks.py: country code + random digits, 3 to 12 digits long.
+make_prefixes = decks.prefixes
 
 
 def make_sheet(prefixes: list[str]) -> RateSheet:
@@ -60,15 +45,15 @@ def make_numbers(rng: random.Random, prefixes: list[str], count: int) -> list[st
     return numbers
 
 
-def build(sheet: RateSheet) -> tuple[RatingPlan, float, int, int]:
+def build(sheet: RateSheet, compact: bool) -> tuple[RatingPlan, float, int, int]:
     """The plan, the build time (untraced), and the memory the index keeps and peaks at
     (from a second, traced build: tracing slows allocation down)."""
     started = time.perf_counter()
-    plan = compile_sheet(sheet)
+    plan = compile_sheet(sheet, compact=compact)
     seconds = time.perf_counter() - started
     gc.collect()
     tracemalloc.start()
-    traced = compile_sheet(sheet)
+    traced = compile_sheet(sheet, compact=compact)
     kept, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     del traced
@@ -101,16 +86,38 @@ def peak_rss() -> int:
 
 
 def run() -> None:
+    """The same realistic deck (bench/decks.py) indexed both ways, interleaved: the
+    PrefixIndex (a dict entry and the sheet's Rate per prefix) and the CompactIndex
+    (distinct rules, sorted key arrays). The memory is the index's own: the sheet's
+    Rates exist in this process either way (a server streams a big sheet instead, see
+    bench_rate_change)."""
+    print(f"   load {os.getloadavg()[0]:.1f}")
     rng = random.Random(SEED)
-    prefixes = make_prefixes(rng, PREFIXES)
-    sheet = make_sheet(prefixes)
-    plan, build_seconds, kept, peak = build(sheet)
-    numbers = make_numbers(rng, prefixes, LOOKUPS)
-    speed, found = lookups_per_second(plan, numbers)
-    print(
-        f"prefix lookups: {speed:,.0f}/s ({len(plan.sheet.rates):,} prefixes, "
-        f"build {build_seconds:.1f} s, {kept / MIB:,.0f} MiB)"
+    sheet = RateSheet("bench", tuple(decks.deck(rng, PREFIXES)))
+    numbers = make_numbers(rng, sorted({rate.prefix for rate in sheet.rates}), LOOKUPS)
+    figures: dict[str, list[tuple[float, float, int, int]]] = {"plain": [], "compact": []}
+    for _ in range(2):
+        for name in figures:
+            plan, seconds, kept, peak = build(sheet, name == "compact")
+            speed, found = lookups_per_second(plan, numbers)
+            figures[name].append((speed, seconds, kept, peak))
+            del plan
+    for name, runs in figures.items():
+        speed = max(r[0] for r in runs)
+        seconds = min(r[1] for r in runs)
+        print(
+            f"   {name:7s}: {speed:,.0f} lookups/s, build {seconds:.1f} s, index kept"
+            f" {runs[0][2] / MIB:,.0f} MiB (build peak {runs[0][3] / MIB:,.0f} MiB, traced)"
+        )
+    plain, compact = (
+        (max(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]) for runs in figures.values()
     )
-    print(f"   index kept {kept / MIB:,.0f} MiB (build peak {peak / MIB:,.0f} MiB, traced)")
-    print(f"   {found:,} of {len(numbers):,} numbers matched a prefix")
-    print(f"   process peak RSS {peak_rss() / MIB:,.0f} MiB, with the sheet's 1,000,000 Rates")
+    print(
+        f"   compact/plain: lookups {compact[0] / plain[0]:.2f}, build {compact[1] / plain[1]:.2f},"
+        f" memory {compact[2] / plain[2]:.2f}"
+        f" ({len(sheet.rates):,} rates, {found:,} of {len(numbers):,} numbers matched)"
+    )
+    print(
+        f"   process peak RSS {peak_rss() / MIB:,.0f} MiB, with the sheet's Rates; load"
+        f" {os.getloadavg()[0]:.1f}"
+    )

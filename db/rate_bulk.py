@@ -16,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from operator import attrgetter
+from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, delete, exists, func, select
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Connection, Table, delete, exists, func, select, type_coerce
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType, TypeDecorator
 
 from db import schema
 from db.bulk import bind_processor, copy_lines, copy_text, identity
@@ -34,6 +36,7 @@ __all__ = [
     "rate_rows",
     "remove_replaced",
     "stored_rates",
+    "stored_rules",
 ]
 
 RATES = cast(Table, schema.Rate.__table__)
@@ -102,14 +105,72 @@ def rate_rows(session: Session, sheet_id: int) -> Iterator[Any]:
 
 
 def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
-    """The sheet's rates, by prefix, holiday bands with their calendars' days. A deck
-    repeats its tiers and weekdays: each text is parsed once."""
+    """The sheet's rates, by prefix, holiday bands with their calendars' days."""
+    rate = _rate_maker(session)
+    return [rate(row, row.prefix) for row in rate_rows(session, sheet_id)]
+
+
+def stored_rules(session: Session, sheet_id: int) -> tuple[Iterator[tuple[str, int]], list[Rate]]:
+    """The sheet's rates as (prefix, rule number) pairs, by prefix, and the list of its
+    distinct rules (Rates without a prefix) that fills up while the pairs are read: a
+    big sheet's plan (rating.compile_rules) from one streamed query, with no Rate per
+    row. Rows are told apart by their stored values, so a rule is made once."""
+    rate = _rate_maker(session)
+    rules: list[Rate] = []
+    dialect = session.connection().dialect
+    columns = [c for c in RATES.columns if c.name not in ("id", "sheet_id", "prefix")]
+    # The driver's values, unconverted: the key of a rule. Only a new rule's values go
+    # through the columns' result processors (Money, Time...): most of the cost of a row.
+    raw = [type_coerce(c, NullType()).label(c.name) for c in columns]
+    procs = [_result_processor(dialect, c) for c in columns]
+    names = [c.name for c in columns]
+
+    def pairs() -> Iterator[tuple[str, int]]:
+        numbers: dict[tuple[Any, ...], int] = {}
+        result = session.execute(
+            select(RATES.c.prefix, *raw)
+            .where(RATES.c.sheet_id == sheet_id)
+            .order_by(RATES.c.prefix, RATES.c.id)
+            .execution_options(yield_per=CHUNK)
+        )
+        for row in result:
+            values = tuple(row)
+            key = values[1:]
+            number = numbers.get(key)
+            if number is None:
+                number = numbers[key] = len(rules)
+                stored = SimpleNamespace(
+                    **{n: f(v) for n, f, v in zip(names, procs, key, strict=True)}
+                )
+                rules.append(rate(stored, ""))
+            yield values[0], number
+
+    return pairs(), rules
+
+
+def _result_processor(dialect: Dialect, column: Any) -> Processor:
+    """What the ORM applies to the driver's value of `column`, or the identity."""
+    kind = column.type
+    try:
+        return kind.dialect_impl(dialect).result_processor(dialect, None) or identity
+    except TypeError:
+        # psycopg2's Numeric asks for the column's type oid, only to say the driver gives
+        # Decimals already: what is left is the decorator's own step (Money).
+        if isinstance(kind, TypeDecorator):
+            return lambda value: kind.process_result_value(value, dialect)
+        return identity
+
+
+def _rate_maker(session: Session) -> Callable[[Any, str], Rate]:
+    """(a rates row, a prefix) -> its Rate. A deck repeats its tiers and weekdays: each
+    text is parsed once."""
     tiers = _Memo(lambda text: parse_tiers(text) if text else ())
     days = _Memo(lambda text: parse_weekdays(text) if text else None)
     calendars = _Memo(lambda name: load_holidays(session, name) if name else None)
-    return [
-        Rate(
-            prefix=row.prefix,
+
+    def rate(row: Any, prefix: str) -> Rate:
+        return Rate(
+            prefix=prefix,
             destination=row.destination,
             price=row.price,
             tiers=tiers[row.tiers],
@@ -127,8 +188,8 @@ def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
             valid_from=row.valid_from,
             valid_to=row.valid_to,
         )
-        for row in rate_rows(session, sheet_id)
-    ]
+
+    return rate
 
 
 def _stored_rows(

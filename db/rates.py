@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 from db import schema
 from db.config_schema import SheetRuleVersion
 from db.paging import page_scalars
-from db.rate_bulk import stored_rates
+from db.rate_bulk import stored_rates, stored_rules
 from rating import RatingPlan, compile_sheet
+from rating.engine import COMPACT_ABOVE, compile_rules
 from rating.errors import NotFound
 from rating.model import BlockMode, Holidays, Rate, RateSheet, Rounding, SheetRule
 from rating.tariffs import format_tiers, format_weekdays, parse_tiers, parse_weekdays
@@ -99,6 +100,23 @@ def load_sheet(session: Session, sheet_id: int) -> RateSheet:
     return replace(sheet_from_rows(sheet, ()), rates=rates, rules=sheet_rules(session, sheet_id))
 
 
+def compile_stored(session: Session, sheet_id: int) -> RatingPlan:
+    """The plan of the sheet as stored now: a big sheet (COMPACT_ABOVE rates or more)
+    streamed into a compact plan, with no Rate object per row; a small one as
+    compile_sheet(load_sheet(...)) builds it."""
+    sheet = session.get(schema.RateSheet, sheet_id)
+    if sheet is None:
+        raise NotFound(f"rate sheet {sheet_id} not found")
+    count = session.execute(
+        select(func.count()).where(schema.Rate.sheet_id == sheet_id)
+    ).scalar_one()
+    if count < COMPACT_ABOVE:
+        return compile_sheet(load_sheet(session, sheet_id))
+    bare = replace(sheet_from_rows(sheet, ()), rules=sheet_rules(session, sheet_id))
+    pairs, rules = stored_rules(session, sheet_id)
+    return compile_rules(bare, pairs, rules)
+
+
 def sheet_rules(session: Session, sheet_id: int) -> tuple[SheetRule, ...]:
     """The sheet's rule versions, oldest first (empty for most sheets)."""
     rows = session.scalars(
@@ -129,12 +147,13 @@ def bump_version(session: Session, sheet_id: int) -> None:
 class PlanCache:
     """Compiled plans by sheet id, valid while the sheet's version is unchanged.
 
-    Credit control (Authorize, the slice extension) may take a plan `stale_ok`: when a
-    big sheet (`background_above` rates or more) changed, the plan of its previous
-    version keeps answering while the new one is compiled in a thread of its own (one
-    per sheet at a time), instead of the request waiting 20-30 s for a million prefixes.
-    What it answers is a reservation, an estimate settled by the CDR; every charge
-    (CDR rating, re-rating, quotes) waits for the current version."""
+    When a big sheet (`background_above` rates or more) changed, the plan of its
+    previous version keeps answering every caller (CDR rating, re-rating, QuoteCall,
+    Authorize, the slice extension) while the new one is compiled in a thread of its
+    own, one per sheet at a time, instead of the request waiting seconds for a million
+    prefixes; the new plan answers from the first call after it is built. Only a process
+    that has no plan of the sheet yet compiles it in the request. `stale_ok` is kept
+    for the callers that asked for this before every caller had it."""
 
     background_above = 50_000
 
@@ -147,6 +166,7 @@ class PlanCache:
         # out of the garbage collector's way in server processes).
         self.after_compile: Callable[[], None] | None = None
         self._building: set[tuple[str, int]] = set()
+        self._first_builds: dict[tuple[str, int], threading.Lock] = {}
 
     def plan(self, session: Session, sheet_id: int) -> RatingPlan:
         version = session.execute(
@@ -161,6 +181,7 @@ class PlanCache:
     ) -> dict[int, RatingPlan]:
         """Several sheets' plans, their versions read in one statement (Authorize needs
         every level's sheet). A sheet that does not exist is left out."""
+        del stale_ok  # every caller now gets the previous plan of a big sheet
         wanted = sorted(set(sheet_ids))
         if not wanted:
             return {}
@@ -169,18 +190,17 @@ class PlanCache:
                 schema.RateSheet.id.in_(wanted)
             )
         ).all()
-        return {int(i): self._current(session, int(i), int(v), stale_ok) for i, v in versions}
+        return {int(i): self._current(session, int(i), int(v)) for i, v in versions}
 
     def at_versions(
         self, session: Session, versions: Iterable[tuple[int, int]], *, stale_ok: bool = False
     ) -> dict[int, RatingPlan]:
         """`plans` for (sheet id, version) pairs the caller has read itself, in a
         statement it runs anyway (Authorize: with the lock of the account chain)."""
-        return {i: self._current(session, i, v, stale_ok) for i, v in versions}
+        del stale_ok  # every caller now gets the previous plan of a big sheet
+        return {i: self._current(session, i, v) for i, v in versions}
 
-    def _current(
-        self, session: Session, sheet_id: int, version: int, stale_ok: bool = False
-    ) -> RatingPlan:
+    def _current(self, session: Session, sheet_id: int, version: int) -> RatingPlan:
         """The compiled plan of this version of the sheet, compiled now if needed."""
         engine = session.connection().engine
         key = (engine.url.render_as_string(hide_password=True), sheet_id)
@@ -188,12 +208,22 @@ class PlanCache:
             cached = self._plans.get(key)
         if cached is not None and cached.sheet.version == version:
             return cached
-        if stale_ok and cached is not None and len(cached.sheet.rates) >= self.background_above:
+        if cached is not None and len(cached.sheet.rates) >= self.background_above:
             self._build_in_background(engine, key)
             return cached
-        plan = compile_sheet(load_sheet(session, sheet_id))
-        self._keep(key, plan)
-        return plan
+        # One build per sheet at a time in this process: the callers that arrive while
+        # it runs wait for its plan instead of each building one more (4 threads
+        # building a 1M-prefix plan at once took 4 times the memory and the CPU).
+        with self._lock:
+            building = self._first_builds.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                cached = self._plans.get(key)
+            if cached is not None and cached.sheet.version >= version:
+                return cached
+            plan = compile_stored(session, sheet_id)
+            self._keep(key, plan)
+            return plan
 
     def _keep(self, key: tuple[str, int], plan: RatingPlan) -> None:
         with self._lock:
@@ -213,7 +243,7 @@ class PlanCache:
         def build() -> None:
             try:
                 with Session(engine) as session:
-                    plan = compile_sheet(load_sheet(session, key[1]))
+                    plan = compile_stored(session, key[1])
                 self._keep(key, plan)
                 logger.info("rate sheet %d version %d compiled", key[1], plan.sheet.version)
             except Exception:  # the old plan keeps answering; the next use tries again

@@ -33,19 +33,21 @@ from __future__ import annotations
 
 import decimal
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import TypeVar
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rating.bands import band_label, edge_instants
 from rating.blocks import Segment, amount, billed_seconds, pieces
 from rating.checks import rate_problem
+from rating.compact_index import CompactIndex, CompactRates, RuleTable, rule_of, with_prefix
 from rating.errors import InvalidInput, NoRateForDestination
 from rating.model import (
     CATCH_ALL,
+    ON_NET,
     BlockMode,
     CallCost,
     CallToRate,
@@ -57,7 +59,12 @@ from rating.model import (
 from rating.money import MONEY, MONEY_PLACES, ZERO, Rounding, quantize
 from rating.prefix_index import PrefixIndex
 
-__all__ = ["RatingPlan", "compile_sheet"]
+__all__ = ["COMPACT_ABOVE", "RatingPlan", "compile_rules", "compile_sheet"]
+
+# From this many rates on, a sheet is indexed compactly (rating/compact_index.py):
+# a tenth of the memory, a new Rate object per look-up. Below it, PrefixIndex answers
+# the sheet's own Rate objects.
+COMPACT_ABOVE = 50_000
 
 # Prices times seconds are exact; only the one division by 60 is not, and 50 digits
 # leave more than 30 decimals below any amount the database can hold.
@@ -75,23 +82,25 @@ _DECIMAL_ROUNDING = {
 }
 
 
+Index = PrefixIndex | CompactIndex
 # A time zone, the prefix index of the digit rows and that of the catch-all rows.
-_Indexes = tuple[ZoneInfo, PrefixIndex, PrefixIndex | None]
+_Indexes = tuple[ZoneInfo, Index, PrefixIndex | None]
 
 
-def compile_sheet(sheet: RateSheet) -> RatingPlan:
+def compile_sheet(sheet: RateSheet, *, compact: bool | None = None) -> RatingPlan:
     """Check every rate of `sheet` and build its prefix index; raises InvalidInput.
 
     A sheet with rule versions (`sheet.rules`) gets one plan per version, which share
     the rates and, for the same time zone, the prefix index; the plan returned picks the
-    version in force at each call's start (RatingPlan.at)."""
+    version in force at each call's start (RatingPlan.at). `compact`: index the rates
+    with CompactIndex (default: from COMPACT_ABOVE rates on; the plan's look-ups then
+    answer equal Rates, not the sheet's own objects)."""
     _zone(sheet.timezone)  # the sheet's own fields are checked before its rates
     _rule_of(sheet)
+    if (len(sheet.rates) >= COMPACT_ABOVE) if compact is None else compact:
+        return _compact(sheet, _numbered(sheet), keep_rates=True)
     for rate in sheet.rates:
-        problem = rate_problem(rate)
-        if problem:
-            column, text = problem
-            raise InvalidInput(f"sheet {sheet.name!r}, rate {rate.prefix!r}: {column}: {text}")
+        _check_rate(sheet, rate)
     digits = [rate for rate in sheet.rates if rate.prefix != CATCH_ALL]
     rest = [rate for rate in sheet.rates if rate.prefix == CATCH_ALL]
     indexes: dict[str, _Indexes] = {}
@@ -104,6 +113,94 @@ def compile_sheet(sheet: RateSheet) -> RatingPlan:
             indexes[timezone] = (zone, PrefixIndex(digits, zone), catch_all)
         return indexes[timezone]
 
+    return _versioned(sheet, indexed)
+
+
+def _numbered(sheet: RateSheet) -> tuple[Iterator[tuple[str, int]], list[Rate]]:
+    """The sheet's rates as (prefix, rule number) pairs, and the rules."""
+    table = RuleTable()
+
+    def pairs() -> Iterator[tuple[str, int]]:
+        for rate in sheet.rates:
+            try:
+                number = table.number(rule_of(rate))
+            except TypeError:  # a field of the wrong type, unhashable: say which
+                _check_rate(sheet, rate)
+                raise
+            yield rate.prefix, number
+
+    return pairs(), table.rules
+
+
+def compile_rules(
+    sheet: RateSheet, pairs: Iterable[tuple[str, int]], rules: Sequence[Rate]
+) -> RatingPlan:
+    """compile_sheet for a sheet given as (prefix, rule number) pairs in sheet order over
+    its distinct rules (Rates whose prefix is ignored; `rules` may grow while `pairs` is
+    read), as db/ streams a big sheet: no Rate object per row, a CompactIndex. The plan's
+    `sheet.rates` is a CompactRates view that makes each Rate when asked."""
+    _zone(sheet.timezone)
+    _rule_of(sheet)
+    return _compact(sheet, (pairs, rules), keep_rates=False)
+
+
+def _compact(
+    sheet: RateSheet,
+    numbered: tuple[Iterable[tuple[str, int]], Sequence[Rate]],
+    *,
+    keep_rates: bool,
+) -> RatingPlan:
+    """The compact plan of (prefix, rule number) pairs; each rule and prefix checked
+    once, in sheet order, so the first bad rate is the one compile_sheet names."""
+    pairs, rules = numbered
+    rest: list[Rate] = []
+
+    def checked() -> Iterator[tuple[str, int]]:
+        checked_rules = 0
+        for prefix, number in pairs:
+            if number == checked_rules:  # rules are numbered as first seen: check each once
+                _check_rate(sheet, with_prefix(rules[number], prefix))
+                checked_rules += 1
+            if prefix.isascii() and prefix.isdigit():
+                yield prefix, number
+            elif prefix == CATCH_ALL:
+                rest.append(with_prefix(rules[number], prefix))
+            elif prefix == ON_NET:
+                yield prefix, number
+            else:
+                _check_rate(sheet, with_prefix(rules[number], prefix))  # the prefix's problem
+
+    zone = _zone(sheet.timezone)
+    index = CompactIndex.from_rules(checked(), rules, zone)
+    catch_all = tuple(rest)
+    full = (
+        sheet
+        if keep_rates
+        else replace(sheet, rates=cast(tuple[Rate, ...], CompactRates(index, catch_all)))
+    )
+    indexes: dict[str, _Indexes] = {}
+
+    def indexed(timezone: str) -> _Indexes:
+        if timezone not in indexes:
+            zone = _zone(timezone)
+            indexes[timezone] = (
+                zone,
+                index.in_zone(zone),
+                PrefixIndex(catch_all, zone) if catch_all else None,
+            )
+        return indexes[timezone]
+
+    return _versioned(full, indexed)
+
+
+def _check_rate(sheet: RateSheet, rate: Rate) -> None:
+    problem = rate_problem(rate)
+    if problem:
+        column, text = problem
+        raise InvalidInput(f"sheet {sheet.name!r}, rate {rate.prefix!r}: {column}: {text}")
+
+
+def _versioned(sheet: RateSheet, indexed: Callable[[str], _Indexes]) -> RatingPlan:
     rules = _rules(sheet)
     if not rules:
         return _plan(sheet, indexed)
@@ -184,7 +281,7 @@ class RatingPlan:
     def __init__(
         self,
         sheet: RateSheet,
-        index: PrefixIndex,
+        index: Index,
         zone: ZoneInfo,
         mode: BlockMode,
         rounding: Rounding,
@@ -387,7 +484,9 @@ class RatingPlan:
                 if strict:
                     raise NoRateForDestination(f"no rate for {number} {position} s into the call")
                 return segments, position
-            if following is not segments[-1][1]:
+            last = segments[-1][1]
+            # By value: a compact index makes a new (equal) Rate at every look-up.
+            if following is not last and following != last:
                 # Edges are whole seconds apart, so a new part always starts later
                 # than the last one: no part of 0 seconds.
                 segments.append((position, following))

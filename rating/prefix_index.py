@@ -139,19 +139,24 @@ class PrefixIndex:
         return None
 
     def _choose(self, choices: tuple[_Choice, ...], at: datetime) -> Rate | None:
-        """The first of `choices` (in precedence order) valid at `at` and in its band."""
-        local = None  # the sheet's wall clock, read once and only if a band asks
-        for choice in choices:
-            if choice.valid_from is not None and at < choice.valid_from:
+        return first_applying(choices, at, self._zone)
+
+
+def first_applying(choices: Iterable[_Choice], at: datetime, zone: ZoneInfo) -> Rate | None:
+    """The rate of the first of `choices` (in precedence order) valid at `at` and in its
+    band (read in `zone`)."""
+    local = None  # the sheet's wall clock, read once and only if a band asks
+    for choice in choices:
+        if choice.valid_from is not None and at < choice.valid_from:
+            continue
+        if choice.valid_to is not None and at >= choice.valid_to:
+            continue
+        if choice.banded:
+            local = local or at.astimezone(zone)
+            if not covers(choice.rate, local):
                 continue
-            if choice.valid_to is not None and at >= choice.valid_to:
-                continue
-            if choice.banded:
-                local = local or at.astimezone(self._zone)
-                if not covers(choice.rate, local):
-                    continue
-            return choice.rate
-        return None
+        return choice.rate
+    return None
 
 
 def _tables(rates: Iterable[Rate]) -> dict[str, Table]:

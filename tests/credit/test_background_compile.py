@@ -1,19 +1,24 @@
-"""A big sheet's new version is compiled off the request path for credit control: the
-previous plan answers Authorize at once, the new one takes over when it is built; a
-charge (the CDR path's `plans.plan`) never uses the old one."""
+"""A big sheet's new version is compiled off the request path for every caller: the
+previous plan answers Authorize, CDR rating and quotes (`plans.plan`) at once, the new
+one takes over when it is built, one build per sheet at a time."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
+import db.rates as db_rates
 from db.rates import bump_version, plans
-from db.schema import Rate
+from db.schema import Rate, RateSheet
 from db.session import UnitOfWork
+from rating import CallToRate, NoRateForDestination, RatingPlan, compile_sheet
+from rating.compact_index import CompactRates
 from services.credit.authorize import AuthorizeRequest, authorize
 from tests.credit.builders import NOON, RESELLER_RETAIL
 
@@ -64,10 +69,106 @@ def test_the_old_plan_answers_until_the_new_one_is_built(
     assert reserved_for_a_call(uow, 2) == 2 * before
 
 
-def test_a_charge_waits_for_the_current_version(uow: Uow, every_sheet_is_big: None) -> None:
-    reserved_for_a_call(uow, 0)
+class HeldBuild:
+    """db.rates.compile_stored, held until `release()`: a caller that waited on the
+    build would hang, not just be slow, so no timing is needed to tell."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.gate = threading.Event()
+        self.builds = 0
+        real = db_rates.compile_stored
+
+        def held(session: Session, sheet_id: int) -> RatingPlan:
+            self.builds += 1
+            assert self.gate.wait(30), "the build was never released"
+            return real(session, sheet_id)
+
+        monkeypatch.setattr(db_rates, "compile_stored", held)
+
+    def release(self) -> None:
+        self.gate.set()
+        deadline = time.monotonic() + 30
+        while plans.building() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def test_a_charge_and_a_quote_take_the_old_plan_while_the_new_one_builds(
+    uow: Uow, every_sheet_is_big: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with uow() as u:
-        old = plans.plan(u.session, RESELLER_RETAIL).sheet.version
+        old = plans.plan(u.session, RESELLER_RETAIL)
+    double_spain(uow)
+    held = HeldBuild(monkeypatch)
+    with uow() as u:  # the CDR path and QuoteCall ask plans.plan
+        assert plans.plan(u.session, RESELLER_RETAIL) is old
+        assert plans.plan(u.session, RESELLER_RETAIL) is old
+        assert plans.plans(u.session, [RESELLER_RETAIL])[RESELLER_RETAIL] is old
+    assert plans.building() and held.builds == 1  # one build, however many callers
+    held.release()
+    with uow() as u:
+        new = plans.plan(u.session, RESELLER_RETAIL)
+    assert new.sheet.version == old.sheet.version + 1
+    spain = CallToRate("34911234567", NOON, 60)
+    assert new.rate_call(spain).cost == 2 * old.rate_call(spain).cost
+
+
+def test_a_process_without_a_plan_compiles_in_the_request(
+    uow: Uow, every_sheet_is_big: None
+) -> None:
+    plans._plans.clear()
     double_spain(uow)
     with uow() as u:
-        assert plans.plan(u.session, RESELLER_RETAIL).sheet.version == old + 1
+        version = u.session.get(RateSheet, RESELLER_RETAIL).version  # type: ignore[union-attr]
+        assert plans.plan(u.session, RESELLER_RETAIL).sheet.version == version
+    assert not plans.building()
+
+
+def test_a_streamed_compact_plan_holds_what_the_sheet_holds(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compile_stored streams a big sheet (here: every sheet) into a compact plan: the
+    same rates, values converted as the ORM converts them, the same answers."""
+    monkeypatch.setattr(db_rates, "COMPACT_ABOVE", 1)
+    with uow() as u:
+        for sheet_id in u.session.scalars(select(RateSheet.id)):
+            compact = db_rates.compile_stored(u.session, sheet_id)
+            plain = compile_sheet(db_rates.load_sheet(u.session, sheet_id))
+            assert isinstance(compact.sheet.rates, CompactRates)
+            assert sorted(map(repr, compact.sheet.rates)) == sorted(map(repr, plain.sheet.rates))
+            for rate in plain.sheet.rates:
+                if rate.prefix.isdigit():
+                    call = CallToRate(rate.prefix + "123", NOON, 95)
+                    assert answer(compact, call) == answer(plain, call)
+
+
+def answer(plan: RatingPlan, call: CallToRate) -> object:
+    try:
+        return plan.rate_call(call)
+    except NoRateForDestination:
+        return None
+
+
+def test_callers_without_a_plan_wait_for_one_build(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plans._plans.clear()
+    held = HeldBuild(monkeypatch)
+    got: list[RatingPlan] = []
+
+    def ask() -> None:
+        with uow() as u:
+            got.append(plans.plan(u.session, RESELLER_RETAIL))
+
+    first = threading.Thread(target=ask)
+    first.start()
+    while held.builds == 0 and first.is_alive():
+        time.sleep(0.01)
+    second = threading.Thread(target=ask)
+    second.start()
+    # Room for the second caller to start a build of its own, which it must not.
+    second.join(0.5)
+    assert held.builds == 1
+    held.gate.set()
+    first.join(30)
+    second.join(30)
+    assert len(got) == 2 and got[0] is got[1] and held.builds == 1
