@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -47,7 +48,8 @@ class TestBuyCostRow:
         self, uow: Uow
     ) -> None:
         """docs/currencies.md: the provider's row is in the operator's currency (USD),
-        and says what it was in the sheet's (EUR) and at which rate."""
+        and says what it was in the sheet's (EUR) and at which rate: the rate in force
+        when the call began, not a later one."""
         with uow() as u:  # the demo provider's buy sheet priced in EUR
             u.session.execute(
                 update(RateSheet)
@@ -55,9 +57,9 @@ class TestBuyCostRow:
                 .values(currency="EUR", version=RateSheet.version + 1)
             )
             u.commit()
-        with uow() as u:
-            when = NOON.replace(hour=0)
-            set_exchange_rate(u, ADMIN, RateCommand("USD", "EUR", D("0.90"), when))
+        for rate, valid_from in [("0.90", NOON.replace(hour=0)), ("0.80", NOON + timedelta(1))]:
+            with uow() as u:  # the rate of the call's day, and the next day's
+                set_exchange_rate(u, ADMIN, RateCommand("USD", "EUR", D(rate), valid_from))
         assert record(uow, cdr("buy.eur", "acct1001", 125)) is Outcome.RATED
         with uow() as u:
             buy = u.session.scalars(select(Charge).where(Charge.provider_id.is_not(None))).one()
