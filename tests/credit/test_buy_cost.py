@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from db.schema import Cdr, Charge, Provider, Reservation, Trunk
+from db.schema import Cdr, Charge, Provider, RateSheet, Reservation, Trunk
 from db.session import UnitOfWork
 from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
 from services.credit.expiry import expire_reservations
-from tests.credit.builders import trunk
+from services.currency.usecases import RateCommand, set_exchange_rate
+from tests.credit.builders import NOON, trunk
 from tests.credit.test_authorize import auth, cdr, record
+from tests.credit.test_slices import ADMIN
 
 D = Decimal
 Uow = Callable[[], UnitOfWork]
@@ -39,6 +42,33 @@ class TestBuyCostRow:
                 125,
                 D("0.016667"),
                 D("0.0167"),
+            )
+
+    def test_a_buy_sheet_in_another_currency_keeps_its_own_amount_beside_the_converted_one(
+        self, uow: Uow
+    ) -> None:
+        """docs/currencies.md: the provider's row is in the operator's currency (USD),
+        and says what it was in the sheet's (EUR) and at which rate: the rate in force
+        when the call began, not a later one."""
+        with uow() as u:  # the demo provider's buy sheet priced in EUR
+            u.session.execute(
+                update(RateSheet)
+                .where(RateSheet.id == 1)
+                .values(currency="EUR", version=RateSheet.version + 1)
+            )
+            u.commit()
+        for rate, valid_from in [("0.90", NOON.replace(hour=0)), ("0.80", NOON + timedelta(1))]:
+            with uow() as u:  # the rate of the call's day, and the next day's
+                set_exchange_rate(u, ADMIN, RateCommand("USD", "EUR", D(rate), valid_from))
+        assert record(uow, cdr("buy.eur", "acct1001", 125)) is Outcome.RATED
+        with uow() as u:
+            buy = u.session.scalars(select(Charge).where(Charge.provider_id.is_not(None))).one()
+            # 0.0167 EUR (125 s at 0.0080 a minute) at 1 / 0.90 = 0.018555.. USD
+            assert (buy.cost, buy.sheet_currency, buy.sheet_cost, buy.fx_rate) == (
+                D("0.0186"),
+                "EUR",
+                D("0.0167"),
+                D("1.1111111111"),
             )
 
 

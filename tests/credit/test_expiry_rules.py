@@ -6,16 +6,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, insert, select, update
 
+from db.schema import Account, Reservation
 from db.session import UnitOfWork
 from services.cdr.usecases import Outcome
-from services.credit.expiry import EXPIRY_MARGIN, expire_reservations, release_gone
+from services.credit.expiry import (
+    EXPIRY_MARGIN,
+    expire_due,
+    expire_reservations,
+    release_calls,
+    release_gone,
+)
 from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID
 from tests.credit.test_authorize import auth, cdr, record, reservations
 
+D = Decimal
 Uow = Callable[[], UnitOfWork]
 CAROL_ID = 5  # postpaid, directly below the operator: a chain of her own
 
@@ -72,3 +82,85 @@ class TestReleaseGone:
         }
         with uow() as u:
             assert release_gone(u.session, ["zz.gone", "aa.gone", ""]) == 0  # released already
+
+
+class TestWhatClosingLeavesBehind:
+    def test_a_reservation_loaded_in_the_session_shows_its_new_status(self, uow: Uow) -> None:
+        """Expiry and release close rows by a Core UPDATE: a caller that loaded one
+        before (Authorize, a callback) reads its status as it is now, not as it was."""
+        late = auth(uow, account="acct1003", uniqueid="late.1")  # Carol: a chain of her own
+        gone = auth(uow, account="acct1001", uniqueid="gone.1", now=NOON + timedelta(hours=4))
+        with uow() as u:
+            loaded = [u.session.get(Reservation, r.reservation_id) for r in (late, gone)]
+            assert [r.status for r in loaded if r is not None] == ["open", "open"]
+            assert expire_due(u.session, NOON + timedelta(hours=4)) == 1
+            assert [r.status for r in loaded if r is not None] == ["expired", "open"]
+            assert release_gone(u.session, ["gone.1"]) == 1
+            assert [r.status for r in loaded if r is not None] == ["expired", "released"]
+
+    def test_releasing_a_call_that_expired_or_was_settled_changes_nothing(self, uow: Uow) -> None:
+        """release_calls (a callback's legs) on calls closed meanwhile: their money was
+        freed once, when they closed, and is not freed again."""
+        expired = auth(uow, account="acct1001", uniqueid="x.1")
+        settled = auth(uow, account="acct1001", uniqueid="s.1")
+        with uow() as u:
+            assert expire_due(u.session, NOON + timedelta(hours=4), [ALICE_ID, RESELLER_ID]) == 2
+            u.commit()
+        auth(uow, account="acct1001", uniqueid="s.1", now=NOON + timedelta(hours=4))
+        assert record(uow, cdr("s.1", "acct1001", 60)) is Outcome.RATED
+        before = held_by(uow, ALICE_ID, RESELLER_ID)
+        with uow() as u:
+            ids = [expired.reservation_id, settled.reservation_id]
+            assert release_calls(u.session, [i for i in ids if i is not None]) == 0
+            u.commit()
+        assert held_by(uow, ALICE_ID, RESELLER_ID) == before
+        statuses = {r.status for r in reservations(uow, ALICE_ID) + reservations(uow, RESELLER_ID)}
+        assert statuses == {"expired", "settled"}
+
+
+class TestManyCallsAtOnce:
+    """More calls than one statement takes (500 channels, 1,000 rows): none is left out
+    or counted twice. Carol's calls (no reseller above her: one row a call), written
+    straight into the table with what they hold."""
+
+    CALLS = 1001
+
+    def calls(self, uow: Uow, prefix: str, expires_at: datetime) -> list[str]:
+        uniqueids = [f"{prefix}.{i:04}" for i in range(self.CALLS)]
+        row = {"account_id": CAROL_ID, "number": "34911234567", "amount": D("0.01")}
+        with uow() as u:
+            u.session.execute(
+                insert(Reservation),
+                [
+                    {**row, "max_seconds": 60, "uniqueid": uid, "expires_at": expires_at}
+                    for uid in uniqueids
+                ],
+            )
+            u.session.execute(
+                update(Account)
+                .where(Account.id == CAROL_ID)
+                .values(reserved=Account.reserved + D("0.01") * self.CALLS)
+            )
+            u.commit()
+        return uniqueids
+
+    def test_every_channel_gone_is_released_and_every_overdue_call_expired(self, uow: Uow) -> None:
+        gone = self.calls(uow, "gone", NOON + timedelta(hours=1))
+        self.calls(uow, "due", NOON)
+        with uow() as u:
+            assert release_gone(u.session, gone) == self.CALLS
+            assert expire_due(u.session, NOON) == self.CALLS
+            u.commit()
+        with uow() as u:
+            counts = u.session.execute(
+                select(Reservation.status, func.count())
+                .where(Reservation.account_id == CAROL_ID)
+                .group_by(Reservation.status)
+            ).all()
+            assert dict(counts) == {"released": self.CALLS, "expired": self.CALLS}
+        assert held_by(uow, CAROL_ID) == [D(0)]
+
+
+def held_by(uow: Uow, *account_ids: int) -> list[Decimal]:
+    with uow() as u:
+        return [u.session.get_one(Account, a).reserved for a in account_ids]

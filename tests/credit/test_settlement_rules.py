@@ -21,7 +21,7 @@ from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
 from services.credit.calls import SettleCommand, settle_call
 from services.credit.expiry import expire_due
-from services.credit.settlement import ACCOUNT_FIELD
+from services.credit.settlement import ACCOUNT_FIELD, trunk_of_channel
 from tests.credit.builders import ALICE_ID, NOON, customer, route, trunk
 from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations
 from tests.credit.test_slices import ADMIN
@@ -291,3 +291,31 @@ class TestWhichTrunkCarriedIt:
         # Only a Local channel names its trunk after an `@`: a peer called `alice@spain`
         # is no trunk (and not the trunk `spain`).
         assert self.carried(uow, "t.6", dstchannel="SIP/alice@spain-0000000c") is None
+
+
+class TestTrunkOfAChannel:
+    """`trunk_of_channel`: the trunk a channel's own peer names (on-net pricing asks it
+    of the calling channel: a carrier's call in is no on-net call). The same rule as the
+    destination channel's in `TestWhichTrunkCarriedIt`, with no Trunk field to go by."""
+
+    def test_a_channel_names_its_trunk_by_name_or_dial_string_and_a_phone_none(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            gateway = trunk(u, "gateway", {"34": "0.0060"})
+            found = u.session.get(Trunk, gateway)
+            assert found is not None
+            found.dial_string = "SIP/${NUMBER}@gw7"
+            u.commit()
+        with uow() as u:
+
+            def of(channel: str) -> int | None:
+                found = trunk_of_channel(u.session, channel)
+                return None if found is None else found.id
+
+            assert of("PJSIP/carrier1-00000002") == 1  # the demo's trunk, by its name
+            assert of(" PJSIP/carrier1-00000002\n") == 1
+            assert of("SIP/gw7-0000000a") == gateway  # by the end of its dial string
+            assert of("PJSIP/1001-00000001") is None  # a phone: no trunk is called that
+            assert of("carrier1") is None  # not a channel name at all
+            assert of("") is None
