@@ -11,11 +11,18 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from db.schema import Account, Reservation, Trunk
 from db.session import UnitOfWork
-from services.credit.holds import Closed, add_open_calls, add_reserved
+from services.credit.holds import (
+    Closed,
+    add_open_calls,
+    add_reserved,
+    lock_accounts,
+    lock_accounts_of_calls,
+)
 from services.credit.reservation_rows import insert_reservations, new_ids
 from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID
 
@@ -170,3 +177,54 @@ class TestReservationRows:
             highest = u.session.execute(select(func.max(Reservation.id))).scalar_one()
             ids = new_ids(u.session, 3)
         assert len(set(ids)) == 3 and ids == sorted(ids) and min(ids) > highest
+
+
+def locked(uow: Uow, account_ids: list[int]) -> list[int]:
+    """Which of these accounts another transaction cannot lock right now (NOWAIT)."""
+    taken = []
+    for account_id in account_ids:
+        with uow() as u:
+            try:
+                u.session.execute(
+                    text("SELECT id FROM accounts WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": account_id},
+                )
+            except OperationalError:  # LockNotAvailable
+                taken.append(account_id)
+    return taken
+
+
+class TestLocks:
+    """On PostgreSQL the lock functions lock exactly the accounts they are given (SQLite
+    serialises whole writers and takes no row locks: nothing to see there)."""
+
+    @pytest.fixture(autouse=True)
+    def _postgresql_only(self, backend: str) -> None:
+        if backend != "postgresql":
+            pytest.skip("SQLite takes no row locks (BEGIN IMMEDIATE serialises writers)")
+
+    def test_lock_accounts_locks_those_accounts_until_the_end_of_the_transaction(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            lock_accounts(u.session, [ALICE_ID, RESELLER_ID, ALICE_ID])
+            assert locked(uow, [1, RESELLER_ID, ALICE_ID, BOB_ID]) == [RESELLER_ID, ALICE_ID]
+        assert locked(uow, [RESELLER_ID, ALICE_ID]) == []
+
+    def test_lock_accounts_of_calls_locks_every_level_of_the_calls_and_the_others(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            call = insert_reservations(u.session, [row(ALICE_ID, "0.3"), row(RESELLER_ID, "0.2")])
+            insert_reservations(u.session, [row(BOB_ID, "0.3")])  # another call
+            u.commit()
+        with uow() as u:
+            lock_accounts_of_calls(u.session, [call], [CAROL_ID])
+            assert locked(uow, [1, RESELLER_ID, ALICE_ID, BOB_ID, CAROL_ID]) == [
+                RESELLER_ID,
+                ALICE_ID,
+                CAROL_ID,
+            ]
+        with uow() as u:
+            lock_accounts_of_calls(u.session, [], [BOB_ID])
+            assert locked(uow, [ALICE_ID, BOB_ID]) == [BOB_ID]
