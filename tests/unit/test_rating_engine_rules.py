@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from rating import BlockMode, CallToRate, Rate, RateSheet, Rounding, SheetRule, compile_sheet
-from rating.errors import InvalidInput
+from rating.errors import InvalidInput, NoRateForDestination
 from rating.model import CATCH_ALL
 from tests.unit.test_rating_bands import banded
 
@@ -101,6 +101,39 @@ class TestRuleVersionsAtEveryEntryPoint:
         assert plan.reach("34911", DAY_BEFORE.replace(hour=17), 7200) == 3600
         assert plan.reach("34911", MOMENT.replace(day=2, hour=15), 7200) == 3600
         assert plan.reach("34911", MOMENT.replace(day=2, hour=15, minute=30), 7200) == 1800
+
+
+class TestBilledFrom:
+    """billed_from(call, offset)(end): the billed seconds of the rated seconds
+    [offset, end), as rate_from bills them; raises NoRateForDestination as rate_call."""
+
+    DAY_ONLY = Rate(
+        "34",
+        price=D("0.60"),
+        initial_increment=30,
+        increment=30,
+        included_seconds=60,
+        time_from=time(8),
+        time_to=time(18),
+    )
+
+    def test_a_call_rated_before_a_band_without_rate_is_billed(self) -> None:
+        # 120 s from 17:57:30 less 60 included: 60 rated seconds, ending 17:58:30, so
+        # the band without a rate from 18:00 plays no part.
+        plan = compile_sheet(_sheet(self.DAY_ONLY))
+        call = CallToRate("34911", MONDAY_1759 - timedelta(seconds=90), 120)
+        billed = plan.billed_from(call, 0)
+        assert (billed(0), billed(31), billed(60)) == (0, 60, 60)
+        assert billed(60) == plan.rate_call(call).billed_seconds
+
+    def test_a_call_into_a_band_without_rate_raises(self) -> None:
+        plan = compile_sheet(_sheet(self.DAY_ONLY))
+        call = CallToRate("34911", MONDAY_1759 - timedelta(seconds=90), 300)  # 240 rated
+        with pytest.raises(NoRateForDestination) as raised:
+            plan.billed_from(call, 0)
+        assert raised.value.message == "no rate for 34911 150 s into the call"  # 18:00
+        with pytest.raises(NoRateForDestination):
+            plan.rate_call(call)
 
 
 class TestMessages:
