@@ -143,3 +143,14 @@ class TestMessages:
         with pytest.raises(InvalidInput) as raised:
             plan.at(naive)
         assert raised.value.message == f"moment must be an aware datetime, not {naive!r}"
+
+    @pytest.mark.parametrize("bad", [-1, 1.5, True])
+    def test_an_offset_is_a_whole_number_of_seconds(self, bad: object) -> None:
+        plan = compile_sheet(_sheet(PER_SECOND))
+        message = f"offset must be a whole number of seconds >= 0, not {bad!r}"
+        with pytest.raises(InvalidInput) as raised:
+            plan.rate_from(CallToRate("34911", MOMENT, 61), bad)  # type: ignore[arg-type]
+        assert raised.value.message == message
+        with pytest.raises(InvalidInput) as raised:
+            plan.max_duration_from("34911", MOMENT, D(1), 600, bad)  # type: ignore[arg-type]
+        assert raised.value.message == message
