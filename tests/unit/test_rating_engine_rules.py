@@ -154,3 +154,12 @@ class TestMessages:
         with pytest.raises(InvalidInput) as raised:
             plan.max_duration_from("34911", MOMENT, D(1), 600, bad)  # type: ignore[arg-type]
         assert raised.value.message == message
+
+    @pytest.mark.parametrize("bad", [-1, 2.5, False])
+    def test_a_billsec_is_a_whole_number_of_seconds(self, bad: object) -> None:
+        plan = compile_sheet(_sheet(PER_SECOND))
+        with pytest.raises(InvalidInput) as raised:
+            plan.rate_call(CallToRate("34911", MOMENT, bad))  # type: ignore[arg-type]
+        assert (
+            raised.value.message == f"billsec must be a whole number of seconds >= 0, not {bad!r}"
+        )
