@@ -6,6 +6,7 @@ argument."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -163,3 +164,14 @@ class TestMessages:
         assert (
             raised.value.message == f"billsec must be a whole number of seconds >= 0, not {bad!r}"
         )
+
+    def test_rule_versions_need_aware_moments_in_time_order(self) -> None:
+        naive = MOMENT.replace(tzinfo=None)
+        with pytest.raises(InvalidInput) as raised:
+            compile_sheet(_sheet(PER_SECOND, rules=(replace(_rule(), effective_from=naive),)))
+        assert raised.value.message == (
+            f"a rule version's effective_from must be an aware datetime, not {naive!r}"
+        )
+        with pytest.raises(InvalidInput) as raised:
+            compile_sheet(_sheet(PER_SECOND, rules=(_rule(), _rule(decimals=2))))
+        assert raised.value.message == "sheet 's': rule versions must be in time order"
