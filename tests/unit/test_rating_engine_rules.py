@@ -175,3 +175,9 @@ class TestMessages:
         with pytest.raises(InvalidInput) as raised:
             compile_sheet(_sheet(PER_SECOND, rules=(_rule(), _rule(decimals=2))))
         assert raised.value.message == "sheet 's': rule versions must be in time order"
+
+    def test_a_bad_block_mode_or_rounding_names_the_sheet_and_the_value(self) -> None:
+        for field, enum in (("block_mode", "BlockMode"), ("rounding", "Rounding")):
+            with pytest.raises(InvalidInput) as raised:
+                compile_sheet(replace(_sheet(PER_SECOND), **{field: "sideways"}))  # type: ignore[arg-type]
+            assert raised.value.message == f"sheet 's': 'sideways' is not a valid {enum}"
