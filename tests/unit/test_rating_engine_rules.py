@@ -38,6 +38,14 @@ class TestACallStartedOnTheCatchAll:
         assert cost.cost == D("1.5000")
         assert plan.max_duration("999123", MONDAY_1759, D("1.25")) == 90
 
+    def test_reads_its_bands_in_the_sheets_time_zone(self) -> None:
+        # 07:00 UTC on a summer Monday is 09:00 in Madrid: peak there.
+        rows = banded(CATCH_ALL, peak="1", off_peak="0.50", weekend="0.50")
+        plan = compile_sheet(RateSheet("s", rows, timezone="Europe/Madrid"))
+        at = datetime(2026, 6, 1, 7, tzinfo=UTC)
+        assert plan.find_rate("999123", at).price == D("1")
+        assert plan.find_rate("999123", at.replace(hour=16, minute=30)).price == D("0.50")
+
     def test_goes_on_at_a_digit_prefix_where_the_catch_all_has_no_rate(self) -> None:
         # "*" only 08-18; 34 only 18-08: a call to Spain at 17:59 starts on "*" and
         # goes on at 34's night rate from 18:00.
