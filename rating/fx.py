@@ -66,7 +66,7 @@ def check_code(code: str) -> str:
 def check_rate(rate: Decimal) -> Decimal:
     """A positive, finite rate with at most RATE_PLACES decimals; raises InvalidInput."""
     if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0 or rate > MAX_RATE:
-        raise InvalidInput(f"rate {rate}: a positive number below {MAX_RATE}")
+        raise InvalidInput(f"rate {rate}: a positive number of at most {MAX_RATE}")
     exponent = rate.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -RATE_PLACES:
         raise InvalidInput(f"rate {rate}: at most {RATE_PLACES} decimal places")

@@ -152,7 +152,7 @@ class TestRulesPinnedDown:
         assert check_rate(D("99999999")) == D("99999999")
         with pytest.raises(InvalidInput) as raised:
             check_rate(D("99999999.0000000001"))
-        assert raised.value.message == "rate 99999999.0000000001: a positive number below 99999999"
+        assert raised.value.message == "rate 99999999.0000000001: a positive number of at most 99999999"
         with pytest.raises(InvalidInput) as raised:
             check_rate(D("1.00000000001"))
         assert raised.value.message == "rate 1.00000000001: at most 10 decimal places"
@@ -161,4 +161,4 @@ class TestRulesPinnedDown:
     def test_a_rate_that_is_not_a_decimal_is_refused(self, bad: object) -> None:
         with pytest.raises(InvalidInput) as raised:
             check_rate(bad)  # type: ignore[arg-type]
-        assert raised.value.message == f"rate {bad}: a positive number below 99999999"
+        assert raised.value.message == f"rate {bad}: a positive number of at most 99999999"
