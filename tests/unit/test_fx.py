@@ -152,7 +152,10 @@ class TestRulesPinnedDown:
         assert check_rate(D("99999999")) == D("99999999")
         with pytest.raises(InvalidInput) as raised:
             check_rate(D("99999999.0000000001"))
-        assert raised.value.message == "rate 99999999.0000000001: a positive number of at most 99999999"
+        assert (
+            raised.value.message
+            == "rate 99999999.0000000001: a positive number of at most 99999999"
+        )
         with pytest.raises(InvalidInput) as raised:
             check_rate(D("1.00000000001"))
         assert raised.value.message == "rate 1.00000000001: at most 10 decimal places"
