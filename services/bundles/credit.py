@@ -28,7 +28,7 @@ from rating.model import CallCost, CallToRate
 from rating.money import ZERO
 from services.bundles.cdr import allowances
 from services.bundles.counters import Counter, counters
-from services.bundles.holds import any_bundles, holds_of
+from services.bundles.holds import any_bundles
 
 _KEY = "siptar.bundles.authorize"
 
@@ -124,27 +124,6 @@ def free_part(
     return FreePart(takes, stretch, dict(levels))
 
 
-def held_allowances(
-    session: Session, reservation_id: int, account_ids: list[int], start: datetime
-) -> dict[int, list[Allowance]]:
-    """account id -> what the call's bundle holds give it, as allowances of exactly the
-    held units (in consumption order): the listener's slice extension prices the rest of
-    a bundled call with them, as Authorize did, so a call is not cut when its free part
-    ends while its money still pays. Empty for a call without holds."""
-    held = holds_of(session, reservation_id)
-    if not held:
-        return {}
-    found = counters(session, account_ids, start.astimezone(UTC).date())
-    return {
-        account: [
-            Allowance(c.counter_id, c.unit, held[c.counter_id], c.per_second, c.prefixes, c.inbound)
-            for c in mine
-            if c.counter_id in held
-        ]
-        for account, mine in found.items()
-    }
-
-
 def extension_cost(plan: RatingPlan, call: CallToRate, offered: list[Allowance] | None) -> Decimal:
     """What a level holds in money for `call` (its new reserved length): the paid rest."""
     return split_call(plan, call, offered).paid.cost if offered else plan.rate_call(call).cost
@@ -185,7 +164,6 @@ __all__ = [
     "extension_cost",
     "extension_seconds",
     "free_part",
-    "held_allowances",
     "max_duration",
     "open_chain",
     "quoted",

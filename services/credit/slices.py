@@ -191,8 +191,9 @@ def extend_due(session: Session, now: datetime, policy: CreditPolicy, asterisk: 
 
 def _held_units(session: Session, calls: Sequence[LiveReservation]) -> None:
     """Each bundled call's `free`: what its holds give it at each level, as allowances of
-    exactly the held units, in consumption order (services/bundles/credit.held_allowances
-    for one call). For all the calls at once: one statement for their holds, and the
+    exactly the held units, in consumption order, so the extension prices the rest of a
+    bundled call as Authorize did and a call is not cut when its free part ends while its
+    money still pays. For all the calls at once: one statement for their holds, and the
     counters of the accounts of the calls that hold any, per day of the calls' start
     (one day, but around midnight)."""
     held = bundle_holds.holds_of_calls(session, [c.reservation_id for c in calls])
