@@ -175,3 +175,98 @@ class TestCompactPlans:
         assert index.find_for_prefix(ON_NET, monday) == rates[3]
         assert index.find("onnet1", monday) == rates[3]
         assert len(index) == 4
+
+
+# A fixed deck with every case the random decks reach only by luck (mutation testing
+# runs the properties with few examples): a banded and an open rate on one prefix (which
+# wins in band), a rate from a later day over an older one, a rate that ends, a holiday
+# band, a catch-all with a band, a number exactly as long as its prefix, prefixes longer
+# than a key, and numbers that are not digits.
+FIXED = (
+    Rate("34", "es open", D("0.05")),
+    Rate(
+        "34",
+        "es peak",
+        D("0.10"),
+        weekdays=frozenset(range(5)),
+        time_from=time(8),
+        time_to=time(18),
+    ),
+    Rate("34", "es new", D("0.20"), valid_from=START + timedelta(days=3)),
+    Rate("346", "mobile", D("0.30"), valid_to=START + timedelta(days=5)),
+    Rate("3491", "madrid xmas", D("0.01"), holidays=XMAS),
+    Rate("3491", "madrid", D("0.07"), initial_increment=30, increment=6),
+    Rate(CATCH_ALL, "rest weekend", D("0.50"), weekdays=frozenset({5, 6})),
+    Rate(CATCH_ALL, "rest", D("0.99"), connect_fee=D("0.05")),
+    Rate("3" * 21, "long", D("0.40")),
+    Rate("3" * 20, "twenty", D("0.45"), time_from=time(22), time_to=time(6)),
+    Rate(ON_NET, "onnet", D("0.02")),
+)
+FIXED_NUMBERS = (
+    "34", "341", "346", "3461234", "3491", "349112", "3" * 19, "3" * 20, "3" * 21,
+    "3" * 25, "999", "0",
+)  # fmt: skip
+SIGNS = ("*", "*1", "onnet", "onnet1", "onne", "34x", "")
+FIXED_MOMENTS = tuple(
+    START + offset
+    for offset in (
+        timedelta(hours=7, minutes=59, seconds=59, microseconds=500_000),
+        timedelta(hours=8),
+        timedelta(hours=17, minutes=59, seconds=30),
+        timedelta(hours=23),
+        timedelta(days=3, hours=9),
+        timedelta(days=4, hours=12),  # Friday 28 March: the holiday
+        timedelta(days=5, hours=10),
+        timedelta(days=6, hours=3),  # Sunday
+    )
+)
+
+
+class TestAFixedDeck:
+    @pytest.mark.parametrize("zone", ["UTC", "Europe/Madrid"])
+    def test_every_number_at_every_moment(self, zone: str) -> None:
+        sheet = RateSheet("fixed", FIXED, timezone=zone)
+        plain, compact, stream = (
+            compile_sheet(sheet, compact=False),
+            compile_sheet(sheet, compact=True),
+            streamed(sheet),
+        )
+        for number in FIXED_NUMBERS:
+            for at in FIXED_MOMENTS:
+                expected = answers(plain, number, at, 3 * 3600)
+                assert answers(compact, number, at, 3 * 3600) == expected, (number, at)
+                assert answers(stream, number, at, 3 * 3600) == expected, (number, at)
+        for sign in SIGNS:  # what the engine looks up for the catch-all and on-net
+            for at in FIXED_MOMENTS:
+                expected_rate = plain._index.find(sign, at)
+                assert compact._index.find(sign, at) == expected_rate, (sign, at)
+                for prefix in (sign, sign[:-1]):
+                    assert compact._index.find_for_prefix(
+                        prefix, at
+                    ) == plain._index.find_for_prefix(prefix, at)
+        for number in FIXED_NUMBERS:
+            for prefix in {number[:n] for n in range(len(number) + 1)} | {CATCH_ALL}:
+                assert compact._index.band_edges(number, prefix) == plain._index.band_edges(
+                    number, prefix
+                ), (number, prefix)
+
+    def test_the_answers_are_the_decks_rules(self) -> None:
+        """Not only the same as the other index: the rules themselves (docs/rates.md)."""
+        plan = compile_sheet(RateSheet("fixed", FIXED, timezone="UTC"), compact=True)
+        monday_9, monday_7 = START + timedelta(hours=9), START + timedelta(hours=7)
+        assert plan.find_rate("341", monday_9).destination == "es peak"
+        assert plan.find_rate("341", monday_7).destination == "es open"
+        assert plan.find_rate("341", START + timedelta(days=3, hours=7)).destination == "es new"
+        assert plan.find_rate("3461", monday_9).destination == "mobile"
+        assert plan.find_rate("3461", START + timedelta(days=6)).destination == "es new"
+        assert (
+            plan.find_rate("3491", START + timedelta(days=4, hours=12)).destination == "madrid xmas"
+        )
+        assert plan.find_rate("3491", monday_9).destination == "madrid"
+        assert plan.find_rate("3" * 25, monday_9).destination == "long"
+        assert plan.find_rate("3" * 20, START + timedelta(hours=23)).destination == "twenty"
+        assert plan.find_rate("3" * 20, monday_9).destination == "rest"  # no 34 in it
+        assert plan.find_rate("999", START + timedelta(days=5)).destination == "rest weekend"
+        assert plan.find_rate("999", monday_9).destination == "rest"
+        found = plan.find_rate("3491", monday_9)
+        assert found.prefix == "3491" and plan.find_rate("999", monday_9).prefix == CATCH_ALL
