@@ -100,10 +100,6 @@ class CompactIndex:
         "rows",
     )
 
-    def __init__(self, rates: Iterable[Rate], zone: ZoneInfo) -> None:
-        table = RuleTable()
-        self._build(((r.prefix, table.number(rule_of(r))) for r in rates), table.rules, zone)
-
     @classmethod
     def from_rules(
         cls, pairs: Iterable[tuple[str, int]], rules: Sequence[Rate], zone: ZoneInfo

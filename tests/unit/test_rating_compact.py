@@ -201,10 +201,13 @@ FIXED = (
     Rate("3" * 21, "long", D("0.40")),
     Rate("3" * 20, "twenty", D("0.45"), time_from=time(22), time_to=time(6)),
     Rate(ON_NET, "onnet", D("0.02")),
+    Rate("9" * 19, "the largest key", D("0.60")),  # past a signed 64-bit integer
+    Rate("9" * 18, "one less", D("0.61")),
 )
 FIXED_NUMBERS = (
     "34", "341", "346", "3461234", "3491", "349112", "3" * 19, "3" * 20, "3" * 21,
-    "3" * 25, "999", "0",
+    "3" * 25, "3" * 20 + "45", "34" + "5" * 20, "999", "0", "9" * 19, "9" * 19 + "1",
+    "9" * 18 + "8",
 )  # fmt: skip
 SIGNS = ("*", "*1", "onnet", "onnet1", "onne", "34x", "")
 FIXED_MOMENTS = tuple(
@@ -270,3 +273,13 @@ class TestAFixedDeck:
         assert plan.find_rate("999", monday_9).destination == "rest"
         found = plan.find_rate("3491", monday_9)
         assert found.prefix == "3491" and plan.find_rate("999", monday_9).prefix == CATCH_ALL
+
+    def test_the_rates_of_a_compact_sheet_by_position(self) -> None:
+        plan = compile_sheet(RateSheet("fixed", FIXED, timezone="UTC"), compact=True)
+        every = list(plan.sheet.rates)
+        assert len(plan.sheet.rates) == len(FIXED) == len(every)
+        assert sorted(map(repr, every)) == sorted(map(repr, FIXED))
+        assert plan.sheet.rates[0] == every[0] and plan.sheet.rates[-1] == every[-1]
+        assert list(plan.sheet.rates[2:5]) == every[2:5]
+        found = plan.find_rate("9" * 19 + "1", START)
+        assert (found.destination, found.prefix) == ("the largest key", "9" * 19)
