@@ -46,6 +46,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import signal
 from collections.abc import Callable
 
 from rating.errors import BillingError
@@ -95,6 +96,26 @@ class FastAgiServer:
         assert self._server is not None
         async with self._server:
             await self._server.serve_forever()
+
+    async def run_until_signalled(
+        self, stop_signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+    ) -> None:
+        """Serve until one of `stop_signals`, then close (`siptar agi`). Handled by the
+        loop, as the AMI listener does: a service manager stops it with SIGTERM, and a
+        SIGINT counts even when the shell that started it in the background ignores it
+        (Python would then never raise KeyboardInterrupt)."""
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in stop_signals:
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await self.start()
+            await stop.wait()
+            logger.info("FastAGI: stop signal received")
+        finally:
+            for sig in stop_signals:
+                loop.remove_signal_handler(sig)
+            await self.close()
 
     async def close(self) -> None:
         if self._server is not None:

@@ -178,8 +178,6 @@ def run_agi(settings: Settings) -> None:
         redeemer=redeemer(factory, settings.voucher_key.encode()),
     )
     try:
-        asyncio.run(server.serve_forever())
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(server.run_until_signalled())
     finally:
         engine.dispose()

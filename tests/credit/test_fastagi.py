@@ -150,7 +150,13 @@ class TestFastAgi:
                 await w.wait_closed()
 
 
-async def test_siptar_agi_serves_on_its_bind_address(database_url: str) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+async def test_siptar_agi_serves_on_its_bind_address(
+    database_url: str, stop: signal.Signals
+) -> None:
+    """Started as a shell's background job would start it: SIGINT ignored (what failed
+    when the suite ran under `nohup ... &`); it still stops cleanly on SIGINT and on a
+    service manager's SIGTERM."""
     port = free_port()
     env = {**os.environ, "SIPTAR_DATABASE_URL": database_url}
     proc = subprocess.Popen(
@@ -158,6 +164,7 @@ async def test_siptar_agi_serves_on_its_bind_address(database_url: str) -> None:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         for _ in range(200):
@@ -168,5 +175,8 @@ async def test_siptar_agi_serves_on_its_bind_address(database_url: str) -> None:
                 await asyncio.sleep(0.05)
         assert (got["SIPTAR_ALLOWED"], got["SIPTAR_TRUNK"]) == ("1", "carrier1")
     finally:
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 0
+        proc.send_signal(stop)
+        try:
+            assert proc.wait(timeout=30) == 0
+        finally:
+            proc.kill()
