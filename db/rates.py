@@ -152,8 +152,7 @@ class PlanCache:
     Authorize, the slice extension) while the new one is compiled in a thread of its
     own, one per sheet at a time, instead of the request waiting seconds for a million
     prefixes; the new plan answers from the first call after it is built. Only a process
-    that has no plan of the sheet yet compiles it in the request. `stale_ok` is kept
-    for the callers that asked for this before every caller had it."""
+    that has no plan of the sheet yet compiles it in the request."""
 
     background_above = 50_000
 
@@ -176,12 +175,9 @@ class PlanCache:
             raise NotFound(f"rate sheet {sheet_id} not found")
         return self._current(session, sheet_id, version)
 
-    def plans(
-        self, session: Session, sheet_ids: Iterable[int], *, stale_ok: bool = False
-    ) -> dict[int, RatingPlan]:
+    def plans(self, session: Session, sheet_ids: Iterable[int]) -> dict[int, RatingPlan]:
         """Several sheets' plans, their versions read in one statement (Authorize needs
         every level's sheet). A sheet that does not exist is left out."""
-        del stale_ok  # every caller now gets the previous plan of a big sheet
         wanted = sorted(set(sheet_ids))
         if not wanted:
             return {}
@@ -193,11 +189,10 @@ class PlanCache:
         return {int(i): self._current(session, int(i), int(v)) for i, v in versions}
 
     def at_versions(
-        self, session: Session, versions: Iterable[tuple[int, int]], *, stale_ok: bool = False
+        self, session: Session, versions: Iterable[tuple[int, int]]
     ) -> dict[int, RatingPlan]:
         """`plans` for (sheet id, version) pairs the caller has read itself, in a
         statement it runs anyway (Authorize: with the lock of the account chain)."""
-        del stale_ok  # every caller now gets the previous plan of a big sheet
         return {i: self._current(session, i, v) for i, v in versions}
 
     def _current(self, session: Session, sheet_id: int, version: int) -> RatingPlan:

@@ -286,7 +286,7 @@ def plan_for(session: Session, sheet_id: int) -> RatingPlan:
     memo: dict[int, RatingPlan] = session.info.setdefault("siptar_plans", {})
     plan = memo.get(sheet_id)
     if plan is None:
-        found = plans.plans(session, [sheet_id], stale_ok=True)
+        found = plans.plans(session, [sheet_id])
         if sheet_id not in found:
             raise NotFound(f"rate sheet {sheet_id} not found")
         plan = memo[sheet_id] = found[sheet_id]
@@ -299,7 +299,7 @@ def preload_plans(session: Session, sheet_ids: list[int]) -> None:
     memo: dict[int, RatingPlan] = session.info.setdefault("siptar_plans", {})
     missing = [i for i in sheet_ids if i not in memo]
     if missing:
-        memo.update(plans.plans(session, missing, stale_ok=True))
+        memo.update(plans.plans(session, missing))
 
 
 def remember_plans(session: Session, versions: Iterable[tuple[int, int]]) -> None:
@@ -308,7 +308,7 @@ def remember_plans(session: Session, versions: Iterable[tuple[int, int]]) -> Non
     memo: dict[int, RatingPlan] = session.info.setdefault("siptar_plans", {})
     missing = [(i, v) for i, v in versions if i not in memo]
     if missing:
-        memo.update(plans.at_versions(session, missing, stale_ok=True))
+        memo.update(plans.at_versions(session, missing))
 
 
 def _probe(session: Session, sheet_id: int | None, number: str, start: datetime) -> Decimal | None:
