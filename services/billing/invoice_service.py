@@ -20,7 +20,7 @@ from spyne import Boolean, Integer, ServiceBase, Unicode, rpc
 
 from db.invoice_schema import Invoice
 from rating.taxes import Tax
-from services.billing import alert_usecases
+from services.billing import alert_usecases, credit_notes, invoice_profiles
 from services.billing import invoice_models as m
 from services.billing import invoice_usecases as uc
 from services.common.app import request
@@ -165,7 +165,9 @@ class InvoiceService(ServiceBase):
         `amount` (taxes included), numbered in the issuer's series and credited to the
         account's balance. The credit notes of an invoice add up to its total at most."""
         req = request(ctx)
-        note = uc.create_credit_note(req.uow, req.caller, invoice_id, amount, reason, _now())
+        note = credit_notes.create_credit_note(
+            req.uow, req.caller, invoice_id, amount, reason, _now()
+        )
         return invoice_details(note)
 
     @rpc(
@@ -184,7 +186,7 @@ class InvoiceService(ServiceBase):
         and they are charged to the balance when the invoice is issued)."""
         req = request(ctx)
         given = [Tax(t.name, t.rate, bool(t.compound)) for t in taxes or []]
-        saved, profile = uc.set_taxes(
+        saved, profile = invoice_profiles.set_taxes(
             req.uow, req.caller, account_id, given, bool(tax_inclusive), tax_id
         )
         return m.TaxSetup(
@@ -216,7 +218,7 @@ class InvoiceService(ServiceBase):
         day of the month its periods start (1-28), the days to pay, and whether the
         PDF lists every call. Fields left out are kept."""
         req = request(ctx)
-        p = uc.set_billing_profile(
+        p = invoice_profiles.set_billing_profile(
             req.uow, req.caller, account_id, address, email, billing_day, payment_days, cdr_detail
         )
         return m.BillingProfile(

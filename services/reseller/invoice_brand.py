@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from rating.errors import InvalidInput
-from services.billing.invoice_usecases import profile_of
+from services.billing.invoice_profiles import profile_of
 
 MAX_LOGO = 256 * 1024
 # The formats ReportLab draws without any extra library, known by their first bytes.
