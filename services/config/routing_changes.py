@@ -3,9 +3,10 @@
 Nothing a CDR, charge or invoice points at is ever deleted: a provider, trunk or route
 is `disabled` (out of routing, may come back) or `retired` (out for good: a retired
 one can't be changed any more). Every change bumps the routing version stamp in its
-own transaction (db/config_versions.py), so a worker that caches routes drops them at
-its next request; routing itself reads the statuses in the Authorize transaction, so a
-disabled trunk is offered to no call authorized after the change answers, in any worker.
+own transaction (database triggers: db/routing_triggers.py), so a worker that caches
+routes drops them at its next request; routing itself reads the statuses in the
+Authorize transaction, so a disabled trunk is offered to no call authorized after the
+change answers, in any worker.
 Each change is in the audit log through the session hooks (services/common/audit.py).
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from db import config_versions, schema
+from db import schema
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import AlreadyExists, InvalidInput, NotFound
@@ -154,6 +155,5 @@ def _commit(uow: UnitOfWork, row: Any, taken: str) -> Any:
     except IntegrityError:
         uow.rollback()
         raise AlreadyExists(taken) from None
-    config_versions.bump(uow.session, config_versions.ROUTING)
     uow.commit()
     return row

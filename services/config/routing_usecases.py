@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from db import config_versions, schema
+from db import schema
 from db.paging import page_scalars
 from db.session import UnitOfWork
 from rating import normalise_number
@@ -117,7 +117,6 @@ def create_route(uow: UnitOfWork, caller: Caller, cmd: NewRoute) -> schema.Route
         )
         for link in cmd.trunks
     )
-    config_versions.bump(uow.session, config_versions.ROUTING)
     uow.commit()
     return route
 
@@ -205,6 +204,5 @@ def _insert(uow: UnitOfWork, row: T, taken: str) -> T:
         uow.session.flush()
     except IntegrityError:
         raise AlreadyExists(taken) from None
-    config_versions.bump(uow.session, config_versions.ROUTING)
     uow.commit()
     return row
