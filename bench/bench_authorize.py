@@ -22,31 +22,24 @@ be shared: compare figures of one run, not across runs.
 
 from __future__ import annotations
 
-import os
 import random
-import signal
 import statistics
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import requests
 from sqlalchemy import event, select, update
 
+from bench.soap_clients import clients, drive, p99
+from bench.soap_server import Launcher, wait_for
 from db import ledger, migrate
 from db.bundle_schema import AccountBundle, Bundle
 from db.schema import Account, Trunk
 from db.session import UnitOfWork, make_engine, make_session_factory
 from services.common.demo import load_demo
 from services.credit.authorize import AuthorizeRequest, authorize
-from tests.pgserver import PostgresServer, free_port, pg_admin, pg_db_url
+from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
 ACCOUNTS = 100  # customers per depth
 DEPTHS = (0, 1, 2, 4)
@@ -57,7 +50,6 @@ BUNDLE_DEPTHS = (0, 2)
 IN_PROCESS_CALLS = 400  # per depth, after a warm-up
 SOAP_THREADS = (4, 16)
 SOAP_SECONDS = 8.0
-SOAP_SERVER = [sys.executable, "-m", "bench.soap_server"]
 NUMBERS = ["34911234567", "4930123456", "447700900123", "33612345678", "12125551234"]
 SHEET = 3  # the demo's wholesale sheet: every level buys at it
 SEED = 4
@@ -165,99 +157,27 @@ def in_process(url: str, codes: dict[int, list[str]]) -> None:
         label = f"depth {depth % BUNDLED}" + (", 2 bundles" if depth >= BUNDLED else "")
         print(
             f"   in process, {label}: median {statistics.median(times) * 1000:6.2f} ms,"
-            f" p99 {_p99(times) * 1000:6.2f} ms, {per_call:4.1f} statements per Authorize"
+            f" p99 {p99(times) * 1000:6.2f} ms, {per_call:4.1f} statements per Authorize"
         )
     engine.dispose()
 
 
 def soap(url: str, codes: list[str]) -> None:
-    from zeep import Client
-    from zeep.transports import Transport
-
-    from client import SiptarClient
-
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SIPTAR_DATABASE_URL": url, "SIPTAR_PUBLIC_URL": base}
-    proc = subprocess.Popen(
-        [*SOAP_SERVER, f"127.0.0.1:{port}", "2", "8"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        _wait_for(f"{base}/billing?wsdl")
-        _wait_for(f"{base}/trivial?wsdl")
-        most = max(SOAP_THREADS)
-        billing = [SiptarClient(base, "admin", "admin", timeout=30) for _ in range(most)]
-        for c in billing:  # warm up: each worker verifies the password once, compiles
-            c.billing.GetBalance()
-            c.billing.Authorize(call={"number": NUMBERS[0], "account": codes[0]})
-        trivial = [
-            Client(f"{base}/trivial?wsdl", transport=Transport(timeout=30)) for _ in range(most)
-        ]
-        seq = iter(range(10**9))
-        lock = threading.Lock()
-
-        def authorize_one(i: int, rng: random.Random) -> None:
-            with lock:
-                n = next(seq)
-            call = {"number": rng.choice(NUMBERS), "account": rng.choice(codes)}
-            answer = billing[i].billing.Authorize(call={**call, "uniqueid": f"s.{n}"})
-            assert answer.allowed, answer.reason
-
-        def echo_one(i: int, rng: random.Random) -> None:
-            assert trivial[i].service.Echo("x") == "x"
-
+    with Launcher(url) as server:
+        authorize_one, echo_one = clients(server.base, NUMBERS, codes, max(SOAP_THREADS))
         for threads in SOAP_THREADS:
-            rate_a, p99_a = _drive(threads, authorize_one)
-            rate_t, p99_t = _drive(threads, echo_one)
+            rate_a, p99_a = drive(threads, authorize_one, SOAP_SECONDS)
+            rate_t, p99_t = drive(threads, echo_one, SOAP_SECONDS)
             print(
                 f"   SOAP, 2 workers x 8 threads, {threads:2d} client threads: Authorize"
                 f" {rate_a:6.0f}/s (p99 {p99_a * 1000:5.1f} ms), trivial Echo {rate_t:6.0f}/s"
                 f" (p99 {p99_t * 1000:5.1f} ms), ratio {rate_a / rate_t:4.2f}"
             )
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
 
 
-def _drive(threads: int, one: Callable[[int, random.Random], None]) -> tuple[float, float]:
-    """Calls per second and the p99 of `one` from `threads` threads for SOAP_SECONDS."""
-    deadline = time.perf_counter() + SOAP_SECONDS
-    times: list[list[float]] = [[] for _ in range(threads)]
-
-    def worker(i: int) -> None:
-        rng = random.Random(SEED + i)
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            one(i, rng)
-            times[i].append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(worker, range(threads)))
-    every = [t for ts in times for t in ts]
-    return len(every) / (time.perf_counter() - started), _p99(every)
-
-
-def _p99(times: list[float]) -> float:
-    ordered = sorted(times)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:  # refused, or a worker still booting
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the server did not answer within 60 s")
+# bench_rate_change and bench_authorize_compare import these names from here.
+_wait_for = wait_for
+_p99 = p99
 
 
 POPULATED = 1000  # accounts with a digit SIP peer, DIDs assigned, and booths (a tenth)

@@ -8,26 +8,35 @@ same run and interleaved (base, this, base, this... for `ROUNDS` rounds of `SECO
 each), each server on a database its own code prepared: the figures of one run compare,
 those of two runs on a shared machine do not. Printed: calls per second and p99 of
 Authorize and Echo per server and client threads, and the ratio Authorize / Echo.
+
+With `SIPTAR_BENCH_PREFIXES=1000000` the sheet every bench account buys at gets that many
+more prefixes (bench/decks.py) before the servers start, so each Authorize rates against
+a big sheet's plan. The deck is written by this checkout's code into both databases
+(the schema of the rates table is the same in both; it is the bench's data, not the
+code under test); the warm-up waits for each worker's first build of the plan.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
+import random
 import subprocess
 import sys
-import threading
-from collections.abc import Callable
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.bench_authorize import NUMBERS, SOAP_THREADS, _drive, _wait_for
-from tests.pgserver import PostgresServer, free_port, pg_admin, pg_db_url
+from bench.bench_authorize import NUMBERS, SHEET, SOAP_THREADS
+from bench.decks import deck
+from bench.soap_clients import clients, drive
+from bench.soap_server import Launcher
+from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
 HERE = Path(__file__).resolve().parent.parent
 ROUNDS = 3
 SECONDS = 4.0
+PREFIXES = int(os.environ.get("SIPTAR_BENCH_PREFIXES", "0"))
 # Run in the checkout measured, so its own `prepare` (its own schema and demo) is used.
 PREPARE = (
     "import json, sys; from bench.bench_authorize import prepare; "
@@ -41,8 +50,7 @@ class Variant:
     root: Path
     url: str
     codes: list[str] = field(default_factory=list)
-    base: str = ""
-    proc: subprocess.Popen[bytes] | None = None
+    server: Launcher | None = None
     # (threads, operation) -> [(calls per second, p99 seconds)] of each round
     figures: dict[tuple[int, str], list[tuple[float, float]]] = field(default_factory=dict)
 
@@ -63,77 +71,42 @@ class Variant:
         self.codes = json.loads(out.strip().splitlines()[-1])
 
     def start(self) -> None:
-        port = free_port()
-        self.base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "SIPTAR_DATABASE_URL": self.url, "SIPTAR_PUBLIC_URL": self.base}
-        self.proc = subprocess.Popen(
-            [self.python, "-m", "bench.soap_server", f"127.0.0.1:{port}", "2", "8"],
-            cwd=self.root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self.server = Launcher(self.url, python=self.python, tree=self.root).start()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
+        if self.server is not None:
+            self.server.stop()
 
 
-def clients(variant: Variant, most: int) -> tuple[Callable[..., None], Callable[..., None]]:
-    """Authorize and Echo, one zeep client per client thread, each warmed up."""
-    import random
+def big_sheet(url: str) -> None:
+    """PREFIXES prefixes more on sheet SHEET, in one transaction, its version bumped."""
+    from db.rate_bulk import insert_rates
+    from db.rates import bump_version
+    from db.session import UnitOfWork, make_engine, make_session_factory
 
-    from zeep import Client
-    from zeep.transports import Transport
-
-    from client import SiptarClient
-
-    _wait_for(f"{variant.base}/billing?wsdl")
-    _wait_for(f"{variant.base}/trivial?wsdl")
-    billing = [SiptarClient(variant.base, "admin", "admin", timeout=30) for _ in range(most)]
-    for c in billing:  # each worker checks the password once and compiles the plans
-        c.billing.GetBalance()
-        c.billing.Authorize(call={"number": NUMBERS[0], "account": variant.codes[0]})
-    trivial = [
-        Client(f"{variant.base}/trivial?wsdl", transport=Transport(timeout=30)) for _ in range(most)
-    ]
-    seq = iter(range(10**9))
-    lock = threading.Lock()
-
-    def authorize_one(i: int, rng: random.Random) -> None:
-        with lock:
-            n = next(seq)
-        call = {"number": rng.choice(NUMBERS), "account": rng.choice(variant.codes)}
-        answer = billing[i].billing.Authorize(call={**call, "uniqueid": f"r.{n}"})
-        assert answer.allowed, answer.reason
-
-    def echo_one(i: int, _rng: random.Random) -> None:
-        assert trivial[i].service.Echo("x") == "x"
-
-    return authorize_one, echo_one
+    started = time.perf_counter()
+    engine = make_engine(url)
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        insert_rates(uow.session, SHEET, deck(random.Random(16), PREFIXES))
+        bump_version(uow.session, SHEET)
+        uow.commit()
+    engine.dispose()
+    print(f"   {PREFIXES:,} prefixes written in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def measure(variants: list[Variant]) -> None:
-    ops = {v.name: clients(v, max(SOAP_THREADS)) for v in variants}
+    ops = {}
+    for v in variants:
+        assert v.server is not None
+        v.server.wait_ready()
+        ops[v.name] = clients(v.server.base, NUMBERS, v.codes, max(SOAP_THREADS))
     for threads in SOAP_THREADS:
         for _ in range(ROUNDS):
             for v in variants:
                 authorize_one, echo_one = ops[v.name]
                 for op, one in (("Authorize", authorize_one), ("Echo", echo_one)):
-                    figures = _drive_for(threads, one)
+                    figures = drive(threads, one, SECONDS)
                     v.figures.setdefault((threads, op), []).append(figures)
-
-
-def _drive_for(threads: int, one: Callable[..., None]) -> tuple[float, float]:
-    import bench.bench_authorize as ba
-
-    saved, ba.SOAP_SECONDS = ba.SOAP_SECONDS, SECONDS
-    try:
-        return _drive(threads, one)
-    finally:
-        ba.SOAP_SECONDS = saved
 
 
 def report(variants: list[Variant]) -> None:
@@ -174,12 +147,17 @@ def run() -> None:
             pg_admin(server.url, f'CREATE DATABASE "soap_{name}"')
             root = Path(base_root).resolve() if name == "base" and base_root else HERE
             variants.append(Variant(name, root, pg_db_url(server.url, f"soap_{name}")))
+        load = os.getloadavg()
+        print(f"   load average at the start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
         for v in variants:
             v.prepare()
+            if PREFIXES:
+                big_sheet(v.url)
             v.start()
         print(
             f"   2 workers x 8 threads each, {ROUNDS} interleaved rounds of {SECONDS:.0f} s"
-            f" per operation; base: {base_root or '(none)'}",
+            f" per operation; {PREFIXES:,} more prefixes on the accounts' sheet;"
+            f" base: {base_root or '(none)'}",
             flush=True,
         )
         measure(variants)

@@ -1,0 +1,109 @@
+"""psycopg2 connections whose `BEGIN` travels with the transaction's first statement.
+
+In its usual mode psycopg2 sends `BEGIN` as a query of its own before the first
+statement of every transaction: one more round trip for every unit of work (two of three
+for a read-only SOAP call: BEGIN, the statement, ROLLBACK). This connection class runs
+in psycopg2's autocommit mode, where psycopg2 sends nothing of its own, and opens the
+transaction itself: it puts `BEGIN;` in front of the first statement's text (one query
+string, one round trip; the server runs both in order and answers with the statement's
+result), and `commit()` / `rollback()` send `COMMIT` / `ROLLBACK` while one is open.
+
+Whether a transaction is open is libpq's own record of the server's answers
+(`info.transaction_status`, read locally): there is no flag of ours to go stale. Every
+way the code here reaches the server goes through one of these methods:
+
+- `execute`, `executemany` (and so SQLAlchemy's statements, its executemany pages and
+  psycopg2.extras' `execute_values` / `execute_batch`, which call `execute`);
+- `copy_expert` / `copy_from` / `copy_to` (db/bulk.py's COPY): `BEGIN` first, on its
+  own, as COPY can't share a query string;
+- a named (server-side) cursor (`yield_per`, `stream_results`): psycopg2 refuses those
+  outside a transaction, so the connection goes back to psycopg2's usual mode until the
+  transaction ends, and psycopg2 opens and ends that transaction as it always did;
+- savepoints are statements like any other; SQLAlchemy's pool, returning a connection,
+  calls `rollback()`, which sends nothing when no transaction is open.
+
+Used for every PostgreSQL engine of db/session.py `make_engine`; SQLite is untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg2.extensions as ext  # type: ignore[import-untyped]
+from psycopg2 import sql as pgsql
+
+_IDLE = ext.TRANSACTION_STATUS_IDLE
+_BEGIN = "BEGIN;"
+
+
+class MergedBeginCursor(ext.cursor):
+    def execute(self, query: Any, vars: Any = None) -> Any:
+        if self.name is not None:
+            self.connection.driver_transactions()
+        elif self.connection.opens_next():
+            query = _with_begin(query)
+        return super().execute(query, vars)
+
+    def executemany(self, query: Any, vars_list: Any) -> Any:
+        self.connection.begin_alone()
+        return super().executemany(query, vars_list)
+
+    def copy_expert(self, *args: Any, **kwargs: Any) -> Any:
+        self.connection.begin_alone()
+        return super().copy_expert(*args, **kwargs)
+
+    def copy_from(self, *args: Any, **kwargs: Any) -> Any:
+        self.connection.begin_alone()
+        return super().copy_from(*args, **kwargs)
+
+    def copy_to(self, *args: Any, **kwargs: Any) -> Any:
+        self.connection.begin_alone()
+        return super().copy_to(*args, **kwargs)
+
+
+class MergedBeginConnection(ext.connection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.autocommit = True
+        self.cursor_factory = MergedBeginCursor
+
+    def opens_next(self) -> bool:
+        """Whether the next statement must open the transaction: in our mode and no
+        transaction open on the server."""
+        return bool(self.autocommit) and self.info.transaction_status == _IDLE
+
+    def begin_alone(self) -> None:
+        if self.opens_next():
+            with self.cursor(cursor_factory=ext.cursor) as cur:
+                cur.execute("BEGIN")
+
+    def driver_transactions(self) -> None:
+        """Hand the transaction to psycopg2 until it ends (a named cursor needs its
+        usual mode). If ours is open already, psycopg2's own BEGIN only draws the
+        server's warning that one is in progress: the transaction goes on."""
+        if self.autocommit:
+            self.autocommit = False
+
+    def commit(self) -> None:
+        self._end("COMMIT", super().commit)
+
+    def rollback(self) -> None:
+        self._end("ROLLBACK", super().rollback)
+
+    def _end(self, command: str, driver_end: Any) -> None:
+        if not self.autocommit:  # psycopg2's transaction (a named cursor's)
+            driver_end()
+            self.autocommit = True
+            if self.info.transaction_status == _IDLE:
+                return
+        if self.info.transaction_status != _IDLE:
+            with self.cursor(cursor_factory=ext.cursor) as cur:
+                cur.execute(command)
+
+
+def _with_begin(query: Any) -> Any:
+    if isinstance(query, bytes):
+        return _BEGIN.encode() + query
+    if isinstance(query, pgsql.Composable):
+        return pgsql.SQL(_BEGIN) + query
+    return _BEGIN + query

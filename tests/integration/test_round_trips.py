@@ -1,0 +1,177 @@
+"""The queries a unit of work sends PostgreSQL, read on the wire (tests/pgwire.py): the
+transaction's BEGIN travels with its first statement (db/merged_begin.py), and every
+other way to the server (COPY, execute_values, executemany, named cursors, savepoints,
+a failed first statement) still runs inside the transaction it belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import psycopg2.extensions as ext  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+
+from db.bulk import copy_lines, update_from_values
+from db.config_schema import ConfigVersion
+from db.schema import Account
+from db.session import UnitOfWork, make_engine, make_session_factory
+from tests.pgwire import QueryRecorder
+
+pytestmark = pytest.mark.usefixtures("demo")
+
+
+@pytest.fixture
+def wire(backend: str, database_url: str) -> Iterator[tuple[QueryRecorder, Engine]]:
+    if backend != "postgresql":
+        pytest.skip("psycopg2's BEGIN is PostgreSQL's")
+    with QueryRecorder(database_url) as recorder:
+        engine = make_engine(recorder.url)
+        try:
+            yield recorder, engine
+        finally:
+            engine.dispose()
+
+
+def _row(name: str) -> Any:
+    return insert(ConfigVersion).values(name=f"wire {name}", version=0)
+
+
+def _rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(ConfigVersion)) or 0)
+
+
+def test_a_read_is_two_round_trips_a_write_two(wire: tuple[QueryRecorder, Engine]) -> None:
+    recorder, engine = wire
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory) as uow:  # the pool's first connection: SQLAlchemy's own queries
+        uow.session.execute(text("SELECT 1"))
+    recorder.clear()
+    with UnitOfWork(factory) as uow:
+        uow.session.execute(select(Account.id).where(Account.id == 1)).one()
+    read = recorder.taken()
+    assert len(read) == 2, read  # psycopg2 alone: BEGIN, the SELECT, ROLLBACK
+    assert read[0].startswith("BEGIN;SELECT"), read
+    assert read[1] == "ROLLBACK"
+    with UnitOfWork(factory) as uow:
+        uow.session.execute(_row("wire"))
+        uow.commit()
+    write = recorder.taken()
+    assert [q.split(" ", 1)[0] for q in write] == ["BEGIN;INSERT", "COMMIT"], write
+
+
+def test_statements_after_the_first_share_its_transaction(
+    wire: tuple[QueryRecorder, Engine],
+) -> None:
+    _, engine = wire
+    before = _rows(engine)
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory) as uow:
+        uow.session.execute(_row("gone"))
+        uow.session.execute(_row("gone too"))
+    assert _rows(engine) == before  # not committed: both rolled back
+    with UnitOfWork(factory) as uow:
+        for n in range(3):  # an executemany (psycopg2's execute_batch), first of its UoW
+            uow.session.execute(
+                insert(ConfigVersion), [{"name": f"m{n}.{i}", "version": 0} for i in range(3)]
+            )
+    assert _rows(engine) == before
+
+
+def test_copy_first_is_inside_the_transaction(wire: tuple[QueryRecorder, Engine]) -> None:
+    _, engine = wire
+    before = _rows(engine)
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        copy_lines(uow.session.connection(), "config_versions", ["name", "version"], ["c\t0\n"])
+        assert _rows(engine) == before  # another connection does not see it yet
+    assert _rows(engine) == before  # rolled back
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        copy_lines(uow.session.connection(), "config_versions", ["name", "version"], ["c\t0\n"])
+        uow.commit()
+    assert _rows(engine) == before + 1
+
+
+def test_execute_values_first_is_inside_the_transaction(
+    wire: tuple[QueryRecorder, Engine],
+) -> None:
+    _, engine = wire
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory) as uow:
+        balance = uow.session.scalar(select(Account.balance).where(Account.id == 2))
+    with UnitOfWork(factory) as uow:
+        update_from_values(
+            uow.session,
+            "UPDATE accounts SET balance = v.b FROM (VALUES %s) AS v(id, b)"
+            " WHERE accounts.id = v.id RETURNING accounts.id",
+            [(2, Decimal("123.45"))],
+            "(%s, %s)",
+        )
+    with UnitOfWork(factory) as uow:
+        assert uow.session.scalar(select(Account.balance).where(Account.id == 2)) == balance
+
+
+@pytest.mark.parametrize("first", [True, False])
+def test_a_named_cursor_runs_in_the_transaction(
+    wire: tuple[QueryRecorder, Engine], first: bool
+) -> None:
+    """`yield_per` streams from a named cursor, which psycopg2 refuses outside a
+    transaction: first in its unit of work, or after a write it must see."""
+    _, engine = wire
+    factory = make_session_factory(engine)
+    before = _rows(engine)
+    for commit in (False, True):
+        with UnitOfWork(factory) as uow:
+            if not first:
+                uow.session.execute(_row("seen"))
+            names = list(
+                uow.session.scalars(select(ConfigVersion.name).execution_options(yield_per=2))
+            )
+            assert ("wire seen" in names) is not first
+            uow.session.execute(_row("after"))
+            if commit:
+                uow.commit()
+        added = (2 if not first else 1) if commit else 0
+        assert _rows(engine) == before + added
+        raw = engine.raw_connection()
+        try:
+            assert raw.driver_connection.autocommit  # type: ignore[union-attr]
+            idle = raw.driver_connection.info.transaction_status  # type: ignore[union-attr]
+            assert idle == ext.TRANSACTION_STATUS_IDLE
+        finally:
+            raw.close()
+
+
+def test_a_savepoint_rolls_back_alone(wire: tuple[QueryRecorder, Engine]) -> None:
+    _, engine = wire
+    before = _rows(engine)
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        with pytest.raises(DBAPIError), uow.session.begin_nested():  # first: SAVEPOINT
+            uow.session.execute(_row("kept?"))
+            uow.session.execute(text("SELECT 1 / 0"))
+        uow.session.execute(_row("kept"))
+        uow.commit()
+    assert _rows(engine) == before + 1
+
+
+def test_a_failed_first_statement_leaves_the_connection_clean(
+    wire: tuple[QueryRecorder, Engine],
+) -> None:
+    recorder, engine = wire
+    engine.dispose()
+    small = make_engine(recorder.url, pool_size=1, max_overflow=0)
+    try:
+        factory = make_session_factory(small)
+        with pytest.raises(DBAPIError), UnitOfWork(factory) as uow:
+            uow.session.execute(text("SELECT 1 / 0"))
+        recorder.clear()
+        with UnitOfWork(factory) as uow:  # the same connection, a new transaction
+            uow.session.execute(_row("after"))
+            uow.commit()
+        assert [q.split(" ", 1)[0] for q in recorder.taken()] == ["BEGIN;INSERT", "COMMIT"]
+        assert _rows(small) >= 1
+    finally:
+        small.dispose()
