@@ -319,3 +319,32 @@ class TestTrunkOfAChannel:
             assert of("PJSIP/1001-00000001") is None  # a phone: no trunk is called that
             assert of("carrier1") is None  # not a channel name at all
             assert of("") is None
+
+    def test_a_peer_with_like_wildcards_or_another_case_names_no_other_trunk(
+        self, uow: Uow
+    ) -> None:
+        """The one-CDR path compares a peer exactly, as the batch path (`match_trunk`)
+        does: `_` and `%` in a peer are no wildcards, and SQLite's LIKE ignoring case
+        does not make `GW7` the trunk dialled `...@gw7`."""
+        with uow() as u:
+            gateway = trunk(u, "gateway", {"34": "0.0060"})
+            found = u.session.get(Trunk, gateway)
+            assert found is not None
+            found.dial_string = "SIP/${NUMBER}@gwX7"
+            u.commit()
+            under = trunk(u, "under", {"34": "0.0060"})
+            found = u.session.get(Trunk, under)
+            assert found is not None
+            found.dial_string = "SIP/${NUMBER}@gw_8"
+            u.commit()
+        with uow() as u:
+
+            def of(channel: str) -> int | None:
+                found = trunk_of_channel(u.session, channel)
+                return None if found is None else found.id
+
+            assert of("SIP/gwX7-0000000a") == gateway
+            assert of("SIP/gw_7-0000000a") is None  # `_` is no wildcard: not `gwX7`
+            assert of("SIP/gw%-0000000a") is None  # nor `%`
+            assert of("SIP/GWX7-0000000a") is None  # another case is another peer
+            assert of("SIP/gw_8-0000000a") == under  # a real `_` still matches itself
