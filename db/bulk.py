@@ -80,11 +80,13 @@ def _column_text(conn: Connection, table: Table, name: str, values: list[Any]) -
     if python_type is int:
         return ["\\N" if v is None else str(v) for v in values]
     # Amounts and times are most of a CDR batch's values: their own text form straight
-    # away, not copy_text's chain of isinstance checks. A value of another type falls
-    # back to copy_text below, which says what it can't write.
+    # away, not copy_text's chain of isinstance checks. An amount as `str` (a third of
+    # `format(v, "f")`'s cost): PostgreSQL's numeric reads its exponent form (`1E-7`)
+    # exactly. A value of another type falls back to copy_text, which says what it
+    # can't write.
     try:
         if python_type is Decimal:
-            return ["\\N" if v is None else format(v, "f") for v in values]
+            return ["\\N" if v is None else str(v) for v in values]
         if python_type is datetime:
             return ["\\N" if v is None else v.isoformat(" ") for v in values]
     except (TypeError, ValueError, AttributeError):
