@@ -272,6 +272,11 @@ class TestBulkInsert:
             rows = [charge(cdr_id), charge(cdr_id, prefix="1")]
             with pytest.raises(ValueError, match="different columns"):
                 bulk.insert_rows(u.session, CHARGES, rows)
+            # as wide as the first, with another column in place of one of its own
+            rows = [charge(cdr_id), {**charge(cdr_id, prefix="1"), "level": None}]
+            del rows[1]["cost"]
+            with pytest.raises(ValueError, match="different columns"):
+                bulk.insert_rows(u.session, CHARGES, rows)
             assert u.session.execute(select(func.count(Charge.id))).scalar_one() == before
 
     def test_a_constraint_violation_is_sqlalchemys_integrity_error(
