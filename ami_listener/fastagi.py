@@ -47,8 +47,9 @@ import contextlib
 import logging
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from ami_listener.signals import STOP_SIGNALS, stop_on_signals
 from rating.errors import BillingError
 from services.credit.authorize import Authorization, AuthorizeRequest
 from services.dids.switch import InboundRoute
@@ -98,23 +99,16 @@ class FastAgiServer:
             await self._server.serve_forever()
 
     async def run_until_signalled(
-        self, stop_signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+        self, stop_signals: Iterable[signal.Signals] = STOP_SIGNALS
     ) -> None:
         """Serve until one of `stop_signals`, then close (`siptar agi`). Handled by the
-        loop, as the AMI listener does: a service manager stops it with SIGTERM, and a
-        SIGINT counts even when the shell that started it in the background ignores it
-        (Python would then never raise KeyboardInterrupt)."""
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        for sig in stop_signals:
-            loop.add_signal_handler(sig, stop.set)
+        loop, as the AMI listener does (ami_listener/signals.py): SIGINT counts even when
+        the shell that started it in the background ignores it."""
         try:
-            await self.start()
-            await stop.wait()
-            logger.info("FastAGI: stop signal received")
+            with stop_on_signals("the FastAGI server", stop_signals) as stop:
+                await self.start()
+                await stop.wait()
         finally:
-            for sig in stop_signals:
-                loop.remove_signal_handler(sig)
             await self.close()
 
     async def close(self) -> None:

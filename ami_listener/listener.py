@@ -41,6 +41,7 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
 from ami_listener.events import cdr_from_message
+from ami_listener.signals import STOP_SIGNALS, stop_on_signals
 from services.cdr.commands import CdrRecord
 
 logger = logging.getLogger(__name__)
@@ -225,21 +226,13 @@ class CdrListener:
         await asyncio.sleep(0)
         await self._queue.join()
 
-    async def run_forever(
-        self, stop_signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM)
-    ) -> None:
+    async def run_forever(self, stop_signals: Iterable[signal.Signals] = STOP_SIGNALS) -> None:
         """Run until one of `stop_signals`, then stop cleanly (`siptar ami`)."""
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        signals = tuple(stop_signals)
-        for sig in signals:
-            loop.add_signal_handler(sig, _request_stop, stop, sig)
         try:
-            await self.start()
-            await stop.wait()
+            with stop_on_signals("the AMI listener", stop_signals) as stop:
+                await self.start()
+                await stop.wait()
         finally:
-            for sig in signals:
-                loop.remove_signal_handler(sig)
             await self.stop()
 
     def _make_manager(self, loop: asyncio.AbstractEventLoop) -> _Manager:
@@ -419,11 +412,6 @@ class CdrListener:
             exc or "closed",
             self._reconnect_delay,
         )
-
-
-def _request_stop(stop: asyncio.Event, sig: signal.Signals) -> None:
-    logger.info("%s received: stopping the AMI listener", sig.name)
-    stop.set()
 
 
 def _guarded(name: str, handler: Callable[[Any], object]) -> Callable[[Any, Any], Any]:

@@ -38,6 +38,10 @@ forever, so:
   knows every `refresh_interval` s; any listener deletes rows nobody refreshed for
   `stale_after` s (a listener gone for good, or one cut off from its Asterisk). Two
   listeners on one Asterisk refresh the same rows, so one stopping deletes nothing.
+
+Here: the events and the periodic work's flow. The table's statements are in
+ami_listener/live_rows.py, the reading of CoreShowChannels in ami_listener/channel_list.py,
+the Hangup retries in ami_listener/hangups.py.
 """
 
 from __future__ import annotations
@@ -45,42 +49,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ami_listener import live_rows
+from ami_listener.channel_list import listed_uniqueids
 from ami_listener.credit import CreditKeeper
 from ami_listener.hangups import Hangup, HangupSender
-from db.schema import LIVE_CALL_STALE_AFTER_S, Account, LiveCall, Trunk
+from ami_listener.live_rows import Call
+from db.schema import LIVE_CALL_STALE_AFTER_S
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class _Call:
-    uniqueid: str
-    linkedid: str = ""
-    channel: str = ""
-    dstchannel: str = ""
-    accountcode: str = ""
-    number: str = ""
-    dialstring: str = ""  # <technology>/<DialString>
-    state: str = "dialing"
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    answered_at: datetime | None = None
-    trunk_id: int | None = None  # an adopted row's (its dial string is not known)
-
-
-class ReconcileError(RuntimeError):
-    """Asterisk did not list its channels (refused, or an incomplete list)."""
-
-
-_CHUNK = 500  # ids per IN (...) list
 
 
 def _event_time(message: Mapping[str, Any]) -> datetime:
@@ -121,8 +103,8 @@ class LiveCallMonitor:
         self.hangups = hangups or HangupSender()
         self.credit = credit or CreditKeeper(asterisk)
         self.channels: dict[str, datetime] = {}
-        self.calls: dict[str, _Call] = {}
-        self._changed: dict[str, _Call | None] = {}  # uniqueid -> new state, None = gone
+        self.calls: dict[str, Call] = {}
+        self._changed: dict[str, Call | None] = {}  # uniqueid -> new state, None = gone
         # Reconcile: every event stamps its Uniqueid with the current epoch; a reconcile
         # starts a new one, so "no event since the question" is `touched < epoch`.
         self._epoch = 0
@@ -160,7 +142,7 @@ class LiveCallMonitor:
         if not uid:
             return  # an Originate: no caller channel dials
         dest = str(m.get("DestChannel") or "")
-        call = self.calls.get(uid) or _Call(uid)
+        call = self.calls.get(uid) or Call(uid)
         call.linkedid = str(m.get("Linkedid") or "")
         call.channel = str(m.get("Channel") or "")
         call.dstchannel = dest
@@ -200,7 +182,7 @@ class LiveCallMonitor:
         if self.calls.pop(uid, None) is not None:
             self._changed[uid] = None
 
-    def _answer(self, call: _Call, when: datetime) -> None:
+    def _answer(self, call: Call, when: datetime) -> None:
         call.state, call.answered_at = "up", when
         self._changed[call.uniqueid] = call
 
@@ -246,7 +228,7 @@ class LiveCallMonitor:
 
     def sync(
         self,
-        changes: Mapping[str, _Call | None],
+        changes: Mapping[str, Call | None],
         *,
         refresh: Sequence[str] = (),
         purge: bool = False,
@@ -259,31 +241,13 @@ class LiveCallMonitor:
         with self._factory() as session:
             now = self._clock()
             if changes:
-                self._write(session, changes)
-            for chunk in _chunks(refresh):
-                session.execute(
-                    update(LiveCall)
-                    .where(LiveCall.uniqueid.in_(chunk))
-                    .values(seen_at=now, asterisk=self.asterisk)
-                )
+                live_rows.write_changes(session, changes, asterisk=self.asterisk, now=self._clock())
+            live_rows.refresh_seen(session, refresh, asterisk=self.asterisk, now=now)
             if purge:
-                self._purge(session, now)
+                live_rows.purge_stale(session, now - timedelta(seconds=self.stale_after))
             hangups = self.credit.run(session, now, connected=claim)
             session.commit()
         return hangups
-
-    def _purge(self, session: Session, now: datetime) -> None:
-        cutoff = now - timedelta(seconds=self.stale_after)
-        stale = session.execute(
-            delete(LiveCall).where(LiveCall.seen_at < cutoff).returning(LiveCall.uniqueid)
-        ).all()
-        if stale:
-            logger.warning(
-                "live calls: removed %d row(s) no listener saw since %s UTC: %s",
-                len(stale),
-                f"{cutoff:%H:%M:%S}",
-                ", ".join(uid for (uid,) in stale[:20]),
-            )
 
     # -- reconcile with Asterisk's own list of channels --
 
@@ -372,111 +336,11 @@ class LiveCallMonitor:
 
     def _reconcile_rows(
         self, listed: set[str], known: set[str], cutoff: datetime
-    ) -> tuple[int, list[_Call]]:
+    ) -> tuple[int, list[Call]]:
         """Delete this Asterisk's rows whose channel is gone; return the count and the
         listed rows nobody here knows (to adopt)."""
         with self._factory() as session:
-            rows = session.scalars(select(LiveCall).where(LiveCall.asterisk == self.asterisk))
-            gone, adopted = [], []
-            for row in rows:
-                if row.uniqueid in known:
-                    continue
-                if row.uniqueid in listed:
-                    adopted.append(_adopt(row))
-                elif row.started_at < cutoff:
-                    gone.append(row.uniqueid)
-            for chunk in _chunks(gone):
-                session.execute(delete(LiveCall).where(LiveCall.uniqueid.in_(chunk)))
+            gone, adopted = live_rows.reconcile_rows(session, self.asterisk, listed, known, cutoff)
             self.credit.gone(gone)  # their reservations: released in the next sync
             session.commit()
         return len(gone), adopted
-
-    def _write(self, session: Session, changes: Mapping[str, _Call | None]) -> None:
-        gone = [uid for uid, call in changes.items() if call is None]
-        if gone:
-            session.execute(delete(LiveCall).where(LiveCall.uniqueid.in_(gone)))
-        calls = [call for call in changes.values() if call is not None]
-        if not calls:
-            return
-        trunks = {t.dial_string: t.id for t in session.scalars(select(Trunk))}
-        codes = {c.accountcode for c in calls if c.accountcode}
-        accounts = {
-            code: id_
-            for code, id_ in session.execute(
-                select(Account.accountcode, Account.id).where(Account.accountcode.in_(codes))
-            )
-        }
-        now = self._clock()
-        rows = [
-            {
-                "uniqueid": c.uniqueid,
-                "linkedid": c.linkedid,
-                "channel": c.channel,
-                "dstchannel": c.dstchannel,
-                "accountcode": c.accountcode,
-                "account_id": accounts.get(c.accountcode),
-                "trunk_id": _trunk_of(trunks, c) if c.trunk_id is None else c.trunk_id,
-                "number": c.number,
-                "state": c.state,
-                "started_at": c.started_at,
-                "answered_at": c.answered_at,
-                "updated_at": now,
-                "asterisk": self.asterisk,
-                "seen_at": now,
-            }
-            for c in calls
-        ]
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        insert = dialect.insert(LiveCall)
-        columns = {k: insert.excluded[k] for k in rows[0] if k != "uniqueid"}
-        # executemany: one compiled statement, whatever the number of calls (a
-        # multi-VALUES of every row took ~2 s to compile for 5,000 calls).
-        session.execute(
-            insert.on_conflict_do_update(index_elements=["uniqueid"], set_=columns), rows
-        )
-
-
-def _trunk_of(trunks: Mapping[str, int], call: _Call) -> int | None:
-    for pattern, trunk_id in trunks.items():
-        if pattern.replace("${NUMBER}", call.number) == call.dialstring:
-            return trunk_id
-    return None
-
-
-def listed_uniqueids(reply: Any) -> set[str]:
-    """The Uniqueids of a CoreShowChannels reply (panoramisk: the list of the response
-    and its events); ReconcileError unless it is a complete list."""
-    messages = reply if isinstance(reply, list) else [reply]
-    first = messages[0] if messages else None
-    if first is None or str(first.get("Response", "")).lower() != "success":
-        message = first.get("Message", "") if first is not None else "no reply"
-        raise ReconcileError(f"Asterisk answered: {message or 'error'}")
-    events = [str(m.get("Event", "")).lower() for m in messages]
-    if "coreshowchannelscomplete" not in events:
-        raise ReconcileError("the channel list did not end with CoreShowChannelsComplete")
-    return {
-        str(m.get("Uniqueid", ""))
-        for m, name in zip(messages, events, strict=True)
-        if name == "coreshowchannel"
-    }
-
-
-def _adopt(row: LiveCall) -> _Call:
-    return _Call(
-        uniqueid=row.uniqueid,
-        linkedid=row.linkedid,
-        channel=row.channel,
-        dstchannel=row.dstchannel,
-        accountcode=row.accountcode,
-        number=row.number,
-        state=row.state,
-        started_at=row.started_at,
-        answered_at=row.answered_at,
-        trunk_id=row.trunk_id,
-    )
-
-
-def _chunks(ids: Iterable[str]) -> Iterator[list[str]]:
-    batch = list(ids)
-    for start in range(0, len(batch), _CHUNK):
-        yield batch[start : start + _CHUNK]

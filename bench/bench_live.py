@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ami_listener.live import LiveCallMonitor, _Call
+from ami_listener.live import LiveCallMonitor
+from ami_listener.live_rows import Call
 from bench.backends import on_both
 from db import migrate
 from db.schema import LiveCall
@@ -48,17 +49,17 @@ def _one(label: str, url: str) -> None:
     started = datetime.now(UTC) - timedelta(minutes=5)
     for n in range(CALLS):
         uid = f"1795316003.{n}"
-        call = _Call(uid, linkedid=uid, channel=f"SIP/phone-{n:08x}", accountcode="acct1001")
+        call = Call(uid, linkedid=uid, channel=f"SIP/phone-{n:08x}", accountcode="acct1001")
         call.number, call.dialstring = "34911234567", "SIP/34911234567@trunk"
         call.state, call.started_at, call.answered_at = "up", started, started
         monitor.calls[uid] = call
-    changes: dict[str, _Call | None] = dict(monitor.calls)
+    changes: dict[str, Call | None] = dict(monitor.calls)
     write = _timed(lambda: monitor.sync(changes))
     refresh = _timed(lambda: monitor.sync({}, refresh=list(monitor.calls), purge=True))
     listed = set(list(monitor.calls)[: CALLS // 2])
     restarted = LiveCallMonitor(factory, asterisk="10.0.0.1:5038")
     cutoff = datetime.now(UTC)
-    result: list[tuple[int, list[_Call]]] = []
+    result: list[tuple[int, list[Call]]] = []
     reconcile = _timed(lambda: result.append(restarted._reconcile_rows(listed, set(), cutoff)))
     removed, adopted = result[0]
     left = _count(factory)

@@ -402,12 +402,14 @@ def _find_trunk(session: Session, name: str, peer: str) -> Trunk | None:
             return found
     if not peer:
         return None
-    return session.scalars(
+    # LIKE is only a filter: `autoescape` keeps a peer's `_` and `%` literal, and the exact
+    # rule is `match_trunk`'s (SQLite's LIKE ignores case), the batch path's own.
+    candidates = session.scalars(
         select(Trunk)
-        .where(or_(Trunk.name == peer, Trunk.dial_string.endswith(f"@{peer}")))
+        .where(or_(Trunk.name == peer, Trunk.dial_string.endswith(f"@{peer}", autoescape=True)))
         .order_by(Trunk.id)
-        .limit(1)
-    ).first()
+    )
+    return match_trunk(candidates, "", peer)
 
 
 def _buy_cost(

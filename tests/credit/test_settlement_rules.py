@@ -4,6 +4,7 @@ CDR settles, the trunk of each call of a batch, and the buy cost's moment and wa
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -298,24 +299,44 @@ class TestTrunkOfAChannel:
     of the calling channel: a carrier's call in is no on-net call). The same rule as the
     destination channel's in `TestWhichTrunkCarriedIt`, with no Trunk field to go by."""
 
+    def dialled(self, uow: Uow, name: str, dial_string: str) -> int:
+        """A trunk of its own named `name`, dialled by `dial_string`."""
+        with uow() as u:
+            trunk_id = trunk(u, name, {"34": "0.0060"})
+            found = u.session.get(Trunk, trunk_id)
+            assert found is not None
+            found.dial_string = dial_string
+            u.commit()
+        return trunk_id
+
+    def of(self, uow: Uow, channel: str) -> int | None:
+        with uow() as u:
+            found = trunk_of_channel(u.session, channel)
+            return None if found is None else found.id
+
     def test_a_channel_names_its_trunk_by_name_or_dial_string_and_a_phone_none(
         self, uow: Uow
     ) -> None:
-        with uow() as u:
-            gateway = trunk(u, "gateway", {"34": "0.0060"})
-            found = u.session.get(Trunk, gateway)
-            assert found is not None
-            found.dial_string = "SIP/${NUMBER}@gw7"
-            u.commit()
-        with uow() as u:
+        gateway = self.dialled(uow, "gateway", "SIP/${NUMBER}@gw7")
+        of = functools.partial(self.of, uow)
+        assert of("PJSIP/carrier1-00000002") == 1  # the demo's trunk, by its name
+        assert of(" PJSIP/carrier1-00000002\n") == 1
+        assert of("SIP/gw7-0000000a") == gateway  # by the end of its dial string
+        assert of("PJSIP/1001-00000001") is None  # a phone: no trunk is called that
+        assert of("carrier1") is None  # not a channel name at all
+        assert of("") is None
 
-            def of(channel: str) -> int | None:
-                found = trunk_of_channel(u.session, channel)
-                return None if found is None else found.id
-
-            assert of("PJSIP/carrier1-00000002") == 1  # the demo's trunk, by its name
-            assert of(" PJSIP/carrier1-00000002\n") == 1
-            assert of("SIP/gw7-0000000a") == gateway  # by the end of its dial string
-            assert of("PJSIP/1001-00000001") is None  # a phone: no trunk is called that
-            assert of("carrier1") is None  # not a channel name at all
-            assert of("") is None
+    def test_a_peer_with_like_wildcards_or_another_case_names_no_other_trunk(
+        self, uow: Uow
+    ) -> None:
+        """The one-CDR path compares a peer exactly, as the batch path (`match_trunk`)
+        does: `_` and `%` in a peer are no wildcards, and SQLite's LIKE ignoring case
+        does not make `GWX7` the trunk dialled `...@gwX7`."""
+        gateway = self.dialled(uow, "gateway", "SIP/${NUMBER}@gwX7")
+        under = self.dialled(uow, "under", "SIP/${NUMBER}@gw_8")
+        of = functools.partial(self.of, uow)
+        assert of("SIP/gwX7-0000000a") == gateway
+        assert of("SIP/gw_7-0000000a") is None  # `_` is no wildcard: not `gwX7`
+        assert of("SIP/gw%-0000000a") is None  # nor `%`
+        assert of("SIP/GWX7-0000000a") is None  # another case is another peer
+        assert of("SIP/gw_8-0000000a") == under  # a real `_` still matches itself

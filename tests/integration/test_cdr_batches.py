@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, cast
 
@@ -226,12 +226,55 @@ class TestBulkInsert:
             assert (row.cost, row.exact_cost, row.billed_seconds) == (Decimal("0.000002"), 0, 0)
             assert row.created_at.tzinfo is UTC and row.account_id is None
 
+    def test_amounts_and_times_that_differ_row_by_row_come_back_exactly(
+        self, uow: Uow, cdr_id: int
+    ) -> None:
+        """Money, rate and time columns have a text form of their own in the COPY (not
+        copy_text's): each row's value, None, an int, an amount in exponent form (what
+        `str` of a Decimal may write), another time zone."""
+        madrid = timezone(timedelta(hours=2))
+        amounts = [Decimal("1.5"), None, Decimal("-1E-6"), 3, Decimal("999999.123456")]
+        rates = [Decimal("1.2E-8"), Decimal("1.0850000000"), None, 1, Decimal("1E+2")]
+        times = [
+            datetime(2026, 3, 29, 1, 59, 59, 999999, tzinfo=UTC),
+            datetime(2026, 3, 29, 4, 0, 0, 1, tzinfo=madrid),
+            datetime(2026, 1, 1, tzinfo=UTC),
+            datetime(2026, 12, 31, 23, 59, 59, tzinfo=madrid),
+            datetime(2027, 1, 1, 0, 0, 0, 500000, tzinfo=UTC),
+        ]
+        rows = [
+            charge(cdr_id, prefix=f"p{n}", operator_cost=amount, fx_rate=rate, created_at=at)
+            for n, (amount, rate, at) in enumerate(zip(amounts, rates, times, strict=True))
+        ]
+        with uow() as u:
+            bulk.insert_rows(u.session, CHARGES, rows)
+            u.commit()
+        with uow() as u:
+            got = u.session.execute(
+                select(Charge.operator_cost, Charge.fx_rate, Charge.created_at)
+                .where(Charge.prefix.like("p%"))
+                .order_by(Charge.prefix)
+            ).all()
+        assert [tuple(r) for r in got] == [
+            (
+                None if a is None else Decimal(a),
+                None if r is None else Decimal(r),
+                t.astimezone(UTC),
+            )
+            for a, r, t in zip(amounts, rates, times, strict=True)
+        ]
+
     def test_refuses_rows_with_different_columns_and_writes_nothing(
         self, uow: Uow, cdr_id: int
     ) -> None:
         with uow() as u:
             before = u.session.execute(select(func.count(Charge.id))).scalar_one()
             rows = [charge(cdr_id), charge(cdr_id, prefix="1")]
+            with pytest.raises(ValueError, match="different columns"):
+                bulk.insert_rows(u.session, CHARGES, rows)
+            # as wide as the first, with another column in place of one of its own
+            rows = [charge(cdr_id), {**charge(cdr_id, prefix="1"), "level": None}]
+            del rows[1]["cost"]
             with pytest.raises(ValueError, match="different columns"):
                 bulk.insert_rows(u.session, CHARGES, rows)
             assert u.session.execute(select(func.count(Charge.id))).scalar_one() == before

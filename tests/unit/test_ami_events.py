@@ -134,6 +134,16 @@ class TestFieldMapping:
 
         assert cdr_from_message(msg, UTC).accountcode == "acct1001"  # type: ignore[arg-type]
 
+    def test_a_panoramisk_message_takes_the_first_of_a_header_sent_twice(self) -> None:
+        """The same through panoramisk's own message (its `_store`, read directly)."""
+        block = cdr_blocks("ami_session_raw.txt")[0]
+        message = Message.from_line(block.strip() + "\r\nAccountCode: from-mapping")
+
+        record = cdr_from_message(message, UTC)
+
+        assert record == cdr_from_message(as_dict(block), UTC)
+        assert record.accountcode == as_dict(block)["AccountCode"] != ""
+
     @pytest.mark.parametrize("name", ["ami_session_raw.txt", "ami_timestamps_raw.txt"])
     def test_a_panoramisk_message_gives_the_same_record_as_the_raw_fields(self, name: str) -> None:
         # panoramisk strips each message, so an empty last field (here Rate) disappears.

@@ -1,10 +1,10 @@
-"""Reading Asterisk's answer to CoreShowChannels (ami_listener/live.py)."""
+"""Reading Asterisk's answer to CoreShowChannels (ami_listener/channel_list.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ami_listener.live import ReconcileError, listed_uniqueids
+from ami_listener.channel_list import ReconcileError, listed_uniqueids
 
 
 class TestTheChannelList:
