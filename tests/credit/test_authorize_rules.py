@@ -10,13 +10,24 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from db.schema import Trunk
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
+from services.cdr.usecases import Outcome
 from services.credit.authorize import Reason
 from services.credit.expiry import EXPIRY_MARGIN
-from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID, bind_callerid, customer
-from tests.credit.test_authorize import SPAIN, auth, reservations, set_fields
+from tests.credit.builders import (
+    ALICE_ID,
+    NOON,
+    RESELLER_ID,
+    bind_callerid,
+    customer,
+    route,
+    trunk,
+)
+from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations, set_fields
 
 D = Decimal
 Uow = Callable[[], UnitOfWork]
@@ -126,3 +137,86 @@ class TestTheAnswer:
             0,
             (),
         )
+
+
+class TestWhoMayCall:
+    def test_a_closed_reseller_stops_its_customers_as_a_blocked_one_does(self, uow: Uow) -> None:
+        set_fields(uow, RESELLER_ID, status="closed")
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.RESELLER_BLOCKED, ALICE_ID)
+        assert reservations(uow, ALICE_ID) == []
+
+    def test_an_account_whose_tree_is_broken_is_refused_not_guessed(self, uow: Uow) -> None:
+        # Alice's path names an account that does not exist between her and the operator.
+        set_fields(uow, ALICE_ID, path=f"/1/{RESELLER_ID}/999/{ALICE_ID}/")
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.UNKNOWN_ACCOUNT, None)
+        assert reservations(uow, ALICE_ID) == []
+
+
+class TestCapsAndCurrencies:
+    def test_a_call_nobody_caps_lasts_three_hours_at_most(self, uow: Uow) -> None:
+        # Alice's 10.00 at 0.0180/min pays for over 9 hours; no level has a maximum.
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.max_seconds) == (True, 3 * 3600)
+
+    def test_an_account_in_a_currency_without_a_rate_to_its_sheets_is_refused(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            gbp = customer(u, "Gina", credit=D(10), accountcode="gina", currency="GBP")
+        a = auth(uow, account="gina")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_EXCHANGE_RATE, gbp)
+        # The detail says which rate is missing: her GBP into the sheet's USD, now.
+        assert a.detail == f"no exchange rate GBP->USD at {NOON}"
+        assert reservations(uow, gbp) == []
+
+
+def open_calls(uow: Uow) -> dict[str, int]:
+    with uow() as u:
+        return {n: c for n, c in u.session.execute(select(Trunk.name, Trunk.open_calls))}
+
+
+class TestTrunkClaim:
+    """The channel a call takes (docs/credit_control.md, Routes: channel limits): counted
+    on its first trunk, limited or not, and given back by its CDR or its expiry."""
+
+    @pytest.fixture
+    def one_and_open(self, uow: Uow) -> None:
+        """Spain over "one" (1 channel), else "open" (no limit); 60-second calls."""
+        set_fields(uow, ALICE_ID, max_call_seconds=60)
+        with uow() as u:
+            one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
+            unlimited = trunk(u, "open", {"34": "0.0020"})
+            route(u, "34", "lcr", [(one, 0, 1), (unlimited, 0, 1)])
+
+    @pytest.mark.usefixtures("one_and_open")
+    def test_each_call_counts_once_on_its_first_trunk_only(self, uow: Uow) -> None:
+        first = auth(uow, account="acct1001", uniqueid="t.1")
+        assert [t.name for t in first.trunks] == ["one", "open"]
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
+        second = auth(uow, account="acct1001", uniqueid="t.2")  # "one" is full
+        assert [t.name for t in second.trunks] == ["open"]
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 1)
+        third = auth(uow, account="acct1001", uniqueid="t.3")
+        assert [t.name for t in third.trunks] == ["open"]
+        assert open_calls(uow)["open"] == 2
+        # Only the customer's row names the trunk: the reseller's counts no channel.
+        (mine,) = [r for r in reservations(uow, ALICE_ID) if r.uniqueid == "t.1"]
+        (resellers,) = [r for r in reservations(uow, RESELLER_ID) if r.parent_id == mine.id]
+        assert (mine.trunk_id, resellers.trunk_id) == (first.trunks[0].trunk_id, None)
+        dst = "PJSIP/open-00000001"
+        assert record(uow, cdr("t.2", "acct1001", 30, dstchannel=dst)) is Outcome.RATED
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 1)
+
+    @pytest.mark.usefixtures("one_and_open")
+    def test_a_call_that_expires_in_an_authorize_frees_its_channel_for_that_call(
+        self, uow: Uow
+    ) -> None:
+        assert auth(uow, account="acct1001", uniqueid="e.1").trunks[0].name == "one"
+        later = NOON + timedelta(seconds=61) + EXPIRY_MARGIN  # e.1 is overdue
+        again = auth(uow, account="acct1001", uniqueid="e.2", now=later)
+        assert again.allowed, again.reason
+        assert [t.name for t in again.trunks] == ["one", "open"]
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
+        assert [r.status for r in reservations(uow, ALICE_ID)] == ["expired", "open"]
