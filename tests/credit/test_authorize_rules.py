@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from db.schema import Trunk
+from db.callshop_schema import Booth, BoothSession, CallShop
+from db.schema import Account, Trunk
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.cdr.usecases import Outcome
@@ -220,3 +221,47 @@ class TestTrunkClaim:
         assert [t.name for t in again.trunks] == ["one", "open"]
         assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
         assert [r.status for r in reservations(uow, ALICE_ID)] == ["expired", "open"]
+
+
+class TestBooths:
+    """A call shop's booths (docs/callshop.md): the booth's SIP peer stands for its shop,
+    and only a booth that is not locked and has an open session may call."""
+
+    @pytest.fixture
+    def booth(self, uow: Uow) -> int:
+        with uow() as u:
+            shop = u.session.get(Account, ALICE_ID)
+            assert shop is not None
+            shop.kind = "callshop"
+            u.session.add(CallShop(account_id=ALICE_ID, sell_sheet_id=shop.rate_sheet_id))
+            b = Booth(shop_id=ALICE_ID, name="b1", sip_peer="booth-b1")
+            u.session.add(b)
+            u.commit()
+            return b.id
+
+    def test_a_booth_without_an_open_session_is_locked_and_says_so(
+        self, uow: Uow, booth: int
+    ) -> None:
+        a = auth(uow, account=" booth-b1 ")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.BOOTH_LOCKED, ALICE_ID)
+        assert a.detail == "booth b1 has no open session"
+        with uow() as u:
+            u.session.add(BoothSession(booth_id=booth, shop_id=ALICE_ID))
+            u.commit()
+        a = auth(uow, account="booth-b1")
+        assert (a.allowed, a.account_id) == (True, ALICE_ID)
+        with uow() as u:
+            locked = u.session.get(Booth, booth)
+            assert locked is not None
+            locked.locked = True
+            u.commit()
+        a = auth(uow, account="booth-b1")
+        assert (a.reason, a.detail) == (Reason.BOOTH_LOCKED, "booth b1 is locked")
+        assert len(reservations(uow, ALICE_ID)) == 1
+
+    @pytest.mark.usefixtures("booth")
+    def test_the_shops_own_account_must_name_a_booth(self, uow: Uow) -> None:
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.BOOTH_REQUIRED, ALICE_ID)
+        assert a.detail == "a call shop's calls must name the booth's SIP peer"
+        assert reservations(uow, ALICE_ID) == []
