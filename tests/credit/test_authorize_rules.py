@@ -10,25 +10,31 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from db.callshop_schema import Booth, BoothSession, CallShop
+from db.rates import bump_version, row_values
 from db.schema import Account, Trunk
+from db.schema import Rate as RateRow
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.cdr.usecases import Outcome
 from services.credit.authorize import Reason
 from services.credit.expiry import EXPIRY_MARGIN
+from services.credit.policy import CreditPolicy
 from tests.credit.builders import (
     ALICE_ID,
     NOON,
     RESELLER_ID,
+    RESELLER_RETAIL,
     bind_callerid,
     customer,
     route,
     trunk,
 )
 from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations, set_fields
+from tests.onnet.conftest import BOB_ID as ONNET_BOB_ID
+from tests.onnet.conftest import BOB_PEER, ON_NET_RATE
 
 D = Decimal
 Uow = Callable[[], UnitOfWork]
@@ -264,4 +270,44 @@ class TestBooths:
         a = auth(uow, account="acct1001")
         assert (a.allowed, a.reason, a.account_id) == (False, Reason.BOOTH_REQUIRED, ALICE_ID)
         assert a.detail == "a call shop's calls must name the booth's SIP peer"
+        assert reservations(uow, ALICE_ID) == []
+
+
+class TestOnNet:
+    """An on-net call (docs/onnet_callback.md): Bob's peer rings on-net, Alice pays her
+    sheet's on-net price (0.0100 a minute, whole minutes), Reseller One's sheet has none
+    (free at its level); the whole call is held at once and no trunk is taken."""
+
+    @pytest.fixture(autouse=True)
+    def on_net_price(self, uow: Uow) -> None:
+        set_fields(uow, ONNET_BOB_ID, sip_username=BOB_PEER)
+        with uow() as u:
+            u.session.execute(
+                insert(RateRow), [{"sheet_id": RESELLER_RETAIL, **row_values(ON_NET_RATE)}]
+            )
+            bump_version(u.session, RESELLER_RETAIL)
+            u.commit()
+
+    def test_the_whole_call_is_held_at_the_on_net_price_and_no_trunk_is_taken(
+        self, uow: Uow
+    ) -> None:
+        a = auth(uow, None, NOON, CreditPolicy(), account="acct1001", number=BOB_PEER)
+        assert (a.allowed, a.onnet_account_id, a.dial_string, a.trunks) == (
+            True,
+            ONNET_BOB_ID,
+            "PJSIP/1002",
+            (),
+        )
+        # 10.00 pays 1,000 minutes: capped at 3 hours, all of it held (slices or not).
+        assert (a.max_seconds, a.reserved_seconds, a.reserved) == (10800, 10800, D("1.8"))
+        mine, resellers = (*reservations(uow, ALICE_ID), *reservations(uow, RESELLER_ID))
+        assert (mine.number, mine.trunk_id, mine.amount) == (BOB_PEER, None, D("1.8"))
+        assert (resellers.parent_id, resellers.amount) == (mine.id, D(0))
+        assert set(open_calls(uow).values()) == {0}
+
+    def test_a_refusal_for_credit_says_it_is_about_the_on_net_price(self, uow: Uow) -> None:
+        set_fields(uow, ALICE_ID, balance=D(0))
+        a = auth(uow, None, NOON, CreditPolicy(), account="acct1001", number=BOB_PEER)
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.INSUFFICIENT_CREDIT, ALICE_ID)
+        assert a.detail == "on-net: the credit pays for 0 s; the minimum call is 60 s"
         assert reservations(uow, ALICE_ID) == []
