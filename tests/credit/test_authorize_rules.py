@@ -291,17 +291,27 @@ class TestOnNet:
     def test_the_whole_call_is_held_at_the_on_net_price_and_no_trunk_is_taken(
         self, uow: Uow
     ) -> None:
-        a = auth(uow, None, NOON, CreditPolicy(), account="acct1001", number=BOB_PEER)
-        assert (a.allowed, a.onnet_account_id, a.dial_string, a.trunks) == (
+        policy = CreditPolicy(expiry_margin_seconds=180)
+        a = auth(uow, None, NOON, policy, account="acct1001", number=BOB_PEER, uniqueid="on.1")
+        assert (a.allowed, a.reason, a.number, a.account_id) == (
             True,
-            ONNET_BOB_ID,
-            "PJSIP/1002",
-            (),
+            Reason.OK,
+            BOB_PEER,
+            ALICE_ID,
         )
+        assert (a.onnet_account_id, a.dial_string, a.trunks) == (ONNET_BOB_ID, "PJSIP/1002", ())
         # 10.00 pays 1,000 minutes: capped at 3 hours, all of it held (slices or not).
         assert (a.max_seconds, a.reserved_seconds, a.reserved) == (10800, 10800, D("1.8"))
         mine, resellers = (*reservations(uow, ALICE_ID), *reservations(uow, RESELLER_ID))
-        assert (mine.number, mine.trunk_id, mine.amount) == (BOB_PEER, None, D("1.8"))
+        assert (mine.id, mine.number, mine.trunk_id, mine.amount) == (
+            a.reservation_id,
+            BOB_PEER,
+            None,
+            D("1.8"),
+        )
+        assert (mine.uniqueid, mine.max_seconds, mine.reserved_seconds) == ("on.1", 10800, 10800)
+        # It expires after the whole call and the margin of the policy given.
+        assert mine.expires_at == NOON + timedelta(seconds=10800, minutes=3)
         assert (resellers.parent_id, resellers.amount) == (mine.id, D(0))
         assert set(open_calls(uow).values()) == {0}
 
