@@ -120,6 +120,28 @@ class TestCreditAndCaps:
         assert auth(uow, account="acct1001", now=later).allowed
 
 
+class TestTheRows:
+    def test_every_level_holds_the_same_call_from_the_same_moment(self, uow: Uow) -> None:
+        a = auth(
+            uow, None, NOON, CreditPolicy(slice_seconds=60), account="acct1001", uniqueid="r.1"
+        )
+        (mine,) = reservations(uow, ALICE_ID)
+        (resellers,) = reservations(uow, RESELLER_ID)
+        expires = NOON + timedelta(seconds=60) + EXPIRY_MARGIN
+        for row in (mine, resellers):
+            assert (row.status, row.uniqueid, row.number, row.created_at, row.expires_at) == (
+                "open",
+                "r.1",
+                SPAIN,
+                NOON,
+                expires,
+            )
+            assert (row.max_seconds, row.reserved_seconds) == (a.max_seconds, 60)
+        assert (mine.parent_id, resellers.parent_id) == (None, mine.id)
+        # One slice of 60 s at each level's own sheet: 0.0180 and 0.0120 a minute.
+        assert (mine.amount, resellers.amount) == (D("0.018"), D("0.012"))
+
+
 class TestTheAnswer:
     def test_it_reports_the_number_dialled_the_account_and_the_first_slice(self, uow: Uow) -> None:
         long_id = "1700000000." + "9" * 60
@@ -166,6 +188,12 @@ class TestCapsAndCurrencies:
         # Alice's 10.00 at 0.0180/min pays for over 9 hours; no level has a maximum.
         a = auth(uow, account="acct1001")
         assert (a.allowed, a.max_seconds) == (True, 3 * 3600)
+
+    def test_the_settings_maximum_is_for_accounts_without_their_own(self, uow: Uow) -> None:
+        ten_minutes = CreditPolicy(slice_seconds=0, max_call_seconds=600)
+        assert auth(uow, None, NOON, ten_minutes, account="acct1001").max_seconds == 600
+        set_fields(uow, ALICE_ID, max_call_seconds=900)  # her own, above the setting's
+        assert auth(uow, None, NOON, ten_minutes, account="acct1001").max_seconds == 900
 
     def test_an_account_in_a_currency_without_a_rate_to_its_sheets_is_refused(
         self, uow: Uow
@@ -321,3 +349,15 @@ class TestOnNet:
         assert (a.allowed, a.reason, a.account_id) == (False, Reason.INSUFFICIENT_CREDIT, ALICE_ID)
         assert a.detail == "on-net: the credit pays for 0 s; the minimum call is 60 s"
         assert reservations(uow, ALICE_ID) == []
+
+
+class TestRoutesChanged:
+    def test_a_route_added_between_two_calls_is_the_next_calls_route(self, uow: Uow) -> None:
+        set_fields(uow, ALICE_ID, max_call_seconds=60)
+        before = auth(uow, account="acct1001")
+        assert [t.name for t in before.trunks] == ["carrier1"]
+        with uow() as u:
+            cheap = trunk(u, "cheap", {"34": "0.0010"})
+            route(u, "349", "priority", [(cheap, 0, 1)])
+        after = auth(uow, account="acct1001")
+        assert [t.name for t in after.trunks] == ["cheap"]
