@@ -350,6 +350,13 @@ class TestOnNet:
         assert a.detail == "on-net: the credit pays for 0 s; the minimum call is 60 s"
         assert reservations(uow, ALICE_ID) == []
 
+    def test_an_on_net_call_in_another_currency_needs_its_exchange_rate(self, uow: Uow) -> None:
+        with uow() as u:
+            gbp = customer(u, "Gina", credit=D(10), accountcode="gina", currency="GBP")
+        a = auth(uow, None, NOON, CreditPolicy(), account="gina", number=BOB_PEER)
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_EXCHANGE_RATE, gbp)
+        assert a.detail == f"on-net: no exchange rate GBP->USD at {NOON}"
+
 
 class TestRoutesChanged:
     def test_a_route_added_between_two_calls_is_the_next_calls_route(self, uow: Uow) -> None:
