@@ -256,6 +256,20 @@ class TestTrunkClaim:
         assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
         assert [r.status for r in reservations(uow, ALICE_ID)] == ["expired", "open"]
 
+    @pytest.mark.usefixtures("one_and_open")
+    def test_an_expiry_frees_one_trunk_while_the_call_takes_another(self, uow: Uow) -> None:
+        set_fields(uow, ONNET_BOB_ID, max_call_seconds=60)
+        assert auth(uow, account="acct1002", uniqueid="b.1").trunks[0].name == "one"
+        assert auth(uow, account="acct1001", uniqueid="a.1").trunks[0].name == "open"
+        dst = "PJSIP/one-00000001"
+        assert record(uow, cdr("b.1", "acct1002", 30, dstchannel=dst)) is Outcome.RATED
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (0, 1)
+        later = NOON + timedelta(seconds=61) + EXPIRY_MARGIN  # a.1 is overdue
+        again = auth(uow, account="acct1001", uniqueid="a.2", now=later)
+        assert [t.name for t in again.trunks] == ["one", "open"]
+        # a.1's channel on "open" given back, a.2's taken on "one": each counted once.
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
+
 
 class TestBooths:
     """A call shop's booths (docs/callshop.md): the booth's SIP peer stands for its shop,
