@@ -55,6 +55,14 @@ class TestWhoseReservationsExpire:
         with uow() as u:
             assert expire_reservations(u, overdue) == 0  # nothing left to expire
 
+    def test_the_expiry_job_without_a_moment_expires_what_is_overdue_now(self, uow: Uow) -> None:
+        # `siptar reservations expire` gives no moment: the present, an aware UTC one.
+        # The call of 23 November 2026 at noon is long overdue by now.
+        auth(uow, account="acct1003")
+        with uow() as u:
+            assert expire_reservations(u) == 1
+        assert [r.status for r in reservations(uow, CAROL_ID)] == ["expired"]
+
 
 class TestReleaseGone:
     def test_only_open_reservations_of_the_channels_named_are_released_at_every_level(
