@@ -86,7 +86,12 @@ bench: $(STAMP) postgres-bin ## run the benchmarks under bench/ and print their 
 
 MUTANTS ?=
 MUTMUT_ARGS ?=
-MUTATION_CREDIT := build/mutation-credit
+# MODULE=authorize: mutate services/credit/authorize.py only, with the tests that pin its
+# rules (tests/mutation_credit.cfg [modules]), in a directory of its own.
+MODULE ?=
+MUTATION_CREDIT := build/mutation-credit$(if $(MODULE),-$(MODULE))
+# The test databases on tmpfs where there is one: SQLite copies and writes them per test.
+MUTATION_TMP := $(if $(wildcard /dev/shm/.),TMPDIR=/dev/shm)
 
 mutation: $(STAMP) ## mutation testing of rating/ with the unit tests (slow: docs/mutation.md); MUTANTS='rating.money*' reruns some
 	$(BIN)/mutmut run $(MUTMUT_ARGS) $(MUTANTS)
@@ -95,15 +100,16 @@ mutation: $(STAMP) ## mutation testing of rating/ with the unit tests (slow: doc
 mutation-credit: $(STAMP) ## mutation testing of services/credit/ with its tests on SQLite, in $(MUTATION_CREDIT)
 	mkdir -p $(MUTATION_CREDIT)
 	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(MUTATION_CREDIT)
-	$(BIN)/python -m tests.mutation_config $(MUTATION_CREDIT)/setup.cfg tests/mutation_credit.cfg
+	$(BIN)/python -m tests.mutation_config $(MUTATION_CREDIT)/setup.cfg tests/mutation_credit.cfg $(MODULE)
 	rm -rf $(MUTATION_CREDIT)/templates
-	cd $(MUTATION_CREDIT) && SIPTAR_TEST_TEMPLATE_CACHE=$(CURDIR)/$(MUTATION_CREDIT)/templates \
+	cd $(MUTATION_CREDIT) && SIPTAR_TEST_TEMPLATE_CACHE=$(CURDIR)/$(MUTATION_CREDIT)/templates $(MUTATION_TMP) \
 	  $(CURDIR)/$(BIN)/mutmut run $(MUTMUT_ARGS) $(MUTANTS)
 	$(BIN)/python -m tests.mutation_score $(MUTATION_CREDIT)/mutants
 
 mutation-score: ## the scores and survivors of the last runs of both
 	$(BIN)/python -m tests.mutation_score mutants --survivors
 	-$(BIN)/python -m tests.mutation_score $(MUTATION_CREDIT)/mutants --survivors
+	-for d in build/mutation-credit-*/mutants; do test -d $$d && $(BIN)/python -m tests.mutation_score $$d --survivors; done
 
 clean: ## remove the virtualenv, caches and the local SQLite database
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info siptar.db

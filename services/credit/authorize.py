@@ -135,7 +135,7 @@ def _authorize(
     # Bundles (docs/bundles.md): the chain's counters locked, or none when no level has one.
     bundle_credit.open_chain(session, chain, now, locked.bundled)
     seconds = max_seconds(session, chain, reserved, number, now, policy)
-    route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing)
+    route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing, freed)
     trunks, later = _claim_first_trunk(session, list(route.trunks), freed)
     if not trunks:
         raise _Denied(Reason.NO_ROUTE, account.id)

@@ -30,7 +30,7 @@ import logging
 import threading
 import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -207,10 +207,14 @@ def plan_route(
     start: datetime,
     sell_sheet_id: int | None,
     routing_version: int | None = None,
+    freed: Mapping[int, int] | None = None,
 ) -> RoutePlan:
     """The route of `number` and its trunks in dialling order. `routing_version`: the
     'routing' stamp the caller has read (Authorize: with its chain's lock), to take the
-    routes from the per-process cache; None reads them from the database."""
+    routes from the per-process cache; None reads them from the database. `freed`: the
+    open calls per trunk that this transaction closed but has not yet taken off
+    `trunks.open_calls` (negative counts: Authorize's expiry, applied with its claim),
+    so that a channel freed by that expiry counts as free."""
     if routing_version is not None:
         route = route_cache.find(session, routing_version, number)
     else:
@@ -247,7 +251,7 @@ def plan_route(
             dial_string=link.dial_string.replace("${NUMBER}", number),
             buy_cost=_probe(session, link.buy_sheet_id, number, start),
             channel_limit=link.channel_limit,
-            channels_in_use=in_use.get(link.trunk_id, 0),
+            channels_in_use=in_use.get(link.trunk_id, 0) + (freed or {}).get(link.trunk_id, 0),
         )
         why = _why_excluded(choice, link, sell, route.allow_loss)
         if why:

@@ -10,13 +10,31 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import insert, select
 
+from db.callshop_schema import Booth, BoothSession, CallShop
+from db.rates import bump_version, row_values
+from db.schema import Account, Trunk
+from db.schema import Rate as RateRow
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
+from services.cdr.usecases import Outcome
 from services.credit.authorize import Reason
 from services.credit.expiry import EXPIRY_MARGIN
-from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID, bind_callerid, customer
-from tests.credit.test_authorize import SPAIN, auth, reservations, set_fields
+from services.credit.policy import CreditPolicy
+from tests.credit.builders import (
+    ALICE_ID,
+    NOON,
+    RESELLER_ID,
+    RESELLER_RETAIL,
+    bind_callerid,
+    customer,
+    route,
+    trunk,
+)
+from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations, set_fields
+from tests.onnet.conftest import BOB_ID as ONNET_BOB_ID
+from tests.onnet.conftest import BOB_PEER, ON_NET_RATE
 
 D = Decimal
 Uow = Callable[[], UnitOfWork]
@@ -102,6 +120,28 @@ class TestCreditAndCaps:
         assert auth(uow, account="acct1001", now=later).allowed
 
 
+class TestTheRows:
+    def test_every_level_holds_the_same_call_from_the_same_moment(self, uow: Uow) -> None:
+        a = auth(
+            uow, None, NOON, CreditPolicy(slice_seconds=60), account="acct1001", uniqueid="r.1"
+        )
+        (mine,) = reservations(uow, ALICE_ID)
+        (resellers,) = reservations(uow, RESELLER_ID)
+        expires = NOON + timedelta(seconds=60) + EXPIRY_MARGIN
+        for row in (mine, resellers):
+            assert (row.status, row.uniqueid, row.number, row.created_at, row.expires_at) == (
+                "open",
+                "r.1",
+                SPAIN,
+                NOON,
+                expires,
+            )
+            assert (row.max_seconds, row.reserved_seconds) == (a.max_seconds, 60)
+        assert (mine.parent_id, resellers.parent_id) == (None, mine.id)
+        # One slice of 60 s at each level's own sheet: 0.0180 and 0.0120 a minute.
+        assert (mine.amount, resellers.amount) == (D("0.018"), D("0.012"))
+
+
 class TestTheAnswer:
     def test_it_reports_the_number_dialled_the_account_and_the_first_slice(self, uow: Uow) -> None:
         long_id = "1700000000." + "9" * 60
@@ -126,3 +166,219 @@ class TestTheAnswer:
             0,
             (),
         )
+
+
+class TestWhoMayCall:
+    def test_a_closed_reseller_stops_its_customers_as_a_blocked_one_does(self, uow: Uow) -> None:
+        set_fields(uow, RESELLER_ID, status="closed")
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.RESELLER_BLOCKED, ALICE_ID)
+        assert reservations(uow, ALICE_ID) == []
+
+    def test_an_account_whose_tree_is_broken_is_refused_not_guessed(self, uow: Uow) -> None:
+        # Alice's path names an account that does not exist between her and the operator.
+        set_fields(uow, ALICE_ID, path=f"/1/{RESELLER_ID}/999/{ALICE_ID}/")
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.UNKNOWN_ACCOUNT, None)
+        assert reservations(uow, ALICE_ID) == []
+
+
+class TestCapsAndCurrencies:
+    def test_a_call_nobody_caps_lasts_three_hours_at_most(self, uow: Uow) -> None:
+        # Alice's 10.00 at 0.0180/min pays for over 9 hours; no level has a maximum.
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.max_seconds) == (True, 3 * 3600)
+
+    def test_the_settings_maximum_is_for_accounts_without_their_own(self, uow: Uow) -> None:
+        ten_minutes = CreditPolicy(slice_seconds=0, max_call_seconds=600)
+        assert auth(uow, None, NOON, ten_minutes, account="acct1001").max_seconds == 600
+        set_fields(uow, ALICE_ID, max_call_seconds=900)  # her own, above the setting's
+        assert auth(uow, None, NOON, ten_minutes, account="acct1001").max_seconds == 900
+
+    def test_an_account_in_a_currency_without_a_rate_to_its_sheets_is_refused(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:
+            gbp = customer(u, "Gina", credit=D(10), accountcode="gina", currency="GBP")
+        a = auth(uow, account="gina")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_EXCHANGE_RATE, gbp)
+        # The detail says which rate is missing: her GBP into the sheet's USD, now.
+        assert a.detail == f"no exchange rate GBP->USD at {NOON}"
+        assert reservations(uow, gbp) == []
+
+
+def open_calls(uow: Uow) -> dict[str, int]:
+    with uow() as u:
+        return {n: c for n, c in u.session.execute(select(Trunk.name, Trunk.open_calls))}
+
+
+class TestTrunkClaim:
+    """The channel a call takes (docs/credit_control.md, Routes: channel limits): counted
+    on its first trunk, limited or not, and given back by its CDR or its expiry."""
+
+    @pytest.fixture
+    def one_and_open(self, uow: Uow) -> None:
+        """Spain over "one" (1 channel), else "open" (no limit); 60-second calls."""
+        set_fields(uow, ALICE_ID, max_call_seconds=60)
+        with uow() as u:
+            one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
+            unlimited = trunk(u, "open", {"34": "0.0020"})
+            route(u, "34", "lcr", [(one, 0, 1), (unlimited, 0, 1)])
+
+    @pytest.mark.usefixtures("one_and_open")
+    def test_each_call_counts_once_on_its_first_trunk_only(self, uow: Uow) -> None:
+        first = auth(uow, account="acct1001", uniqueid="t.1")
+        assert [t.name for t in first.trunks] == ["one", "open"]
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
+        second = auth(uow, account="acct1001", uniqueid="t.2")  # "one" is full
+        assert [t.name for t in second.trunks] == ["open"]
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 1)
+        third = auth(uow, account="acct1001", uniqueid="t.3")
+        assert [t.name for t in third.trunks] == ["open"]
+        assert open_calls(uow)["open"] == 2
+        # Only the customer's row names the trunk: the reseller's counts no channel.
+        (mine,) = [r for r in reservations(uow, ALICE_ID) if r.uniqueid == "t.1"]
+        (resellers,) = [r for r in reservations(uow, RESELLER_ID) if r.parent_id == mine.id]
+        assert (mine.trunk_id, resellers.trunk_id) == (first.trunks[0].trunk_id, None)
+        dst = "PJSIP/open-00000001"
+        assert record(uow, cdr("t.2", "acct1001", 30, dstchannel=dst)) is Outcome.RATED
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 1)
+
+    @pytest.mark.usefixtures("one_and_open")
+    def test_a_call_that_expires_in_an_authorize_frees_its_channel_for_that_call(
+        self, uow: Uow
+    ) -> None:
+        assert auth(uow, account="acct1001", uniqueid="e.1").trunks[0].name == "one"
+        later = NOON + timedelta(seconds=61) + EXPIRY_MARGIN  # e.1 is overdue
+        again = auth(uow, account="acct1001", uniqueid="e.2", now=later)
+        assert again.allowed, again.reason
+        assert [t.name for t in again.trunks] == ["one", "open"]
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
+        assert [r.status for r in reservations(uow, ALICE_ID)] == ["expired", "open"]
+
+    @pytest.mark.usefixtures("one_and_open")
+    def test_an_expiry_frees_one_trunk_while_the_call_takes_another(self, uow: Uow) -> None:
+        set_fields(uow, ONNET_BOB_ID, max_call_seconds=60)
+        assert auth(uow, account="acct1002", uniqueid="b.1").trunks[0].name == "one"
+        assert auth(uow, account="acct1001", uniqueid="a.1").trunks[0].name == "open"
+        dst = "PJSIP/one-00000001"
+        assert record(uow, cdr("b.1", "acct1002", 30, dstchannel=dst)) is Outcome.RATED
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (0, 1)
+        later = NOON + timedelta(seconds=61) + EXPIRY_MARGIN  # a.1 is overdue
+        again = auth(uow, account="acct1001", uniqueid="a.2", now=later)
+        assert [t.name for t in again.trunks] == ["one", "open"]
+        # a.1's channel on "open" given back, a.2's taken on "one": each counted once.
+        assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
+
+
+class TestBooths:
+    """A call shop's booths (docs/callshop.md): the booth's SIP peer stands for its shop,
+    and only a booth that is not locked and has an open session may call."""
+
+    @pytest.fixture
+    def booth(self, uow: Uow) -> int:
+        with uow() as u:
+            shop = u.session.get(Account, ALICE_ID)
+            assert shop is not None
+            shop.kind = "callshop"
+            u.session.add(CallShop(account_id=ALICE_ID, sell_sheet_id=shop.rate_sheet_id))
+            b = Booth(shop_id=ALICE_ID, name="b1", sip_peer="booth-b1")
+            u.session.add(b)
+            u.commit()
+            return b.id
+
+    def test_a_booth_without_an_open_session_is_locked_and_says_so(
+        self, uow: Uow, booth: int
+    ) -> None:
+        a = auth(uow, account=" booth-b1 ")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.BOOTH_LOCKED, ALICE_ID)
+        assert a.detail == "booth b1 has no open session"
+        with uow() as u:
+            u.session.add(BoothSession(booth_id=booth, shop_id=ALICE_ID))
+            u.commit()
+        a = auth(uow, account="booth-b1")
+        assert (a.allowed, a.account_id) == (True, ALICE_ID)
+        with uow() as u:
+            locked = u.session.get(Booth, booth)
+            assert locked is not None
+            locked.locked = True
+            u.commit()
+        a = auth(uow, account="booth-b1")
+        assert (a.reason, a.detail) == (Reason.BOOTH_LOCKED, "booth b1 is locked")
+        assert len(reservations(uow, ALICE_ID)) == 1
+
+    @pytest.mark.usefixtures("booth")
+    def test_the_shops_own_account_must_name_a_booth(self, uow: Uow) -> None:
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.BOOTH_REQUIRED, ALICE_ID)
+        assert a.detail == "a call shop's calls must name the booth's SIP peer"
+        assert reservations(uow, ALICE_ID) == []
+
+
+class TestOnNet:
+    """An on-net call (docs/onnet_callback.md): Bob's peer rings on-net, Alice pays her
+    sheet's on-net price (0.0100 a minute, whole minutes), Reseller One's sheet has none
+    (free at its level); the whole call is held at once and no trunk is taken."""
+
+    @pytest.fixture(autouse=True)
+    def on_net_price(self, uow: Uow) -> None:
+        set_fields(uow, ONNET_BOB_ID, sip_username=BOB_PEER)
+        with uow() as u:
+            u.session.execute(
+                insert(RateRow), [{"sheet_id": RESELLER_RETAIL, **row_values(ON_NET_RATE)}]
+            )
+            bump_version(u.session, RESELLER_RETAIL)
+            u.commit()
+
+    def test_the_whole_call_is_held_at_the_on_net_price_and_no_trunk_is_taken(
+        self, uow: Uow
+    ) -> None:
+        policy = CreditPolicy(expiry_margin_seconds=180)
+        a = auth(uow, None, NOON, policy, account="acct1001", number=BOB_PEER, uniqueid="on.1")
+        assert (a.allowed, a.reason, a.number, a.account_id) == (
+            True,
+            Reason.OK,
+            BOB_PEER,
+            ALICE_ID,
+        )
+        assert (a.onnet_account_id, a.dial_string, a.trunks) == (ONNET_BOB_ID, "PJSIP/1002", ())
+        # 10.00 pays 1,000 minutes: capped at 3 hours, all of it held (slices or not).
+        assert (a.max_seconds, a.reserved_seconds, a.reserved) == (10800, 10800, D("1.8"))
+        mine, resellers = (*reservations(uow, ALICE_ID), *reservations(uow, RESELLER_ID))
+        assert (mine.id, mine.number, mine.trunk_id, mine.amount) == (
+            a.reservation_id,
+            BOB_PEER,
+            None,
+            D("1.8"),
+        )
+        assert (mine.uniqueid, mine.max_seconds, mine.reserved_seconds) == ("on.1", 10800, 10800)
+        # It expires after the whole call and the margin of the policy given.
+        assert mine.expires_at == NOON + timedelta(seconds=10800, minutes=3)
+        assert (resellers.parent_id, resellers.amount) == (mine.id, D(0))
+        assert set(open_calls(uow).values()) == {0}
+
+    def test_a_refusal_for_credit_says_it_is_about_the_on_net_price(self, uow: Uow) -> None:
+        set_fields(uow, ALICE_ID, balance=D(0))
+        a = auth(uow, None, NOON, CreditPolicy(), account="acct1001", number=BOB_PEER)
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.INSUFFICIENT_CREDIT, ALICE_ID)
+        assert a.detail == "on-net: the credit pays for 0 s; the minimum call is 60 s"
+        assert reservations(uow, ALICE_ID) == []
+
+    def test_an_on_net_call_in_another_currency_needs_its_exchange_rate(self, uow: Uow) -> None:
+        with uow() as u:
+            gbp = customer(u, "Gina", credit=D(10), accountcode="gina", currency="GBP")
+        a = auth(uow, None, NOON, CreditPolicy(), account="gina", number=BOB_PEER)
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_EXCHANGE_RATE, gbp)
+        assert a.detail == f"on-net: no exchange rate GBP->USD at {NOON}"
+
+
+class TestRoutesChanged:
+    def test_a_route_added_between_two_calls_is_the_next_calls_route(self, uow: Uow) -> None:
+        set_fields(uow, ALICE_ID, max_call_seconds=60)
+        before = auth(uow, account="acct1001")
+        assert [t.name for t in before.trunks] == ["carrier1"]
+        with uow() as u:
+            cheap = trunk(u, "cheap", {"34": "0.0010"})
+            route(u, "349", "priority", [(cheap, 0, 1)])
+        after = auth(uow, account="acct1001")
+        assert [t.name for t in after.trunks] == ["cheap"]

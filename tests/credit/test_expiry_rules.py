@@ -41,6 +41,17 @@ class TestWhoseReservationsExpire:
         statuses = {r.status for r in reservations(uow, ALICE_ID) + reservations(uow, RESELLER_ID)}
         assert statuses == {"open"}
 
+    def test_an_authorize_that_expires_its_own_leaves_the_other_chains_alone(
+        self, uow: Uow
+    ) -> None:
+        alice = auth(uow, account="acct1001")
+        auth(uow, account="acct1003", uniqueid="carol.1")
+        overdue = NOON + timedelta(seconds=alice.max_seconds) + EXPIRY_MARGIN
+        assert auth(uow, account="acct1003", uniqueid="carol.2", now=overdue).allowed
+        assert [r.status for r in reservations(uow, CAROL_ID)] == ["expired", "open"]
+        statuses = {r.status for r in reservations(uow, ALICE_ID) + reservations(uow, RESELLER_ID)}
+        assert statuses == {"open"}  # as overdue as Carol's, but another chain's
+
     def test_the_expiry_job_counts_calls_and_says_how_many(
         self, uow: Uow, caplog: pytest.LogCaptureFixture
     ) -> None:
@@ -54,6 +65,14 @@ class TestWhoseReservationsExpire:
         assert {r.status for r in reservations(uow, RESELLER_ID)} == {"expired"}
         with uow() as u:
             assert expire_reservations(u, overdue) == 0  # nothing left to expire
+
+    def test_the_expiry_job_without_a_moment_expires_what_is_overdue_now(self, uow: Uow) -> None:
+        # `siptar reservations expire` gives no moment: the present, an aware UTC one.
+        # The call of 23 November 2026 at noon is long overdue by now.
+        auth(uow, account="acct1003")
+        with uow() as u:
+            assert expire_reservations(u) == 1
+        assert [r.status for r in reservations(uow, CAROL_ID)] == ["expired"]
 
 
 class TestReleaseGone:
