@@ -27,36 +27,32 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from db.bundle_schema import AccountBundle
 from db.config_schema import ConfigVersion
 from db.config_versions import ROUTING
-from db.schema import Account, AccountCallerId, RateSheet, Reservation, Trunk
+from db.schema import Account, AccountCallerId, RateSheet, Reservation
 from db.session import UnitOfWork
 from rating import RatingPlan, normalise_number
 from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
-from rating.model import CallToRate
 from rating.money import ZERO
 from rating.onnet import ON_NET_NUMBER
 from services.bundles import credit as bundle_credit
-from services.bundles.holds import hold as hold_units
 from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.answers import Authorization, AuthorizeRequest, Reason
 from services.credit.answers import Denied as _Denied
-from services.credit.expiry import EXPIRY_MARGIN, expire_due
-from services.credit.holds import add_open_calls, add_reserved
+from services.credit.expiry import expire_due
+from services.credit.holds import add_open_calls
 from services.credit.identify import identify, identify_call
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
-from services.credit.reservation_rows import insert_reservations
+from services.credit.reserve import claim_and_hold, price_hold, write_hold
 from services.credit.routing import (
-    TrunkChoice,
     plan_for,
     plan_route,
     remember_plans,
@@ -136,16 +132,22 @@ def _authorize(
     bundle_credit.open_chain(session, chain, now, locked.bundled)
     seconds = max_seconds(session, chain, reserved, number, now, policy)
     route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing)
-    trunks, later = _claim_first_trunk(session, list(route.trunks), freed)
-    if not trunks:
+    if not route.trunks:
+        add_open_calls(session, freed)  # what expiry freed: no trunk is claimed
         raise _Denied(Reason.NO_ROUTE, account.id)
-    held = first_slice(seconds, policy.slice_for(account))
-    reservation_id, amount, held = reserve(
-        session, chain, number, (seconds, held), now, req.uniqueid, trunks[0], policy.expiry_margin
+    hold = price_hold(
+        session,
+        chain,
+        number,
+        (seconds, first_slice(seconds, policy.slice_for(account))),
+        now,
+        req.uniqueid,
+        policy.expiry_margin,
     )
-    if later is not None:
-        # Last, just before the commit: every call through the trunk waits on its row.
-        add_open_calls(session, {later: 1})
+    trunks, reservation_id = claim_and_hold(session, list(route.trunks), freed, hold)
+    if reservation_id is None:
+        raise _Denied(Reason.NO_ROUTE, account.id)
+    amount, held = hold.costs[0], hold.held
     return Authorization(
         True,
         Reason.OK,
@@ -288,18 +290,18 @@ def _on_net(
         seconds = max_seconds(session, chain, reserved, ON_NET_NUMBER, now, policy, plans)
     except _Denied as denied:  # said to be about the on-net price
         raise _Denied(denied.reason, denied.account_id, f"on-net: {denied.detail}") from None
-    reservation_id, amount, _ = reserve(
+    hold = price_hold(
         session,
         chain,
         number,
         (seconds, seconds),
         now,
         uniqueid,
-        None,
         policy.expiry_margin,
         plans=plans,
         rated=ON_NET_NUMBER,
     )
+    reservation_id, amount = write_hold(session, hold, None), hold.costs[0]
     return Authorization(
         True,
         Reason.OK,
@@ -359,125 +361,3 @@ def max_seconds(
             detail = f"{whose} pays for {seconds} s; the minimum call is {minimum} s"
             raise _Denied(short, customer.id, detail)
     return seconds
-
-
-def _claim_first_trunk(
-    session: Session, trunks: list[TrunkChoice], freed: Counter[int]
-) -> tuple[list[TrunkChoice], int | None]:
-    """Take a channel of the first trunk that has one free, counted under the trunks'
-    locks: two calls authorized at once can't both take a trunk's last channel. The
-    trunks that may be taken (up to the first without a limit) and those whose calls
-    expired in this transaction (`freed`, negative counts) are locked in one statement,
-    by id (the one order, services/credit/holds.py), then changed in one more. The
-    usual cases: nothing freed and a first trunk with a channel free is one UPDATE; a
-    first trunk without a limit is counted later (the id returned), as the last
-    statement before the commit, so that its row is locked as briefly as can be."""
-    if trunks and not freed:
-        if trunks[0].channel_limit is None:
-            return trunks, trunks[0].trunk_id
-        if _take_channel(session, trunks[0].trunk_id):
-            return trunks, None
-    wanted = set(freed)
-    for choice in trunks:
-        wanted.add(choice.trunk_id)
-        if choice.channel_limit is None:
-            break
-    if not wanted:
-        return trunks, None
-    counts = dict(
-        session.execute(
-            select(Trunk.id, Trunk.open_calls)
-            .where(Trunk.id.in_(sorted(wanted)))
-            .order_by(Trunk.id)
-            .with_for_update(key_share=True)
-        ).all()
-    )
-    while trunks and (limit := trunks[0].channel_limit) is not None:
-        first = trunks[0].trunk_id
-        if counts.get(first, 0) + freed.get(first, 0) < limit:
-            break
-        trunks.pop(0)
-    if trunks:
-        freed[trunks[0].trunk_id] += 1
-    add_open_calls(session, freed)
-    return trunks, None
-
-
-def _take_channel(session: Session, trunk_id: int) -> bool:
-    """One more open call on the trunk if it has a channel free (its row locked by the
-    UPDATE; a full trunk's row is left unlocked)."""
-    taken = session.execute(
-        update(Trunk)
-        .where(
-            Trunk.id == trunk_id,
-            or_(Trunk.channel_limit.is_(None), Trunk.open_calls < Trunk.channel_limit),
-        )
-        .values(open_calls=Trunk.open_calls + 1)
-        .returning(Trunk.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if taken is None:
-        return False
-    loaded = session.identity_map.get(identity_key(Trunk, trunk_id))
-    if loaded is not None:
-        session.expire(loaded, ["open_calls"])
-    return True
-
-
-def reserve(
-    session: Session,
-    chain: list[Account],
-    number: str,
-    seconds: tuple[int, int],
-    now: datetime,
-    uniqueid: str,
-    first: TrunkChoice | None,
-    margin: timedelta = EXPIRY_MARGIN,  # issue 17: the expiry margin setting
-    plans: Sequence[RatingPlan] | None = None,
-    rated: str | None = None,
-) -> tuple[int, Decimal, int]:
-    """One reservation per level, each holding the cost of the first slice at its own
-    sheet (or at `plans`, rating the number `rated`: on-net calls), written by one INSERT
-    (services/credit/reservation_rows.py). `seconds`: the call's max duration and its
-    first slice; `first`: the trunk claimed (None on-net). Returns the customer's row id,
-    its amount and the seconds held (the first slice, or more to cover a free part)."""
-    most, held = seconds
-    # Bundles (docs/bundles.md): each level's free part held whole, in units; the first
-    # stretch covers it, and each level's money holds only the paid rest.
-    free = (
-        None
-        if plans
-        else bundle_credit.free_part(session, chain, CallToRate(number, now, most, True), held)
-    )
-    if free is not None:
-        held = free.stretch
-    call = CallToRate(rated or number, now, held, True)
-    expires = now + timedelta(seconds=held) + margin
-    rows: list[dict[str, object]] = []
-    costs: list[Decimal] = []
-    for level, account in enumerate(chain):
-        assert account.rate_sheet_id is not None  # checked by _max_seconds
-        plan = plans[level] if plans else plan_for(session, account.rate_sheet_id)
-        cost = free.cost(account, plan, call) if free else plan.rate_call(call).cost
-        # Currencies (docs/currencies.md): held in the account's currency.
-        cost = fx_credit.held_in_account_currency(session, account, plan, cost, now)
-        costs.append(cost)
-        rows.append(
-            {
-                "account_id": account.id,
-                "number": number,
-                "amount": cost,
-                "max_seconds": most,
-                "reserved_seconds": held,
-                "status": "open",
-                "uniqueid": uniqueid[:64],
-                "created_at": now,
-                "expires_at": expires,
-                "trunk_id": first.trunk_id if level == 0 and first else None,
-            }
-        )
-    customer_id = insert_reservations(session, rows)
-    if free is not None:
-        hold_units(session, customer_id, free.takes)  # the counters: after the accounts
-    add_reserved(session, {a.id: cost for a, cost in zip(chain, costs, strict=True)})
-    return customer_id, costs[0], held
