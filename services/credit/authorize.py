@@ -26,17 +26,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.bundle_schema import AccountBundle
-from db.config_schema import ConfigVersion
-from db.config_versions import ROUTING
-from db.schema import Account, AccountCallerId, RateSheet, Reservation
+from db.schema import Account, AccountCallerId, Reservation
 from db.session import UnitOfWork
 from rating import RatingPlan, normalise_number
 from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
@@ -47,15 +43,15 @@ from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.answers import Authorization, AuthorizeRequest, Reason
 from services.credit.answers import Denied as _Denied
+from services.credit.chain_lock import LockedChain, identify_and_lock, lock_chain
 from services.credit.expiry import expire_due
-from services.credit.holds import add_open_calls
+from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reserve import claim_and_hold, price_hold, write_hold
 from services.credit.routing import (
     plan_for,
     plan_route,
-    remember_plans,
 )
 from services.currency import credit as fx_credit
 from services.onnet.callee import Callee, find_callee
@@ -106,14 +102,7 @@ def _authorize(
         number = ""
     if not number:
         raise _Denied(Reason.INVALID_NUMBER)
-    account, on_net = identify_call(session, req, number)
-    # Call shop (docs/callshop.md): a booth's peer stands for its shop; a locked booth may not call.
-    account, refused = booth_gate(session, account, req.account)
-    if refused:
-        raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
-    if account is None or (caller is not None and not caller.owns(account)):
-        raise _Denied(Reason.UNKNOWN_ACCOUNT)
-    locked = lock_chain(session, account, now)
+    account, on_net, locked = _identify_and_lock(session, caller, req, number, now)
     chain = locked.chain
     _check_statuses(chain)
     _check_restrictions(session, account, req)
@@ -161,71 +150,27 @@ def _authorize(
     )
 
 
-@dataclass(frozen=True)
-class LockedChain:
-    """The chain's accounts, locked, customer first, and what the lock's statement read
-    with them: whether any of their open reservations is due (expiry), whether any level
-    holds a bundle, and the routes' stamp (services/credit/routing.RouteCache)."""
-
-    chain: list[Account]
-    due: bool
-    bundled: bool
-    routing: int
-
-
-_DUE = exists().where(
-    Reservation.account_id == Account.id,
-    Reservation.status == "open",
-    Reservation.expires_at <= bindparam("now"),
-)
-_BUNDLED = exists().where(AccountBundle.account_id == Account.id)
-_ROUTING = select(ConfigVersion.version).where(ConfigVersion.name == ROUTING).scalar_subquery()
-# Built once: the account rows with their sheet's version, and what decides which of
-# expiry's, the bundles' and the routes' statements this Authorize needs at all.
-_LOCK = (
-    select(Account, RateSheet.version, _DUE, _BUNDLED, _ROUTING)
-    .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
-    .where(Account.id.in_(bindparam("ids", expanding=True)))
-    .order_by(func.length(Account.path).desc())
-    .with_for_update(key_share=True, of=Account)
-    .execution_options(populate_existing=True)
-)
-
-
-def lock_chain(session: Session, account: Account, now: datetime) -> LockedChain:
-    """The account and every account above it except the admin, locked in that order
-    (customer first, up to the root): the one order every writer of balances uses.
-    One statement whatever the depth: PostgreSQL takes a FOR UPDATE query's row locks
-    as its rows come out of the ORDER BY, and an ancestor's path is a strict prefix of
-    its descendant's, so the longest path (the customer) is locked first. The same
-    statement reads every level's sheet version (the plans' check) and the flags of
-    `LockedChain`: its subqueries read the snapshot of the statement, which can only
-    miss a change committed while it waited on a lock: a reservation made then is not
-    due yet, and a bundle or route changed then counts from the next call."""
-    # The path runs from the root, which is the admin; the admin is never locked (it
-    # pays nobody, and every call would wait on its row).
-    ids = [int(i) for i in account.path.strip("/").split("/") if i][1:]
-    if not ids:
-        raise _Denied(Reason.UNKNOWN_ACCOUNT)  # the admin itself places no billed calls
-    rows = session.execute(_LOCK, {"ids": ids, "now": now}).all()
-    if len(rows) != len(ids):
-        raise _Denied(Reason.UNKNOWN_ACCOUNT)  # a broken tree: refuse, never guess
-    chain = [row[0] for row in rows]
-    # Every level's sheet checked against the version just read: no statement of its own.
-    remember_plans(
-        session,
-        [
-            (a.rate_sheet_id, int(row[1]))
-            for a, row in zip(chain, rows, strict=True)
-            if a.rate_sheet_id is not None and row[1] is not None
-        ],
-    )
-    return LockedChain(
-        chain,
-        due=any(row[2] for row in rows),
-        bundled=any(row[3] for row in rows),
-        routing=int(rows[0][4] or 0),
-    )
+def _identify_and_lock(
+    session: Session, caller: Caller | None, req: AuthorizeRequest, number: str, now: datetime
+) -> tuple[Account, bool | None, LockedChain]:
+    """Who calls, and its chain locked (services/credit/chain_lock.py): one statement on
+    PostgreSQL for a caller named by SIP peer or accountcode, else identify's statements,
+    the call shop's gate, then the lock's."""
+    name, by_name = req.account.strip(), True
+    if name and not req.pin.strip() and row_locks(session):
+        owner = caller.path if caller is not None else ""
+        found = identify_and_lock(session, name, number, owner, now)
+        if found.locked is not None:
+            return found.locked.chain[0], found.on_net, found.locked
+        by_name = found.found  # nobody of that name: not asked again
+    account, on_net = identify_call(session, req, number, by_name)
+    # Call shop (docs/callshop.md): a booth's peer stands for its shop; a locked booth may not call.
+    account, refused = booth_gate(session, account, req.account)
+    if refused:
+        raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
+    if account is None or (caller is not None and not caller.owns(account)):
+        raise _Denied(Reason.UNKNOWN_ACCOUNT)
+    return account, on_net, lock_chain(session, account, now)
 
 
 def _check_statuses(chain: list[Account]) -> None:
