@@ -49,10 +49,7 @@ from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reserve import claim_and_hold, price_hold, write_hold
-from services.credit.routing import (
-    plan_for,
-    plan_route,
-)
+from services.credit.routing import Live, plan_for, plan_route
 from services.currency import credit as fx_credit
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plans
@@ -102,7 +99,7 @@ def _authorize(
         number = ""
     if not number:
         raise _Denied(Reason.INVALID_NUMBER)
-    account, on_net, locked = _identify_and_lock(session, caller, req, number, now)
+    account, on_net, locked, live = _identify_and_lock(session, caller, req, number, now)
     chain = locked.chain
     _check_statuses(chain)
     _check_restrictions(session, account, req)
@@ -120,7 +117,7 @@ def _authorize(
     # Bundles (docs/bundles.md): the chain's counters locked, or none when no level has one.
     bundle_credit.open_chain(session, chain, now, locked.bundled)
     seconds = max_seconds(session, chain, reserved, number, now, policy)
-    route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing)
+    route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing, live)
     if not route.trunks:
         add_open_calls(session, freed)  # what expiry freed: no trunk is claimed
         raise _Denied(Reason.NO_ROUTE, account.id)
@@ -152,16 +149,17 @@ def _authorize(
 
 def _identify_and_lock(
     session: Session, caller: Caller | None, req: AuthorizeRequest, number: str, now: datetime
-) -> tuple[Account, bool | None, LockedChain]:
+) -> tuple[Account, bool | None, LockedChain, Live | None]:
     """Who calls, and its chain locked (services/credit/chain_lock.py): one statement on
-    PostgreSQL for a caller named by SIP peer or accountcode, else identify's statements,
-    the call shop's gate, then the lock's."""
+    PostgreSQL for a caller named by SIP peer or accountcode (with the live figures of
+    its route, when the process's routes are current), else identify's statements, the
+    call shop's gate, then the lock's."""
     name, by_name = req.account.strip(), True
     if name and not req.pin.strip() and row_locks(session):
         owner = caller.path if caller is not None else ""
         found = identify_and_lock(session, name, number, owner, now)
         if found.locked is not None:
-            return found.locked.chain[0], found.on_net, found.locked
+            return found.locked.chain[0], found.on_net, found.locked, found.live
         by_name = found.found  # nobody of that name: not asked again
     account, on_net = identify_call(session, req, number, by_name)
     # Call shop (docs/callshop.md): a booth's peer stands for its shop; a locked booth may not call.
@@ -170,7 +168,7 @@ def _identify_and_lock(
         raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
     if account is None or (caller is not None and not caller.owns(account)):
         raise _Denied(Reason.UNKNOWN_ACCOUNT)
-    return account, on_net, lock_chain(session, account, now)
+    return account, on_net, lock_chain(session, account, now), None
 
 
 def _check_statuses(chain: list[Account]) -> None:

@@ -37,15 +37,16 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session, aliased
 
 from db.bundle_schema import AccountBundle
 from db.config_schema import ConfigVersion
 from db.config_versions import ROUTING
-from db.schema import Account, RateSheet, Reservation
+from db.schema import Account, RateSheet, Reservation, Trunk
 from services.credit.answers import Denied, Reason
 from services.credit.identify import ON_NET
-from services.credit.routing import remember_plans
+from services.credit.routing import Live, live_ids, remember_plans, route_cache
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,20 @@ _CHAIN = (
     .cte("chain")
     .prefix_with("MATERIALIZED")
 )
+# The live figures of the route the caller's number took on the last load of the routes
+# (services/credit/routing.RouteCache.peek): its buy sheets' versions and its trunks'
+# open calls, (id, value) pairs, read once (uncorrelated: an InitPlan) at the
+# statement's snapshot, as the route's own statement would read them.
+_SHEETS_LIVE = (
+    select(func.array_agg(array([RateSheet.id, RateSheet.version])))
+    .where(RateSheet.id == any_(bindparam("sheets", type_=ARRAY(Integer))))
+    .scalar_subquery()
+)
+_TRUNKS_LIVE = (
+    select(func.array_agg(array([Trunk.id, Trunk.open_calls])))
+    .where(Trunk.id == any_(bindparam("trunks", type_=ARRAY(Integer))))
+    .scalar_subquery()
+)
 _LOCKED = aliased(Account, _CHAIN)
 _IDENTIFY_AND_LOCK = (
     select(
@@ -128,6 +143,8 @@ _IDENTIFY_AND_LOCK = (
         _CHAIN.c.due,
         _CHAIN.c.bundled,
         _CHAIN.c.routing,
+        _SHEETS_LIVE,
+        _TRUNKS_LIVE,
     )
     .select_from(_CALLER)
     .outerjoin(_CHAIN, true())
@@ -168,6 +185,7 @@ class Identified:
     found: bool
     on_net: bool | None
     locked: LockedChain | None
+    live: Live | None = None  # the guessed route's live figures, read with the lock
 
 
 def identify_and_lock(
@@ -175,17 +193,29 @@ def identify_and_lock(
 ) -> Identified:
     """PostgreSQL: the account whose SIP peer or accountcode is `name`, and its chain
     locked when the login of path `owner` ("" for a trusted edge) owns it and it is no
-    call shop's (see the module's docstring)."""
-    rows = session.execute(
-        _IDENTIFY_AND_LOCK, {"name": name, "number": number, "owner": owner, "now": now}
-    ).all()
+    call shop's (see the module's docstring). With them, the live figures of the route
+    `number` took at the routes' last load in this process: `Identified.live` when the
+    routes' stamp read with the lock is still that load's (else the route's own
+    statement reads them)."""
+    guess = route_cache.peek(session, number)
+    sheets, trunks = live_ids(guess[1]) if guess else ([], [])
+    params = {"name": name, "number": number, "owner": owner, "now": now}
+    rows = session.execute(_IDENTIFY_AND_LOCK, {**params, "sheets": sheets, "trunks": trunks}).all()
     if not rows:
         return Identified(False, None, None)
     caller_id, path, on_net, first = rows[0][:4]
     if first is None or first.id != caller_id:  # found, not locked here
         return Identified(True, bool(on_net), None)
-    locked = _locked(session, [tuple(row[3:]) for row in rows], len(chain_ids(path)))
-    return Identified(True, bool(on_net), locked)
+    locked = _locked(session, [tuple(row[3:8]) for row in rows], len(chain_ids(path)))
+    live = None
+    if guess is not None and guess[0] == locked.routing:
+        versions, in_use = rows[0][8] or [], rows[0][9] or []
+        live = Live(
+            guess[1],
+            [(int(i), int(v)) for i, v in versions],
+            {int(i): int(n) for i, n in in_use},
+        )
+    return Identified(True, bool(on_net), locked, live)
 
 
 def _locked(session: Session, rows: Sequence[Sequence[Any]], wanted: int) -> LockedChain:

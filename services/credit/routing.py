@@ -177,18 +177,52 @@ class RouteCache:
             self._by_engine[engine] = (version, loaded)
         return loaded
 
+    def peek(self, session: Session, number: str) -> tuple[int, CachedRoute] | None:
+        """The route of `number` as this process last loaded them, with the stamp it was
+        loaded at, or None (nothing loaded yet, or no route): no statement. Authorize
+        reads the route's live figures with its lock on this guess, and uses them only
+        if the stamp it then reads is this one (services/credit/chain_lock.py)."""
+        bind = session.get_bind()
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        with self._lock:
+            cached = self._by_engine.get(engine)
+        if cached is None:
+            return None
+        route = _longest(cached[1], number)
+        return None if route is None else (cached[0], route)
+
     def find(self, session: Session, version: int, number: str) -> CachedRoute | None:
         """As `find_route`: the active route of the longest prefix of `number`."""
-        routes = self.routes(session, version)
-        for end in range(len(number), -1, -1):
-            route = routes.get(number[:end])
-            if route is not None:
-                return route
-        return None
+        return _longest(self.routes(session, version), number)
+
+
+def _longest(routes: dict[str, CachedRoute], number: str) -> CachedRoute | None:
+    for end in range(len(number), -1, -1):
+        route = routes.get(number[:end])
+        if route is not None:
+            return route
+    return None
 
 
 # One per process: each gunicorn worker and the AMI listener keep their own.
 route_cache = RouteCache()
+
+
+@dataclass(frozen=True)
+class Live:
+    """A route's live figures, read by a statement that ran anyway (PostgreSQL's
+    identify-and-lock): its buy sheets' (id, version) and its trunks' open calls."""
+
+    route: CachedRoute
+    versions: list[tuple[int, int]]
+    in_use: dict[int, int]
+
+
+def live_ids(route: CachedRoute) -> tuple[list[int], list[int]]:
+    """The buy sheets and the trunks whose live figures `plan_route` needs."""
+    sheets = sorted({link.buy_sheet_id for link in route.links if link.buy_sheet_id})
+    return sheets, [link.trunk_id for link in route.links]
+
 
 # The buy sheets' versions and the trunks' open calls of a route: one statement.
 _LIVE = union_all(
@@ -207,10 +241,12 @@ def plan_route(
     start: datetime,
     sell_sheet_id: int | None,
     routing_version: int | None = None,
+    live: Live | None = None,
 ) -> RoutePlan:
     """The route of `number` and its trunks in dialling order. `routing_version`: the
     'routing' stamp the caller has read (Authorize: with its chain's lock), to take the
-    routes from the per-process cache; None reads them from the database."""
+    routes from the per-process cache; None reads them from the database. `live`: the
+    route's live figures already read, used if they are this route's."""
     if routing_version is not None:
         route = route_cache.find(session, routing_version, number)
     else:
@@ -225,16 +261,11 @@ def plan_route(
         return RoutePlan(None, "", "", False, None, (), ())
     sell = _probe(session, sell_sheet_id, number, start) if sell_sheet_id else None
     # Every buy sheet's version and every trunk's open calls (kept by every writer of
-    # reservations, services/credit/holds.py) in one statement.
-    sheets = sorted({link.buy_sheet_id for link in route.links if link.buy_sheet_id})
-    live = session.execute(_LIVE, {"sheets": sheets, "trunks": [k.trunk_id for k in route.links]})
-    in_use: dict[int, int] = {}
-    versions: list[tuple[int, int]] = []
-    for kind, row_id, value in live:
-        if kind == "t":
-            in_use[int(row_id)] = int(value)
-        else:
-            versions.append((int(row_id), int(value)))
+    # reservations, services/credit/holds.py) in one statement, unless already read.
+    if live is not None and live.route is route:
+        in_use, versions = live.in_use, live.versions
+    else:
+        in_use, versions = _live(session, route)
     remember_plans(session, versions)
     usable: list[tuple[TrunkChoice, Link]] = []
     excluded: list[tuple[TrunkChoice, str]] = []
@@ -264,6 +295,18 @@ def plan_route(
         ordered,
         tuple(excluded),
     )
+
+
+def _live(session: Session, route: CachedRoute) -> tuple[dict[int, int], list[tuple[int, int]]]:
+    sheets, trunks = live_ids(route)
+    in_use: dict[int, int] = {}
+    versions: list[tuple[int, int]] = []
+    for kind, row_id, value in session.execute(_LIVE, {"sheets": sheets, "trunks": trunks}):
+        if kind == "t":
+            in_use[int(row_id)] = int(value)
+        else:
+            versions.append((int(row_id), int(value)))
+    return in_use, versions
 
 
 def _why_excluded(choice: TrunkChoice, link: Link, sell: Decimal | None, loss: bool) -> str:

@@ -109,3 +109,28 @@ def test_authorize_answers_another_subtrees_caller_unknown_on_both_databases(uow
     with uow() as u:
         own = authorize(u, None, AuthorizeRequest(NUMBER, "acct1001", uniqueid="x.1"), now=NOON)
     assert own.allowed and own.account_id == ALICE_ID
+
+
+def test_the_routes_live_figures_come_with_the_lock_while_the_routes_are_current(
+    uow: Uow,
+) -> None:
+    """The route the process's cache gives the number: its trunks' open calls and buy
+    sheets' versions read with the lock, used only while the routing stamp is the
+    cache's (a change of the routes, here by hand, is seen by the next call)."""
+    postgresql_only(uow)
+    with uow() as u:  # loads the routes into this process's cache
+        assert authorize(u, None, AuthorizeRequest(NUMBER, "acct1001", uniqueid="w"), now=NOON)
+    with uow() as u:
+        found = identify_and_lock(u.session, "acct1001", NUMBER, "", NOON)
+        assert found.live is not None
+        trunks = u.session.execute(text("SELECT id, open_calls FROM trunks")).all()
+        sheets = u.session.execute(text("SELECT id, version FROM rate_sheets")).all()
+        assert found.live.in_use == {t: n for t, n in trunks if t in found.live.in_use}
+        assert found.live.in_use and sum(found.live.in_use.values()) >= 1  # the call above
+        assert set(found.live.versions) <= {(int(i), int(v)) for i, v in sheets}
+        assert found.live.versions
+    with uow() as u:
+        u.session.execute(text("UPDATE trunks SET name = name || ' 2'"))
+        u.commit()  # the routing triggers bump the stamp: the cache is not current
+    with uow() as u:
+        assert identify_and_lock(u.session, "acct1001", NUMBER, "", NOON).live is None
