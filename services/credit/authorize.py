@@ -49,7 +49,8 @@ from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reserve import claim_and_hold, price_hold, write_hold
-from services.credit.routing import Live, plan_for, plan_route
+from services.credit.route_cache import Live
+from services.credit.routing import plan_for, plan_route
 from services.currency import credit as fx_credit
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plans

@@ -46,14 +46,15 @@ from db.config_versions import ROUTING
 from db.schema import Account, RateSheet, Reservation, Trunk
 from services.credit.answers import Denied, Reason
 from services.credit.identify import ON_NET
-from services.credit.routing import Live, live_ids, remember_plans, route_cache
+from services.credit.route_cache import Live, live_ids, route_cache
+from services.credit.routing import remember_plans
 
 
 @dataclass(frozen=True)
 class LockedChain:
     """The chain's accounts, locked, customer first, and what the lock's statement read
     with them: whether any of their open reservations is due (expiry), whether any level
-    holds a bundle, and the routes' stamp (services/credit/routing.RouteCache)."""
+    holds a bundle, and the routes' stamp (services/credit/route_cache.RouteCache)."""
 
     chain: list[Account]
     due: bool
@@ -119,7 +120,7 @@ _CHAIN = (
     .prefix_with("MATERIALIZED")
 )
 # The live figures of the route the caller's number took on the last load of the routes
-# (services/credit/routing.RouteCache.peek): its buy sheets' versions and its trunks'
+# (services/credit/route_cache.RouteCache.peek): its buy sheets' versions and its trunks'
 # open calls, (id, value) pairs, read once (uncorrelated: an InitPlan) at the
 # statement's snapshot, as the route's own statement would read them.
 _SHEETS_LIVE = (

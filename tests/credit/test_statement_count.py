@@ -94,7 +94,7 @@ def test_statements_per_authorize_are_the_same_at_every_depth(uow: Uow) -> None:
     # whether any level holds a bundle, and the routes' stamp:
     # services/credit/chain_lock.lock_chain); the buy sheets' versions with the route's
     # trunks' open calls (the route itself from the per-process cache,
-    # services/credit/routing.RouteCache); the trunk's channel; the ids, the INSERT, the
+    # services/credit/route_cache.RouteCache); the trunk's channel; the ids, the INSERT, the
     # accounts' `reserved`. Was 13: the sheets' versions, expiry's look-up, the on-net
     # look-up, the bundles' look-up, the route and its trunks are not statements of
     # their own any more. SQLite keeps these plain statements: there a statement has no
