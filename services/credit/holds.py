@@ -16,6 +16,10 @@ The one lock order (docs/credit_control.md, "Lock order"), the same in every wri
 2. then reservation rows;
 3. then trunks, by id (`add_open_calls`, Authorize's claim), last.
 
+On PostgreSQL an ordinary Authorize writes its rows and both counters in one statement
+(`hold_new_call`), which keeps the order: its accounts are locked already, the trunk
+row is the one lock it takes.
+
 A transaction takes its accounts in one go: one that locked some accounts and then
 wanted others (lower in the order) could wait in a cycle with an Authorize. Spyne-free.
 """
