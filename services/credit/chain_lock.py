@@ -91,29 +91,30 @@ _LOCK = (
 # peer be another's code (as identify's own statement).
 _NAME = bindparam("name", type_=String())
 _IS_PEER = func.coalesce(Account.sip_username == _NAME, False)
+# The path runs from the root, the admin (the one account without a parent): the chain
+# is every id on it but the admin's.
+_PATH_IDS = cast(func.string_to_array(func.btrim(Account.path, "/"), "/"), ARRAY(Integer))
 _CALLER = (
-    select(Account.id, Account.path, Account.kind, ON_NET)
+    select(Account.id, Account.path, Account.kind, _PATH_IDS.label("ids"), ON_NET)
     .where(or_(Account.sip_username == _NAME, Account.accountcode == _NAME))
     .order_by(_IS_PEER.desc())
     .limit(1)
     .cte("caller")
 )
-# The path runs from the root, the admin (the one account without a parent): every id
-# on it but the admin's.
-_ON_PATH = Account.id == any_(
-    cast(func.string_to_array(func.btrim(_CALLER.c.path, "/"), "/"), ARRAY(Integer))
+# The ids to lock, or NULL (nothing locked) for a call shop or a caller the login does
+# not own. A scalar subquery (an InitPlan), so that the accounts are found by their
+# primary key (`id = ANY($1)`), never by a scan joined to the caller's row.
+_TO_LOCK = (
+    select(_CALLER.c.ids)
+    .where(_CALLER.c.kind != "callshop", func.starts_with(_CALLER.c.path, bindparam("owner")))
+    .scalar_subquery()
 )
 # Materialized, so that the lock is taken once, as its rows come out of the ORDER BY
 # (deepest first), whatever plan the outer join gets.
 _CHAIN = (
     select(Account, *_WITH)
-    .join(_CALLER, _ON_PATH)
     .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
-    .where(
-        Account.parent_id.is_not(None),
-        _CALLER.c.kind != "callshop",
-        func.starts_with(_CALLER.c.path, bindparam("owner")),
-    )
+    .where(Account.id == any_(cast(_TO_LOCK, ARRAY(Integer))), Account.parent_id.is_not(None))
     .order_by(func.length(Account.path).desc())
     .with_for_update(key_share=True, of=Account)
     .cte("chain")
