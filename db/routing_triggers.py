@@ -2,7 +2,7 @@
 kept by database triggers: any change of a provider, trunk, route or route's trunk bumps
 it in the same transaction, on PostgreSQL and on SQLite. Authorize keeps the routes per
 worker and reads the stamp with the statement that locks the account chain
-(services/credit/routing.py, `RouteCache`): a stale stamp only reloads the routes.
+(services/credit/route_cache.py, `RouteCache`): a stale stamp only reloads the routes.
 
 Why triggers and not only the use cases' `config_versions.bump`: the routes are written
 by the Configuration Manager, the DID switch, `siptar demo`, imports, test builders and

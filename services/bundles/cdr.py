@@ -178,7 +178,7 @@ def _any_bundle(session: Session, account_ids: list[int]) -> bool:
 
 def _lock_chain(session: Session, account_ids: list[int]) -> None:
     """The chain's account rows first, customer first (the one lock order of every
-    writer of balances, services/credit/authorize.lock_chain), then the counters."""
+    writer of balances, services/credit/chain_lock.lock_chain), then the counters."""
     session.execute(
         select(Account.id)
         .where(Account.id.in_(account_ids))

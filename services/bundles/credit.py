@@ -4,7 +4,7 @@ be promised the same last seconds. Spyne-free. See docs/bundles.md.
 
 Two hooks in services/credit/authorize.py, both under the account chain's locks:
 `max_duration` (per level, in place of the plan's own) and `free_part` (what Authorize's
-`reserve` writes the reservation rows from; it then holds the units). What the first
+`price_hold` writes the reservation rows from; it then holds the units). What the first
 learns for the second is kept in `session.info` for the transaction.
 
 Free units are held for the call's whole free part at once (not by slices, as money
@@ -105,7 +105,7 @@ def free_part(
 ) -> FreePart | None:
     """The free part of a call of `call.billsec` seconds (its max duration) at each level
     that offered bundles to `max_duration` in this transaction; None without any.
-    `held`: the first slice's seconds. Authorize (services/credit/authorize.reserve)
+    `held`: the first slice's seconds. Authorize (services/credit/reserve.price_hold)
     writes the reservation rows from it, then `hold` (services/bundles/holds.py) the
     units under the customer's reservation."""
     state = session.info.pop(_KEY, None)

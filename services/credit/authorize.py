@@ -26,41 +26,31 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
-from db.bundle_schema import AccountBundle
-from db.config_schema import ConfigVersion
-from db.config_versions import ROUTING
-from db.schema import Account, AccountCallerId, RateSheet, Reservation, Trunk
+from db.schema import Account, AccountCallerId, Reservation
 from db.session import UnitOfWork
 from rating import RatingPlan, normalise_number
 from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
-from rating.model import CallToRate
 from rating.money import ZERO
 from rating.onnet import ON_NET_NUMBER
 from services.bundles import credit as bundle_credit
-from services.bundles.holds import hold as hold_units
 from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.answers import Authorization, AuthorizeRequest, Reason
 from services.credit.answers import Denied as _Denied
-from services.credit.expiry import EXPIRY_MARGIN, expire_due
-from services.credit.holds import add_open_calls, add_reserved
+from services.credit.chain_lock import LockedChain, identify_and_lock, lock_chain
+from services.credit.expiry import expire_due
+from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
-from services.credit.reservation_rows import insert_reservations
-from services.credit.routing import (
-    TrunkChoice,
-    plan_for,
-    plan_route,
-    remember_plans,
-)
+from services.credit.reserve import claim_and_hold, price_hold, write_hold
+from services.credit.route_cache import Live
+from services.credit.routing import plan_for, plan_route
 from services.currency import credit as fx_credit
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plans
@@ -110,14 +100,7 @@ def _authorize(
         number = ""
     if not number:
         raise _Denied(Reason.INVALID_NUMBER)
-    account, on_net = identify_call(session, req, number)
-    # Call shop (docs/callshop.md): a booth's peer stands for its shop; a locked booth may not call.
-    account, refused = booth_gate(session, account, req.account)
-    if refused:
-        raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
-    if account is None or (caller is not None and not caller.owns(account)):
-        raise _Denied(Reason.UNKNOWN_ACCOUNT)
-    locked = lock_chain(session, account, now)
+    account, on_net, locked, live = _identify_and_lock(session, caller, req, number, now)
     chain = locked.chain
     _check_statuses(chain)
     _check_restrictions(session, account, req)
@@ -135,17 +118,23 @@ def _authorize(
     # Bundles (docs/bundles.md): the chain's counters locked, or none when no level has one.
     bundle_credit.open_chain(session, chain, now, locked.bundled)
     seconds = max_seconds(session, chain, reserved, number, now, policy)
-    route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing, freed)
-    trunks, later = _claim_first_trunk(session, list(route.trunks), freed)
-    if not trunks:
+    route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing, live, freed)
+    if not route.trunks:
+        add_open_calls(session, freed)  # what expiry freed: no trunk is claimed
         raise _Denied(Reason.NO_ROUTE, account.id)
-    held = first_slice(seconds, policy.slice_for(account))
-    reservation_id, amount, held = reserve(
-        session, chain, number, (seconds, held), now, req.uniqueid, trunks[0], policy.expiry_margin
+    hold = price_hold(
+        session,
+        chain,
+        number,
+        (seconds, first_slice(seconds, policy.slice_for(account))),
+        now,
+        req.uniqueid,
+        policy.expiry_margin,
     )
-    if later is not None:
-        # Last, just before the commit: every call through the trunk waits on its row.
-        add_open_calls(session, {later: 1})
+    trunks, reservation_id = claim_and_hold(session, list(route.trunks), freed, hold)
+    if reservation_id is None:
+        raise _Denied(Reason.NO_ROUTE, account.id)
+    amount, held = hold.costs[0], hold.held
     return Authorization(
         True,
         Reason.OK,
@@ -159,71 +148,28 @@ def _authorize(
     )
 
 
-@dataclass(frozen=True)
-class LockedChain:
-    """The chain's accounts, locked, customer first, and what the lock's statement read
-    with them: whether any of their open reservations is due (expiry), whether any level
-    holds a bundle, and the routes' stamp (services/credit/routing.RouteCache)."""
-
-    chain: list[Account]
-    due: bool
-    bundled: bool
-    routing: int
-
-
-_DUE = exists().where(
-    Reservation.account_id == Account.id,
-    Reservation.status == "open",
-    Reservation.expires_at <= bindparam("now"),
-)
-_BUNDLED = exists().where(AccountBundle.account_id == Account.id)
-_ROUTING = select(ConfigVersion.version).where(ConfigVersion.name == ROUTING).scalar_subquery()
-# Built once: the account rows with their sheet's version, and what decides which of
-# expiry's, the bundles' and the routes' statements this Authorize needs at all.
-_LOCK = (
-    select(Account, RateSheet.version, _DUE, _BUNDLED, _ROUTING)
-    .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
-    .where(Account.id.in_(bindparam("ids", expanding=True)))
-    .order_by(func.length(Account.path).desc())
-    .with_for_update(key_share=True, of=Account)
-    .execution_options(populate_existing=True)
-)
-
-
-def lock_chain(session: Session, account: Account, now: datetime) -> LockedChain:
-    """The account and every account above it except the admin, locked in that order
-    (customer first, up to the root): the one order every writer of balances uses.
-    One statement whatever the depth: PostgreSQL takes a FOR UPDATE query's row locks
-    as its rows come out of the ORDER BY, and an ancestor's path is a strict prefix of
-    its descendant's, so the longest path (the customer) is locked first. The same
-    statement reads every level's sheet version (the plans' check) and the flags of
-    `LockedChain`: its subqueries read the snapshot of the statement, which can only
-    miss a change committed while it waited on a lock: a reservation made then is not
-    due yet, and a bundle or route changed then counts from the next call."""
-    # The path runs from the root, which is the admin; the admin is never locked (it
-    # pays nobody, and every call would wait on its row).
-    ids = [int(i) for i in account.path.strip("/").split("/") if i][1:]
-    if not ids:
-        raise _Denied(Reason.UNKNOWN_ACCOUNT)  # the admin itself places no billed calls
-    rows = session.execute(_LOCK, {"ids": ids, "now": now}).all()
-    if len(rows) != len(ids):
-        raise _Denied(Reason.UNKNOWN_ACCOUNT)  # a broken tree: refuse, never guess
-    chain = [row[0] for row in rows]
-    # Every level's sheet checked against the version just read: no statement of its own.
-    remember_plans(
-        session,
-        [
-            (a.rate_sheet_id, int(row[1]))
-            for a, row in zip(chain, rows, strict=True)
-            if a.rate_sheet_id is not None and row[1] is not None
-        ],
-    )
-    return LockedChain(
-        chain,
-        due=any(row[2] for row in rows),
-        bundled=any(row[3] for row in rows),
-        routing=int(rows[0][4] or 0),
-    )
+def _identify_and_lock(
+    session: Session, caller: Caller | None, req: AuthorizeRequest, number: str, now: datetime
+) -> tuple[Account, bool | None, LockedChain, Live | None]:
+    """Who calls, and its chain locked (services/credit/chain_lock.py): one statement on
+    PostgreSQL for a caller named by SIP peer or accountcode (with the live figures of
+    its route, when the process's routes are current), else identify's statements, the
+    call shop's gate, then the lock's."""
+    name, by_name = req.account.strip(), True
+    if name and not req.pin.strip() and row_locks(session):
+        owner = caller.path if caller is not None else ""
+        found = identify_and_lock(session, name, number, owner, now)
+        if found.locked is not None:
+            return found.locked.chain[0], found.on_net, found.locked, found.live
+        by_name = found.found  # nobody of that name: not asked again
+    account, on_net = identify_call(session, req, number, by_name)
+    # Call shop (docs/callshop.md): a booth's peer stands for its shop; a locked booth may not call.
+    account, refused = booth_gate(session, account, req.account)
+    if refused:
+        raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
+    if account is None or (caller is not None and not caller.owns(account)):
+        raise _Denied(Reason.UNKNOWN_ACCOUNT)
+    return account, on_net, lock_chain(session, account, now), None
 
 
 def _check_statuses(chain: list[Account]) -> None:
@@ -288,18 +234,18 @@ def _on_net(
         seconds = max_seconds(session, chain, reserved, ON_NET_NUMBER, now, policy, plans)
     except _Denied as denied:  # said to be about the on-net price
         raise _Denied(denied.reason, denied.account_id, f"on-net: {denied.detail}") from None
-    reservation_id, amount, _ = reserve(
+    hold = price_hold(
         session,
         chain,
         number,
         (seconds, seconds),
         now,
         uniqueid,
-        None,
         policy.expiry_margin,
         plans=plans,
         rated=ON_NET_NUMBER,
     )
+    reservation_id, amount = write_hold(session, hold, None), hold.costs[0]
     return Authorization(
         True,
         Reason.OK,
@@ -359,125 +305,3 @@ def max_seconds(
             detail = f"{whose} pays for {seconds} s; the minimum call is {minimum} s"
             raise _Denied(short, customer.id, detail)
     return seconds
-
-
-def _claim_first_trunk(
-    session: Session, trunks: list[TrunkChoice], freed: Counter[int]
-) -> tuple[list[TrunkChoice], int | None]:
-    """Take a channel of the first trunk that has one free, counted under the trunks'
-    locks: two calls authorized at once can't both take a trunk's last channel. The
-    trunks that may be taken (up to the first without a limit) and those whose calls
-    expired in this transaction (`freed`, negative counts) are locked in one statement,
-    by id (the one order, services/credit/holds.py), then changed in one more. The
-    usual cases: nothing freed and a first trunk with a channel free is one UPDATE; a
-    first trunk without a limit is counted later (the id returned), as the last
-    statement before the commit, so that its row is locked as briefly as can be."""
-    if trunks and not freed:
-        if trunks[0].channel_limit is None:
-            return trunks, trunks[0].trunk_id
-        if _take_channel(session, trunks[0].trunk_id):
-            return trunks, None
-    wanted = set(freed)
-    for choice in trunks:
-        wanted.add(choice.trunk_id)
-        if choice.channel_limit is None:
-            break
-    if not wanted:
-        return trunks, None
-    counts = dict(
-        session.execute(
-            select(Trunk.id, Trunk.open_calls)
-            .where(Trunk.id.in_(sorted(wanted)))
-            .order_by(Trunk.id)
-            .with_for_update(key_share=True)
-        ).all()
-    )
-    while trunks and (limit := trunks[0].channel_limit) is not None:
-        first = trunks[0].trunk_id
-        if counts.get(first, 0) + freed.get(first, 0) < limit:
-            break
-        trunks.pop(0)
-    if trunks:
-        freed[trunks[0].trunk_id] += 1
-    add_open_calls(session, freed)
-    return trunks, None
-
-
-def _take_channel(session: Session, trunk_id: int) -> bool:
-    """One more open call on the trunk if it has a channel free (its row locked by the
-    UPDATE; a full trunk's row is left unlocked)."""
-    taken = session.execute(
-        update(Trunk)
-        .where(
-            Trunk.id == trunk_id,
-            or_(Trunk.channel_limit.is_(None), Trunk.open_calls < Trunk.channel_limit),
-        )
-        .values(open_calls=Trunk.open_calls + 1)
-        .returning(Trunk.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if taken is None:
-        return False
-    loaded = session.identity_map.get(identity_key(Trunk, trunk_id))
-    if loaded is not None:
-        session.expire(loaded, ["open_calls"])
-    return True
-
-
-def reserve(
-    session: Session,
-    chain: list[Account],
-    number: str,
-    seconds: tuple[int, int],
-    now: datetime,
-    uniqueid: str,
-    first: TrunkChoice | None,
-    margin: timedelta = EXPIRY_MARGIN,  # issue 17: the expiry margin setting
-    plans: Sequence[RatingPlan] | None = None,
-    rated: str | None = None,
-) -> tuple[int, Decimal, int]:
-    """One reservation per level, each holding the cost of the first slice at its own
-    sheet (or at `plans`, rating the number `rated`: on-net calls), written by one INSERT
-    (services/credit/reservation_rows.py). `seconds`: the call's max duration and its
-    first slice; `first`: the trunk claimed (None on-net). Returns the customer's row id,
-    its amount and the seconds held (the first slice, or more to cover a free part)."""
-    most, held = seconds
-    # Bundles (docs/bundles.md): each level's free part held whole, in units; the first
-    # stretch covers it, and each level's money holds only the paid rest.
-    free = (
-        None
-        if plans
-        else bundle_credit.free_part(session, chain, CallToRate(number, now, most, True), held)
-    )
-    if free is not None:
-        held = free.stretch
-    call = CallToRate(rated or number, now, held, True)
-    expires = now + timedelta(seconds=held) + margin
-    rows: list[dict[str, object]] = []
-    costs: list[Decimal] = []
-    for level, account in enumerate(chain):
-        assert account.rate_sheet_id is not None  # checked by _max_seconds
-        plan = plans[level] if plans else plan_for(session, account.rate_sheet_id)
-        cost = free.cost(account, plan, call) if free else plan.rate_call(call).cost
-        # Currencies (docs/currencies.md): held in the account's currency.
-        cost = fx_credit.held_in_account_currency(session, account, plan, cost, now)
-        costs.append(cost)
-        rows.append(
-            {
-                "account_id": account.id,
-                "number": number,
-                "amount": cost,
-                "max_seconds": most,
-                "reserved_seconds": held,
-                "status": "open",
-                "uniqueid": uniqueid[:64],
-                "created_at": now,
-                "expires_at": expires,
-                "trunk_id": first.trunk_id if level == 0 and first else None,
-            }
-        )
-    customer_id = insert_reservations(session, rows)
-    if free is not None:
-        hold_units(session, customer_id, free.takes)  # the counters: after the accounts
-    add_reserved(session, {a.id: cost for a, cost in zip(chain, costs, strict=True)})
-    return customer_id, costs[0], held

@@ -18,7 +18,7 @@ from db.schema import Account, AccountCallerId, Login
 from services.credit.answers import AuthorizeRequest
 
 _PEER = aliased(Account)
-_ON_NET = or_(
+ON_NET = or_(
     exists().where(_PEER.sip_username == bindparam("number")),
     exists().where(Did.number == bindparam("number"), Did.status == "assigned"),
 ).label("on_net")
@@ -26,7 +26,7 @@ _BY_PEER = Account.sip_username == bindparam("name")
 
 
 def _caller(*where: ColumnElement[bool]) -> Select[Account, bool, bool]:
-    return select(Account, _BY_PEER, _ON_NET).where(*where)
+    return select(Account, _BY_PEER, ON_NET).where(*where)
 
 
 _BY_PIN = _caller(Account.pin == bindparam("pin")).limit(1)
@@ -50,17 +50,19 @@ def identify(session: Session, req: AuthorizeRequest, number: str = "") -> Accou
 
 
 def identify_call(
-    session: Session, req: AuthorizeRequest, number: str
+    session: Session, req: AuthorizeRequest, number: str, by_name: bool = True
 ) -> tuple[Account | None, bool | None]:
     """`identify`, and whether `number` may be on-net: False when no account's peer nor
     assigned DID is `number` (no need to look), None when no statement that ran found
-    a row to say it (ask services/onnet/callee.find_callee)."""
+    a row to say it (ask services/onnet/callee.find_callee). `by_name` False: the SIP
+    peer and accountcode were looked up already and found nobody
+    (services/credit/chain_lock.identify_and_lock)."""
     pin, name, ani = req.pin.strip(), req.account.strip(), req.callerid.strip()
     params = {"number": number, "name": name, "pin": pin, "ani": ani}
     if pin:
         return _first(session.execute(_BY_PIN, params).all())
     if name:
-        found = session.execute(_BY_NAME, params).all()
+        found = session.execute(_BY_NAME, params).all() if by_name else []
         if found:  # the SIP peer first, should one account's peer be another's code
             return _first([max(found, key=lambda row: bool(row[1]))])
         login = session.execute(_BY_LOGIN, params).all()

@@ -27,8 +27,6 @@ Spyne-free.
 from __future__ import annotations
 
 import logging
-import threading
-import weakref
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -36,14 +34,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, case, func, literal, select, union_all
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db.rates import plans
-from db.schema import Cdr, Provider, RateSheet, Reservation, Route, RouteTrunk, Trunk
+from db.schema import Cdr, RateSheet, Reservation, Route, Trunk
 from rating import RatingPlan
 from rating.errors import BillingError, NotFound
 from rating.model import CallToRate
+from services.credit.route_cache import CachedRoute, Link, Live, links_of, live_ids, route_cache
 
 logger = logging.getLogger(__name__)
 
@@ -87,109 +85,6 @@ def find_route(session: Session, number: str) -> Route | None:
     ).first()
 
 
-@dataclass(frozen=True)
-class Link:
-    """A trunk of a route as configured (its provider's part included): what the route
-    cache keeps. Not its open calls, which change with every call."""
-
-    priority: int
-    weight: int
-    trunk_id: int
-    name: str
-    dial_string: str
-    channel_limit: int | None
-    status: str
-    provider_id: int
-    provider: str
-    provider_status: str
-    buy_sheet_id: int | None
-
-
-@dataclass(frozen=True)
-class CachedRoute:
-    route_id: int
-    prefix: str
-    strategy: str
-    allow_loss: bool
-    links: tuple[Link, ...]
-
-
-_LINKS = (
-    select(
-        RouteTrunk.route_id,
-        RouteTrunk.priority,
-        RouteTrunk.weight,
-        Trunk.id,
-        Trunk.name,
-        Trunk.dial_string,
-        Trunk.channel_limit,
-        Trunk.status,
-        Provider.id,
-        Provider.name,
-        Provider.status,
-        Provider.buy_sheet_id,
-    )
-    .join(Trunk, RouteTrunk.trunk_id == Trunk.id)
-    .join(Provider, Trunk.provider_id == Provider.id)
-)
-
-
-def _links(session: Session, route_ids: list[int]) -> dict[int, list[Link]]:
-    found: dict[int, list[Link]] = {}
-    for route_id, *fields in session.execute(_LINKS.where(RouteTrunk.route_id.in_(route_ids))):
-        found.setdefault(route_id, []).append(Link(*fields))
-    return found
-
-
-class RouteCache:
-    """Every active route with its trunks, per process and database, valid while the
-    'routing' stamp is unchanged: database triggers bump it on any change of providers,
-    trunks (but their open calls), routes and route_trunks (db/routing_triggers.py).
-    Authorize reads the stamp with the lock of its account chain, so an ordinary call
-    sends no statement for its route; a changed stamp reloads all routes (two
-    statements), which a change of configuration makes rare."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_engine: weakref.WeakKeyDictionary[Engine, tuple[int, dict[str, CachedRoute]]]
-        self._by_engine = weakref.WeakKeyDictionary()
-
-    def routes(self, session: Session, version: int) -> dict[str, CachedRoute]:
-        bind = session.get_bind()
-        engine = bind if isinstance(bind, Engine) else bind.engine
-        with self._lock:
-            cached = self._by_engine.get(engine)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        routes = session.execute(
-            select(Route.id, Route.prefix, Route.strategy, Route.allow_loss).where(
-                Route.status == "active"
-            )
-        ).all()
-        links = _links(session, [r.id for r in routes])
-        loaded = {
-            r.prefix: CachedRoute(
-                r.id, r.prefix, r.strategy, r.allow_loss, tuple(links.get(r.id, ()))
-            )
-            for r in routes
-        }
-        with self._lock:
-            self._by_engine[engine] = (version, loaded)
-        return loaded
-
-    def find(self, session: Session, version: int, number: str) -> CachedRoute | None:
-        """As `find_route`: the active route of the longest prefix of `number`."""
-        routes = self.routes(session, version)
-        for end in range(len(number), -1, -1):
-            route = routes.get(number[:end])
-            if route is not None:
-                return route
-        return None
-
-
-# One per process: each gunicorn worker and the AMI listener keep their own.
-route_cache = RouteCache()
-
 # The buy sheets' versions and the trunks' open calls of a route: one statement.
 _LIVE = union_all(
     select(literal("s"), RateSheet.id, RateSheet.version).where(
@@ -207,11 +102,13 @@ def plan_route(
     start: datetime,
     sell_sheet_id: int | None,
     routing_version: int | None = None,
+    live: Live | None = None,
     freed: Mapping[int, int] | None = None,
 ) -> RoutePlan:
     """The route of `number` and its trunks in dialling order. `routing_version`: the
     'routing' stamp the caller has read (Authorize: with its chain's lock), to take the
-    routes from the per-process cache; None reads them from the database. `freed`: the
+    routes from the per-process cache; None reads them from the database. `live`: the
+    route's live figures already read, used if they are this route's. `freed`: the
     open calls per trunk that this transaction closed but has not yet taken off
     `trunks.open_calls` (negative counts: Authorize's expiry, applied with its claim),
     so that a channel freed by that expiry counts as free."""
@@ -221,7 +118,7 @@ def plan_route(
         found = find_route(session, number)
         route = None
         if found is not None:
-            links = _links(session, [found.id]).get(found.id, [])
+            links = links_of(session, [found.id]).get(found.id, [])
             route = CachedRoute(
                 found.id, found.prefix, found.strategy, found.allow_loss, tuple(links)
             )
@@ -229,16 +126,11 @@ def plan_route(
         return RoutePlan(None, "", "", False, None, (), ())
     sell = _probe(session, sell_sheet_id, number, start) if sell_sheet_id else None
     # Every buy sheet's version and every trunk's open calls (kept by every writer of
-    # reservations, services/credit/holds.py) in one statement.
-    sheets = sorted({link.buy_sheet_id for link in route.links if link.buy_sheet_id})
-    live = session.execute(_LIVE, {"sheets": sheets, "trunks": [k.trunk_id for k in route.links]})
-    in_use: dict[int, int] = {}
-    versions: list[tuple[int, int]] = []
-    for kind, row_id, value in live:
-        if kind == "t":
-            in_use[int(row_id)] = int(value)
-        else:
-            versions.append((int(row_id), int(value)))
+    # reservations, services/credit/holds.py) in one statement, unless already read.
+    if live is not None and live.route is route:
+        in_use, versions = live.in_use, live.versions
+    else:
+        in_use, versions = _live(session, route)
     remember_plans(session, versions)
     usable: list[tuple[TrunkChoice, Link]] = []
     excluded: list[tuple[TrunkChoice, str]] = []
@@ -268,6 +160,18 @@ def plan_route(
         ordered,
         tuple(excluded),
     )
+
+
+def _live(session: Session, route: CachedRoute) -> tuple[dict[int, int], list[tuple[int, int]]]:
+    sheets, trunks = live_ids(route)
+    in_use: dict[int, int] = {}
+    versions: list[tuple[int, int]] = []
+    for kind, row_id, value in session.execute(_LIVE, {"sheets": sheets, "trunks": trunks}):
+        if kind == "t":
+            in_use[int(row_id)] = int(value)
+        else:
+            versions.append((int(row_id), int(value)))
+    return in_use, versions
 
 
 def _why_excluded(choice: TrunkChoice, link: Link, sell: Decimal | None, loss: bool) -> str:

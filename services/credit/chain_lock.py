@@ -1,0 +1,243 @@
+"""Authorize's chain lock: the caller's account and every account above it but the
+admin, locked in the one order (deepest first: services/credit/holds.py), with what the
+rest of Authorize decides from in the same statement.
+
+Two forms of one statement:
+
+- `lock_chain`: the chain of an account already found (services/credit/identify.py);
+- `identify_and_lock` (PostgreSQL): the caller found by SIP peer or accountcode AND its
+  chain locked, one round trip instead of two. A CTE finds the caller; the chain's ids
+  come from its `path`; the lock itself is a CTE joined to the caller's row, so that a
+  caller whose chain is not to be locked here still says it was found. Not locked here,
+  and left to the plain statements: a call shop's account (its booth gate reads the
+  booth first: services/callshop/booths.booth_gate), a caller that the login does not
+  own (nothing of another subtree is locked), the admin (never locked), a broken tree.
+  SQLite keeps the two statements: there a statement has no round trip.
+
+The statements are built once, at import. Spyne-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.orm import Session, aliased
+
+from db.bundle_schema import AccountBundle
+from db.config_schema import ConfigVersion
+from db.config_versions import ROUTING
+from db.schema import Account, RateSheet, Reservation, Trunk
+from services.credit.answers import Denied, Reason
+from services.credit.identify import ON_NET
+from services.credit.route_cache import Live, live_ids, route_cache
+from services.credit.routing import remember_plans
+
+
+@dataclass(frozen=True)
+class LockedChain:
+    """The chain's accounts, locked, customer first, and what the lock's statement read
+    with them: whether any of their open reservations is due (expiry), whether any level
+    holds a bundle, and the routes' stamp (services/credit/route_cache.RouteCache)."""
+
+    chain: list[Account]
+    due: bool
+    bundled: bool
+    routing: int
+
+
+_DUE = exists().where(
+    Reservation.account_id == Account.id,
+    Reservation.status == "open",
+    Reservation.expires_at <= bindparam("now"),
+)
+_BUNDLED = exists().where(AccountBundle.account_id == Account.id)
+_ROUTING = select(ConfigVersion.version).where(ConfigVersion.name == ROUTING).scalar_subquery()
+# What every form reads with each account row: its sheet's version (the plans' check)
+# and what decides which of expiry's, the bundles' and the routes' statements this
+# Authorize needs at all.
+_WITH = (
+    RateSheet.version.label("sheet_version"),
+    _DUE.label("due"),
+    _BUNDLED.label("bundled"),
+    _ROUTING.label("routing"),
+)
+_LOCK = (
+    select(Account, *_WITH)
+    .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
+    .where(Account.id.in_(bindparam("ids", expanding=True)))
+    .order_by(func.length(Account.path).desc())
+    .with_for_update(key_share=True, of=Account)
+    .execution_options(populate_existing=True)
+)
+
+# PostgreSQL's identify-and-lock. The caller: the SIP peer first, should one account's
+# peer be another's code (as identify's own statement).
+_NAME = bindparam("name", type_=String())
+_IS_PEER = func.coalesce(Account.sip_username == _NAME, False)
+# The path runs from the root, the admin (the one account without a parent): the chain
+# is every id on it but the admin's.
+_PATH_IDS = cast(func.string_to_array(func.btrim(Account.path, "/"), "/"), ARRAY(Integer))
+_CALLER = (
+    select(Account.id, Account.path, Account.kind, _PATH_IDS.label("ids"), ON_NET)
+    .where(or_(Account.sip_username == _NAME, Account.accountcode == _NAME))
+    .order_by(_IS_PEER.desc())
+    .limit(1)
+    .cte("caller")
+)
+# The ids to lock, or NULL (nothing locked) for a call shop or a caller the login does
+# not own. A scalar subquery (an InitPlan), so that the accounts are found by their
+# primary key (`id = ANY($1)`), never by a scan joined to the caller's row.
+_TO_LOCK = (
+    select(_CALLER.c.ids)
+    .where(_CALLER.c.kind != "callshop", func.starts_with(_CALLER.c.path, bindparam("owner")))
+    .scalar_subquery()
+)
+# Materialized, so that the lock is taken once, as its rows come out of the ORDER BY
+# (deepest first), whatever plan the outer join gets.
+_CHAIN = (
+    select(Account, *_WITH)
+    .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
+    .where(Account.id == any_(cast(_TO_LOCK, ARRAY(Integer))), Account.parent_id.is_not(None))
+    .order_by(func.length(Account.path).desc())
+    .with_for_update(key_share=True, of=Account)
+    .cte("chain")
+    .prefix_with("MATERIALIZED")
+)
+# The live figures of the route the caller's number took on the last load of the routes
+# (services/credit/route_cache.RouteCache.peek): its buy sheets' versions and its trunks'
+# open calls, (id, value) pairs, read once (uncorrelated: an InitPlan) at the
+# statement's snapshot, as the route's own statement would read them.
+_SHEETS_LIVE = (
+    select(func.array_agg(array([RateSheet.id, RateSheet.version])))
+    .where(RateSheet.id == any_(bindparam("sheets", type_=ARRAY(Integer))))
+    .scalar_subquery()
+)
+_TRUNKS_LIVE = (
+    select(func.array_agg(array([Trunk.id, Trunk.open_calls])))
+    .where(Trunk.id == any_(bindparam("trunks", type_=ARRAY(Integer))))
+    .scalar_subquery()
+)
+_LOCKED = aliased(Account, _CHAIN)
+_IDENTIFY_AND_LOCK = (
+    select(
+        _CALLER.c.id,
+        _CALLER.c.path,
+        _CALLER.c.on_net,
+        _LOCKED,
+        _CHAIN.c.sheet_version,
+        _CHAIN.c.due,
+        _CHAIN.c.bundled,
+        _CHAIN.c.routing,
+        _SHEETS_LIVE,
+        _TRUNKS_LIVE,
+    )
+    .select_from(_CALLER)
+    .outerjoin(_CHAIN, true())
+    .order_by(func.length(_CHAIN.c.path).desc())
+    .execution_options(populate_existing=True)
+)
+
+
+def chain_ids(path: str) -> list[int]:
+    """The ids of a path's chain: every account on it but the root (the admin, which
+    pays nobody and is never locked: every call would wait on its row)."""
+    return [int(i) for i in path.strip("/").split("/") if i][1:]
+
+
+def lock_chain(session: Session, account: Account, now: datetime) -> LockedChain:
+    """The account and every account above it except the admin, locked in that order
+    (customer first, up to the root): the one order every writer of balances uses.
+    One statement whatever the depth: PostgreSQL takes a FOR UPDATE query's row locks
+    as its rows come out of the ORDER BY, and an ancestor's path is a strict prefix of
+    its descendant's, so the longest path (the customer) is locked first. The same
+    statement reads every level's sheet version (the plans' check) and the flags of
+    `LockedChain`: its subqueries read the snapshot of the statement, which can only
+    miss a change committed while it waited on a lock: a reservation made then is not
+    due yet, and a bundle or route changed then counts from the next call."""
+    ids = chain_ids(account.path)
+    if not ids:
+        raise Denied(Reason.UNKNOWN_ACCOUNT)  # the admin itself places no billed calls
+    rows = session.execute(_LOCK, {"ids": ids, "now": now}).all()
+    return _locked(session, rows, len(ids))
+
+
+@dataclass(frozen=True)
+class Identified:
+    """What `identify_and_lock` found: whether an account has that peer or accountcode,
+    whether the number may be on-net (as identify_call says it: None when nothing was
+    found), and the chain locked, customer first (None: left to the plain statements)."""
+
+    found: bool
+    on_net: bool | None
+    locked: LockedChain | None
+    live: Live | None = None  # the guessed route's live figures, read with the lock
+
+
+def identify_and_lock(
+    session: Session, name: str, number: str, owner: str, now: datetime
+) -> Identified:
+    """PostgreSQL: the account whose SIP peer or accountcode is `name`, and its chain
+    locked when the login of path `owner` ("" for a trusted edge) owns it and it is no
+    call shop's (see the module's docstring). With them, the live figures of the route
+    `number` took at the routes' last load in this process: `Identified.live` when the
+    routes' stamp read with the lock is still that load's (else the route's own
+    statement reads them)."""
+    guess = route_cache.peek(session, number)
+    sheets, trunks = live_ids(guess[1]) if guess else ([], [])
+    params = {"name": name, "number": number, "owner": owner, "now": now}
+    rows = session.execute(_IDENTIFY_AND_LOCK, {**params, "sheets": sheets, "trunks": trunks}).all()
+    if not rows:
+        return Identified(False, None, None)
+    caller_id, path, on_net, first = rows[0][:4]
+    if first is None or first.id != caller_id:  # found, not locked here
+        return Identified(True, bool(on_net), None)
+    locked = _locked(session, [tuple(row[3:8]) for row in rows], len(chain_ids(path)))
+    live = None
+    if guess is not None and guess[0] == locked.routing:
+        versions, in_use = rows[0][8] or [], rows[0][9] or []
+        live = Live(
+            guess[1],
+            [(int(i), int(v)) for i, v in versions],
+            {int(i): int(n) for i, n in in_use},
+        )
+    return Identified(True, bool(on_net), locked, live)
+
+
+def _locked(session: Session, rows: Sequence[Sequence[Any]], wanted: int) -> LockedChain:
+    """`LockedChain` from the lock's rows: (account, sheet version, due, bundled,
+    routing), deepest first."""
+    if len(rows) != wanted:
+        raise Denied(Reason.UNKNOWN_ACCOUNT)  # a broken tree: refuse, never guess
+    chain = [row[0] for row in rows]
+    # Every level's sheet checked against the version just read: no statement of its own.
+    remember_plans(
+        session,
+        [
+            (a.rate_sheet_id, int(row[1]))
+            for a, row in zip(chain, rows, strict=True)
+            if a.rate_sheet_id is not None and row[1] is not None
+        ],
+    )
+    return LockedChain(
+        chain,
+        due=any(row[2] for row in rows),
+        bundled=any(row[3] for row in rows),
+        routing=int(rows[0][4] or 0),
+    )
