@@ -82,8 +82,8 @@ def packed(uow: UnitOfWork) -> tuple[RatingPlan, dict[str, float]]:
     finally:
         rate_bulk._copied = original_copied
     parts["rules statement"] = marks[1] - marks[0]
-    parts["COPY statement (and text split)"] = marks[2] - marks[1]
-    parts["packing, checks, the rest"] = whole - (marks[2] - marks[0])
+    parts["COPY statement"] = marks[2] - marks[1]
+    parts["taking apart, packing, checks"] = whole - (marks[2] - marks[0])
     parts["whole build"] = whole
     return plan, parts
 

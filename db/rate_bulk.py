@@ -244,19 +244,21 @@ def stored_rates_of(session: Session, sheet_id: int, prefix: str) -> list[Rate]:
     return [rate(row, prefix) for row in rows]
 
 
-def _copied(conn: Connection, sql: str) -> list[tuple[list[str], list[str]]]:
-    """The two text columns of `sql`'s rows, by COPY, in chunks of about a megabyte."""
-    text = copy_out(conn, sql)
-    out = []
+def _copied(conn: Connection, sql: str) -> Iterator[tuple[list[str], list[str]]]:
+    """The two text columns of `sql`'s rows, by COPY (run now), taken apart in pieces of
+    about a megabyte as they are used: only one piece's strings live at a time."""
+    return _pieces(copy_out(conn, sql))
+
+
+def _pieces(data: bytes) -> Iterator[tuple[list[str], list[str]]]:
     start = 0
-    while start < len(text):
-        end = text.find("\n", start + COPY_PIECE)
-        end = len(text) if end < 0 else end + 1
-        # "prefix\tvalues\n" lines: one split gives prefix, values, prefix, values...
-        parts = text[start : end - 1].replace("\t", "\n").split("\n")
-        out.append((parts[0::2], parts[1::2]))
+    while start < len(data):
+        end = data.find(b"\n", start + COPY_PIECE)
+        end = len(data) if end < 0 else end + 1
+        # "prefix\tnumber\n" lines: one split gives prefix, number, prefix, number...
+        parts = data[start : end - 1].decode().replace("\t", "\n").split("\n")
+        yield parts[0::2], parts[1::2]
         start = end
-    return out
 
 
 def _fetched(result: Any) -> Iterator[tuple[list[str], list[str]]]:
