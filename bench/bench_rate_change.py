@@ -9,7 +9,8 @@ for a while. Figures, per variant:
 
 - the longest wait of any call, and of any call after the change;
 - how long after the change the old price was last answered (the new plan's build);
-- the first build (workers start with no plan: that one runs in the request);
+- how long after the start calls are answered quickly (main: the first build runs in
+  the request; now: workers start building at start and the database answers meanwhile);
 - each worker's resident memory after start, and its peak over that.
 
 Variants, in one run on the same database: `main` (the code of a checkout named by

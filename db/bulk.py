@@ -130,6 +130,16 @@ def copy_lines(conn: Connection, table: str, columns: Sequence[str], lines: Iter
     _on_driver_cursor(conn, sql, copy)
 
 
+def copy_out(conn: Connection, sql: str) -> bytes:
+    """The rows of the query `sql` in COPY's text format (COPY (sql) TO STDOUT), on the
+    connection's psycopg2 connection (inside its transaction), as the bytes sent (a
+    StringIO would hold 4 bytes a character while it fills)."""
+    buffer = io.BytesIO()
+    copy = f"COPY ({sql}) TO STDOUT"
+    _on_driver_cursor(conn, copy, lambda cursor: cursor.copy_expert(copy, buffer))
+    return buffer.getvalue()
+
+
 def update_from_values(
     session: Session, sql: str, rows: Sequence[tuple[Any, ...]], template: str
 ) -> list[tuple[Any, ...]]:

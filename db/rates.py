@@ -1,34 +1,41 @@
-"""Rate sheets between the database and the pure engine, with a per-process cache.
-
-Compiling a sheet (building its prefix index) is done once per sheet version: every
-change of a sheet bumps `rate_sheets.version`, and `PlanCache.plan()` checks that one
-integer before reusing a compiled plan, so a rate change reaches every gunicorn worker
-and the AMI listener on their next call, without a restart.
+"""Rate sheets between the database and the pure engine: loading, compiling (a big
+sheet through rate_bulk.packed_index), paging; the per-process cache of compiled plans
+is db/plan_cache.py (`plans`, re-exported here).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from db import schema
 from db.config_schema import SheetRuleVersion
 from db.paging import page_scalars
-from db.rate_bulk import stored_rates, stored_rules
+from db.rate_bulk import packed_index, stored_rates, stored_rules
 from rating import RatingPlan, compile_sheet
-from rating.engine import COMPACT_ABOVE, compile_rules
+from rating.checks import rate_problem
+from rating.compact_index import with_prefix
+from rating.engine import COMPACT_ABOVE, compile_index, compile_rules
 from rating.errors import NotFound
-from rating.model import BlockMode, Holidays, Rate, RateSheet, Rounding, SheetRule
+from rating.model import (
+    ON_NET,
+    BlockMode,
+    Holidays,
+    Rate,
+    RateSheet,
+    Rounding,
+    SheetRule,
+)
 from rating.tariffs import format_tiers, format_weekdays, parse_tiers, parse_weekdays
 
 logger = logging.getLogger(__name__)
+PACKED_TRIES = 3
 
 
 def rate_from_row(row: schema.Rate) -> Rate:
@@ -113,8 +120,34 @@ def compile_stored(session: Session, sheet_id: int) -> RatingPlan:
     if count < COMPACT_ABOVE:
         return compile_sheet(load_sheet(session, sheet_id))
     bare = replace(sheet_from_rows(sheet, ()), rules=sheet_rules(session, sheet_id))
+    for _ in range(PACKED_TRIES):
+        plan = _packed_plan(session, sheet_id, bare)
+        if plan is not None:
+            return plan
+    # Always changing, or a rate the checks refuse: one streamed statement, which also
+    # names the first bad rate as compile_sheet would.
     pairs, rules = stored_rules(session, sheet_id)
     return compile_rules(bare, pairs, rules)
+
+
+def _packed_plan(session: Session, sheet_id: int, bare: RateSheet) -> RatingPlan | None:
+    """The plan of rate_bulk.packed_index (a million prefixes in seconds), or None when
+    the sheet changed between its statements (they must see the same rows: every writer
+    of rates bumps the version in its transaction) or has a rate the engine refuses."""
+    version = _version(session, sheet_id)
+    index, catch_all = packed_index(session, sheet_id, ZoneInfo("UTC"))
+    if _version(session, sheet_id) != version or version is None:
+        return None
+    bad = [p for p in index.other_prefixes() if not (p.isascii() and p.isdigit()) and p != ON_NET]
+    if bad or any(rate_problem(with_prefix(rule, "0")) for rule in index.rules()):
+        return None
+    return compile_index(replace(bare, version=version), index, catch_all)
+
+
+def _version(session: Session, sheet_id: int) -> int | None:
+    return session.execute(
+        select(schema.RateSheet.version).where(schema.RateSheet.id == sheet_id)
+    ).scalar_one_or_none()
 
 
 def sheet_rules(session: Session, sheet_id: int) -> tuple[SheetRule, ...]:
@@ -142,121 +175,6 @@ def bump_version(session: Session, sheet_id: int) -> None:
         .where(schema.RateSheet.id == sheet_id)
         .values(version=schema.RateSheet.version + 1)
     )
-
-
-class PlanCache:
-    """Compiled plans by sheet id, valid while the sheet's version is unchanged.
-
-    When a big sheet (`background_above` rates or more) changed, the plan of its
-    previous version keeps answering every caller (CDR rating, re-rating, QuoteCall,
-    Authorize, the slice extension) while the new one is compiled in a thread of its
-    own, one per sheet at a time, instead of the request waiting seconds for a million
-    prefixes; the new plan answers from the first call after it is built. Only a process
-    that has no plan of the sheet yet compiles it in the request."""
-
-    background_above = 50_000
-
-    def __init__(self) -> None:
-        # Keyed by database too: one process may serve several (the tests do), and the
-        # same sheet id and version in two databases are two different sheets.
-        self._plans: dict[tuple[str, int], RatingPlan] = {}
-        self._lock = threading.Lock()
-        # Called after each compile (services/common/gc_tuning.py freezes the new plan
-        # out of the garbage collector's way in server processes).
-        self.after_compile: Callable[[], None] | None = None
-        self._building: set[tuple[str, int]] = set()
-        self._first_builds: dict[tuple[str, int], threading.Lock] = {}
-
-    def plan(self, session: Session, sheet_id: int) -> RatingPlan:
-        version = session.execute(
-            select(schema.RateSheet.version).where(schema.RateSheet.id == sheet_id)
-        ).scalar_one_or_none()
-        if version is None:
-            raise NotFound(f"rate sheet {sheet_id} not found")
-        return self._current(session, sheet_id, version)
-
-    def plans(self, session: Session, sheet_ids: Iterable[int]) -> dict[int, RatingPlan]:
-        """Several sheets' plans, their versions read in one statement (Authorize needs
-        every level's sheet). A sheet that does not exist is left out."""
-        wanted = sorted(set(sheet_ids))
-        if not wanted:
-            return {}
-        versions = session.execute(
-            select(schema.RateSheet.id, schema.RateSheet.version).where(
-                schema.RateSheet.id.in_(wanted)
-            )
-        ).all()
-        return {int(i): self._current(session, int(i), int(v)) for i, v in versions}
-
-    def at_versions(
-        self, session: Session, versions: Iterable[tuple[int, int]]
-    ) -> dict[int, RatingPlan]:
-        """`plans` for (sheet id, version) pairs the caller has read itself, in a
-        statement it runs anyway (Authorize: with the lock of the account chain)."""
-        return {i: self._current(session, i, v) for i, v in versions}
-
-    def _current(self, session: Session, sheet_id: int, version: int) -> RatingPlan:
-        """The compiled plan of this version of the sheet, compiled now if needed."""
-        engine = session.connection().engine
-        key = (engine.url.render_as_string(hide_password=True), sheet_id)
-        with self._lock:
-            cached = self._plans.get(key)
-        if cached is not None and cached.sheet.version == version:
-            return cached
-        if cached is not None and len(cached.sheet.rates) >= self.background_above:
-            self._build_in_background(engine, key)
-            return cached
-        # One build per sheet at a time in this process: the callers that arrive while
-        # it runs wait for its plan instead of each building one more (4 threads
-        # building a 1M-prefix plan at once took 4 times the memory and the CPU).
-        with self._lock:
-            building = self._first_builds.setdefault(key, threading.Lock())
-        with building:
-            with self._lock:
-                cached = self._plans.get(key)
-            if cached is not None and cached.sheet.version >= version:
-                return cached
-            plan = compile_stored(session, sheet_id)
-            self._keep(key, plan)
-            return plan
-
-    def _keep(self, key: tuple[str, int], plan: RatingPlan) -> None:
-        with self._lock:
-            current = self._plans.get(key)
-            # A slower build of an older version never replaces a newer plan.
-            if current is None or current.sheet.version <= plan.sheet.version:
-                self._plans[key] = plan
-        if self.after_compile is not None:
-            self.after_compile()
-
-    def _build_in_background(self, engine: Engine, key: tuple[str, int]) -> None:
-        with self._lock:
-            if key in self._building:
-                return
-            self._building.add(key)
-
-        def build() -> None:
-            try:
-                with Session(engine) as session:
-                    plan = compile_stored(session, key[1])
-                self._keep(key, plan)
-                logger.info("rate sheet %d version %d compiled", key[1], plan.sheet.version)
-            except Exception:  # the old plan keeps answering; the next use tries again
-                logger.exception("compiling rate sheet %d failed", key[1])
-            finally:
-                with self._lock:
-                    self._building.discard(key)
-
-        threading.Thread(target=build, name=f"plan-{key[1]}", daemon=True).start()
-
-    def building(self) -> bool:
-        """Whether a background compile is running (tests, benchmarks)."""
-        with self._lock:
-            return bool(self._building)
-
-
-# One cache per process: gunicorn workers and the AMI listener each have their own.
-plans = PlanCache()
 
 
 def rate_page(
@@ -292,3 +210,9 @@ def sheets_with_rate_counts(
         ).all()
     )
     return [(s, int(counts.get(s.id, 0))) for s in sheets], total
+
+
+# The cache lives in db/plan_cache.py (it builds through this module's compile_stored,
+# looked up at each build so a test can hold one); imported last, as it imports this.
+from db.plan_cache import PlanCache as PlanCache  # noqa: E402
+from db.plan_cache import plans as plans  # noqa: E402

@@ -26,8 +26,9 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, time
-from itertools import islice
-from operator import le
+from itertools import compress, islice
+from itertools import count as count_from
+from operator import eq, le, lt
 from typing import overload
 from zoneinfo import ZoneInfo
 
@@ -133,6 +134,10 @@ class CompactIndex:
         self._choices = tuple(_Choice(rule) for rule in self._rules)
         groups: dict[tuple[int, ...], int] = {}
         self._digits = {length: self._packed(*rows.pop(length), groups) for length in sorted(rows)}
+        self._finish(named, groups)
+
+    def _finish(self, named: dict[str, list[int]], groups: dict[tuple[int, ...], int]) -> None:
+        """The tables left once `_digits` is set: the other prefixes, groups, lengths."""
         values = {prefix: self._entry_of(numbers, groups) for prefix, numbers in named.items()}
         self._groups = tuple(groups)
         self._names: dict[str, Entry] = {
@@ -142,6 +147,77 @@ class CompactIndex:
         long_digits = [len(p) for p in self._names if _is_digits(p)]
         self._lengths = _lengths([*self._digits, *long_digits])
         self._all_lengths = _lengths([*self._lengths, *map(len, self._names)])
+
+    @classmethod
+    def from_sorted(
+        cls, chunks: Iterable[tuple[list[str], list[str]]], rules: Sequence[Rate], zone: ZoneInfo
+    ) -> CompactIndex:
+        """The index of a sheet read as db/ reads a big one: chunks of (prefixes, rule
+        numbers as text), a row per rate, ordered by the prefix's length, then its text
+        (so by key within a length), then sheet order. Taken in C-level passes (int(),
+        array.extend, compress), with a Python step only per prefix of several rates:
+        a million prefixes in about a second, where from_rules takes a Python step or
+        more per row."""
+        index = cls.__new__(cls)
+        index._zone = zone
+        index._rules = tuple(rules)
+        index._choices = tuple(_Choice(rule) for rule in index._rules)
+        groups: dict[tuple[int, ...], int] = {}
+        # The value of a prefix with one rule: the rule, or a group of it if conditional.
+        single = [
+            index._entry_of([n], groups) if _conditional(rule) else n
+            for n, rule in enumerate(index._rules)
+        ]
+        digits: dict[int, tuple[array[int], array[int]]] = {}
+        named: dict[str, list[int]] = {}
+        count = 0
+        for chunk, texts in chunks:
+            prefixes, numbers = _keyed_only(chunk, texts, named)
+            count += len(prefixes)
+            start = 0
+            while start < len(prefixes):
+                length = len(prefixes[start])
+                end = bisect_left(prefixes, length + 1, lo=start, key=len)
+                table = digits.get(length)
+                if table is None:
+                    table = digits[length] = (array("Q"), array("I"))
+                table[0].extend(map(int, prefixes[start:end]))
+                table[1].extend(map(int, numbers[start:end]))
+                start = end
+        index.rows = count + sum(len(numbers) for numbers in named.values())
+        index._digits = {
+            length: index._deduplicated(*digits.pop(length), single, groups)
+            for length in sorted(digits)
+        }
+        index._finish(named, groups)
+        return index
+
+    def _deduplicated(
+        self,
+        keys: array[int],
+        numbers: array[int],
+        single: list[int],
+        groups: dict[tuple[int, ...], int],
+    ) -> tuple[array[int], array[int]]:
+        """from_sorted's keys of one length (sorted, a prefix of several rates repeated
+        in a run) as one key per prefix and its value."""
+        if all(map(lt, keys, islice(keys, 1, None))):  # a rate a prefix: the usual deck
+            return keys, array("I", map(single.__getitem__, numbers))
+        if not all(map(le, keys, islice(keys, 1, None))):  # not sorted: the general way
+            return self._packed(keys, numbers, groups)
+        repeats = list(compress(count_from(1), map(eq, keys, islice(keys, 1, None))))
+        values = array("I", map(single.__getitem__, numbers))
+        keep = bytearray(b"\x01") * len(keys)
+        i = 0
+        while i < len(repeats):
+            j = i
+            while j + 1 < len(repeats) and repeats[j + 1] == repeats[j] + 1:
+                j += 1
+            start, end = repeats[i] - 1, repeats[j] + 1  # the run of one prefix
+            values[start] = self._entry_of(list(numbers[start:end]), groups)
+            keep[start + 1 : end] = bytes(end - start - 1)
+            i = j + 1
+        return array("Q", compress(keys, keep)), array("I", compress(values, keep))
 
     def _packed(
         self, keys: array[int], numbers: array[int], groups: dict[tuple[int, ...], int]
@@ -255,6 +331,10 @@ class CompactIndex:
     def rules(self) -> tuple[Rate, ...]:
         return self._rules
 
+    def other_prefixes(self) -> tuple[str, ...]:
+        """The prefixes that are not keys of the arrays (on-net, longer numbers)."""
+        return tuple(self._names)
+
     def _entry(self, prefix: str) -> Entry | None:
         if not (_is_digits(prefix) and len(prefix) <= KEYED):
             return self._names.get(prefix)
@@ -308,6 +388,29 @@ class CompactRates(Sequence[Rate]):
         # A million rates are not indexed by position: only what iteration gives.
         whole = tuple(self)
         return whole[position]
+
+
+def _keyed_only(
+    prefixes: list[str], values: list[str], named: dict[str, list[int]]
+) -> tuple[list[str], list[str]]:
+    """The rows of a chunk whose prefix is a key (digits, up to KEYED), the others put
+    in `named` (on-net, longer numbers): a Python step per row only for a chunk that has
+    such a row."""
+    # By length: the last prefix is the longest.
+    if (
+        "".join(prefixes).isascii()
+        and all(map(str.isdigit, prefixes))
+        and (not prefixes or len(prefixes[-1]) <= KEYED)
+    ):
+        return prefixes, values
+    keyed: tuple[list[str], list[str]] = ([], [])
+    for prefix, value in zip(prefixes, values, strict=True):
+        if _is_digits(prefix) and len(prefix) <= KEYED:
+            keyed[0].append(prefix)
+            keyed[1].append(value)
+        else:
+            named.setdefault(prefix, []).append(int(value))
+    return keyed
 
 
 def _conditional(rule: Rate) -> bool:

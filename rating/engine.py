@@ -57,9 +57,16 @@ from rating.model import (
     SheetRule,
 )
 from rating.money import MONEY, MONEY_PLACES, ZERO, Rounding, quantize
-from rating.prefix_index import PrefixIndex
+from rating.prefix_index import PrefixIndex, PrefixLookup
 
-__all__ = ["COMPACT_ABOVE", "RatingPlan", "compile_rules", "compile_sheet"]
+__all__ = [
+    "COMPACT_ABOVE",
+    "RatingPlan",
+    "compile_index",
+    "compile_rules",
+    "compile_sheet",
+    "plan_over",
+]
 
 # From this many rates on, a sheet is indexed compactly (rating/compact_index.py):
 # a tenth of the memory, a new Rate object per look-up. Below it, PrefixIndex answers
@@ -82,7 +89,7 @@ _DECIMAL_ROUNDING = {
 }
 
 
-Index = PrefixIndex | CompactIndex
+Index = PrefixIndex | CompactIndex | PrefixLookup
 # A time zone, the prefix index of the digit rows and that of the catch-all rows.
 _Indexes = tuple[ZoneInfo, Index, PrefixIndex | None]
 
@@ -172,7 +179,48 @@ def _compact(
 
     zone = _zone(sheet.timezone)
     index = CompactIndex.from_rules(checked(), rules, zone)
-    catch_all = tuple(rest)
+    return _compact_plan(sheet, index, tuple(rest), keep_rates=keep_rates)
+
+
+def compile_index(sheet: RateSheet, index: CompactIndex, catch_all: Sequence[Rate]) -> RatingPlan:
+    """compile_rules for a sheet whose CompactIndex db/ has built itself
+    (CompactIndex.from_sorted) over rules it read: every rule and catch-all rate is
+    checked here (the index's prefixes are digits or on-net by construction)."""
+    _zone(sheet.timezone)
+    _rule_of(sheet)
+    for rule in index.rules():
+        _check_rate(sheet, with_prefix(rule, "0"))  # a rule's checks ignore its prefix
+    for rate in catch_all:
+        _check_rate(sheet, rate)
+    zone = _zone(sheet.timezone)
+    return _compact_plan(sheet, index.in_zone(zone), tuple(catch_all), keep_rates=False)
+
+
+def plan_over(
+    sheet: RateSheet, lookup: Callable[[ZoneInfo], PrefixLookup], catch_all: Sequence[Rate]
+) -> RatingPlan:
+    """A plan of `sheet` whose look-ups but the catch-all's `lookup(zone)` answers (db/:
+    one that reads the database per number, while a big sheet's plan is built). Its
+    `sheet.rates` are the catch-all rates only."""
+    _zone(sheet.timezone)
+    _rule_of(sheet)
+    rest = tuple(catch_all)
+    for rate in rest:
+        _check_rate(sheet, rate)
+    indexes: dict[str, _Indexes] = {}
+
+    def indexed(timezone: str) -> _Indexes:
+        if timezone not in indexes:
+            zone = _zone(timezone)
+            indexes[timezone] = (zone, lookup(zone), PrefixIndex(rest, zone) if rest else None)
+        return indexes[timezone]
+
+    return _versioned(replace(sheet, rates=rest), indexed)
+
+
+def _compact_plan(
+    sheet: RateSheet, index: CompactIndex, catch_all: tuple[Rate, ...], *, keep_rates: bool
+) -> RatingPlan:
     full = (
         sheet
         if keep_rates

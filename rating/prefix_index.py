@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time
-from typing import cast
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 from rating.bands import band_edges, covers, has_band
 from rating.model import Rate
 
-__all__ = ["PrefixIndex"]
+__all__ = ["PrefixIndex", "PrefixLookup"]
 
 
 STEM = 5
@@ -50,6 +50,19 @@ class _Choice:
 
 Entry = Rate | tuple[_Choice, ...]
 Table = dict[str, Entry]
+
+
+class PrefixLookup(Protocol):
+    """What a plan asks of its index: PrefixIndex, CompactIndex, or one that asks the
+    database per number (db/rate_lookup.py, while a big sheet's plan is built)."""
+
+    def find(self, number: str, at: datetime) -> Rate | None: ...
+
+    def find_for_prefix(self, prefix: str, at: datetime) -> Rate | None: ...
+
+    def band_edges(self, number: str, prefix: str) -> tuple[time, ...]: ...
+
+    def __len__(self) -> int: ...
 
 
 class PrefixIndex:

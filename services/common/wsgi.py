@@ -19,6 +19,7 @@ from spyne.util.wsgi_wrapper import WsgiMounter
 from sqlalchemy.orm import Session
 
 from ami_listener.actions import AmiTarget
+from db.rates import plans
 from db.session import make_engine, make_session_factory, masked
 from services import billing, cdr, config, reseller
 from services.common.app import CLIENT_ADDRESS_KEY, SiptarApplication
@@ -78,6 +79,7 @@ def make_wsgi_app(settings: Settings) -> WsgiApp:
     no_periodic_collection()
     engine = make_engine(settings.database_url)
     logger.info("database %s", masked(settings.database_url))
+    plans.warm(engine)  # big sheets' plans built in the background from the start
     apps = build_applications(make_session_factory(engine))
     for app in apps.values():
         app.credit_policy = CreditPolicy.from_settings(settings)

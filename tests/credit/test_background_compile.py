@@ -7,10 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import db.rates as db_rates
@@ -43,6 +45,9 @@ def reserved_for_a_call(uow: Uow, n: int) -> Decimal:
         )
     assert answer.allowed, answer
     return answer.reserved
+
+
+SPAIN = CallToRate("34911234567", NOON, 60)
 
 
 def double_spain(uow: Uow) -> None:
@@ -112,15 +117,84 @@ def test_a_charge_and_a_quote_take_the_old_plan_while_the_new_one_builds(
     assert new.rate_call(spain).cost == 2 * old.rate_call(spain).cost
 
 
-def test_a_process_without_a_plan_compiles_in_the_request(
+def test_a_process_without_a_plan_gets_the_current_version_at_once(
     uow: Uow, every_sheet_is_big: None
 ) -> None:
+    """Built in the request (SQLite, or a build quicker than `first_wait`) or read from
+    the database while it is built: this version's prices either way."""
+    plans._plans.clear()
+    with uow() as u:
+        before = plans.plan(u.session, RESELLER_RETAIL).rate_call(SPAIN).cost
+    wait_for_builds()
     plans._plans.clear()
     double_spain(uow)
     with uow() as u:
         version = u.session.get(RateSheet, RESELLER_RETAIL).version  # type: ignore[union-attr]
-        assert plans.plan(u.session, RESELLER_RETAIL).sheet.version == version
-    assert not plans.building()
+        plan = plans.plan(u.session, RESELLER_RETAIL)
+        assert plan.sheet.version == version
+        assert plan.rate_call(SPAIN).cost == 2 * before
+
+
+def wait_for_builds() -> None:
+    deadline = time.monotonic() + 30
+    while plans.building() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def test_a_big_sheet_is_read_from_the_database_while_its_first_plan_builds(
+    uow: Uow, every_sheet_is_big: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker with no plan of a big sheet (PostgreSQL): the caller waits `first_wait`
+    at most, then the interim plan answers (the rates of its number's prefixes, read
+    from the database) exactly as the built plan does; once built, the built one."""
+    with uow() as u:
+        if u.session.connection().dialect.name == "sqlite":
+            pytest.skip("on SQLite a first build stays in the request")
+        plain = compile_sheet(db_rates.load_sheet(u.session, RESELLER_RETAIL))
+    plans._plans.clear()
+    monkeypatch.setattr(plans, "first_wait", 0.05)
+    held = HeldBuild(monkeypatch)
+    with uow() as u:
+        interim = plans.plan(u.session, RESELLER_RETAIL)  # would hang if it waited
+        assert plans.plan(u.session, RESELLER_RETAIL) is interim
+    assert held.builds == 1 and interim.sheet.version == plain.sheet.version
+    numbers = ["34911234567", "34600123456", "441234567", "999", "1212555"]
+    numbers += [r.prefix + "77" for r in plain.sheet.rates if r.prefix.isdigit()]
+    limit = Decimal("0.50")
+    for number in numbers:
+        for at in (NOON, NOON.replace(hour=23)):
+            call = CallToRate(number, at, 95)
+            assert answer(interim, call) == answer(plain, call), number
+            expected = duration(plain, number, at, limit)
+            assert duration(interim, number, at, limit) == expected, number
+    held.release()
+    with uow() as u:
+        built = plans.plan(u.session, RESELLER_RETAIL)
+    assert built is not interim and built.sheet.version == interim.sheet.version
+
+
+def duration(plan: RatingPlan, number: str, at: datetime, limit: Decimal) -> object:
+    try:
+        return plan.max_duration(number, at, limit, 7200)
+    except NoRateForDestination:
+        return None
+
+
+def test_a_worker_starts_its_big_sheets_plans_in_the_background(
+    uow: Uow, every_sheet_is_big: None
+) -> None:
+    """`siptar serve`'s workers call plans.warm when they start (services/common/wsgi)."""
+    plans._plans.clear()
+    with uow() as u:
+        engine = u.session.get_bind()
+        sqlite = u.session.connection().dialect.name == "sqlite"
+    assert isinstance(engine, Engine)
+    plans.warm(engine).join(60)
+    built = {sheet for _, sheet in plans._plans}
+    if sqlite:
+        assert built == set()  # nothing off the request on SQLite
+    else:
+        assert RESELLER_RETAIL in built
 
 
 def test_a_streamed_compact_plan_holds_what_the_sheet_holds(

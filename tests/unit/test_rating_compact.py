@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rating import CallToRate, NoRateForDestination, Rate, RateSheet, RatingPlan, compile_sheet
-from rating.compact_index import RuleTable, rule_of
-from rating.engine import COMPACT_ABOVE, compile_rules
+from rating.compact_index import CompactIndex, RuleTable, rule_of
+from rating.engine import COMPACT_ABOVE, compile_index, compile_rules
 from rating.errors import InvalidInput
 from rating.model import CATCH_ALL, ON_NET, BlockMode, Holidays, Rounding, SheetRule
 from rating.onnet import on_net_plan
@@ -86,6 +87,31 @@ def answers(plan: RatingPlan, number: str, at: datetime, billsec: int) -> object
     return rate, cost, plan.max_duration(number, at, D("0.50"), 7200)
 
 
+def packed(sheet: RateSheet, chunk: int = 3) -> RatingPlan:
+    """The plan as db/ builds a big one now (CompactIndex.from_sorted): a row per rate,
+    by the prefix's length, then its text, then sheet order, in small chunks; the rules
+    numbered otherwise than as first seen (the database numbers them by their columns'
+    values); the catch-all rows apart."""
+    table = RuleTable()
+    rows = [
+        (rate.prefix, table.number(rule_of(rate)))
+        for rate in sheet.rates
+        if rate.prefix != CATCH_ALL
+    ]
+    catch_all = [rate for rate in sheet.rates if rate.prefix == CATCH_ALL]
+    last = len(table.rules) - 1
+    rows.sort(key=lambda row: (len(row[0]), row[0]))  # stable: sheet order kept
+    chunks = [
+        (
+            [prefix for prefix, _ in rows[i : i + chunk]],
+            [str(last - n) for _, n in rows[i : i + chunk]],
+        )
+        for i in range(0, len(rows), chunk)
+    ]
+    index = CompactIndex.from_sorted(chunks, table.rules[::-1], ZoneInfo("UTC"))
+    return compile_index(sheet, index, catch_all)
+
+
 def streamed(sheet: RateSheet) -> RatingPlan:
     """The plan as db/ builds a big one: (prefix, rule number) pairs, no Rate per row."""
     table = RuleTable()
@@ -102,10 +128,12 @@ class TestTheCompactPlanAnswersAsTheOther:
         plain = compile_sheet(sheet, compact=False)
         compact = compile_sheet(sheet, compact=True)
         stream = streamed(sheet)
+        pack = packed(sheet)
         for number, at, billsec in calls:
             expected = answers(plain, number, at, billsec)
             assert answers(compact, number, at, billsec) == expected
             assert answers(stream, number, at, billsec) == expected
+            assert answers(pack, number, at, billsec) == expected
 
     @properties
     @given(sheets())
@@ -113,6 +141,9 @@ class TestTheCompactPlanAnswersAsTheOther:
         stream = streamed(sheet)
         assert len(stream.sheet.rates) == len(sheet.rates)
         assert sorted(map(repr, stream.sheet.rates)) == sorted(map(repr, sheet.rates))
+        pack = packed(sheet, chunk=2)
+        assert len(pack.sheet.rates) == len(sheet.rates)
+        assert sorted(map(repr, pack.sheet.rates)) == sorted(map(repr, sheet.rates))
         on_net, expected = on_net_plan(stream), on_net_plan(compile_sheet(sheet))
         for day in range(0, 14, 3):
             at = START + timedelta(days=day, hours=day)
@@ -229,16 +260,19 @@ class TestAFixedDeck:
     @pytest.mark.parametrize("zone", ["UTC", "Europe/Madrid"])
     def test_every_number_at_every_moment(self, zone: str) -> None:
         sheet = RateSheet("fixed", FIXED, timezone=zone)
-        plain, compact, stream = (
+        plain, compact, stream, pack = (
             compile_sheet(sheet, compact=False),
             compile_sheet(sheet, compact=True),
             streamed(sheet),
+            packed(sheet),
         )
         for number in FIXED_NUMBERS:
             for at in FIXED_MOMENTS:
                 expected = answers(plain, number, at, 3 * 3600)
                 assert answers(compact, number, at, 3 * 3600) == expected, (number, at)
                 assert answers(stream, number, at, 3 * 3600) == expected, (number, at)
+                assert answers(pack, number, at, 3 * 3600) == expected, (number, at)
+        assert sorted(map(repr, pack.sheet.rates)) == sorted(map(repr, sheet.rates))
         for sign in SIGNS:  # what the engine looks up for the catch-all and on-net
             for at in FIXED_MOMENTS:
                 expected_rate = plain._index.find(sign, at)
