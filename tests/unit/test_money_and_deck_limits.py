@@ -4,12 +4,14 @@ empty cell, and a holiday calendar's name (printable, at most 64 characters)."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from rating import InvalidInput, parse_rate_rows
 from rating.formats import FieldError
+from rating.model import Holidays
 from rating.money import ZERO, to_money
 from rating.tariffs import parse_holidays
 
@@ -42,3 +44,10 @@ class TestCalendarNames:
     def test_a_longer_or_unprintable_name_is_refused(self, name: str) -> None:
         with pytest.raises(FieldError, match="is not a calendar name"):
             parse_holidays(name)
+
+    def test_only_a_date_can_be_a_holiday(self) -> None:
+        calendar = Holidays("es", frozenset({date(2026, 12, 8)}), frozenset({(12, 25)}))
+        assert date(2026, 12, 8) in calendar
+        assert date(2027, 12, 25) in calendar
+        for not_a_day in (None, "2026-12-08", (12, 25), 20261208):
+            assert not_a_day not in calendar
