@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from db import prepared
+
 logger = logging.getLogger(__name__)
 
 
@@ -41,6 +43,14 @@ def make_engine(url: str, *, merged_begin: bool = True, **kwargs: Any) -> Engine
             connect_args = dict(kwargs.pop("connect_args", {}))
             connect_args.setdefault("connection_factory", MergedBeginConnection)
             kwargs["connect_args"] = connect_args
+        # The hot statements prepared once per connection, planned once (db/prepared.py).
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        options = connect_args.get("options", "")
+        connect_args["options"] = f"{options} {prepared.PLAN_CACHE_OPTION}".strip()
+        kwargs["connect_args"] = connect_args
+        engine = create_engine(url, **kwargs)
+        prepared.install(engine)
+        return engine
     return create_engine(url, **kwargs)
 
 

@@ -186,14 +186,19 @@ _HOLD_CALL = text(
     " ins AS (INSERT INTO reservations (id, parent_id, account_id, number, amount,"
     " max_seconds, reserved_seconds, status, uniqueid, created_at, expires_at, trunk_id)"
     " SELECT h.id, CASE WHEN h.k = 1 THEN NULL ELSE (SELECT id FROM ranked WHERE k = 1) END,"
-    " h.account_id, :number, h.amount, :max_seconds, :reserved_seconds, 'open', :uniqueid,"
-    " :created_at, :expires_at, CASE WHEN h.k = 1 THEN :trunk END FROM h RETURNING 1),"
+    " h.account_id, CAST(:number AS varchar), h.amount, CAST(:max_seconds AS integer),"
+    " CAST(:reserved_seconds AS integer), 'open', CAST(:uniqueid AS varchar),"
+    " CAST(:created_at AS timestamptz), CAST(:expires_at AS timestamptz),"
+    " CASE WHEN h.k = 1 THEN CAST(:trunk AS integer) END FROM h RETURNING 1),"
     " acc AS (UPDATE accounts SET reserved = accounts.reserved + h.amount FROM h"
     " WHERE accounts.id = h.account_id AND h.amount <> 0 RETURNING 1)"
     " SELECT (SELECT id FROM ranked WHERE k = 1), EXISTS (SELECT 1 FROM tr)"
 ).bindparams(
     bindparam("created_at", type_=UtcDateTime()), bindparam("expires_at", type_=UtcDateTime())
 )
+# Planned once per connection (db/prepared.py): planning it took longer than running it;
+# the CASTs above give the prepared statement its parameters' types.
+_HOLD_CALL = _HOLD_CALL.execution_options(prepared="siptar_hold_new_call")
 
 
 def hold_new_call(session: Session, rows: list[dict[str, object]], trunk_id: int) -> int | None:
