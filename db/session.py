@@ -45,7 +45,9 @@ def make_engine(url: str, *, merged_begin: bool = True, **kwargs: Any) -> Engine
             kwargs["connect_args"] = connect_args
         # The hot statements prepared once per connection, planned once (db/prepared.py).
         connect_args = dict(kwargs.pop("connect_args", {}))
-        options = connect_args.get("options", "")
+        # Added to the operator's own options (connect_args or the URL's ?options=).
+        given = connect_args.get("options") or make_url(url).query.get("options") or ""
+        options = given if isinstance(given, str) else " ".join(given)
         connect_args["options"] = f"{options} {prepared.PLAN_CACHE_OPTION}".strip()
         kwargs["connect_args"] = connect_args
         engine = create_engine(url, **kwargs)

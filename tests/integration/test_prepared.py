@@ -111,3 +111,16 @@ def test_authorize_runs_its_two_statements_prepared(wire: tuple[QueryRecorder, E
     plans = _prepared(engine)
     assert plans["siptar_identify_and_lock"] == (3, 0)
     assert plans["siptar_hold_new_call"] == (3, 0)
+
+
+def test_the_operators_own_connection_options_are_kept(backend: str, database_url: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("connection options are PostgreSQL's")
+    engine = make_engine(f"{database_url}?options=-c%20statement_timeout%3D1234")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar_one() == "1234ms"
+            mode = conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one()
+            assert mode == "force_generic_plan"
+    finally:
+        engine.dispose()
