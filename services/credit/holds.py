@@ -107,6 +107,15 @@ def lock_accounts_of_calls(session: Session, call_ids: Iterable[int], also: Iter
     ).all()
 
 
+def refresh_loaded(session: Session, model: type, ids: Iterable[object], column: str) -> None:
+    """Expire `column` of the loaded `model` objects of `ids` (a counter just changed by a
+    statement): a loaded object stays in step, and the next read fetches the new value."""
+    for row_id in ids:
+        loaded = session.identity_map.get(identity_key(model, row_id))
+        if loaded is not None:
+            session.expire(loaded, [column])
+
+
 def add_reserved(session: Session, deltas: Mapping[int, Decimal]) -> None:
     """Add each amount to its account's `reserved`. The caller holds the accounts' locks."""
     changes = {a: d for a, d in sorted(deltas.items()) if d}
@@ -119,10 +128,7 @@ def add_reserved(session: Session, deltas: Mapping[int, Decimal]) -> None:
         session.execute(_ADD_RESERVED_ALL, {"ids": list(changes), "amounts": amounts})
     else:
         session.execute(_ADD_RESERVED, [{"h_id": a, "h_amount": d} for a, d in changes.items()])
-    for account_id in changes:  # a loaded Account object stays in step
-        loaded = session.identity_map.get(identity_key(Account, account_id))
-        if loaded is not None:
-            session.expire(loaded, ["reserved"])
+    refresh_loaded(session, Account, changes, "reserved")
 
 
 def add_open_calls(session: Session, deltas: Mapping[int, int]) -> None:
@@ -133,10 +139,7 @@ def add_open_calls(session: Session, deltas: Mapping[int, int]) -> None:
     if not changes:
         return
     session.execute(_ADD_OPEN_CALLS, changes)
-    for change in changes:
-        loaded = session.identity_map.get(identity_key(Trunk, change["h_id"]))
-        if loaded is not None:
-            session.expire(loaded, ["open_calls"])
+    refresh_loaded(session, Trunk, [c["h_id"] for c in changes], "open_calls")
 
 
 class Closed:
@@ -226,11 +229,6 @@ def hold_new_call(session: Session, rows: list[dict[str, object]], trunk_id: int
     ).one()
     if not found[1]:
         return None
-    for row in rows:  # loaded objects stay in step, as add_reserved and add_open_calls do
-        loaded = session.identity_map.get(identity_key(Account, row["account_id"]))
-        if loaded is not None:
-            session.expire(loaded, ["reserved"])
-    trunk = session.identity_map.get(identity_key(Trunk, trunk_id))
-    if trunk is not None:
-        session.expire(trunk, ["open_calls"])
+    refresh_loaded(session, Account, [row["account_id"] for row in rows], "reserved")
+    refresh_loaded(session, Trunk, [trunk_id], "open_calls")
     return int(found[0])

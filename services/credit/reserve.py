@@ -25,7 +25,6 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from db.schema import Account, Trunk
 from rating import RatingPlan
@@ -34,7 +33,13 @@ from services.bundles import credit as bundle_credit
 from services.bundles.credit import FreePart
 from services.bundles.holds import hold as hold_units
 from services.credit.expiry import EXPIRY_MARGIN
-from services.credit.holds import add_open_calls, add_reserved, hold_new_call, row_locks
+from services.credit.holds import (
+    add_open_calls,
+    add_reserved,
+    hold_new_call,
+    refresh_loaded,
+    row_locks,
+)
 from services.credit.reservation_rows import insert_reservations
 from services.credit.routing import TrunkChoice, plan_for
 from services.currency import credit as fx_credit
@@ -193,7 +198,5 @@ def _take_channel(session: Session, trunk_id: int) -> bool:
     ).first()
     if taken is None:
         return False
-    loaded = session.identity_map.get(identity_key(Trunk, trunk_id))
-    if loaded is not None:
-        session.expire(loaded, ["open_calls"])
+    refresh_loaded(session, Trunk, [trunk_id], "open_calls")
     return True
