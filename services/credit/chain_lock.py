@@ -44,6 +44,7 @@ from db.bundle_schema import AccountBundle
 from db.config_schema import ConfigVersion
 from db.config_versions import ROUTING
 from db.schema import Account, RateSheet, Reservation, Trunk
+from db.shared_sql import prime
 from services.credit.answers import Denied, Reason
 from services.credit.identify import ON_NET
 from services.credit.route_cache import Live, live_ids, route_cache
@@ -135,7 +136,8 @@ _TRUNKS_LIVE = (
     .scalar_subquery()
 )
 _LOCKED = aliased(Account, _CHAIN)
-_IDENTIFY_AND_LOCK = (
+# Compiled once at import: its first compile must not race (db/shared_sql.py).
+_IDENTIFY_AND_LOCK = prime(
     select(
         _CALLER.c.id,
         _CALLER.c.path,

@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session, aliased
 
 from db.recurring_schema import Did
 from db.schema import Account, AccountCallerId, Login
+from db.shared_sql import prime
 from services.credit.answers import AuthorizeRequest
 
-_PEER = aliased(Account)
+# Shared by every statement below: primed, so that no first compile races (db/shared_sql.py).
+_PEER = prime(aliased(Account))
 ON_NET = or_(
     exists().where(_PEER.sip_username == bindparam("number")),
     exists().where(Did.number == bindparam("number"), Did.status == "assigned"),
