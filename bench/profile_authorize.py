@@ -1,8 +1,11 @@
 """Where an in-process PostgreSQL Authorize spends its time (issue 16): bench_authorize's
 setup, then at depth 0 and 4 a cProfile of CALLS authorizations (the top functions by
 tottime and by cumtime) and the driver's time per statement (before/after
-cursor_execute), against the whole call's time. Run:
-`.venv/bin/python -c "import bench.profile_authorize as m; m.run()"`."""
+cursor_execute), against the whole call's time. The process's
+CPU time per call (Python and psycopg2, not the server's) is the figure a loaded machine
+moves least. Run: `.venv/bin/python -c "import bench.profile_authorize as m; m.run()"`;
+against another checkout's code: `cd <it> && PYTHONPATH=. <it>/.venv/bin/python -c
+"import runpy; runpy.run_path('<this>/bench/profile_authorize.py', run_name='x')['run']()"`."""
 
 from __future__ import annotations
 
@@ -43,19 +46,24 @@ def _profile(url: str, codes: dict[int, list[str]], depth: int) -> None:
     rng = random.Random(SEED)
     seq = iter(range(10**9))
 
+    cpu: list[float] = []
+
     def one() -> float:
         req = AuthorizeRequest(
             rng.choice(NUMBERS), rng.choice(codes[depth]), uniqueid=f"p{depth}.{next(seq)}"
         )
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         with UnitOfWork(factory) as uow:
             assert authorize(uow, None, req).allowed
+        cpu.append(time.process_time() - began_cpu)
         return time.perf_counter() - began
 
     for _ in range(100):
         one()
     driver.clear()
+    cpu.clear()
     times = [one() for _ in range(CALLS)]
+    python_ms = sum(cpu) / CALLS * 1000  # this process's CPU: Python and the driver's
     spent_by = {text: sum(spent) / CALLS * 1000 for text, spent in driver.items()}
     profiler = cProfile.Profile()
     profiler.enable()
@@ -63,7 +71,9 @@ def _profile(url: str, codes: dict[int, list[str]], depth: int) -> None:
         one()
     profiler.disable()
     total = statistics.median(times) * 1000
+    calls = pstats.Stats(profiler).total_calls / CALLS  # type: ignore[attr-defined]
     print(f"== depth {depth}: median {total:.2f} ms per Authorize (unprofiled)")
+    print(f"   CPU of this process {python_ms:.2f} ms per Authorize, {calls:.0f} function calls")
     for text, per in sorted(spent_by.items(), key=lambda kv: -kv[1]):
         print(f"   driver {per:5.2f} ms/call  {text}")
     print(
