@@ -15,13 +15,13 @@ not need to extend a call while it is free.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from db.schema import Account
 from rating import RatingPlan
 from rating.bundles import Allowance, max_seconds_with_bundles, split_call
 from rating.model import CallCost, CallToRate
@@ -29,6 +29,7 @@ from rating.money import ZERO
 from services.bundles.cdr import allowances
 from services.bundles.counters import Counter, counters
 from services.bundles.holds import any_bundles
+from services.credit.levels import ChainAccount
 
 _KEY = "siptar.bundles.authorize"
 
@@ -47,7 +48,9 @@ class _Chain:
     levels: dict[int, _Level] = field(default_factory=dict)
 
 
-def open_chain(session: Session, chain: list[Account], now: datetime, bundled: bool) -> _Chain:
+def open_chain(
+    session: Session, chain: Sequence[ChainAccount], now: datetime, bundled: bool
+) -> _Chain:
     """Start one Authorize's bundles: the counters of the whole chain locked, after the
     chain's rows, in id order (one statement whatever the depth); none and no statement
     when no level holds a bundle (`bundled`: read by Authorize's lock statement)."""
@@ -59,8 +62,8 @@ def open_chain(session: Session, chain: list[Account], now: datetime, bundled: b
 
 def max_duration(
     session: Session,
-    chain: list[Account],
-    account: Account,
+    chain: Sequence[ChainAccount],
+    account: ChainAccount,
     plan: RatingPlan,
     number: str,
     now: datetime,
@@ -92,7 +95,7 @@ class FreePart:
     stretch: int
     levels: dict[int, _Level]
 
-    def cost(self, account: Account, plan: RatingPlan, first: CallToRate) -> Decimal:
+    def cost(self, account: ChainAccount, plan: RatingPlan, first: CallToRate) -> Decimal:
         """What `account` holds in money for the first stretch: the paid rest only."""
         level = self.levels.get(account.id)
         if level is None:
@@ -101,7 +104,7 @@ class FreePart:
 
 
 def free_part(
-    session: Session, chain: list[Account], call: CallToRate, held: int
+    session: Session, chain: Sequence[ChainAccount], call: CallToRate, held: int
 ) -> FreePart | None:
     """The free part of a call of `call.billsec` seconds (its max duration) at each level
     that offered bundles to `max_duration` in this transaction; None without any.

@@ -32,7 +32,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.schema import Account, AccountCallerId, Reservation
+from db.schema import AccountCallerId, Reservation
 from db.session import UnitOfWork
 from rating import RatingPlan, normalise_number
 from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
@@ -47,6 +47,7 @@ from services.credit.chain_lock import LockedChain, identify_and_lock, lock_chai
 from services.credit.expiry import expire_due
 from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
+from services.credit.levels import ChainAccount, Level
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
 from services.credit.reserve import claim_and_hold, price_hold, write_hold
 from services.credit.route_cache import Live
@@ -106,10 +107,11 @@ def _authorize(
     _check_restrictions(session, account, req)
     # The trunks' part of what expires is applied with the claim: trunks locked by id.
     freed: Counter[int] = Counter()
+    # Kept by every writer (holds.py), read by the lock; less what expiry frees now.
+    reserved = {a.id: a.reserved for a in chain}
     if locked.due:  # else no reservation of the chain is due: no statement for it
-        expire_due(session, now, [a.id for a in chain], trunks=freed)
+        expire_due(session, now, [a.id for a in chain], trunks=freed, held=reserved)
     _check_concurrent_calls(session, account)
-    reserved = {a.id: a.reserved for a in chain}  # kept by every writer (holds.py)
     # On-net (docs/onnet_callback.md): another account's number rings its peer, at on-net
     # prices. Looked up only when identify's statement did not rule it out.
     if on_net is not False and (callee := find_callee(session, number)) is not None:
@@ -150,7 +152,7 @@ def _authorize(
 
 def _identify_and_lock(
     session: Session, caller: Caller | None, req: AuthorizeRequest, number: str, now: datetime
-) -> tuple[Account, bool | None, LockedChain, Live | None]:
+) -> tuple[Level, bool | None, LockedChain, Live | None]:
     """Who calls, and its chain locked (services/credit/chain_lock.py): one statement on
     PostgreSQL for a caller named by SIP peer or accountcode (with the live figures of
     its route, when the process's routes are current), else identify's statements, the
@@ -169,10 +171,11 @@ def _identify_and_lock(
         raise _Denied(Reason(refused[0]), account.id if account else None, refused[1])
     if account is None or (caller is not None and not caller.owns(account)):
         raise _Denied(Reason.UNKNOWN_ACCOUNT)
-    return account, on_net, lock_chain(session, account, now), None
+    locked = lock_chain(session, account, now)
+    return locked.chain[0], on_net, locked, None
 
 
-def _check_statuses(chain: list[Account]) -> None:
+def _check_statuses(chain: list[Level]) -> None:
     customer = chain[0]
     if customer.status == "blocked":
         raise _Denied(Reason.ACCOUNT_BLOCKED, customer.id)
@@ -182,7 +185,7 @@ def _check_statuses(chain: list[Account]) -> None:
         raise _Denied(Reason.RESELLER_BLOCKED, customer.id)
 
 
-def _check_restrictions(session: Session, account: Account, req: AuthorizeRequest) -> None:
+def _check_restrictions(session: Session, account: Level, req: AuthorizeRequest) -> None:
     if account.restrict_ani:
         bound = session.execute(
             select(AccountCallerId.id).where(
@@ -197,7 +200,7 @@ def _check_restrictions(session: Session, account: Account, req: AuthorizeReques
         raise _Denied(Reason.DNIS_NOT_ALLOWED, account.id)
 
 
-def _check_concurrent_calls(session: Session, account: Account) -> None:
+def _check_concurrent_calls(session: Session, account: Level) -> None:
     if account.max_concurrent_calls is None:
         return
     calls = session.execute(
@@ -211,14 +214,14 @@ def _check_concurrent_calls(session: Session, account: Account) -> None:
         raise _Denied(Reason.CONCURRENT_CALL_LIMIT, account.id)
 
 
-def available(account: Account, reserved: Decimal) -> Decimal:
+def available(account: ChainAccount, reserved: Decimal) -> Decimal:
     limit = account.credit_limit if account.billing_type == "postpaid" else ZERO
     return account.balance + limit - reserved
 
 
 def _on_net(
     session: Session,
-    chain: list[Account],
+    chain: list[Level],
     reserved: dict[int, Decimal],
     number: str,
     now: datetime,
@@ -263,7 +266,7 @@ def _on_net(
 
 def max_seconds(
     session: Session,
-    chain: list[Account],
+    chain: Sequence[ChainAccount],
     reserved: dict[int, Decimal],
     number: str,
     now: datetime,

@@ -38,7 +38,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import array
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from db.bundle_schema import AccountBundle
 from db.config_schema import ConfigVersion
@@ -47,6 +47,7 @@ from db.schema import Account, RateSheet, Reservation, Trunk
 from db.shared_sql import prime
 from services.credit.answers import Denied, Reason
 from services.credit.identify import ON_NET
+from services.credit.levels import COLUMNS, WIDTH, Level, level
 from services.credit.route_cache import Live, live_ids, route_cache
 from services.credit.routing import remember_plans
 
@@ -57,7 +58,7 @@ class LockedChain:
     with them: whether any of their open reservations is due (expiry), whether any level
     holds a bundle, and the routes' stamp (services/credit/route_cache.RouteCache)."""
 
-    chain: list[Account]
+    chain: list[Level]
     due: bool
     bundled: bool
     routing: int
@@ -79,13 +80,13 @@ _WITH = (
     _BUNDLED.label("bundled"),
     _ROUTING.label("routing"),
 )
+# The accounts are read as plain columns (services/credit/levels.py): no ORM entity.
 _LOCK = (
-    select(Account, *_WITH)
+    select(*COLUMNS, *_WITH)
     .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
     .where(Account.id.in_(bindparam("ids", expanding=True)))
     .order_by(func.length(Account.path).desc())
     .with_for_update(key_share=True, of=Account)
-    .execution_options(populate_existing=True)
 )
 
 # PostgreSQL's identify-and-lock. The caller: the SIP peer first, should one account's
@@ -113,7 +114,7 @@ _TO_LOCK = (
 # Materialized, so that the lock is taken once, as its rows come out of the ORDER BY
 # (deepest first), whatever plan the outer join gets.
 _CHAIN = (
-    select(Account, *_WITH)
+    select(*COLUMNS, *_WITH)
     .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
     .where(Account.id == any_(cast(_TO_LOCK, ARRAY(Integer))), Account.parent_id.is_not(None))
     .order_by(func.length(Account.path).desc())
@@ -135,14 +136,14 @@ _TRUNKS_LIVE = (
     .where(Trunk.id == any_(bindparam("trunks", type_=ARRAY(Integer))))
     .scalar_subquery()
 )
-_LOCKED = aliased(Account, _CHAIN)
+_LOCKED = [_CHAIN.c[column.key] for column in COLUMNS]
 # Compiled once at import: its first compile must not race (db/shared_sql.py).
 _IDENTIFY_AND_LOCK = prime(
     select(
         _CALLER.c.id,
         _CALLER.c.path,
         _CALLER.c.on_net,
-        _LOCKED,
+        *_LOCKED,
         _CHAIN.c.sheet_version,
         _CHAIN.c.due,
         _CHAIN.c.bundled,
@@ -154,7 +155,7 @@ _IDENTIFY_AND_LOCK = prime(
     .outerjoin(_CHAIN, true())
     .order_by(func.length(_CHAIN.c.path).desc())
     # Planned once per connection (db/prepared.py): planning it took longer than running it.
-    .execution_options(populate_existing=True, prepared="siptar_identify_and_lock")
+    .execution_options(prepared="siptar_identify_and_lock")
 )
 
 
@@ -164,7 +165,7 @@ def chain_ids(path: str) -> list[int]:
     return [int(i) for i in path.strip("/").split("/") if i][1:]
 
 
-def lock_chain(session: Session, account: Account, now: datetime) -> LockedChain:
+def lock_chain(session: Session, account: Account | Level, now: datetime) -> LockedChain:
     """The account and every account above it except the admin, locked in that order
     (customer first, up to the root): the one order every writer of balances uses.
     One statement whatever the depth: PostgreSQL takes a FOR UPDATE query's row locks
@@ -209,12 +210,12 @@ def identify_and_lock(
     if not rows:
         return Identified(False, None, None)
     caller_id, path, on_net, first = rows[0][:4]
-    if first is None or first.id != caller_id:  # found, not locked here
+    if first is None or first != caller_id:  # found, not locked here
         return Identified(True, bool(on_net), None)
-    locked = _locked(session, [tuple(row[3:8]) for row in rows], len(chain_ids(path)))
+    locked = _locked(session, [row[3 : 3 + _READ] for row in rows], len(chain_ids(path)))
     live = None
     if guess is not None and guess[0] == locked.routing:
-        versions, in_use = rows[0][8] or [], rows[0][9] or []
+        versions, in_use = rows[0][3 + _READ] or [], rows[0][4 + _READ] or []
         live = Live(
             guess[1],
             [(int(i), int(v)) for i, v in versions],
@@ -223,24 +224,29 @@ def identify_and_lock(
     return Identified(True, bool(on_net), locked, live)
 
 
+# A lock row: the account's COLUMNS, then sheet version, due, bundled, routing.
+_READ = WIDTH + 4
+_SHEET, _DUE_AT, _BUNDLED_AT, _ROUTING_AT = range(WIDTH, _READ)
+
+
 def _locked(session: Session, rows: Sequence[Sequence[Any]], wanted: int) -> LockedChain:
-    """`LockedChain` from the lock's rows: (account, sheet version, due, bundled,
-    routing), deepest first."""
+    """`LockedChain` from the lock's rows (the account's columns, then its sheet's
+    version, due, bundled, routing), deepest first."""
     if len(rows) != wanted:
         raise Denied(Reason.UNKNOWN_ACCOUNT)  # a broken tree: refuse, never guess
-    chain = [row[0] for row in rows]
+    chain = [level(row) for row in rows]
     # Every level's sheet checked against the version just read: no statement of its own.
     remember_plans(
         session,
         [
-            (a.rate_sheet_id, int(row[1]))
+            (a.rate_sheet_id, int(row[_SHEET]))
             for a, row in zip(chain, rows, strict=True)
-            if a.rate_sheet_id is not None and row[1] is not None
+            if a.rate_sheet_id is not None and row[_SHEET] is not None
         ],
     )
     return LockedChain(
         chain,
-        due=any(row[2] for row in rows),
-        bundled=any(row[3] for row in rows),
-        routing=int(rows[0][4] or 0),
+        due=any(row[_DUE_AT] for row in rows),
+        bundled=any(row[_BUNDLED_AT] for row in rows),
+        routing=int(rows[0][_ROUTING_AT] or 0),
     )

@@ -21,6 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select, update
@@ -47,13 +48,15 @@ def expire_due(
     account_ids: list[int] | None = None,
     *,
     trunks: Counter[int] | None = None,
+    held: dict[int, Decimal] | None = None,
 ) -> int:
     """Mark open reservations past their expiry as expired; returns how many calls'
     (customer-level) reservations that was. Rows being settled at this moment (locked)
     are skipped, not waited for. `account_ids`: only theirs, and the caller holds their
     locks (Authorize's chain); else every account's, locked here. `trunks`: the trunks'
     part is added there for the caller to apply with its own trunk changes, in id order
-    (else it is applied here)."""
+    (else it is applied here). `held`: accounts' `reserved` as the caller read them
+    (Authorize's chain, plain rows that nothing refreshes), less what expired here."""
     due = (Reservation.status == "open", Reservation.expires_at <= now)
     if account_ids is not None or not row_locks(session):  # no accounts to lock first
         mine = () if account_ids is None else (Reservation.account_id.in_(account_ids),)
@@ -65,6 +68,10 @@ def expire_due(
             return 0
         lock_accounts(session, owners)
         rows = _close(session, (*due, Reservation.account_id.in_(owners)), "expired", trunks)
+    if held is not None:
+        for r in rows:
+            if r.account_id in held:
+                held[r.account_id] -= r.amount
     calls = sum(1 for r in rows if r.parent_id is None)
     if calls:
         logger.info("expired the reservations of %d calls", calls)

@@ -28,8 +28,10 @@ MAX_EXPIRY_MARGIN_SECONDS = 3600
 
 
 class HasOverrides(Protocol):
-    credit_slice_seconds: int | None
-    min_call_seconds: int | None
+    @property
+    def credit_slice_seconds(self) -> int | None: ...
+    @property
+    def min_call_seconds(self) -> int | None: ...
 
 
 @dataclass(frozen=True)

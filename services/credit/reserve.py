@@ -26,7 +26,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from db.schema import Account, Trunk
+from db.schema import Trunk
 from rating import RatingPlan
 from rating.model import CallToRate
 from services.bundles import credit as bundle_credit
@@ -40,6 +40,7 @@ from services.credit.holds import (
     refresh_loaded,
     row_locks,
 )
+from services.credit.levels import ChainAccount
 from services.credit.reservation_rows import insert_reservations
 from services.credit.routing import TrunkChoice, plan_for
 from services.currency import credit as fx_credit
@@ -57,7 +58,7 @@ class PricedHold:
 
 def price_hold(
     session: Session,
-    chain: list[Account],
+    chain: Sequence[ChainAccount],
     number: str,
     seconds: tuple[int, int],
     now: datetime,

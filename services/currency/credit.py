@@ -16,14 +16,14 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from db.schema import Account
 from rating import RatingPlan
 from rating.money import Rounding
+from services.credit.levels import ChainAccount
 from services.currency.table import fx_table
 
 
 def money_in_sheet_currency(
-    session: Session, account: Account, plan: RatingPlan, money: Decimal, at: datetime
+    session: Session, account: ChainAccount, plan: RatingPlan, money: Decimal, at: datetime
 ) -> Decimal:
     """`money` of the account in the currency of `plan`'s sheet; raises NoExchangeRate
     when no rate is in force (Authorize refuses the call with that reason)."""
@@ -34,7 +34,7 @@ def money_in_sheet_currency(
 
 
 def held_in_account_currency(
-    session: Session, account: Account, plan: RatingPlan, cost: Decimal, at: datetime
+    session: Session, account: ChainAccount, plan: RatingPlan, cost: Decimal, at: datetime
 ) -> Decimal:
     """A reservation's amount, priced on `plan`, in the account's currency. Called
     after money_in_sheet_currency found a rate for the same moment."""

@@ -10,12 +10,14 @@ every level: concurrent-call limits and settlement count reservations.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
-from db.schema import Account
 from rating import RatingPlan
 from rating.onnet import on_net_plan
 from services.credit.answers import Denied, Reason
+from services.credit.levels import ChainAccount
 from services.credit.routing import plan_for
 
 __all__ = ["on_net_plan_for", "on_net_plans"]
@@ -37,7 +39,7 @@ def on_net_plan_for(plan: RatingPlan) -> RatingPlan:
     return found
 
 
-def on_net_plans(session: Session, chain: list[Account]) -> list[RatingPlan]:
+def on_net_plans(session: Session, chain: Sequence[ChainAccount]) -> list[RatingPlan]:
     """The on-net plan of every level of `chain`, customer first."""
     plans = []
     for account in chain:
