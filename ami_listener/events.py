@@ -82,7 +82,13 @@ def cdr_from_message(msg: Mapping[str, str], tz: tzinfo) -> CdrRecord:
     beyond the standard ones (cdr_manager `[mappings]` such as Carrier, Rate) go to
     `extra` when they are not empty, so a record does not depend on which field came last.
     """
-    fields = _by_lower_name(msg)
+    return cdr_from_fields(_by_lower_name(msg), tz)
+
+
+def cdr_from_fields(fields: Mapping[str, tuple[str, str]], tz: tzinfo) -> CdrRecord:
+    """`cdr_from_message` on the fields of a message already cut: lower-cased header
+    name -> (header as sent, value) (ami_listener/wire.cdr_fields reads them off the
+    stream)."""
     event = fields.get("event")
     if event is not None and event[1].lower() != "cdr":
         raise ValueError(f"not a Cdr event: Event: {event[1]!r}")

@@ -2,7 +2,7 @@
 
 Wiring only; the translation is ami_listener/events.py.
 
-    panoramisk dispatch -> _on_cdr (async: parse + enqueue, never raises)
+    AmiProtocol -> _on_cdr_fields (parse + enqueue, never raises)
         -> asyncio.Queue -> one writer task -> handle_cdr(record) in a thread
 
 Why this shape (docs/stack.md, "panoramisk"): a handler that raises or blocks inside
@@ -21,7 +21,10 @@ What panoramisk 1.4 does not do, and this module adds:
 - Stopping: after `Manager.close()` a reconnect already scheduled by panoramisk would still
   fire; `_Manager` ignores it.
 - Decoding: 1.4 decodes each TCP read on its own and drops a multi-byte character split
-  across two reads; `_AmiProtocol` decodes the stream incrementally.
+  across two reads; ami_listener/wire.AmiProtocol decodes the stream incrementally.
+- Cdr events: AmiProtocol reads their fields off the stream and hands them to
+  `_on_cdr_fields` in the loop, no panoramisk Message nor task per CDR (wire.py says
+  why); the "Cdr" handler registered with panoramisk is only a fallback.
 
 Events sent while disconnected are lost (AMI has no replay): import Asterisk's Master.csv
 to fill the gap.
@@ -30,7 +33,6 @@ to fill the gap.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
 import signal
 from collections.abc import Callable, Iterable, Mapping
@@ -38,10 +40,10 @@ from datetime import tzinfo
 from typing import Any
 
 from panoramisk import Manager
-from panoramisk.ami_protocol import AMIProtocol
 
-from ami_listener.events import cdr_from_message
+from ami_listener.events import cdr_from_fields, cdr_from_message
 from ami_listener.signals import STOP_SIGNALS, stop_on_signals
+from ami_listener.wire import AmiProtocol, Fields
 from services.cdr.commands import CdrRecord
 
 logger = logging.getLogger(__name__)
@@ -49,27 +51,6 @@ logger = logging.getLogger(__name__)
 
 class AmiLoginError(ConnectionError):
     """The listener could not log in to the Asterisk Manager Interface."""
-
-
-class _AmiProtocol(AMIProtocol):
-    """AMIProtocol that decodes the byte stream incrementally.
-
-    panoramisk 1.4 decodes every TCP read with errors='ignore', so a UTF-8 character split
-    across two reads vanishes. Decode here with a stateful decoder and hand panoramisk
-    whole characters only.
-    """
-
-    _decoding: str | None = None
-    _decoder: codecs.IncrementalDecoder
-
-    def data_received(self, data: bytes) -> None:
-        # The Manager sets `encoding` only after the banner may have arrived.
-        encoding = getattr(self, "encoding", "ascii")
-        if encoding != self._decoding:
-            self._decoding = encoding
-            self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        text = self._decoder.decode(data)
-        super().data_received(text.encode(encoding, errors="replace"))
 
 
 class _Manager(Manager):
@@ -80,6 +61,8 @@ class _Manager(Manager):
         self.on_login_result = on_login_result
         self.closing = False
         self.connect_task: asyncio.Task[Any] | None = None
+        # Where AmiProtocol hands each Cdr event's fields (ami_listener/wire.py).
+        self.on_cdr_fields: Callable[[Fields], None] | None = None
 
     def login(self, future: asyncio.Future[Any]) -> bool:
         authenticated = bool(super().login(future))
@@ -243,7 +226,7 @@ class CdrListener:
             username=self.username,
             secret=self._secret,
             events=self._events,
-            protocol_factory=_AmiProtocol,
+            protocol_factory=AmiProtocol,
             # panoramisk's own pinger is redundant with our watchdog (and int()s its delays).
             ping_delay=3600,
             ping_interval=3600,
@@ -253,6 +236,7 @@ class CdrListener:
         )
         # Set after construction: panoramisk's constructor truncates it to whole seconds.
         manager.reconnect_timeout = self._reconnect_delay
+        manager.on_cdr_fields = self._on_cdr_fields
         manager.register_event("Cdr", self._on_cdr)
         for name, handler in self._handlers.items():
             manager.register_event(name, _guarded(name, handler))
@@ -266,18 +250,25 @@ class CdrListener:
             raise ConnectionError("AMI not connected")
         return await asyncio.wait_for(manager.send_action(dict(action)), timeout)
 
+    def _on_cdr_fields(self, fields: Fields) -> None:
+        # Called inside the TCP read (ami_listener/wire.py): it must never raise.
+        self._take(lambda: cdr_from_fields(fields, self._tz), fields.get("uniqueid", ("", "?"))[1])
+
     async def _on_cdr(self, manager: Manager, message: Any) -> None:
         # panoramisk runs this as a task nobody awaits: it must never raise.
+        self._take(lambda: cdr_from_message(message, self._tz), _uniqueid(message))
+
+    def _take(self, parse: Callable[[], CdrRecord], uniqueid: str) -> None:
         self.received += 1
         try:
-            record = cdr_from_message(message, self._tz)
+            record = parse()
         except ValueError as exc:
             self.rejected += 1
-            logger.error("skipping Cdr event UniqueID=%s: %s", _uniqueid(message), exc)
+            logger.error("skipping Cdr event UniqueID=%s: %s", uniqueid, exc)
             return
         except Exception:
             self.rejected += 1
-            logger.exception("skipping Cdr event UniqueID=%s", _uniqueid(message))
+            logger.exception("skipping Cdr event UniqueID=%s", uniqueid)
             return
         self._queue.put_nowait(record)
 
