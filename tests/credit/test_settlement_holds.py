@@ -1,8 +1,10 @@
 """What settling a call gives back (docs/credit_control.md, Settlement; holds.py: an
 account's `reserved` is the sum of its open reservations): every level's row of the
-call is closed, so the reseller's hold goes too, not only the customer's. Found by
-mutation testing (docs/mutation.md, `close_reservations` 44, 46: only the customer's
-row read under the locks left the reseller's money reserved for good)."""
+call is closed, so the reseller's hold goes too, not only the customer's, and the
+trunk's channel is free again; a call released because its channel was gone is still
+settled by its late CDR. Found by mutation testing (docs/mutation.md, `close_reservations`
+44, 46: only the customer's row read under the locks left the reseller's money reserved
+for good)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from db.schema import Account
+from db.schema import Account, Cdr, Trunk
 from db.session import UnitOfWork
 from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
-from tests.credit.builders import ALICE_ID, RESELLER_ID
+from services.credit.expiry import release_gone
+from tests.credit.builders import ALICE_ID, RESELLER_ID, route, trunk
 from tests.credit.test_authorize import auth, cdr, record, reservations
 
 Uow = Callable[[], UnitOfWork]
@@ -27,6 +30,11 @@ pytestmark = pytest.mark.usefixtures("demo")
 def reserved(uow: Uow) -> dict[int, Decimal]:
     with uow() as u:
         return {a: r for a, r in u.session.execute(select(Account.id, Account.reserved))}
+
+
+def open_calls(uow: Uow, trunk_id: int) -> int:
+    with uow() as u:
+        return u.session.execute(select(Trunk.open_calls).where(Trunk.id == trunk_id)).scalar_one()
 
 
 def held_by_reseller(uow: Uow) -> Decimal:
@@ -51,3 +59,31 @@ def test_a_batch_frees_what_each_call_held_at_every_level(uow: Uow) -> None:
         calls = [cdr("lv.2", "acct1001", 60), cdr("lv.3", "acct1001", 0)]
         assert store_batch(u, calls) == [Outcome.RATED] * 2
     assert reserved(uow) == before
+
+
+def test_a_settled_call_gives_its_channel_back_to_its_trunk(uow: Uow) -> None:
+    """`close_reservations` 81: the customer's row's trunk dropped kept the channel busy."""
+    with uow() as u:
+        spain = trunk(u, "spain", {"34": "0.0060"}, channel_limit=5)
+        route(u, "34", "lcr", [(spain, 0, 1)])
+    auth(uow, account="acct1001", uniqueid="tr.1")
+    assert open_calls(uow, spain) == 1
+    assert record(uow, cdr("tr.1", "acct1001", 60)) is Outcome.RATED
+    assert open_calls(uow, spain) == 0
+
+
+def test_a_call_released_because_its_channel_was_gone_is_settled_by_its_late_cdr(
+    uow: Uow,
+) -> None:
+    """`_open_reservations` 15: a released reservation never found again by its CDR."""
+    before = reserved(uow)
+    auth(uow, account="acct1001", uniqueid="late.1")
+    with uow() as u:
+        assert release_gone(u.session, ["late.1"]) == 1
+        u.commit()
+    assert record(uow, cdr("late.1", "acct1001", 60)) is Outcome.RATED
+    with uow() as u:
+        cdr_id = u.session.scalars(select(Cdr.id).where(Cdr.uniqueid == "late.1")).one()
+    (held,) = reservations(uow, ALICE_ID)
+    assert (held.status, held.cdr_id) == ("settled", cdr_id)
+    assert reserved(uow) == before  # its money freed once, when it was released
