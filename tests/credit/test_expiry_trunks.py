@@ -29,12 +29,18 @@ def open_calls(uow: Uow, trunk_id: int) -> int:
         return u.session.execute(select(Trunk.open_calls).where(Trunk.id == trunk_id)).scalar_one()
 
 
-def test_the_expiry_job_gives_an_overdue_calls_channel_back_to_its_trunk(uow: Uow) -> None:
+def call_on_a_trunk(uow: Uow, uniqueid: str) -> int:
+    """Alice's call to Spain on a trunk of its own, which it holds one channel of."""
     with uow() as u:
         spain = trunk(u, "spain", {"34": "0.0060"}, channel_limit=5)
         route(u, "34", "lcr", [(spain, 0, 1)])
-    auth(uow, account="acct1001", uniqueid="job.1")
+    auth(uow, account="acct1001", uniqueid=uniqueid)
     assert open_calls(uow, spain) == 1
+    return spain
+
+
+def test_the_expiry_job_gives_an_overdue_calls_channel_back_to_its_trunk(uow: Uow) -> None:
+    spain = call_on_a_trunk(uow, "job.1")
     with uow() as u:
         assert expire_reservations(u, NOON + timedelta(days=1)) == 1
     assert open_calls(uow, spain) == 0

@@ -14,13 +14,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from db.schema import Account, Cdr, Trunk
+from db.schema import Account, Cdr
 from db.session import UnitOfWork
 from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
 from services.credit.expiry import release_gone
-from tests.credit.builders import ALICE_ID, RESELLER_ID, route, trunk
+from tests.credit.builders import ALICE_ID, RESELLER_ID
 from tests.credit.test_authorize import auth, cdr, record, reservations
+from tests.credit.test_expiry_trunks import call_on_a_trunk, open_calls
 
 Uow = Callable[[], UnitOfWork]
 
@@ -30,11 +31,6 @@ pytestmark = pytest.mark.usefixtures("demo")
 def reserved(uow: Uow) -> dict[int, Decimal]:
     with uow() as u:
         return {a: r for a, r in u.session.execute(select(Account.id, Account.reserved))}
-
-
-def open_calls(uow: Uow, trunk_id: int) -> int:
-    with uow() as u:
-        return u.session.execute(select(Trunk.open_calls).where(Trunk.id == trunk_id)).scalar_one()
 
 
 def held_by_reseller(uow: Uow) -> Decimal:
@@ -63,11 +59,7 @@ def test_a_batch_frees_what_each_call_held_at_every_level(uow: Uow) -> None:
 
 def test_a_settled_call_gives_its_channel_back_to_its_trunk(uow: Uow) -> None:
     """`close_reservations` 81: the customer's row's trunk dropped kept the channel busy."""
-    with uow() as u:
-        spain = trunk(u, "spain", {"34": "0.0060"}, channel_limit=5)
-        route(u, "34", "lcr", [(spain, 0, 1)])
-    auth(uow, account="acct1001", uniqueid="tr.1")
-    assert open_calls(uow, spain) == 1
+    spain = call_on_a_trunk(uow, "tr.1")
     assert record(uow, cdr("tr.1", "acct1001", 60)) is Outcome.RATED
     assert open_calls(uow, spain) == 0
 
