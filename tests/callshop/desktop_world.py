@@ -23,7 +23,7 @@ from db.session import make_engine, make_session_factory
 from tests.ami_calls import Call, write_calls
 from tests.ami_replay import AmiReplayServer
 from tests.callshop.conftest import Shop, make_shop
-from tests.e2e.test_cli_serve import _migrated, _serve, siptar
+from tests.e2e.test_cli_serve import _migrated, _serve, serve_log, siptar
 from tests.listener.conftest import wired_listener
 from tests.pgserver import free_port
 from tests.serving import wait_for_http
@@ -47,7 +47,9 @@ class World:
     def start_server(self) -> None:
         """The server back on the same address (after stop_server)."""
         self.process = _serve(self.port, self.tmp, self.env, workers=1, stderr=subprocess.DEVNULL)
-        wait_for_http(f"{self.url}/billing?wsdl", self.process, "siptar serve", 60)
+        wait_for_http(
+            f"{self.url}/billing?wsdl", self.process, "siptar serve", 60, log=serve_log(self.tmp)
+        )
 
 
 @contextmanager
@@ -60,7 +62,7 @@ def served_shop(tmp: Path, peers: tuple[str, ...] = ("booth1", "booth2")) -> Ite
     engine = make_engine(env["SIPTAR_DATABASE_URL"])
     factory = make_session_factory(engine)
     try:
-        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60)
+        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60, log=serve_log(tmp))
 
         def client_for(username: str, password: str) -> SiptarClient:
             return SiptarClient(url, username, password, timeout=10)

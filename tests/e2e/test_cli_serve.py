@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -44,15 +45,31 @@ def _migrated(tmp_path: Path) -> dict[str, str]:
 
 
 def _serve(port: int, cwd: Path, env: dict[str, str], *, workers: int, stderr: int) -> Any:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", f"--bind=127.0.0.1:{port}", f"--workers={workers}"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        start_new_session=True,
-    )
+    """`siptar serve` on `port`, its output (stdout, and stderr when `stderr` is
+    subprocess.STDOUT) appended to `serve_log(cwd)`. Never a pipe: gunicorn writes an
+    access-log line per request, and once a pipe nobody reads is full (64 KiB, a few
+    hundred requests) every worker stops in its write and no call is answered."""
+    with serve_log(cwd).open("a") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "serve",
+                f"--bind=127.0.0.1:{port}",
+                f"--workers={workers}",
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=log if stderr == subprocess.STDOUT else stderr,
+            text=True,
+            start_new_session=True,
+        )
+
+
+def serve_log(cwd: Path) -> Path:
+    return cwd / "serve.log"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +84,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc = _serve(port, tmp_path, env, workers=2, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60)
+        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60, log=serve_log(tmp_path))
         yield url
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -114,12 +131,42 @@ def test_the_printed_wsdl_url_answers_as_soon_as_it_is_printed(tmp_path: Path) -
     port = free_port()
     proc = _serve(port, tmp_path, _migrated(tmp_path), workers=1, stderr=subprocess.DEVNULL)
     try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(2)]
+        lines = _first_lines(serve_log(tmp_path), 2, proc)
         assert lines[0].startswith("SipTar Billing Server: WSDLs at")
         assert lines[1].strip() == f"http://127.0.0.1:{port}/billing?wsdl"
         # The socket is bound: a connection is accepted (and waits for a worker).
         assert requests.get(lines[1].strip(), timeout=60).status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _first_lines(path: Path, count: int, proc: Any) -> list[str]:
+    """The first `count` lines written to `path`, as soon as they are there."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        if len(lines) >= count and lines[count - 1].endswith("\n"):
+            return lines[:count]
+        assert proc.poll() is None, path.read_text()
+        time.sleep(0.01)
+    raise AssertionError(f"fewer than {count} lines in {path} within 60 s")
+
+
+def test_a_server_started_by_the_tests_answers_past_a_pipes_worth_of_access_log(
+    tmp_path: Path,
+) -> None:
+    # Each request writes an access-log line; 1,500 of them are more than a pipe holds
+    # (64 KiB): a server whose output went to a pipe that nobody read stopped answering.
+    port = free_port()
+    proc = _serve(port, tmp_path, _migrated(tmp_path), workers=1, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60, log=serve_log(tmp_path))
+        with requests.Session() as http:
+            codes = {http.get(f"{url}/nothing-here", timeout=10).status_code for _ in range(1500)}
+        assert codes == {404}
+        assert serve_log(tmp_path).stat().st_size > 64 * 1024
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

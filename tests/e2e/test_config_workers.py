@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from client import SiptarClient
-from tests.e2e.test_cli_serve import _migrated, _serve, siptar
+from tests.e2e.test_cli_serve import _migrated, _serve, serve_log, siptar
 from tests.pgserver import free_port
 from tests.serving import wait_for_http
 
@@ -30,7 +30,7 @@ def test_a_disabled_trunk_is_offered_to_no_later_call_in_any_worker(tmp_path: Pa
     proc = _serve(port, tmp_path, env, workers=2, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60)
+        wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60, log=serve_log(tmp_path))
         admin = SiptarClient(url, "admin", "admin", timeout=30)
         carol = admin.reseller.FindAccounts(where={"search": "acct1003"}).items[0].id
         admin.billing.AddPayment(account_id=carol, amount=Decimal("1000"), reference="test")
