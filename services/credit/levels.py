@@ -18,15 +18,17 @@ Spyne-free.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Protocol
 
 from db.schema import Account
+from services.credit.policy import HasOverrides
 
 
-class ChainAccount(Protocol):
-    """What credit control reads of an account of the chain."""
+class ChainAccount(HasOverrides, Protocol):
+    """What credit control reads of an account of the chain (with the credit policy's
+    per-account overrides, `HasOverrides`)."""
 
     @property
     def id(self) -> int: ...
@@ -44,10 +46,6 @@ class ChainAccount(Protocol):
     def rate_sheet_id(self) -> int | None: ...
     @property
     def max_call_seconds(self) -> int | None: ...
-    @property
-    def credit_slice_seconds(self) -> int | None: ...
-    @property
-    def min_call_seconds(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +69,9 @@ class Level:
     allowed_dnis: str
 
 
-# The lock statement's columns, in `Level`'s order.
-COLUMNS = (
-    Account.id,
-    Account.path,
-    Account.status,
-    Account.balance,
-    Account.credit_limit,
-    Account.billing_type,
-    Account.reserved,
-    Account.currency,
-    Account.rate_sheet_id,
-    Account.max_call_seconds,
-    Account.max_concurrent_calls,
-    Account.credit_slice_seconds,
-    Account.min_call_seconds,
-    Account.restrict_ani,
-    Account.allowed_dnis,
-)
+# The lock statement's columns, in `Level`'s order: derived from its fields, so the two
+# cannot drift apart.
+COLUMNS = tuple(getattr(Account, f.name) for f in fields(Level))
 WIDTH = len(COLUMNS)
 
 
