@@ -1,7 +1,7 @@
 """Tables of bundles (free seconds or calls per period): what a level sells, which
 accounts hold it in which order, and the counters of each period. See docs/bundles.md.
 
-Kept apart from db/schema.py (which imports this module, so one `Base.metadata` holds
+Kept apart from db/schema/__init__.py (which imports this module, so one `Base.metadata` holds
 everything).
 """
 

@@ -1,7 +1,7 @@
 """The web callback's table (docs/onnet_callback.md, "Web callback"): one row per
 RequestCallback, its two legs' reservations and the state the AMI events moved it to.
 
-Kept apart from db/schema.py, which imports this module so that one `Base.metadata`
+Kept apart from db/schema/__init__.py, which imports this module so that one `Base.metadata`
 holds everything.
 """
 

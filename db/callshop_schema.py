@@ -2,7 +2,7 @@
 sheet), its booths (each a SIP peer of the shop's account) and the walk-in customers'
 sessions on them.
 
-Kept apart from db/schema.py, which imports this module so that one `Base.metadata`
+Kept apart from db/schema/__init__.py, which imports this module so that one `Base.metadata`
 holds everything.
 """
 

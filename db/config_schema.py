@@ -1,7 +1,7 @@
 """Tables of the Configuration Manager: version stamps of what every worker caches,
 the operator's runtime settings, and the rule versions of rate sheets.
 
-Kept apart from db/schema.py (which imports this module, so one `Base.metadata` holds
+Kept apart from db/schema/__init__.py (which imports this module, so one `Base.metadata` holds
 everything). See docs/settings.md and docs/credit_control.md ("Changing and retiring").
 """
 

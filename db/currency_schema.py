@@ -1,6 +1,6 @@
 """Currencies and exchange rates (docs/currencies.md).
 
-Kept apart from db/schema.py, which imports this module so that one `Base.metadata`
+Kept apart from db/schema/__init__.py, which imports this module so that one `Base.metadata`
 holds every table. The conversion itself is pure: rating/fx.py.
 """
 

@@ -1,6 +1,6 @@
 """Tables of invoicing (issue 13): billing profiles, taxes, invoices and their numbers.
 
-Kept apart from db/schema.py (which imports this module at its end, so that
+Kept apart from db/schema/__init__.py (which imports this module at its end, so that
 `Base.metadata` always holds these tables). docs/invoices.md says how they are used.
 """
 

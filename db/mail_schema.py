@@ -1,6 +1,6 @@
 """Tables of e-mail (issue 13): the outbox and the low-balance alerts.
 
-Imported at the end of db/schema.py, like db/invoice_schema. docs/invoices.md says
+Imported at the end of db/schema/__init__.py, like db/invoice_schema. docs/invoices.md says
 what the outbox guarantees.
 """
 

@@ -1,7 +1,7 @@
 """Tables of what a price can be besides a rate: holiday calendars that rates' bands
 name, and refill vouchers.
 
-Kept apart from db/schema.py (which imports this module, so one `Base.metadata` holds
+Kept apart from db/schema/__init__.py (which imports this module, so one `Base.metadata` holds
 everything). See docs/rates.md ("Holiday calendars") and docs/vouchers.md.
 """
 

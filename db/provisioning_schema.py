@@ -2,7 +2,7 @@
 source addresses that identify IP-authenticated customers, the outbound registration of
 trunks to providers that need one, and the change counter the AMI listener polls.
 
-Kept apart from db/schema.py (which imports this module, so one `Base.metadata` holds
+Kept apart from db/schema/__init__.py (which imports this module, so one `Base.metadata` holds
 everything). See docs/asterisk/README.md.
 """
 

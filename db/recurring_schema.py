@@ -1,7 +1,7 @@
 """Tables of the operator's month: the catalogue of priced services, subscriptions,
 their recurring charges, DIDs, and the job worker's leases and runs.
 
-Kept apart from db/schema.py (which imports this module, so one `Base.metadata` holds
+Kept apart from db/schema/__init__.py (which imports this module, so one `Base.metadata` holds
 everything). See docs/recurring.md and docs/dids.md.
 """
 
