@@ -73,7 +73,7 @@ format: $(STAMP) ## apply ruff's formatting and fixes
 	$(BIN)/ruff format .
 
 typecheck: $(STAMP) ## mypy
-	$(BIN)/mypy rating db services ami_listener client settings.py cli.py
+	$(BIN)/mypy rating db services ami_listener client bench settings.py cli.py
 
 wsdl: $(STAMP) ## regenerate the four WSDL files in wsdl/
 	$(BIN)/siptar wsdl

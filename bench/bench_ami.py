@@ -97,7 +97,13 @@ class _ServerProcess:
 
 async def _listen(port: int, writer: CdrWriter, count: int) -> float:
     listener = CdrListener(
-        "127.0.0.1", port, "billing", "billing", UTC, writer.write, handle_batch=writer.write
+        "127.0.0.1",
+        port,
+        "billing",
+        "billing",
+        UTC,
+        lambda record: writer.write([record]),  # unused in batch mode
+        handle_batch=writer.write,
     )
     started = time.perf_counter()
     await listener.start()
@@ -112,7 +118,8 @@ async def _listen(port: int, writer: CdrWriter, count: int) -> float:
 def _reserve_every_call(uow: UnitOfWork) -> None:
     """A reservation per call, as Authorize leaves it: each CDR settles its own."""
     session = uow.session
-    accounts: dict[str, int] = {
+    # accountcode is nullable; the WHERE leaves no NULL, and the keys read are strings.
+    accounts: dict[str | None, int] = {
         code: account_id
         for code, account_id in session.execute(
             select(Account.accountcode, Account.id).where(Account.accountcode != "")

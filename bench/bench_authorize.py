@@ -70,10 +70,9 @@ def prepare(url: str) -> dict[int, list[str]]:
             assert parent is not None
             for level in range(depth):
                 parent = _account(s, parent, "reseller", f"r{depth}.{level}", 10**7)
-            codes[depth] = [
-                _account(s, parent, "customer", f"b{depth}.{n}", 1000).accountcode
-                for n in range(ACCOUNTS)
-            ]
+            codes[depth] = [f"b{depth}.{n}" for n in range(ACCOUNTS)]
+            for code in codes[depth]:
+                _account(s, parent, "customer", code, 1000)
             if depth in BUNDLE_DEPTHS:
                 codes[BUNDLED + depth] = _bundled(s, parent, depth)
         # The demo trunk takes 30 calls at once; the bench's reservations stay open.
@@ -92,9 +91,9 @@ def _bundled(s: Any, parent: Account, depth: int) -> list[str]:
     ]
     s.add_all(bundles)
     s.flush()
-    codes = []
-    for n in range(ACCOUNTS):
-        account = _account(s, parent, "customer", f"bb{depth}.{n}", 1000)
+    codes = [f"bb{depth}.{n}" for n in range(ACCOUNTS)]
+    for code in codes:
+        account = _account(s, parent, "customer", code, 1000)
         for position, bundle in enumerate(bundles):
             s.add(
                 AccountBundle(
@@ -105,7 +104,6 @@ def _bundled(s: Any, parent: Account, depth: int) -> list[str]:
                     billing_day=1,
                 )
             )
-        codes.append(account.accountcode)
     return codes
 
 

@@ -17,7 +17,7 @@ import io
 import random
 import time
 
-import psycopg2
+import psycopg2  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 from bench.bench_prefix import AT, PREFIXES, SEED, make_numbers, make_prefixes, make_sheet
