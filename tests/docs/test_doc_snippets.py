@@ -20,7 +20,7 @@ import pytest
 
 from tests.docs.snippets import ROOT, Snippet, SnippetError, collect, failure, parse, run
 from tests.pgserver import free_port
-from tests.serving import wait_for_http
+from tests.serving import PIPE_BUFFER, past_a_pipes_worth, serve_log, start_logged, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -43,26 +43,25 @@ def newcomer_env(tmp: Path, bind: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def snippets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served database's directory, and the server's log (`serve_log`)."""
+    return tmp_path_factory.mktemp("snippets")
+
+
+@pytest.fixture(scope="module")
+def served(snippets_dir: Path) -> Iterator[dict[str, str]]:
     if Path(sys.prefix).resolve() != VENV.resolve():
         pytest.skip("the README runs .venv/bin/...: run the suite with .venv/bin/pytest")
     stale = subprocess.run(["make", "-q", ".venv/.installed"], cwd=ROOT, check=False)
     if stale.returncode != 0:
         pytest.fail("the virtualenv is older than setup.cfg: run `make devenv` first")
     (server,) = [s for s in SNIPPETS if s.kind == "server"]
-    env = newcomer_env(tmp_path_factory.mktemp("snippets"), f"127.0.0.1:{free_port()}")
-    proc = subprocess.Popen(
-        ["bash", "-e", "-c", server.text],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    env = newcomer_env(snippets_dir, f"127.0.0.1:{free_port()}")
+    log = serve_log(snippets_dir)
+    proc = start_logged(["bash", "-e", "-c", server.text], cwd=ROOT, env=env, log=log)
     try:
         what = f"the server snippet {server.where}"
-        wait_for_http(f"http://{env['BIND']}/billing?wsdl", proc, what, 120)
+        wait_for_http(f"http://{env['BIND']}/billing?wsdl", proc, what, 120, log=log)
         yield env
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -73,6 +72,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
 def test_the_snippet_runs_as_written(snippet: Snippet, served: dict[str, str]) -> None:
     problem = failure(snippet, run(snippet, served, VENV / "bin" / "python"))
     assert problem is None, problem
+
+
+def test_the_served_readme_answers_past_a_pipes_worth_of_output(
+    served: dict[str, str], snippets_dir: Path
+) -> None:
+    # After the snippets, which ran against it: `make run` writes an access-log line per
+    # request, and a server whose output went to a pipe nobody read stopped answering
+    # once 64 KiB of it were written.
+    assert past_a_pipes_worth(f"http://{served['BIND']}") == {404}
+    assert serve_log(snippets_dir).stat().st_size > PIPE_BUFFER
 
 
 def test_the_readme_has_one_server_block_and_its_first_hour_is_marked() -> None:

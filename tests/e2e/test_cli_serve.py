@@ -19,7 +19,7 @@ import requests
 import zeep
 
 from tests.pgserver import free_port
-from tests.serving import wait_for_http
+from tests.serving import PIPE_BUFFER, past_a_pipes_worth, serve_log, start_logged, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -46,30 +46,16 @@ def _migrated(tmp_path: Path) -> dict[str, str]:
 
 def _serve(port: int, cwd: Path, env: dict[str, str], *, workers: int, stderr: int) -> Any:
     """`siptar serve` on `port`, its output (stdout, and stderr when `stderr` is
-    subprocess.STDOUT) appended to `serve_log(cwd)`. Never a pipe: gunicorn writes an
-    access-log line per request, and once a pipe nobody reads is full (64 KiB, a few
-    hundred requests) every worker stops in its write and no call is answered."""
-    with serve_log(cwd).open("a") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cli",
-                "serve",
-                f"--bind=127.0.0.1:{port}",
-                f"--workers={workers}",
-            ],
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=log if stderr == subprocess.STDOUT else stderr,
-            text=True,
-            start_new_session=True,
-        )
-
-
-def serve_log(cwd: Path) -> Path:
-    return cwd / "serve.log"
+    subprocess.STDOUT) appended to `serve_log(cwd)` (tests/serving.py: never a pipe)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "cli",
+        "serve",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+    ]
+    return start_logged(argv, cwd=cwd, env=env, log=serve_log(cwd), stderr=stderr)
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +149,8 @@ def test_a_server_started_by_the_tests_answers_past_a_pipes_worth_of_access_log(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/billing?wsdl", proc, "siptar serve", 60, log=serve_log(tmp_path))
-        with requests.Session() as http:
-            codes = {http.get(f"{url}/nothing-here", timeout=10).status_code for _ in range(1500)}
-        assert codes == {404}
-        assert serve_log(tmp_path).stat().st_size > 64 * 1024
+        assert past_a_pipes_worth(url) == {404}
+        assert serve_log(tmp_path).stat().st_size > PIPE_BUFFER
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
