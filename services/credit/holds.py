@@ -35,6 +35,7 @@ from sqlalchemy import Table, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from db.core_execute import execute_core
 from db.schema import Account, Reservation, Trunk
 from db.types import Money, UtcDateTime
 
@@ -213,7 +214,8 @@ def hold_new_call(session: Session, rows: list[dict[str, object]], trunk_id: int
     dialect = session.get_bind().dialect
     money = Money()
     first = rows[0]
-    found = session.execute(
+    found = execute_core(
+        session,
         _HOLD_CALL,
         {
             "accounts": [row["account_id"] for row in rows],
