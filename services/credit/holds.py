@@ -111,6 +111,8 @@ def lock_accounts_of_calls(session: Session, call_ids: Iterable[int], also: Iter
 def refresh_loaded(session: Session, model: type, ids: Iterable[object], column: str) -> None:
     """Expire `column` of the loaded `model` objects of `ids` (a counter just changed by a
     statement): a loaded object stays in step, and the next read fetches the new value."""
+    if not len(session.identity_map):  # nothing loaded (PostgreSQL's ordinary Authorize)
+        return
     for row_id in ids:
         loaded = session.identity_map.get(identity_key(model, row_id))
         if loaded is not None:

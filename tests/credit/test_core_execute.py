@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from db.core_execute import execute_core
 from db.schema import Account
 from db.session import UnitOfWork
+from services.credit import holds
 from services.credit.authorize import AuthorizeRequest, authorize
 from tests.credit.builders import ALICE_ID, NOON
 from tests.credit.test_statement_count import on_postgresql
@@ -52,3 +53,19 @@ def test_a_core_statement_sees_what_the_session_has_pending(uow: Uow) -> None:
         alice_row.name = "Alice renamed"
         found = execute_core(s, select(Account.name).where(Account.id == ALICE_ID), {})
         assert found.scalar_one() == "Alice renamed"
+
+
+def test_the_ordinary_postgresql_authorize_looks_up_no_loaded_object(
+    uow: Uow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is loaded in its session, so the counters its statements change are not
+    looked up in the identity map (an identity key costs microseconds a row)."""
+    if not on_postgresql(uow):
+        pytest.skip("the session of PostgreSQL's ordinary Authorize holds no object")
+    looked_up: list[object] = []
+    monkeypatch.setattr(holds, "identity_key", lambda *key: looked_up.append(key))
+    for n in range(2):  # the first compiles the plans and loads the routes
+        with uow() as u:
+            req = AuthorizeRequest(SPAIN, "acct1001", uniqueid=f"keys.{n}")
+            assert authorize(u, None, req, NOON).allowed
+    assert looked_up == []
