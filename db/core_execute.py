@@ -20,7 +20,7 @@ either). Use it only for statements whose rows need no ORM entity.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ from sqlalchemy.util.typing import TupleAny
 
 def execute_core(
     session: Session, statement: Executable, params: Mapping[str, Any]
-) -> CursorResult[Unpack[TupleAny]]:
+) -> CursorResult[*TupleAny]:
     """`statement` with `params` on the session's connection (its transaction)."""
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()  # what session.execute's autoflush would have written
