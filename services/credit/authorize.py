@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -34,9 +33,8 @@ from sqlalchemy.orm import Session
 
 from db.schema import AccountCallerId, Reservation
 from db.session import UnitOfWork
-from rating import RatingPlan, normalise_number
-from rating.errors import BillingError, InvalidInput, NoExchangeRate, NoRateForDestination
-from rating.money import ZERO
+from rating import normalise_number
+from rating.errors import BillingError, InvalidInput
 from rating.onnet import ON_NET_NUMBER
 from services.bundles import credit as bundle_credit
 from services.callshop.booths import booth_gate
@@ -44,15 +42,15 @@ from services.common.caller import Caller
 from services.credit.answers import Authorization, AuthorizeRequest, Reason
 from services.credit.answers import Denied as _Denied
 from services.credit.chain_lock import LockedChain, identify_and_lock, lock_chain
+from services.credit.chain_rating import available, rate_chain
 from services.credit.expiry import expire_due
 from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
-from services.credit.levels import ChainAccount, Level
-from services.credit.policy import DEFAULT_POLICY, CreditPolicy, first_slice
+from services.credit.levels import Level
+from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 from services.credit.reserve import claim_and_hold, price_hold, write_hold
 from services.credit.route_cache import Live
-from services.credit.routing import plan_for, plan_route
-from services.currency import credit as fx_credit
+from services.credit.routing import plan_route
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plans
 
@@ -119,20 +117,21 @@ def _authorize(
         return _on_net(session, chain, reserved, number, now, policy, req.uniqueid, callee)
     # Bundles (docs/bundles.md): the chain's counters locked, or none when no level has one.
     bundle_credit.open_chain(session, chain, now, locked.bundled)
-    seconds = max_seconds(session, chain, reserved, number, now, policy)
+    rated = rate_chain(
+        session,
+        chain,
+        reserved,
+        number,
+        now,
+        policy,
+        policy.slice_for(account),
+        price=not locked.bundled,
+    )
     route = plan_route(session, number, now, chain[-1].rate_sheet_id, locked.routing, live, freed)
     if not route.trunks:
         add_open_calls(session, freed)  # what expiry freed: no trunk is claimed
         raise _Denied(Reason.NO_ROUTE, account.id)
-    hold = price_hold(
-        session,
-        chain,
-        number,
-        (seconds, first_slice(seconds, policy.slice_for(account))),
-        now,
-        req.uniqueid,
-        policy.expiry_margin,
-    )
+    hold = price_hold(session, chain, number, rated, now, req.uniqueid, policy.expiry_margin)
     trunks, reservation_id = claim_and_hold(session, list(route.trunks), freed, hold)
     if reservation_id is None:
         raise _Denied(Reason.NO_ROUTE, account.id)
@@ -143,7 +142,7 @@ def _authorize(
         number,
         account.id,
         reservation_id,
-        seconds,
+        rated.seconds,
         amount,
         tuple(trunks),
         reserved_seconds=held,
@@ -214,11 +213,6 @@ def _check_concurrent_calls(session: Session, account: Level) -> None:
         raise _Denied(Reason.CONCURRENT_CALL_LIMIT, account.id)
 
 
-def available(account: ChainAccount, reserved: Decimal) -> Decimal:
-    limit = account.credit_limit if account.billing_type == "postpaid" else ZERO
-    return account.balance + limit - reserved
-
-
 def _on_net(
     session: Session,
     chain: list[Level],
@@ -233,20 +227,12 @@ def _on_net(
     under the same credit rules; the whole call held at once, since the listener's slice
     extension prices at the ordinary sheet, which has no rate for an on-net number."""
     plans = on_net_plans(session, chain)
-    try:
-        seconds = max_seconds(session, chain, reserved, ON_NET_NUMBER, now, policy, plans)
+    try:  # the whole call is its first slice
+        rated = rate_chain(session, chain, reserved, ON_NET_NUMBER, now, policy, 0, plans=plans)
     except _Denied as denied:  # said to be about the on-net price
         raise _Denied(denied.reason, denied.account_id, f"on-net: {denied.detail}") from None
     hold = price_hold(
-        session,
-        chain,
-        number,
-        (seconds, seconds),
-        now,
-        uniqueid,
-        policy.expiry_margin,
-        plans=plans,
-        rated=ON_NET_NUMBER,
+        session, chain, number, rated, now, uniqueid, policy.expiry_margin, on_net=ON_NET_NUMBER
     )
     reservation_id, amount = write_hold(session, hold, None), hold.costs[0]
     return Authorization(
@@ -255,56 +241,10 @@ def _on_net(
         number,
         chain[0].id,
         reservation_id,
-        seconds,
+        rated.seconds,
         amount,
         (),
-        reserved_seconds=seconds,
+        reserved_seconds=rated.seconds,
         onnet_account_id=callee.account_id,
         dial_string=callee.dial_string,
     )
-
-
-def max_seconds(
-    session: Session,
-    chain: Sequence[ChainAccount],
-    reserved: dict[int, Decimal],
-    number: str,
-    now: datetime,
-    policy: CreditPolicy,
-    plans: Sequence[RatingPlan] | None = None,
-) -> int:
-    """The longest call every level can pay for at its own sheet (or at `plans`, one per
-    level: the on-net plans), within the caps; a level whose credit pays for less than
-    its minimum call refuses the call."""
-    customer = chain[0]
-    seconds = customer.max_call_seconds or policy.max_call_seconds  # issue 17: a setting
-    for level, account in enumerate(chain):
-        if account.rate_sheet_id is None:
-            raise _Denied(Reason.NO_RATE, customer.id)
-        if level and account.max_call_seconds:
-            seconds = min(seconds, account.max_call_seconds)
-        plan = plans[level] if plans else plan_for(session, account.rate_sheet_id)
-        money = available(account, reserved.get(account.id, ZERO))
-        try:
-            # Currencies (docs/currencies.md): the money in the sheet's currency.
-            money = fx_credit.money_in_sheet_currency(session, account, plan, money, now)
-            cap = seconds
-            if plans:  # on-net: no bundle covers it (the CDR path consumes none)
-                seconds = plan.max_duration(number, now, money, seconds)
-            else:  # Bundles (docs/bundles.md): this level's free seconds first, then money.
-                seconds = bundle_credit.max_duration(
-                    session, chain, account, plan, number, now, money, seconds
-                )
-            rate = plan.find_rate(number, now)
-        except NoRateForDestination:
-            raise _Denied(Reason.NO_RATE, customer.id) from None
-        except NoExchangeRate as e:
-            raise _Denied(Reason.NO_EXCHANGE_RATE, customer.id, e.message) from None
-        # The caps are not credit: a call capped below the minimum is not refused.
-        minimum = max(1, min(policy.min_call_for(account, rate), cap))
-        if seconds < minimum:
-            short = Reason.RESELLER_INSUFFICIENT_CREDIT if level else Reason.INSUFFICIENT_CREDIT
-            whose = "a reseller's credit" if level else "the credit"
-            detail = f"{whose} pays for {seconds} s; the minimum call is {minimum} s"
-            raise _Denied(short, customer.id, detail)
-    return seconds

@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from db.bundle_schema import AccountBundle
 from db.config_schema import ConfigVersion
 from db.config_versions import ROUTING
+from db.core_execute import execute_core
 from db.schema import Account, RateSheet, Reservation, Trunk
 from db.shared_sql import prime
 from services.credit.answers import Denied, Reason
@@ -178,7 +179,7 @@ def lock_chain(session: Session, account: Account | Level, now: datetime) -> Loc
     ids = chain_ids(account.path)
     if not ids:
         raise Denied(Reason.UNKNOWN_ACCOUNT)  # the admin itself places no billed calls
-    rows = session.execute(_LOCK, {"ids": ids, "now": now}).all()
+    rows = execute_core(session, _LOCK, {"ids": ids, "now": now}).all()
     return _locked(session, rows, len(ids))
 
 
@@ -206,7 +207,9 @@ def identify_and_lock(
     guess = route_cache.peek(session, number)
     sheets, trunks = live_ids(guess[1]) if guess else ([], [])
     params = {"name": name, "number": number, "owner": owner, "now": now}
-    rows = session.execute(_IDENTIFY_AND_LOCK, {**params, "sheets": sheets, "trunks": trunks}).all()
+    rows = execute_core(
+        session, _IDENTIFY_AND_LOCK, {**params, "sheets": sheets, "trunks": trunks}
+    ).all()
     if not rows:
         return Identified(False, None, None)
     caller_id, path, on_net, first = rows[0][:4]

@@ -35,6 +35,7 @@ from sqlalchemy import Table, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from db.core_execute import execute_core
 from db.schema import Account, Reservation, Trunk
 from db.types import Money, UtcDateTime
 
@@ -110,6 +111,8 @@ def lock_accounts_of_calls(session: Session, call_ids: Iterable[int], also: Iter
 def refresh_loaded(session: Session, model: type, ids: Iterable[object], column: str) -> None:
     """Expire `column` of the loaded `model` objects of `ids` (a counter just changed by a
     statement): a loaded object stays in step, and the next read fetches the new value."""
+    if not len(session.identity_map):  # nothing loaded (PostgreSQL's ordinary Authorize)
+        return
     for row_id in ids:
         loaded = session.identity_map.get(identity_key(model, row_id))
         if loaded is not None:
@@ -213,7 +216,8 @@ def hold_new_call(session: Session, rows: list[dict[str, object]], trunk_id: int
     dialect = session.get_bind().dialect
     money = Money()
     first = rows[0]
-    found = session.execute(
+    found = execute_core(
+        session,
         _HOLD_CALL,
         {
             "accounts": [row["account_id"] for row in rows],

@@ -3,8 +3,9 @@ trunk's channel, and writing both (services/credit/authorize.py runs it last, un
 chain's locks).
 
 - `price_hold`: each level's amount for the first slice at its own sheet (bundles'
-  free part first), as reservation rows not yet written; no statement of its own but
-  the bundles' and currencies' look-ups;
+  free part first), as reservation rows not yet written: the amounts the chain's
+  rating priced (services/credit/chain_rating.py), priced here only for a chain with
+  a bundle; no statement of its own but the bundles' and currencies' look-ups;
 - `claim_and_hold`: the channel of the first trunk that has one free, and the rows
   written with the accounts' `reserved` and the trunk's `open_calls` (through
   services/credit/holds.py, their one writer). On PostgreSQL the ordinary call (no
@@ -27,11 +28,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from db.schema import Trunk
-from rating import RatingPlan
 from rating.model import CallToRate
 from services.bundles import credit as bundle_credit
 from services.bundles.credit import FreePart
 from services.bundles.holds import hold as hold_units
+from services.credit.chain_rating import RatedChain
 from services.credit.expiry import EXPIRY_MARGIN
 from services.credit.holds import (
     add_open_calls,
@@ -42,7 +43,7 @@ from services.credit.holds import (
 )
 from services.credit.levels import ChainAccount
 from services.credit.reservation_rows import insert_reservations
-from services.credit.routing import TrunkChoice, plan_for
+from services.credit.routing import TrunkChoice
 from services.currency import credit as fx_credit
 
 
@@ -60,37 +61,40 @@ def price_hold(
     session: Session,
     chain: Sequence[ChainAccount],
     number: str,
-    seconds: tuple[int, int],
+    rated: RatedChain,
     now: datetime,
     uniqueid: str,
     margin: timedelta = EXPIRY_MARGIN,  # issue 17: the expiry margin setting
-    plans: Sequence[RatingPlan] | None = None,
-    rated: str | None = None,
+    on_net: str | None = None,
 ) -> PricedHold:
     """One reservation per level, each holding the cost of the first slice at its own
-    sheet (or at `plans`, rating the number `rated`: on-net calls). `seconds`: the
-    call's max duration and its first slice. The rows' `trunk_id` is left None."""
-    most, held = seconds
+    sheet: the costs of the chain's rating (services/credit/chain_rating.py), else (a
+    level holds a bundle) priced here. `on_net`: the number as rated of an on-net call
+    (its plans are `rated.plans`; no bundle covers it). The rows' `trunk_id` is left
+    None."""
+    most, held, costs = rated.seconds, rated.held, rated.costs
     # Bundles (docs/bundles.md): each level's free part held whole, in units; the first
     # stretch covers it, and each level's money holds only the paid rest.
     free = (
         None
-        if plans
+        if on_net
         else bundle_credit.free_part(session, chain, CallToRate(number, now, most, True), held)
     )
     if free is not None:
-        held = free.stretch
-    call = CallToRate(rated or number, now, held, True)
+        held, costs = free.stretch, None
+    call = CallToRate(on_net or number, now, held, True)
     expires = now + timedelta(seconds=held) + margin
     rows: list[dict[str, object]] = []
-    costs: list[Decimal] = []
+    held_costs: list[Decimal] = []
     for level, account in enumerate(chain):
-        assert account.rate_sheet_id is not None  # checked by max_seconds
-        plan = plans[level] if plans else plan_for(session, account.rate_sheet_id)
-        cost = free.cost(account, plan, call) if free else plan.rate_call(call).cost
+        plan = rated.plans[level]
+        if costs is not None:
+            cost = costs[level]
+        else:
+            cost = free.cost(account, plan, call) if free else plan.rate_call(call).cost
         # Currencies (docs/currencies.md): held in the account's currency.
         cost = fx_credit.held_in_account_currency(session, account, plan, cost, now)
-        costs.append(cost)
+        held_costs.append(cost)
         rows.append(
             {
                 "account_id": account.id,
@@ -105,7 +109,7 @@ def price_hold(
                 "trunk_id": None,
             }
         )
-    return PricedHold(rows, costs, held, free)
+    return PricedHold(rows, held_costs, held, free)
 
 
 def write_hold(session: Session, hold: PricedHold, trunk_id: int | None) -> int:

@@ -1,0 +1,36 @@
+"""A statement run at SQLAlchemy's Core level on the session's own connection.
+
+`Session.execute` runs every statement through the ORM's execution path: an ORM
+compile state, `do_orm_execute` events, and for a select of mapped columns the ORM's
+row loading (a row processor per column). For Authorize's two PostgreSQL statements,
+whose rows are read as plain tuples and which touch no ORM object, that path was the
+larger part of their Python cost (bench/profile_authorize.py). `Connection.execute`
+keeps what matters: the same transaction, the compiled cache, the columns' type
+processors (Money, UtcDateTime), the engine's events (the prepared statements of
+db/prepared.py, the statement counts of the tests) and the DBAPI error wrapping that
+marks a dropped connection.
+
+Two things the ORM path did that this one does not: the autoflush (done here when the
+session has pending objects, so a statement never misses what the transaction added),
+and the ORM execute events (services/common/audit.py and caller_cache.py watch ORM
+UPDATE/DELETE statements of mapped tables; a textual statement never reached them
+either). Use it only for statements whose rows need no ORM entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import CursorResult, Executable
+from sqlalchemy.orm import Session
+from sqlalchemy.util.typing import TupleAny
+
+
+def execute_core(
+    session: Session, statement: Executable, params: Mapping[str, Any]
+) -> CursorResult[*TupleAny]:
+    """`statement` with `params` on the session's connection (its transaction)."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        session.flush()  # what session.execute's autoflush would have written
+    return session.connection().execute(statement, params)
