@@ -11,12 +11,25 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, cast
 
-from services.cdr.commands import CdrRecord
+from services.cdr.commands import CdrRecord, record_of
+
+# A Cdr message's fields: lower-cased header name -> (header as sent, value). What
+# ami_listener/wire.cdr_fields reads off the stream and cdr_from_fields reads from.
+Fields = dict[str, tuple[str, str]]
 
 ASTERISK_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # The same, checked before datetime.fromisoformat (a fifth of strptime's cost, and three
 # times per CDR), which alone would also take offsets, a "T" or fractions.
 _ASTERISK_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+# Times already parsed: (text, zone, fold) -> aware UTC. A CDR's answer and end are
+# often another CDR's start (times are whole seconds; at 2,000 CDRs/s most seconds of
+# the last hour are somebody's start), and a parse costs ~4 us, most of it
+# `replace(tzinfo=)` and the zone's offset, against ~0.3 us for a look-up. Parsing is a
+# pure function of the key and datetimes are immutable, so a hit is the parse's own
+# answer; the memo is emptied when full, so it holds at most _MEMO_SIZE times.
+_MEMO_SIZE = 8192
+_parsed: dict[tuple[str, tzinfo, int], datetime] = {}
 
 # cdr_manager's fixed text fields and the two `[mappings]` the contract names (lower case).
 _TEXT_FIELDS = frozenset(
@@ -64,7 +77,17 @@ def parse_asterisk_time(text: str, tz: tzinfo, *, fold: int = 0) -> datetime:
     Asterisk writes no offset, so a wall-clock time repeated when DST ends is ambiguous:
     `fold=0` takes its first occurrence, `fold=1` the second (see `zoneinfo`).
     """
-    stripped = text.strip()
+    key = (text.strip(), tz, fold)
+    value = _parsed.get(key)
+    if value is None:
+        value = _parse(key[0], text, tz, fold)
+        if len(_parsed) >= _MEMO_SIZE:
+            _parsed.clear()
+        _parsed[key] = value
+    return value
+
+
+def _parse(stripped: str, text: str, tz: tzinfo, fold: int) -> datetime:
     try:
         if not _ASTERISK_TIME.fullmatch(stripped):
             raise ValueError
@@ -103,34 +126,38 @@ def cdr_from_fields(fields: Mapping[str, tuple[str, str]], tz: tzinfo) -> CdrRec
 
 def _build(fields: Mapping[str, tuple[str, str]], uniqueid: str, tz: tzinfo) -> CdrRecord:
     start = parse_asterisk_time(_required(fields, "starttime"), tz)
-    answer_text = _text(fields, "answertime").strip()
-    return CdrRecord(
+    get = fields.get  # the text fields read inline: a call of _text each was ~3 us a CDR
+    answer_text = get("answertime", _ABSENT)[1].strip()
+    # record_of, not CdrRecord(...): a frozen dataclass's __init__ sets its 23 fields
+    # one object.__setattr__ at a time, ~8 us, a third of this translation.
+    return record_of(
         uniqueid=uniqueid,
         sequence=_optional_int(fields, "sequence"),
-        accountcode=_text(fields, "accountcode"),
-        src=_text(fields, "source"),
-        dst=_text(fields, "destination"),
-        dcontext=_text(fields, "destinationcontext"),
-        callerid=_text(fields, "callerid"),
-        channel=_text(fields, "channel"),
-        dstchannel=_text(fields, "destinationchannel"),
-        lastapp=_text(fields, "lastapplication"),
-        lastdata=_text(fields, "lastdata"),
+        accountcode=get("accountcode", _ABSENT)[1],
+        src=get("source", _ABSENT)[1],
+        dst=get("destination", _ABSENT)[1],
+        dcontext=get("destinationcontext", _ABSENT)[1],
+        callerid=get("callerid", _ABSENT)[1],
+        channel=get("channel", _ABSENT)[1],
+        dstchannel=get("destinationchannel", _ABSENT)[1],
+        lastapp=get("lastapplication", _ABSENT)[1],
+        lastdata=get("lastdata", _ABSENT)[1],
         start=start,
         answer=_parse_not_before(answer_text, tz, start) if answer_text else None,
         end=_parse_not_before(_required(fields, "endtime"), tz, start),
         duration=_count(fields, "duration"),
         billsec=_count(fields, "billableseconds"),
         disposition=_required(fields, "disposition"),
-        amaflags=_text(fields, "amaflags"),
-        userfield=_text(fields, "userfield"),
-        linkedid=_text(fields, "linkedid"),
-        peeraccount=_text(fields, "peeraccount"),
+        amaflags=get("amaflags", _ABSENT)[1],
+        userfield=get("userfield", _ABSENT)[1],
+        linkedid=get("linkedid", _ABSENT)[1],
+        peeraccount=get("peeraccount", _ABSENT)[1],
         extra=_extra(fields),
+        source="ami",
     )
 
 
-def _by_lower_name(msg: Mapping[str, object]) -> dict[str, tuple[str, str]]:
+def _by_lower_name(msg: Mapping[str, object]) -> Fields:
     """lower-cased header -> (header as sent, value as text)."""
     store = getattr(msg, "_store", None)
     if isinstance(store, dict):
@@ -142,8 +169,8 @@ def _by_lower_name(msg: Mapping[str, object]) -> dict[str, tuple[str, str]]:
         for name, (key, value) in fields.items():
             if value.__class__ is not str:
                 fields[name] = (key, _as_text(value))
-        return cast(dict[str, tuple[str, str]], fields)
-    by_name: dict[str, tuple[str, str]] = {}
+        return cast(Fields, fields)
+    by_name: Fields = {}
     for key, value in msg.items():
         by_name.setdefault(key.lower(), (key, _as_text(value)))
     return by_name
@@ -157,8 +184,11 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+_ABSENT = ("", "")  # a field not sent reads as ""
+
+
 def _text(fields: Mapping[str, tuple[str, str]], name: str) -> str:
-    return fields.get(name, ("", ""))[1]
+    return fields.get(name, _ABSENT)[1]
 
 
 def _required(fields: Mapping[str, tuple[str, str]], name: str) -> str:
@@ -201,6 +231,10 @@ def _parse_not_before(text: str, tz: tzinfo, earliest: datetime) -> datetime:
 
 
 def _extra(fields: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    # Most CDRs carry no field beyond the known ones: one set difference in C finds that,
+    # instead of a test per field in Python.
+    if not fields.keys() - _KNOWN:
+        return {}
     return {key: value for name, (key, value) in fields.items() if name not in _KNOWN and value}
 
 

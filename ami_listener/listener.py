@@ -41,9 +41,9 @@ from typing import Any
 
 from panoramisk import Manager
 
-from ami_listener.events import cdr_from_fields, cdr_from_message
+from ami_listener.events import Fields, cdr_from_fields, cdr_from_message
 from ami_listener.signals import STOP_SIGNALS, stop_on_signals
-from ami_listener.wire import AmiProtocol, Fields
+from ami_listener.wire import AmiProtocol
 from services.cdr.commands import CdrRecord
 
 logger = logging.getLogger(__name__)

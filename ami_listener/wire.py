@@ -22,10 +22,10 @@ from collections.abc import Callable
 
 from panoramisk.ami_protocol import AMIProtocol
 
+from ami_listener.events import Fields
+
 SEPARATOR = "\r\n\r\n"  # between two AMI messages
 _CDR_START = "Event: Cdr\r\n"  # the one spelling panoramisk's "Cdr" pattern matches
-
-Fields = dict[str, tuple[str, str]]
 
 
 def split_messages(pending: str, text: str) -> tuple[list[str], str]:
