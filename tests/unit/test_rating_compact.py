@@ -189,6 +189,14 @@ class TestCompactPlans:
         assert table.number(rule_of(Rate("1", price=D(1), holidays=XMAS))) == 1
         assert table.number(rule_of(Rate("1", price=D(1), holidays=other))) == 2
 
+    def test_other_prefixes_are_those_no_key_array_holds(self) -> None:
+        # db/rates.py reads them to find a prefix a big sheet's plan must not take.
+        prefixes = ("34", "0044", ON_NET, "1" * 20, "34", "9" * 19, "2" * 21)
+        table = RuleTable()
+        pairs = [(p, table.number(rule_of(Rate(p, price=D(1))))) for p in prefixes]
+        index = CompactIndex.from_rules(pairs, table.rules, ZoneInfo("UTC"))
+        assert index.other_prefixes() == (ON_NET, "1" * 20, "2" * 21)
+
     def test_prefixes_longer_than_a_key_and_other_signs(self) -> None:
         long = "1" * 22
         rates = (
