@@ -180,6 +180,21 @@ class TestCompactPlans:
                 streamed(sheet)
             assert str(compact.value) == str(plain.value)
 
+    def test_a_packed_plan_refuses_a_bad_rule_or_catch_all_rate(self) -> None:
+        # db/rates.py looks for them first and takes the streamed path instead, which
+        # names the row; compile_index refuses them all the same, with the sheet's name
+        # (a rule has no prefix of its own: it is checked as prefix "0").
+        good = Rate("1", price=D(1))
+        with pytest.raises(InvalidInput) as rule:
+            packed(RateSheet("bad", (good, Rate("34", price=D(-1)))))
+        assert str(rule.value).startswith("sheet 'bad', rate '0': price: ")
+        sheet = RateSheet("bad", (good, Rate(CATCH_ALL, price=D(-1))))
+        with pytest.raises(InvalidInput) as plain:
+            compile_sheet(sheet)
+        with pytest.raises(InvalidInput) as compact:
+            packed(sheet)
+        assert str(compact.value) == str(plain.value)
+
     def test_rules_are_stored_once(self) -> None:
         table = RuleTable()
         numbers = [table.number(rule_of(Rate(p, price=D("0.10")))) for p in ("1", "2", "3")]
