@@ -195,6 +195,28 @@ class TestCompactPlans:
             packed(sheet)
         assert str(compact.value) == str(plain.value)
 
+    def test_rows_of_one_length_out_of_order_are_sorted_first(self) -> None:
+        # db/ reads them by prefix; should it not, from_sorted still takes each prefix
+        # with all its rates, in sheet order.
+        sheet = RateSheet(
+            "u",
+            (
+                Rate("35", "pt", D(1), time_from=time(8), time_to=time(18)),
+                Rate("34", "es", D(2)),
+                Rate("35", "pt night", D(3)),
+            ),
+        )
+        table = RuleTable()
+        numbers = [str(table.number(rule_of(rate))) for rate in sheet.rates]
+        index = CompactIndex.from_sorted(
+            [(["35", "34", "35"], numbers)], table.rules, ZoneInfo("UTC")
+        )
+        plan = compile_index(sheet, index, ())
+        expected = compile_sheet(sheet, compact=False)
+        for at in (START, START + timedelta(hours=20)):
+            for number in ("3512", "3412"):
+                assert plan.find_rate(number, at) == expected.find_rate(number, at)
+
     def test_rules_are_stored_once(self) -> None:
         table = RuleTable()
         numbers = [table.number(rule_of(Rate(p, price=D("0.10")))) for p in ("1", "2", "3")]
