@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rating import CallToRate, NoRateForDestination, Rate, RateSheet, RatingPlan, compile_sheet
-from rating.compact_index import CompactIndex, RuleTable, rule_of
+from rating.compact_index import CompactIndex, RuleTable, rule_of, with_prefix
 from rating.engine import COMPACT_ABOVE, compile_index, compile_rules
 from rating.errors import InvalidInput
 from rating.model import CATCH_ALL, ON_NET, BlockMode, Holidays, Rounding, SheetRule
@@ -216,6 +216,17 @@ class TestCompactPlans:
         for at in (START, START + timedelta(hours=20)):
             for number in ("3512", "3412"):
                 assert plan.find_rate(number, at) == expected.find_rate(number, at)
+
+    def test_an_empty_chunk_adds_nothing(self) -> None:
+        # db/ never sends one (its loops stop at the first empty read), but a caller of
+        # from_sorted may: a sheet whose rows are all catch-all has none to send.
+        rules = (rule_of(Rate("34", price=D(1))),)
+        chunks: list[tuple[list[str], list[str]]] = [([], []), (["34"], ["0"]), ([], [])]
+        index = CompactIndex.from_sorted(chunks, rules, ZoneInfo("UTC"))
+        assert [prefix for prefix, _ in index.entries()] == ["34"] and index.rows == 1
+        assert index.find("3412", START) == with_prefix(rules[0], "34")
+        empty = CompactIndex.from_sorted([([], [])], (), ZoneInfo("UTC"))
+        assert list(empty.entries()) == [] and empty.rows == 0
 
     def test_rules_are_stored_once(self) -> None:
         table = RuleTable()
