@@ -228,6 +228,16 @@ class TestCompactPlans:
         empty = CompactIndex.from_sorted([([], [])], (), ZoneInfo("UTC"))
         assert list(empty.entries()) == [] and empty.rows == 0
 
+    def test_a_rate_valid_from_a_moment_on_applies_from_then_only(self) -> None:
+        # Its only condition is its start: no end, no band (docs/rates.md, validity).
+        later = START + timedelta(days=3)
+        sheet = RateSheet("v", (Rate("34", "es", D(1), valid_from=later), Rate("44", "uk", D(2))))
+        for plan in (packed(sheet), streamed(sheet)):
+            with pytest.raises(NoRateForDestination):
+                plan.find_rate("3412", START)
+            assert plan.find_rate("3412", later).destination == "es"
+            assert plan.find_rate("4412", START).destination == "uk"
+
     def test_rules_are_stored_once(self) -> None:
         table = RuleTable()
         numbers = [table.number(rule_of(Rate(p, price=D("0.10")))) for p in ("1", "2", "3")]
