@@ -238,6 +238,37 @@ class TestCompactPlans:
             assert plan.find_rate("3412", later).destination == "es"
             assert plan.find_rate("4412", START).destination == "uk"
 
+    def test_runs_of_several_rates_a_prefix_anywhere_in_the_rows(self) -> None:
+        # Three rates of one prefix, then a single one, then runs of two, the last on the
+        # largest 19-digit key: each prefix keeps every rate of its own, and no other.
+        def banded(prefix: str, name: str, price: int, start: int, end: int) -> Rate:
+            return Rate(prefix, name, D(price), time_from=time(start), time_to=time(end))
+
+        top = "9" * 19
+        sheet = RateSheet(
+            "runs",
+            (
+                banded("34", "es day", 1, 8, 18),
+                banded("34", "es night", 2, 18, 8),
+                Rate("34", "es holiday", D(3), holidays=XMAS),
+                Rate("35", "pt", D(4)),
+                banded("36", "is day", 5, 8, 18),
+                Rate("36", "is", D(6)),
+                Rate("37", "ad", D(7)),
+                banded("38", "ua night", 8, 18, 8),
+                Rate("38", "ua", D(9)),
+                banded(top, "top day", 10, 8, 18),
+                Rate(top, "top", D(11)),
+            ),
+        )
+        expected = compile_sheet(sheet, compact=False)
+        plans = [packed(sheet, chunk) for chunk in (2, 3, 100)]
+        moments = [START + timedelta(hours=h) for h in range(0, 24 * 7, 5)]
+        for number in ("3412", "3512", "3612", "3712", "3812", top, "33"):
+            for at in moments:
+                for plan in plans:
+                    assert answers(plan, number, at, 600) == answers(expected, number, at, 600)
+
     def test_rules_are_stored_once(self) -> None:
         table = RuleTable()
         numbers = [table.number(rule_of(Rate(p, price=D("0.10")))) for p in ("1", "2", "3")]
