@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 BIND ?= 127.0.0.1:8080
 PYTEST_ARGS ?=
 
-.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin poppler-bin qt-libs callshop-screenshot clean mutation mutation-credit mutation-score
+.PHONY: help devenv run demo test test-unit test-integration test-e2e lint format typecheck wsdl check-wsdl bench postgres-bin poppler-bin qt-libs callshop-screenshot clean mutation mutation-credit mutation-recheck mutation-score
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -105,6 +105,9 @@ mutation-credit: $(STAMP) ## mutation testing of services/credit/ with its tests
 	cd $(MUTATION_CREDIT) && SIPTAR_TEST_TEMPLATE_CACHE=$(CURDIR)/$(MUTATION_CREDIT)/templates $(MUTATION_TMP) \
 	  $(CURDIR)/$(BIN)/mutmut run $(MUTMUT_ARGS) $(MUTANTS)
 	$(BIN)/python -m tests.mutation_score $(MUTATION_CREDIT)/mutants
+
+mutation-recheck: ## run again, under the CPU limit alone, the timeouts of the last rating/ run (RECHECK=DIR for another); docs/mutation.md
+	$(BIN)/python -m tests.mutation_recheck $(or $(RECHECK),mutants)
 
 mutation-score: ## the scores and survivors of the last runs of both
 	$(BIN)/python -m tests.mutation_score mutants --survivors

@@ -7,7 +7,9 @@ test runs ("no tests") and one not yet checked count against the score. Reads mu
 own `*.meta` files (JSON: exit code by mutant name) so it needs no mutmut import and
 works on a copy of the directory; the exit codes are those of mutmut 3
 (mutmut/stats.py: 1 and 3 killed, 0 survived, 33 and 5 no tests, 36 and 24/-24/152/255
-timeout, None not checked).
+timeout, None not checked). A timeout that tests.mutation_recheck ran again under the
+CPU limit alone (ROOT/recheck.json) counts as that run's verdict: mutmut's wall clock
+stops mutants on a loaded machine that a test kills or that survive.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ KILLED = {1, 3}
 TIMEOUT = {36, 24, -24, 152, 255}
 SURVIVED = {0}
 NO_TESTS = {5, 33}
+RECHECK = "recheck.json"
 
 
 def status(code: int | None) -> str:
@@ -37,12 +40,15 @@ def status(code: int | None) -> str:
 
 def results(root: Path) -> dict[str, dict[str, str]]:
     """{module: {mutant name: status}} for every mutated module under `root`."""
+    rechecked_path = root / RECHECK
+    rechecked = json.loads(rechecked_path.read_text()) if rechecked_path.exists() else {}
     by_module: dict[str, dict[str, str]] = defaultdict(dict)
     for meta in sorted(root.rglob("*.py.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         for name, code in codes.items():
             module = name.split(".x_", 1)[0].split(".xǁ", 1)[0]
-            by_module[module][name] = status(code)
+            state = status(code)
+            by_module[module][name] = rechecked.get(name, state) if state == "timeout" else state
     return by_module
 
 

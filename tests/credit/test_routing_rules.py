@@ -58,6 +58,27 @@ class TestWhichRoute:
         assert first_offered(uow) == "mid"
         assert first_offered(uow, number=SPAIN[:-1]) == "cheap"
 
+    def test_read_from_the_database_the_route_is_the_longest_active_prefix(
+        self, uow: Uow, trunks: dict[str, int]
+    ) -> None:
+        # plan_route without a routing stamp (the route preview of the config service)
+        # reads the route itself (find_route), by the rules the route cache follows.
+        with uow() as u:
+            route(u, "34", "priority", [(trunks["cheap"], 0, 1)])
+            whole = route(u, SPAIN, "priority", [(trunks["mid"], 0, 1)])
+            route(u, "4420123456789012", "priority", [(trunks["mid"], 0, 1)])  # the longest
+
+        def prefix_for(number: str) -> str:
+            with uow() as u:
+                return plan_route(u.session, number, NOON, 2).prefix
+
+        assert prefix_for(SPAIN) == SPAIN
+        assert prefix_for(SPAIN[:-1]) == "34"
+        with uow() as u:
+            u.session.execute(update(Route).where(Route.id == whole).values(status="disabled"))
+            u.commit()
+        assert prefix_for(SPAIN) == "34"
+
     def test_with_no_route_at_all_nothing_is_offered_and_the_call_is_refused(
         self, uow: Uow
     ) -> None:

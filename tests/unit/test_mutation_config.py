@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
+import services.credit
 from tests.mutation_config import for_module, swap
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDIT_CFG = ROOT / "tests" / "mutation_credit.cfg"
+# Where the credit modules are imported from, not ROOT/services: `make mutation` runs
+# these tests in mutants/, a copy of rating/ and tests/ only, where services/ is the
+# installed tree's.
+CREDIT_DIR = Path(services.credit.__file__).resolve().parent
 
 
 def _mutmut_settings(text: str) -> dict[str, list[str]]:
@@ -58,6 +63,6 @@ def test_an_unknown_module_is_refused_with_the_known_ones() -> None:
 
 @pytest.mark.parametrize("module", sorted(_modules()))
 def test_every_module_names_an_existing_module_and_existing_test_files(module: str) -> None:
-    assert (ROOT / "services" / "credit" / f"{module}.py").is_file()
+    assert (CREDIT_DIR / f"{module}.py").is_file()
     for path in _modules()[module].split():
         assert (ROOT / path).is_file(), path

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rating import CallToRate, NoRateForDestination, Rate, RateSheet, RatingPlan, compile_sheet
-from rating.compact_index import CompactIndex, RuleTable, rule_of
+from rating.compact_index import CompactIndex, RuleTable, rule_of, with_prefix
 from rating.engine import COMPACT_ABOVE, compile_index, compile_rules
 from rating.errors import InvalidInput
 from rating.model import CATCH_ALL, ON_NET, BlockMode, Holidays, Rounding, SheetRule
@@ -180,6 +180,95 @@ class TestCompactPlans:
                 streamed(sheet)
             assert str(compact.value) == str(plain.value)
 
+    def test_a_packed_plan_refuses_a_bad_rule_or_catch_all_rate(self) -> None:
+        # db/rates.py looks for them first and takes the streamed path instead, which
+        # names the row; compile_index refuses them all the same, with the sheet's name
+        # (a rule has no prefix of its own: it is checked as prefix "0").
+        good = Rate("1", price=D(1))
+        with pytest.raises(InvalidInput) as rule:
+            packed(RateSheet("bad", (good, Rate("34", price=D(-1)))))
+        assert str(rule.value).startswith("sheet 'bad', rate '0': price: ")
+        sheet = RateSheet("bad", (good, Rate(CATCH_ALL, price=D(-1))))
+        with pytest.raises(InvalidInput) as plain:
+            compile_sheet(sheet)
+        with pytest.raises(InvalidInput) as compact:
+            packed(sheet)
+        assert str(compact.value) == str(plain.value)
+
+    def test_rows_of_one_length_out_of_order_are_sorted_first(self) -> None:
+        # db/ reads them by prefix; should it not, from_sorted still takes each prefix
+        # with all its rates, in sheet order.
+        sheet = RateSheet(
+            "u",
+            (
+                Rate("35", "pt", D(1), time_from=time(8), time_to=time(18)),
+                Rate("34", "es", D(2)),
+                Rate("35", "pt night", D(3)),
+            ),
+        )
+        table = RuleTable()
+        numbers = [str(table.number(rule_of(rate))) for rate in sheet.rates]
+        index = CompactIndex.from_sorted(
+            [(["35", "34", "35"], numbers)], table.rules, ZoneInfo("UTC")
+        )
+        plan = compile_index(sheet, index, ())
+        expected = compile_sheet(sheet, compact=False)
+        for at in (START, START + timedelta(hours=20)):
+            for number in ("3512", "3412"):
+                assert plan.find_rate(number, at) == expected.find_rate(number, at)
+
+    def test_an_empty_chunk_adds_nothing(self) -> None:
+        # db/ never sends one (its loops stop at the first empty read), but a caller of
+        # from_sorted may: a sheet whose rows are all catch-all has none to send.
+        rules = (rule_of(Rate("34", price=D(1))),)
+        chunks: list[tuple[list[str], list[str]]] = [([], []), (["34"], ["0"]), ([], [])]
+        index = CompactIndex.from_sorted(chunks, rules, ZoneInfo("UTC"))
+        assert [prefix for prefix, _ in index.entries()] == ["34"] and index.rows == 1
+        assert index.find("3412", START) == with_prefix(rules[0], "34")
+        empty = CompactIndex.from_sorted([([], [])], (), ZoneInfo("UTC"))
+        assert list(empty.entries()) == [] and empty.rows == 0
+
+    def test_a_rate_valid_from_a_moment_on_applies_from_then_only(self) -> None:
+        # Its only condition is its start: no end, no band (docs/rates.md, validity).
+        later = START + timedelta(days=3)
+        sheet = RateSheet("v", (Rate("34", "es", D(1), valid_from=later), Rate("44", "uk", D(2))))
+        for plan in (packed(sheet), streamed(sheet)):
+            with pytest.raises(NoRateForDestination):
+                plan.find_rate("3412", START)
+            assert plan.find_rate("3412", later).destination == "es"
+            assert plan.find_rate("4412", START).destination == "uk"
+
+    def test_runs_of_several_rates_a_prefix_anywhere_in_the_rows(self) -> None:
+        # Three rates of one prefix, then a single one, then runs of two, the last on the
+        # largest 19-digit key: each prefix keeps every rate of its own, and no other.
+        def banded(prefix: str, name: str, price: int, start: int, end: int) -> Rate:
+            return Rate(prefix, name, D(price), time_from=time(start), time_to=time(end))
+
+        top = "9" * 19
+        sheet = RateSheet(
+            "runs",
+            (
+                banded("34", "es day", 1, 8, 18),
+                banded("34", "es night", 2, 18, 8),
+                Rate("34", "es holiday", D(3), holidays=XMAS),
+                Rate("35", "pt", D(4)),
+                banded("36", "is day", 5, 8, 18),
+                Rate("36", "is", D(6)),
+                Rate("37", "ad", D(7)),
+                banded("38", "ua night", 8, 18, 8),
+                Rate("38", "ua", D(9)),
+                banded(top, "top day", 10, 8, 18),
+                Rate(top, "top", D(11)),
+            ),
+        )
+        expected = compile_sheet(sheet, compact=False)
+        plans = [packed(sheet, chunk) for chunk in (2, 3, 100)]
+        moments = [START + timedelta(hours=h) for h in range(0, 24 * 7, 5)]
+        for number in ("3412", "3512", "3612", "3712", "3812", top, "33"):
+            for at in moments:
+                for plan in plans:
+                    assert answers(plan, number, at, 600) == answers(expected, number, at, 600)
+
     def test_rules_are_stored_once(self) -> None:
         table = RuleTable()
         numbers = [table.number(rule_of(Rate(p, price=D("0.10")))) for p in ("1", "2", "3")]
@@ -188,6 +277,14 @@ class TestCompactPlans:
         other = Holidays("xmas", frozenset({date(2025, 1, 1)}))
         assert table.number(rule_of(Rate("1", price=D(1), holidays=XMAS))) == 1
         assert table.number(rule_of(Rate("1", price=D(1), holidays=other))) == 2
+
+    def test_other_prefixes_are_those_no_key_array_holds(self) -> None:
+        # db/rates.py reads them to find a prefix a big sheet's plan must not take.
+        prefixes = ("34", "0044", ON_NET, "1" * 20, "34", "9" * 19, "2" * 21)
+        table = RuleTable()
+        pairs = [(p, table.number(rule_of(Rate(p, price=D(1))))) for p in prefixes]
+        index = CompactIndex.from_rules(pairs, table.rules, ZoneInfo("UTC"))
+        assert index.other_prefixes() == (ON_NET, "1" * 20, "2" * 21)
 
     def test_prefixes_longer_than_a_key_and_other_signs(self) -> None:
         long = "1" * 22
