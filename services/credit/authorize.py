@@ -42,7 +42,7 @@ from services.common.caller import Caller
 from services.credit.answers import Authorization, AuthorizeRequest, Reason
 from services.credit.answers import Denied as _Denied
 from services.credit.chain_lock import LockedChain, identify_and_lock, lock_chain
-from services.credit.chain_rating import available, rate_chain
+from services.credit.chain_rating import rate_chain
 from services.credit.expiry import expire_due
 from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
@@ -54,7 +54,7 @@ from services.credit.routing import plan_route
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plans
 
-__all__ = ["Authorization", "AuthorizeRequest", "Reason", "authorize", "available", "identify"]
+__all__ = ["Authorization", "AuthorizeRequest", "Reason", "authorize", "identify"]
 
 logger = logging.getLogger(__name__)
 
