@@ -63,6 +63,23 @@ class TestACallStartedOnTheCatchAll:
         assert cost.destination == "ROW day"
         assert cost.cost == D("1.1000")
 
+    def test_a_call_on_a_row_without_bands_is_not_cut_at_the_catch_alls_edges(self) -> None:
+        # A promotion for Spain (no band) ends at 17:59:30, then the open-ended 0.10;
+        # "*" has bands. A call that starts on the promotion stays on it: a row
+        # without bands never falls back to the catch-all, so its edges (18:00) do
+        # not cut the call, and a validity end alone cuts no call (docs/rates.md).
+        rows = banded(CATCH_ALL, peak="1", off_peak="0.50", weekend="0.50")
+        promotion = Rate(
+            "34", "Spain promotion", D("0.02"), valid_to=MONDAY_1759 + timedelta(seconds=30)
+        )
+        plan = compile_sheet(_sheet(promotion, Rate("34", "Spain", D("0.10")), *rows))
+        cost = plan.rate_call(CallToRate("34911", MONDAY_1759, 120))
+        assert [(p.seconds, p.price) for p in cost.parts] == [(120, D("0.02"))]
+        assert cost.cost == D("0.0400")
+        # Started after its end, the call is on the open-ended row.
+        later = plan.rate_call(CallToRate("34911", MONDAY_1759 + timedelta(seconds=30), 120))
+        assert (later.cost, later.destination) == (D("0.2000"), "Spain")
+
 
 def _rule(**changes: object) -> SheetRule:
     """The sheet's first rule (4 decimals, half up, first_block, UTC) changed at MOMENT."""
@@ -189,3 +206,33 @@ class TestMessages:
             with pytest.raises(InvalidInput) as raised:
                 compile_sheet(replace(_sheet(PER_SECOND), **{field: "sideways"}))  # type: ignore[arg-type]
             assert raised.value.message == f"sheet 's': 'sideways' is not a valid {enum}"
+
+    @pytest.mark.parametrize("bad", [True, 2.0, "2", D(2), -1, 7])
+    def test_decimals_are_a_whole_number_from_0_to_6(self, bad: object) -> None:
+        # True is an int to Python, and 0 <= "2" is a TypeError: neither is a count of places.
+        with pytest.raises(InvalidInput) as raised:
+            compile_sheet(replace(_sheet(PER_SECOND), decimals=bad))  # type: ignore[arg-type]
+        assert raised.value.message == "sheet 's': decimals must be 0 to 6"
+        for good in (0, 6):
+            assert compile_sheet(replace(_sheet(PER_SECOND), decimals=good)).sheet.decimals == good
+
+
+class TestCompactOrNot:
+    """`compile_sheet(compact=...)` overrides the size rule (COMPACT_ABOVE) both ways: a
+    compact plan answers equal Rates made from its rules, a plain plan the sheet's own."""
+
+    def test_a_small_sheet_asked_compact_answers_equal_rates_not_its_own(self) -> None:
+        rate = Rate("34", "Spain", D("0.10"))
+        found = compile_sheet(_sheet(rate), compact=True).find_rate("34911", MONDAY_1759)
+        assert found == rate and found is not rate
+        assert compile_sheet(_sheet(rate)).find_rate("34911", MONDAY_1759) is rate
+
+    def test_a_big_sheet_asked_plain_answers_its_own_rates(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("rating.engine.COMPACT_ABOVE", 3)  # "big" without 50,000 rows
+        rates = tuple(Rate(str(100 + i), "x", D("0.10")) for i in range(3))
+        sheet = _sheet(*rates)
+        assert compile_sheet(sheet, compact=False).find_rate("1017", MONDAY_1759) is rates[1]
+        found = compile_sheet(sheet).find_rate("1017", MONDAY_1759)
+        assert found == rates[1] and found is not rates[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +21,7 @@ from rating import (
 )
 from rating.errors import BillingError
 from rating.formats import format_decimal, normalise_number
+from rating.model import Holidays
 from rating.prefix_index import PrefixIndex
 from rating.tariffs import RATE_COLUMNS, parse_rate_rows, parse_rate_table, parse_rates_csv
 from rating.xlsx import cell_text, parse_rates_xlsx
@@ -368,6 +370,20 @@ class TestRateProblems:
             (
                 {"weekdays": frozenset({7})},
                 "weekdays: [7] has a day outside 0 (Monday) .. 6 (Sunday)",
+            ),
+            # A holiday band names a calendar: a Holidays with a name, nothing else.
+            (
+                {"holidays": Holidays("")},
+                "holidays: Holidays(name='', dates=frozenset(), yearly=frozenset())"
+                " is not a named holiday calendar",
+            ),
+            (
+                {"holidays": "christmas"},
+                "holidays: 'christmas' is not a named holiday calendar",
+            ),
+            (
+                {"holidays": SimpleNamespace(name="christmas")},
+                "holidays: namespace(name='christmas') is not a named holiday calendar",
             ),
             (
                 {"time_from": time(8, 0, 0, 1)},
