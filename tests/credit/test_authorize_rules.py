@@ -6,22 +6,27 @@ answer reports."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 
+from db.bundle_schema import BundleHold
 from db.callshop_schema import Booth, BoothSession, CallShop
+from db.currency_schema import ExchangeRateRow
 from db.rates import bump_version, row_values
 from db.schema import Account, Trunk
 from db.schema import Rate as RateRow
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.cdr.usecases import Outcome
-from services.credit.authorize import Reason
+from services.credit import authorize as authorize_module
+from services.credit.authorize import AuthorizeRequest, Reason, authorize
 from services.credit.expiry import EXPIRY_MARGIN
 from services.credit.policy import CreditPolicy
+from tests.bundles.builders import give_bundle
 from tests.credit.builders import (
     ALICE_ID,
     NOON,
@@ -32,9 +37,18 @@ from tests.credit.builders import (
     route,
     trunk,
 )
-from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations, set_fields
+from tests.credit.test_authorize import (
+    SPAIN,
+    WHOLE_CALL,
+    auth,
+    cdr,
+    record,
+    reservations,
+    set_fields,
+)
 from tests.onnet.conftest import BOB_ID as ONNET_BOB_ID
 from tests.onnet.conftest import BOB_PEER, ON_NET_RATE
+from tests.onnet.test_onnet_dids import did
 
 D = Decimal
 Uow = Callable[[], UnitOfWork]
@@ -96,6 +110,49 @@ class TestWhoCalls:
         set_fields(uow, ALICE_ID, restrict_ani=False, allowed_dnis=" , ")  # no number: any
         assert auth(uow, account="acct1001", dnis="8009999999").allowed
 
+    def test_a_caller_id_bound_to_another_account_does_not_pass_the_restriction(
+        self, uow: Uow
+    ) -> None:
+        # Bob's caller ID identifies Bob, not Alice: Alice restricted to her own bound
+        # caller IDs may not call with it, and the refusal names her account.
+        set_fields(uow, ALICE_ID, restrict_ani=True)
+        with uow() as u:
+            bind_callerid(u, BOB_ID, "34600333444")
+        a = auth(uow, account="acct1001", callerid="34600333444")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.ANI_NOT_ALLOWED, ALICE_ID)
+        set_fields(uow, ALICE_ID, restrict_ani=False, allowed_dnis="8005551000")
+        a = auth(uow, account="acct1001", dnis="8009999999")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.DNIS_NOT_ALLOWED, ALICE_ID)
+
+
+class TestConcurrentCalls:
+    """`max_concurrent_calls` counts the account's own calls in progress: its open
+    reservations (docs/credit_control.md), not another account's, and for a reseller
+    not the shares it holds of its customers' calls."""
+
+    def test_only_the_accounts_own_open_calls_count_and_the_refusal_names_it(
+        self, uow: Uow
+    ) -> None:
+        set_fields(uow, ALICE_ID, max_concurrent_calls=1)
+        assert auth(uow, account="acct1002", uniqueid="bob.1").allowed  # Bob's call
+        assert auth(uow, account="acct1001", uniqueid="alice.1").allowed
+        a = auth(uow, account="acct1001", uniqueid="alice.2")
+        assert (a.allowed, a.reason, a.account_id) == (
+            False,
+            Reason.CONCURRENT_CALL_LIMIT,
+            ALICE_ID,
+        )
+
+    def test_a_resellers_own_call_does_not_count_its_customers_calls(self, uow: Uow) -> None:
+        set_fields(uow, RESELLER_ID, max_concurrent_calls=1)
+        assert auth(uow, account="acct1001", uniqueid="alice.1").allowed
+        assert auth(uow, account="acct1002", uniqueid="bob.1").allowed
+        # Reseller One holds a share of both calls, yet has no call of its own.
+        own = auth(uow, account="reseller", uniqueid="reseller.1")
+        assert (own.allowed, own.account_id) == (True, RESELLER_ID), own.reason
+        refused = auth(uow, account="reseller", uniqueid="reseller.2")
+        assert refused.reason == Reason.CONCURRENT_CALL_LIMIT
+
 
 class TestCreditAndCaps:
     def test_a_prepaid_accounts_credit_limit_is_not_credit(self, uow: Uow) -> None:
@@ -156,6 +213,17 @@ class TestTheAnswer:
         )
         assert held.expires_at == NOON + timedelta(seconds=a.max_seconds) + EXPIRY_MARGIN
 
+    def test_without_a_moment_the_call_is_held_from_now_in_utc(self, uow: Uow) -> None:
+        # The SOAP service and FastAGI give no moment: Authorize takes the present one.
+        before = datetime.now(UTC)
+        with uow() as u:
+            a = authorize(u, None, AuthorizeRequest(SPAIN, "acct1001"), policy=WHOLE_CALL)
+        after = datetime.now(UTC)
+        assert a.allowed, a.reason
+        (held,) = reservations(uow, ALICE_ID)
+        assert before <= held.created_at <= after
+        assert held.expires_at == held.created_at + timedelta(seconds=a.max_seconds) + EXPIRY_MARGIN
+
     def test_a_refused_known_account_is_named_in_the_answer(self, uow: Uow) -> None:
         set_fields(uow, ALICE_ID, status="blocked")
         a = auth(uow, account="acct1001", number="+34 911 234 567")
@@ -166,6 +234,9 @@ class TestTheAnswer:
             0,
             (),
         )
+        set_fields(uow, ALICE_ID, status="closed")
+        a = auth(uow, account="acct1001")
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.ACCOUNT_CLOSED, ALICE_ID)
 
 
 class TestWhoMayCall:
@@ -205,6 +276,17 @@ class TestCapsAndCurrencies:
         # The detail says which rate is missing: her GBP into the sheet's USD, now.
         assert a.detail == f"no exchange rate GBP->USD at {NOON}"
         assert reservations(uow, gbp) == []
+
+
+def ring_bob_on_net(uow: Uow) -> None:
+    """Bob's peer rings on-net; Alice's sheet (Reseller One retail) has an on-net price."""
+    set_fields(uow, ONNET_BOB_ID, sip_username=BOB_PEER)
+    with uow() as u:
+        u.session.execute(
+            insert(RateRow), [{"sheet_id": RESELLER_RETAIL, **row_values(ON_NET_RATE)}]
+        )
+        bump_version(u.session, RESELLER_RETAIL)
+        u.commit()
 
 
 def open_calls(uow: Uow) -> dict[str, int]:
@@ -270,6 +352,73 @@ class TestTrunkClaim:
         # a.1's channel on "open" given back, a.2's taken on "one": each counted once.
         assert (open_calls(uow)["one"], open_calls(uow)["open"]) == (1, 0)
 
+    @pytest.mark.usefixtures("one_and_open")
+    def test_an_authorize_expires_its_own_chains_calls_only(self, uow: Uow) -> None:
+        # Bob's and Alice's calls are both overdue; Alice's next Authorize expires hers
+        # (its chain's rows, locked with it), not Bob's, which is another chain's.
+        set_fields(uow, ONNET_BOB_ID, max_call_seconds=60)
+        assert auth(uow, account="acct1002", uniqueid="b.1").allowed
+        assert auth(uow, account="acct1001", uniqueid="a.1").allowed
+        later = NOON + timedelta(seconds=61) + EXPIRY_MARGIN
+        assert auth(uow, account="acct1001", uniqueid="a.2", now=later).allowed
+        assert [r.status for r in reservations(uow, ALICE_ID)] == ["expired", "open"]
+        assert [r.status for r in reservations(uow, ONNET_BOB_ID)] == ["open"]
+
+    @pytest.mark.usefixtures("one_and_open")
+    def test_a_channel_freed_by_expiry_is_given_back_when_the_call_takes_no_trunk(
+        self, uow: Uow
+    ) -> None:
+        # Alice's overdue call held "one"; her next call expires it, then goes nowhere
+        # over a trunk: refused for want of a route, or rung on-net. Either way the
+        # channel is free again, and the refusal names her account.
+        assert auth(uow, account="acct1001", uniqueid="a.1").trunks[0].name == "one"
+        later = NOON + timedelta(seconds=61) + EXPIRY_MARGIN
+        with uow() as u:
+            u.session.execute(update(Trunk).values(status="disabled"))
+            u.commit()
+        a = auth(uow, account="acct1001", uniqueid="a.2", now=later)
+        assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_ROUTE, ALICE_ID)
+        assert open_calls(uow)["one"] == 0
+        with uow() as u:
+            u.session.execute(update(Trunk).values(status="active"))
+            u.commit()
+        assert auth(uow, account="acct1001", uniqueid="a.4", now=later).trunks[0].name == "one"
+        even_later = later + timedelta(seconds=61) + EXPIRY_MARGIN
+        ring_bob_on_net(uow)
+        on_net = auth(uow, account="acct1001", number=BOB_PEER, uniqueid="a.5", now=even_later)
+        assert (on_net.allowed, on_net.trunks) == (True, ())
+        assert open_calls(uow)["one"] == 0
+
+    @pytest.mark.usefixtures("one_and_open")
+    def test_a_trunk_filled_between_the_route_and_the_claim_refuses_the_call(
+        self, uow: Uow, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Only "one" (1 channel) on the route; another call takes its channel after
+        # this call's route was planned (the other call's commit, done here in the
+        # same transaction at that moment). The claim finds it full: NoRoute, naming
+        # the account, and nothing held.
+        with uow() as u:
+            u.session.execute(update(Trunk).where(Trunk.name == "open").values(status="disabled"))
+            u.commit()
+        planned = authorize_module.plan_route
+
+        def then_filled(session: Any, *args: Any) -> Any:
+            found = planned(session, *args)
+            session.execute(update(Trunk).where(Trunk.name == "one").values(open_calls=1))
+            return found
+
+        monkeypatch.setattr(authorize_module, "plan_route", then_filled)
+        a = auth(uow, account="acct1001", uniqueid="late.1")
+        assert (a.allowed, a.reason, a.account_id, a.reservation_id) == (
+            False,
+            Reason.NO_ROUTE,
+            ALICE_ID,
+            None,
+        )
+        assert reservations(uow, ALICE_ID) == []
+        with uow() as u:
+            assert u.session.get(Account, ALICE_ID).reserved == 0  # type: ignore[union-attr]
+
 
 class TestBooths:
     """A call shop's booths (docs/callshop.md): the booth's SIP peer stands for its shop,
@@ -322,13 +471,7 @@ class TestOnNet:
 
     @pytest.fixture(autouse=True)
     def on_net_price(self, uow: Uow) -> None:
-        set_fields(uow, ONNET_BOB_ID, sip_username=BOB_PEER)
-        with uow() as u:
-            u.session.execute(
-                insert(RateRow), [{"sheet_id": RESELLER_RETAIL, **row_values(ON_NET_RATE)}]
-            )
-            bump_version(u.session, RESELLER_RETAIL)
-            u.commit()
+        ring_bob_on_net(uow)
 
     def test_the_whole_call_is_held_at_the_on_net_price_and_no_trunk_is_taken(
         self, uow: Uow
@@ -370,6 +513,37 @@ class TestOnNet:
         a = auth(uow, None, NOON, CreditPolicy(), account="gina", number=BOB_PEER)
         assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_EXCHANGE_RATE, gbp)
         assert a.detail == f"on-net: no exchange rate GBP->USD at {NOON}"
+
+    def test_an_on_net_call_in_another_currency_is_held_in_the_accounts(self, uow: Uow) -> None:
+        # 1 GBP = 1.25 USD: Gina's 10.00 GBP pay the 3 hours' cap, 1.80 USD at the
+        # on-net price, held as 1.44 GBP (the inverse rate; docs/currencies.md).
+        with uow() as u:
+            gbp = customer(u, "Gina", credit=D(10), accountcode="gina", currency="GBP")
+            u.session.add(
+                ExchangeRateRow(
+                    from_currency="GBP",
+                    to_currency="USD",
+                    rate=D("1.25"),
+                    valid_from=NOON - timedelta(days=1),
+                )
+            )
+            u.commit()
+        a = auth(uow, None, NOON, CreditPolicy(), account="gina", number=BOB_PEER)
+        assert (a.allowed, a.account_id, a.max_seconds) == (True, gbp, 10800)
+        (held,) = reservations(uow, gbp)
+        assert (held.amount, a.reserved) == (D("1.44"), D("1.44"))
+
+    def test_an_on_net_call_takes_nothing_of_a_bundle_for_the_same_digits(self, uow: Uow) -> None:
+        # Bob's DID 34910000001 rings on-net; Alice's bundle is for Spain (34). The call
+        # is priced at the on-net rate, not taken from the bundle (docs/bundles.md).
+        with uow() as u:
+            give_bundle(u.session, RESELLER_ID, ALICE_ID, "Alice Spain", 600, date(2026, 1, 1))
+            u.commit()
+            did(u, "34910000001", "assigned")
+        a = auth(uow, None, NOON, CreditPolicy(), account="acct1001", number="34910000001")
+        assert (a.allowed, a.onnet_account_id, a.reserved) == (True, ONNET_BOB_ID, D("1.8"))
+        with uow() as u:
+            assert u.session.scalar(select(func.count()).select_from(BundleHold)) == 0
 
 
 class TestRoutesChanged:

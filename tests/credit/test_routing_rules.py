@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, event, update
 
-from db.schema import Account, Provider, Route, RouteTrunk, Trunk
+from db.schema import Account, Provider, Reservation, Route, RouteTrunk, Trunk
 from db.session import UnitOfWork
+from rating.errors import NotFound
+from rating.model import CallToRate
 from services.cdr.usecases import Outcome
 from services.credit.authorize import AuthorizeRequest, Reason, authorize
-from services.credit.routing import RoutePlan, plan_route
+from services.credit.routing import RoutePlan, open_channels, plan_for, plan_route, preload_plans
 from tests.credit.builders import NOON, route, trunk
 from tests.credit.test_authorize import cdr, record
 
@@ -205,3 +207,82 @@ def in_use(uow: Uow) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
         plan = plan_route(u.session, SPAIN, NOON, 2)
     offered = {c.name: c.channels_in_use for c in plan.trunks}
     return offered, {c.name: (c.channels_in_use, why) for c, why in plan.excluded}
+
+
+def hold(
+    u: UnitOfWork, trunk_id: int | None, status: str = "open", parent: int | None = None
+) -> int:
+    """A reservation row as the holds write them: the customer's (parent None) or a
+    reseller's share of it (parent set, same trunk)."""
+    row = Reservation(
+        account_id=3 if parent is None else 2,
+        number=SPAIN,
+        amount=Decimal("0.10"),
+        max_seconds=60,
+        status=status,
+        expires_at=NOON + timedelta(hours=1),
+        trunk_id=trunk_id,
+        parent_id=parent,
+    )
+    u.session.add(row)
+    u.session.flush()
+    return row.id
+
+
+class TestOpenChannels:
+    """`open_channels`, what GetTrunkStatus shows as channels held: a trunk's open calls
+    are its customers' open reservations, one row a call whatever the reseller levels."""
+
+    def test_counts_each_trunks_open_calls_once_and_nothing_else(self, uow: Uow) -> None:
+        with uow() as u:
+            one = trunk(u, "one", {"34": "0.0010"})
+            two = trunk(u, "two", {"34": "0.0020"})
+            idle = trunk(u, "idle", {"34": "0.0030"})
+            first = hold(u, one)
+            hold(u, one, parent=first)  # the reseller's share: the same call
+            hold(u, one)
+            hold(u, two)
+            for done in ("settled", "released", "expired"):
+                hold(u, two, status=done)
+            hold(u, None)  # a call offered no trunk
+            hold(u, idle, status="settled")
+            u.commit()
+        with uow() as u:
+            assert open_channels(u.session, [one, two, idle]) == {one: 2, two: 1}
+            assert open_channels(u.session, [two]) == {two: 1}
+            assert open_channels(u.session, []) == {}
+
+
+class TestPreloadPlans:
+    def test_fills_the_memo_of_several_sheets_in_one_statement_and_keeps_what_it_has(
+        self, uow: Uow
+    ) -> None:
+        with uow() as u:  # compiled once in this process (db/rates.PlanCache)
+            warm = {i: plan_for(u.session, i) for i in (2, 3, 4)}
+        with uow() as u:
+            kept = plan_for(u.session, 2)
+            seen: list[str] = []
+            engine = u.session.get_bind()
+
+            def count(*args: object) -> None:
+                seen.append(str(args[2]))
+
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                preload_plans(u.session, [2, 3, 4])
+                # One statement reads the versions of the two sheets not yet known.
+                assert len(seen) == 1 and "rate_sheets.version" in seen[0], seen
+                preload_plans(u.session, [3, 4])
+                assert len(seen) == 1, seen  # all three known: no statement
+                # plan_for answers from the memo, with no statement of its own.
+                assert plan_for(u.session, 2) is kept
+                by_id = {i: plan_for(u.session, i) for i in (3, 4)}
+                assert len(seen) == 1, seen
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+        # Each sheet's own plan, not another's (sheets 3 and 4 price Spain differently).
+        assert by_id == {3: warm[3], 4: warm[4]}
+        probe = CallToRate(SPAIN, NOON, 60, True)
+        assert by_id[3].rate_call(probe).cost != by_id[4].rate_call(probe).cost
+        with uow() as u, pytest.raises(NotFound):
+            plan_for(u.session, 999)
