@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from db.schema import Account, Reservation
 from db.session import UnitOfWork
 from rating import RatingPlan
-from services.credit.authorize import AuthorizeRequest, authorize
+from services.credit.authorize import AuthorizeRequest, Reason, authorize
 from services.credit.policy import CreditPolicy
 from tests.credit.builders import ALICE_ID, NOON, RESELLER_ID
 from tests.credit.test_statement_count import DEPTHS, chain_of
@@ -115,3 +115,12 @@ def test_each_level_is_rated_once(uow: Uow, ratings: dict[str, int]) -> None:
     for depth in DEPTHS:
         assert per_depth[depth]["find_rate"] - per_depth[0]["find_rate"] == 2 * depth
         assert per_depth[depth]["rate_call"] - per_depth[0]["rate_call"] == depth
+
+
+@pytest.mark.parametrize("who", [ALICE_ID, RESELLER_ID])
+def test_a_level_without_a_sheet_refuses_the_call_naming_the_customer(uow: Uow, who: int) -> None:
+    # No sheet at a level, the customer's or a reseller's: nothing prices the call there.
+    set_fields(uow, who, rate_sheet_id=None)
+    with uow() as u:
+        a = authorize(u, None, AuthorizeRequest(SPAIN, "acct1001", uniqueid="ns.1"), NOON, SLICES)
+    assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_RATE, ALICE_ID)
