@@ -81,6 +81,18 @@ class TestWhichRoute:
             u.commit()
         assert prefix_for(SPAIN) == "34"
 
+    def test_a_route_without_trunks_is_found_and_offers_none(self, uow: Uow) -> None:
+        # Read from the database (the config service's preview): the route is the
+        # number's, with nothing to offer; Authorize then refuses for want of a route.
+        with uow() as u:
+            empty = route(u, "34", "lcr", [])
+        with uow() as u:
+            plan = plan_route(u.session, SPAIN, NOON, 2)
+        assert (plan.route_id, plan.prefix, plan.trunks, plan.excluded) == (empty, "34", (), ())
+        with uow() as u:
+            a = authorize(u, None, AuthorizeRequest(SPAIN, "acct1001"), NOON)
+        assert (a.allowed, a.reason) == (False, Reason.NO_ROUTE)
+
     def test_with_no_route_at_all_nothing_is_offered_and_the_call_is_refused(
         self, uow: Uow
     ) -> None:
