@@ -124,3 +124,12 @@ def test_a_level_without_a_sheet_refuses_the_call_naming_the_customer(uow: Uow, 
     with uow() as u:
         a = authorize(u, None, AuthorizeRequest(SPAIN, "acct1001", uniqueid="ns.1"), NOON, SLICES)
     assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_RATE, ALICE_ID)
+
+
+def test_a_destination_without_rate_at_a_level_refuses_the_call_naming_the_customer(
+    uow: Uow,
+) -> None:
+    # The demo sheets price Spain and a few more; nothing prices 888 at any level.
+    with uow() as u:
+        a = authorize(u, None, AuthorizeRequest("88812345", "acct1001"), NOON, SLICES)
+    assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_RATE, ALICE_ID)
