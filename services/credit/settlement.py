@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar, cast
+from typing import cast
 
-from sqlalchemy import Select, Table, bindparam, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from db.rates import plans
@@ -44,11 +43,11 @@ from rating.errors import BillingError
 from rating.model import CallCost, CallToRate
 from services.bundles import holds as bundle_holds
 from services.cdr.commands import CdrRecord
+from services.credit.cdr_batch import forget_held, held_for, remembered
 from services.credit.holds import ROW, Closed, lock_accounts_of_calls
 from services.currency.amounts import SheetAmount, fx_columns
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # SettleCall passes the account it settles for here (never trusted from AMI).
 ACCOUNT_FIELD = "SiptarAccount"
@@ -69,7 +68,7 @@ def find_account(session: Session, record: CdrRecord) -> Account | None:
     if named.isdigit():
         return session.get(Account, int(named))
     if record.uniqueid:
-        held = _held(session, record.uniqueid)
+        held = held_for(session, record.uniqueid)
         if held is not None:
             return session.get(Account, held.account_id)
     return None
@@ -153,16 +152,14 @@ def close_reservations(
     (services/credit/holds.py): the accounts locked first (the chain's, usually held
     already by the ledger postings; `accounts_locked`: all of them, by
     `lock_closing_accounts`), then the rows, then the trunks."""
-    memo = session.info.get(_MEMO)
     wanted: dict[int, tuple[str, int]] = {}  # the call's row id -> (closed, the CDR's id)
     for c in closings:
-        held = _held(session, c.uniqueid) if c.uniqueid else None
+        held = held_for(session, c.uniqueid) if c.uniqueid else None
         if held is None or (c.account_id is not None and held.account_id != c.account_id):
             continue
         # An unrated call charged nothing: its money is released, not settled.
         wanted[held.id] = ("settled" if c.levels is not None else "released", c.cdr_id)
-        if memo is not None:  # a ring group's second CDR must not settle it again
-            memo["reservations"].pop(c.uniqueid, None)
+        forget_held(session, c.uniqueid)  # a ring group's second CDR must not settle it again
     if not wanted:
         return
     if not accounts_locked:
@@ -205,7 +202,7 @@ def lock_closing_accounts(
     """For a batch: the accounts whose balances it changes (`also`) and those of the
     reservations it will close, locked together in the one order before any of them
     (services/credit/holds.py); `close_reservations` then waits on nothing new."""
-    calls = [h.id for c in closings if c.uniqueid and (h := _held(session, c.uniqueid))]
+    calls = [h.id for c in closings if c.uniqueid and (h := held_for(session, c.uniqueid))]
     lock_accounts_of_calls(session, calls, also)
 
 
@@ -243,101 +240,6 @@ _CLOSE = (
     )
     .values(status=bindparam("r_status"), cdr_id=bindparam("r_cdr_id"))
 )
-
-
-# session.info key of what a batch of CDRs looked up once (see `batch`).
-_MEMO = "siptar.settlement"
-
-
-@contextmanager
-def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
-    """For a batch of CDRs in one transaction: the reservations of their channels are
-    fetched with one query, and what is looked up through `remembered` (accounts,
-    trunks, providers, plans) once, instead of a few queries per CDR."""
-    wanted = sorted({u for u in uniqueids if u})
-    found: dict[str, Held] = {}
-    # Rows, not ORM objects: a batch of 200 CDRs holds 200 reservations.
-    query = _open_reservations().with_only_columns(
-        Reservation.uniqueid,
-        Reservation.id,
-        Reservation.account_id,
-        Reservation.status,
-        Reservation.trunk_id,
-    )
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(query.where(Reservation.uniqueid.in_(wanted[start : start + 500])))
-        for uniqueid, id_, account_id, status, trunk_id in rows:  # by id: the newest wins
-            found[uniqueid] = Held(id_, account_id, status, trunk_id)
-    session.info[_MEMO] = {"reservations": found}
-    try:
-        yield
-    finally:
-        session.info.pop(_MEMO, None)
-
-
-def remember(session: Session, values: dict[tuple[object, ...], object]) -> None:
-    """Inside `batch`: what `remembered` will answer for these keys, looked up beforehand
-    for the whole batch at once (services/cdr/prefetch.py). Outside it: nothing."""
-    memo = session.info.get(_MEMO)
-    if memo is not None:
-        memo.update(values)
-
-
-def remembered(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T:
-    """`load()`, once per `key` inside `batch` (every time outside it)."""
-    memo = session.info.get(_MEMO)
-    if memo is None:
-        return load()
-    if key not in memo:
-        memo[key] = load()
-    return cast(T, memo[key])
-
-
-def _open_reservations() -> Select[Reservation]:
-    return (
-        select(Reservation)
-        .where(
-            Reservation.parent_id.is_(None),
-            Reservation.cdr_id.is_(None),
-            # released: its channel was gone before its CDR came (a listener crash)
-            Reservation.status.in_(("open", "expired", "released")),
-        )
-        .order_by(Reservation.id)
-    )
-
-
-class Held(NamedTuple):
-    """What settling needs of a reservation."""
-
-    id: int
-    account_id: int
-    status: str
-    trunk_id: int | None  # the first trunk Authorize offered
-
-
-def held_for(session: Session, uniqueid: str) -> Held | None:
-    """The reservation a CDR of this channel settles (the batch's, inside `batch`)."""
-    return _held(session, uniqueid)
-
-
-def _held(session: Session, uniqueid: str) -> Held | None:
-    """`reservation_for`, from the batch's memo inside `batch`."""
-    memo = session.info.get(_MEMO)
-    if memo is not None:
-        return cast(Held | None, memo["reservations"].get(uniqueid))
-    held = reservation_for(session, uniqueid)
-    return None if held is None else Held(held.id, held.account_id, held.status, held.trunk_id)
-
-
-def reservation_for(session: Session, uniqueid: str) -> Reservation | None:
-    """The newest customer-level reservation of this channel not yet tied to a CDR."""
-    return session.scalars(
-        _open_reservations()
-        .where(Reservation.uniqueid == uniqueid)
-        .order_by(None)
-        .order_by(Reservation.id.desc())
-        .limit(1)
-    ).first()
 
 
 def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
@@ -388,7 +290,7 @@ def _reserved_trunk(session: Session, uniqueid: str) -> Trunk | None:
     """The trunk the call's reservation was made for: what a CDR without a Trunk field
     and without a trunk's channel name (Master.csv; Local-channel trunks) was carried
     by. The first trunk offered; a call that failed over is charged as if on it."""
-    held = _held(session, uniqueid) if uniqueid else None
+    held = held_for(session, uniqueid) if uniqueid else None
     if held is None or held.trunk_id is None:
         return None
     trunk_id = held.trunk_id

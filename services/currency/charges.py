@@ -22,7 +22,7 @@ from db.rates import plans
 from rating.errors import NoExchangeRate
 from rating.fx import FxTable
 from rating.model import CallCost
-from services.credit.settlement import remembered
+from services.credit.cdr_batch import remembered
 from services.currency.amounts import SheetAmount
 from services.currency.table import fx_table, operator_currency
 

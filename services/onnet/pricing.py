@@ -19,7 +19,7 @@ from rating.model import CallToRate
 from rating.onnet import on_net_cost
 from services.cdr import pricing
 from services.cdr.commands import CdrRecord
-from services.credit import settlement
+from services.credit import cdr_batch, settlement
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plan_for
 
@@ -35,7 +35,7 @@ def price_onnet(uow: UnitOfWork, record: CdrRecord) -> pricing.Priced | None:
         number = normalise_number(record.dst)
     except BillingError:
         return None
-    callee = settlement.remembered(
+    callee = cdr_batch.remembered(
         session, ("onnet callee", number), lambda: find_callee(session, number)
     )
     if callee is None:
