@@ -39,7 +39,7 @@ from services.bundles.holds import (
     holds_of_calls,
 )
 from services.cdr.commands import CdrRecord
-from services.credit import cdr_batch, settlement
+from services.credit import cdr_batch, trunk_match
 from services.onnet.callee import find_callees
 
 
@@ -75,9 +75,9 @@ def _accounts(session: Session, codes: set[str]) -> list[Account]:
 
 def _trunks(session: Session, records: Sequence[CdrRecord]) -> list[Trunk]:
     """The trunks the batch's CDRs name (by their Trunk field, destination channel,
-    calling channel, or reservation): one statement, matched as settlement does."""
-    keys = {settlement.trunk_key(r) for r in records}
-    keys |= {("", peer) for r in records if (peer := settlement.channel_peer(r.channel))}
+    calling channel, or reservation): one statement, matched by trunk_match's rule."""
+    keys = {trunk_match.trunk_key(r) for r in records}
+    keys |= {("", peer) for r in records if (peer := trunk_match.channel_peer(r.channel))}
     held = {h.trunk_id for r in records if (h := cdr_batch.held_for(session, r.uniqueid))}
     ids = sorted(i for i in held if i is not None)
     names = sorted({n for n, _ in keys if n} | {p for _, p in keys if p})
@@ -96,7 +96,7 @@ def _trunks(session: Session, records: Sequence[CdrRecord]) -> list[Trunk]:
         )
     )
     memo: dict[tuple[object, ...], object] = {
-        ("trunk", name, peer): settlement.match_trunk(found, name, peer) for name, peer in keys
+        ("trunk", name, peer): trunk_match.match_trunk(found, name, peer) for name, peer in keys
     }
     memo.update({("trunk id", t.id): t for t in found})
     cdr_batch.remember(session, memo)
@@ -132,9 +132,9 @@ def _callees(session: Session, records: Sequence[CdrRecord]) -> None:
     in over a trunk): one statement for all their numbers, after `_trunks`."""
     numbers = set()
     for r in records:
-        if not r.dstchannel or settlement.find_trunk(session, r) is not None:
+        if not r.dstchannel or trunk_match.find_trunk(session, r) is not None:
             continue
-        if settlement.trunk_of_channel(session, r.channel) is not None:
+        if trunk_match.trunk_of_channel(session, r.channel) is not None:
             continue
         try:
             numbers.add(normalise_number(r.dst))
