@@ -180,7 +180,7 @@ def unrated_columns(why: Unratable) -> dict[str, object]:
 
 
 def charge_rows(cdr_id: int, levels: list[LevelCharge]) -> list[dict[str, object]]:
-    """One `charges` row per level (the same keys as settlement.BuyCost.row)."""
+    """One `charges` row per level (the same keys as buy_cost.BuyCost.row)."""
     return [
         {
             "cdr_id": cdr_id,

@@ -36,13 +36,14 @@ from db.schema import Account, Cdr, Charge, Provider, Reservation, Trunk
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import BillingError
-from rating.model import CallCost, CallToRate
+from rating.model import CallToRate
 from services.bundles import holds as bundle_holds
 from services.cdr.commands import CdrRecord
+from services.credit.buy_cost import BuyCost
 from services.credit.cdr_batch import forget_held, held_for, remembered
 from services.credit.holds import ROW, Closed, lock_accounts_of_calls
 from services.credit.trunk_match import find_trunk, reserved_trunk
-from services.currency.amounts import SheetAmount, fx_columns
+from services.currency.charges import convert_buy
 
 logger = logging.getLogger(__name__)
 
@@ -79,32 +80,6 @@ def settle(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> 
     if costs.buy is not None:
         session.execute(insert(CHARGES), [costs.buy.row(cdr.id)])
     close_reservations(session, [Closing(cdr.id, cdr.account_id, record.uniqueid, levels)])
-
-
-@dataclass(frozen=True)
-class BuyCost:
-    """What the operator pays the provider for a call: a `charges` row with no account."""
-
-    provider_id: int
-    sheet_id: int
-    level: int
-    cost: CallCost
-    # Set when the provider's sheet is not in the operator's currency (`cost` then is).
-    sheet_amount: SheetAmount | None = None
-
-    def row(self, cdr_id: int) -> dict[str, object]:
-        return {
-            "cdr_id": cdr_id,
-            "level": self.level,
-            "account_id": None,
-            "provider_id": self.provider_id,
-            "sheet_id": self.sheet_id,
-            "prefix": self.cost.prefix,
-            "billed_seconds": self.cost.billed_seconds,
-            "exact_cost": self.cost.exact_cost,
-            "cost": self.cost.cost,
-            **fx_columns(self.sheet_amount),
-        }
 
 
 @dataclass(frozen=True)
@@ -255,7 +230,5 @@ def _buy_cost(
     except BillingError as e:
         logger.warning("CDR %s: no buy cost at trunk %s: %s", uniqueid, trunk.name, e)
         return None
-    from services.currency.charges import convert_buy  # it imports this module
-
     # In the operator's currency at the call's start (docs/currencies.md).
     return convert_buy(session, BuyCost(provider.id, sheet_id, level, cost), call.start)
