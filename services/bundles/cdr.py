@@ -30,7 +30,7 @@ from rating.money import ZERO
 from services.bundles.counters import Counter, counters
 from services.bundles.holds import ANY_BUNDLES, BUNDLED, HELD_KEY, USED_KEY, any_bundles, holds_of
 from services.cdr.commands import CdrRecord
-from services.credit import settlement
+from services.credit import cdr_batch
 from services.recurring.keyed import rowcount
 
 if TYPE_CHECKING:
@@ -96,14 +96,14 @@ def split_levels(
     if not accounts or not in_play(session, accounts):
         return levels
     # Once per chain in a listener's batch: a lock is held to the end of the transaction.
-    settlement.remembered(
+    cdr_batch.remembered(
         session, ("bundle chain locked", tuple(accounts)), lambda: _lock_chain(session, accounts)
     )
     found = counters(session, accounts, day, lock=True)
     if not found:
         return levels
     # The call's own reservation (its hold), if Authorize made one and no CDR closed it.
-    open_ = settlement.held_for(session, record.uniqueid) if record.uniqueid else None
+    open_ = cdr_batch.held_for(session, record.uniqueid) if record.uniqueid else None
     reservation_id = open_.id if open_ is not None else None
     held = _holds_of(session, reservation_id) if reservation_id is not None else {}
     before = _uses_of(session, cdr_id)
@@ -154,15 +154,15 @@ def postings(cdr_id: int, levels: Sequence[LevelCharge]) -> list[Posting]:
 def in_play(session: Session, account_ids: list[int]) -> bool:
     """Whether a level of the chain holds a bundle. Inside the listener's batch, asked
     once for the batch whether any account holds one, then once per chain."""
-    if not settlement.remembered(session, ANY_BUNDLES, lambda: any_bundles(session)):
+    if not cdr_batch.remembered(session, ANY_BUNDLES, lambda: any_bundles(session)):
         return False
     # The batch's accounts, asked in one statement (services/cdr/prefetch.py).
     nothing: tuple[frozenset[int], frozenset[int]] = (frozenset(), frozenset())
-    known, bundled = settlement.remembered(session, BUNDLED, lambda: nothing)
+    known, bundled = cdr_batch.remembered(session, BUNDLED, lambda: nothing)
     if known.issuperset(account_ids):
         return not bundled.isdisjoint(account_ids)
     key = ("bundles", tuple(account_ids))
-    return settlement.remembered(session, key, lambda: _any_bundle(session, account_ids))
+    return cdr_batch.remembered(session, key, lambda: _any_bundle(session, account_ids))
 
 
 def _any_bundle(session: Session, account_ids: list[int]) -> bool:
@@ -189,14 +189,14 @@ def _lock_chain(session: Session, account_ids: list[int]) -> None:
 
 def _holds_of(session: Session, reservation_id: int) -> dict[int, int]:
     key = (HELD_KEY, reservation_id)  # a batch's: one statement for all its calls
-    return settlement.remembered(session, key, lambda: holds_of(session, reservation_id))
+    return cdr_batch.remembered(session, key, lambda: holds_of(session, reservation_id))
 
 
 def _uses_of(session: Session, cdr_id: int | None) -> dict[int, int]:
     if cdr_id is None:
         return {}
     # A batch's new CDR consumed nothing before (services/cdr/prefetch.py).
-    return settlement.remembered(session, (USED_KEY, cdr_id), lambda: _uses_loaded(session, cdr_id))
+    return cdr_batch.remembered(session, (USED_KEY, cdr_id), lambda: _uses_loaded(session, cdr_id))
 
 
 def _uses_loaded(session: Session, cdr_id: int) -> dict[int, int]:
@@ -233,6 +233,6 @@ def _apply(
     if held:
         session.execute(delete(BundleHold).where(BundleHold.reservation_id == reservation_id))
         # A second CDR of the same channel in the batch finds the holds gone, as in the table.
-        settlement.remember(session, {(HELD_KEY, reservation_id): {}})
+        cdr_batch.remember(session, {(HELD_KEY, reservation_id): {}})
     if uses:
         session.execute(USES.insert(), uses)

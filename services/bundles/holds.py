@@ -18,7 +18,7 @@ from db.bundle_schema import AccountBundle, BundleCounter, BundleHold
 from services.recurring.keyed import rowcount
 
 COUNTERS = cast(Table, BundleCounter.__table__)
-# The memo key (services/credit/settlement.remembered) of `any_bundles` in a batch.
+# The memo key (services/credit/cdr_batch.remembered) of `any_bundles` in a batch.
 ANY_BUNDLES = ("any bundles",)
 # More memo keys of a listener's batch (services/cdr/prefetch.py): which of its accounts
 # hold a bundle; (HELD_KEY, reservation id): what a call holds; (USED_KEY, cdr id): what a CDR

@@ -27,7 +27,7 @@ from db.session import UnitOfWork
 from services.cdr import prefetch, pricing
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import Outcome, fingerprint, sequence_of, store_cdr_safely
-from services.credit import settlement
+from services.credit import cdr_batch, settlement
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _store_many(uow: UnitOfWork, records: Sequence[CdrRecord]) -> list[Outcome]:
     charges: list[dict[str, object]] = []
     postings: list[ledger.Posting] = []
     closings: list[settlement.Closing] = []
-    with settlement.batch(session, [r.uniqueid for _, r, _ in new]):
+    with cdr_batch.batch(session, [r.uniqueid for _, r, _ in new]):
         # Accounts, plans, trunks, providers, DIDs, bundles: one statement each.
         prefetch.prefetch(session, [r for _, r, _ in new], ids)
         for (i, record, row), cdr_id in zip(new, ids, strict=True):

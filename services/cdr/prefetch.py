@@ -4,11 +4,11 @@ Rating a CDR needs its account and the resellers above it, each one's compiled p
 the trunk that carried the call and its provider (the buy cost), whether the number
 is a DID or (a call that used no trunk) another account's peer, and whether any level
 of the chain holds a bundle. Looked up one CDR at a
-time, even remembered per batch (settlement.remembered), that is a statement per
+time, even remembered per batch (cdr_batch.remembered), that is a statement per
 distinct accountcode, parent, sheet, trunk, provider and number: ~20 of the ~30
 statements of a 200-CDR batch, each costing more client time (SQLAlchemy) than the
 database spends on it. Here each kind is one statement for the batch, its answers
-handed to the same memo (settlement.remember), so pricing code is unchanged and a CDR
+handed to the same memo (cdr_batch.remember), so pricing code is unchanged and a CDR
 this did not foresee (a DID owner's chain, a SettleCall's named account) is looked up
 as before.
 
@@ -39,17 +39,17 @@ from services.bundles.holds import (
     holds_of_calls,
 )
 from services.cdr.commands import CdrRecord
-from services.credit import settlement
+from services.credit import cdr_batch, trunk_match
 from services.onnet.callee import find_callees
 
 
 def prefetch(session: Session, records: Sequence[CdrRecord], cdr_ids: Iterable[int]) -> None:
-    """Fill the batch's memo (inside settlement.batch) for these records."""
+    """Fill the batch's memo (inside cdr_batch.batch) for these records."""
     accounts = _accounts(session, {r.accountcode for r in records if r.accountcode})
     trunks = _trunks(session, records)
     sheets = {a.rate_sheet_id for a in accounts if a.rate_sheet_id is not None}
     sheets |= _providers(session, trunks)
-    settlement.remember(
+    cdr_batch.remember(
         session, {("plan", i): plan for i, plan in plans.plans(session, sheets).items()}
     )
     _dids(session, records)
@@ -69,16 +69,16 @@ def _accounts(session: Session, codes: set[str]) -> list[Account]:
     by_code = {a.accountcode: a for a in found if a.accountcode}
     memo: dict[tuple[object, ...], object] = {("account", c): by_code.get(c) for c in codes}
     memo.update({("account_id", a.id): a for a in found})
-    settlement.remember(session, memo)
+    cdr_batch.remember(session, memo)
     return found
 
 
 def _trunks(session: Session, records: Sequence[CdrRecord]) -> list[Trunk]:
     """The trunks the batch's CDRs name (by their Trunk field, destination channel,
-    calling channel, or reservation): one statement, matched as settlement does."""
-    keys = {settlement.trunk_key(r) for r in records}
-    keys |= {("", peer) for r in records if (peer := settlement.channel_peer(r.channel))}
-    held = {h.trunk_id for r in records if (h := settlement.held_for(session, r.uniqueid))}
+    calling channel, or reservation): one statement, matched by trunk_match's rule."""
+    keys = {trunk_match.trunk_key(r) for r in records}
+    keys |= {("", peer) for r in records if (peer := trunk_match.channel_peer(r.channel))}
+    held = {h.trunk_id for r in records if (h := cdr_batch.held_for(session, r.uniqueid))}
     ids = sorted(i for i in held if i is not None)
     names = sorted({n for n, _ in keys if n} | {p for _, p in keys if p})
     peers = sorted({p for _, p in keys if p})
@@ -96,10 +96,10 @@ def _trunks(session: Session, records: Sequence[CdrRecord]) -> list[Trunk]:
         )
     )
     memo: dict[tuple[object, ...], object] = {
-        ("trunk", name, peer): settlement.match_trunk(found, name, peer) for name, peer in keys
+        ("trunk", name, peer): trunk_match.match_trunk(found, name, peer) for name, peer in keys
     }
     memo.update({("trunk id", t.id): t for t in found})
-    settlement.remember(session, memo)
+    cdr_batch.remember(session, memo)
     return found
 
 
@@ -109,7 +109,7 @@ def _providers(session: Session, trunks: list[Trunk]) -> set[int]:
     if not ids:
         return set()
     found = list(session.scalars(select(Provider).where(Provider.id.in_(ids))))
-    settlement.remember(session, {("provider", p.id): p for p in found})
+    cdr_batch.remember(session, {("provider", p.id): p for p in found})
     return {p.buy_sheet_id for p in found if p.buy_sheet_id is not None}
 
 
@@ -124,7 +124,7 @@ def _dids(session: Session, records: Sequence[CdrRecord]) -> None:
     if not numbers:
         return
     found = {d.number: d for d in session.scalars(select(Did).where(Did.number.in_(numbers)))}
-    settlement.remember(session, {("did", n): found.get(n) for n in numbers})
+    cdr_batch.remember(session, {("did", n): found.get(n) for n in numbers})
 
 
 def _callees(session: Session, records: Sequence[CdrRecord]) -> None:
@@ -132,16 +132,16 @@ def _callees(session: Session, records: Sequence[CdrRecord]) -> None:
     in over a trunk): one statement for all their numbers, after `_trunks`."""
     numbers = set()
     for r in records:
-        if not r.dstchannel or settlement.find_trunk(session, r) is not None:
+        if not r.dstchannel or trunk_match.find_trunk(session, r) is not None:
             continue
-        if settlement.trunk_of_channel(session, r.channel) is not None:
+        if trunk_match.trunk_of_channel(session, r.channel) is not None:
             continue
         try:
             numbers.add(normalise_number(r.dst))
         except BillingError:
             continue
     found = find_callees(session, numbers)
-    settlement.remember(session, {("onnet callee", n): c for n, c in found.items()})
+    cdr_batch.remember(session, {("onnet callee", n): c for n, c in found.items()})
 
 
 def _bundles(
@@ -164,13 +164,13 @@ def _bundles(
         memo.update({(USED_KEY, i): {} for i in cdr_ids})
         if bundled:
             memo.update(_holds(session, records))
-    settlement.remember(session, memo)
+    cdr_batch.remember(session, memo)
 
 
 def _holds(session: Session, records: Sequence[CdrRecord]) -> dict[tuple[object, ...], object]:
     """(HELD_KEY, reservation id) -> counter id -> units, for every call of the batch."""
     calls = sorted(
-        {h.id for r in records if r.uniqueid and (h := settlement.held_for(session, r.uniqueid))}
+        {h.id for r in records if r.uniqueid and (h := cdr_batch.held_for(session, r.uniqueid))}
     )
     found = holds_of_calls(session, calls)
     return {(HELD_KEY, i): found.get(i, {}) for i in calls}

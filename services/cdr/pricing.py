@@ -25,7 +25,7 @@ from rating.model import CallCost, CallToRate
 from rating.money import ZERO
 from services.bundles import cdr as bundle_cdr
 from services.cdr.commands import CdrRecord
-from services.credit import settlement
+from services.credit import cdr_batch, settlement
 from services.currency.amounts import SheetAmount, fx_columns
 
 
@@ -180,7 +180,7 @@ def unrated_columns(why: Unratable) -> dict[str, object]:
 
 
 def charge_rows(cdr_id: int, levels: list[LevelCharge]) -> list[dict[str, object]]:
-    """One `charges` row per level (the same keys as settlement.BuyCost.row)."""
+    """One `charges` row per level (the same keys as buy_cost.BuyCost.row)."""
     return [
         {
             "cdr_id": cdr_id,
@@ -212,7 +212,7 @@ def account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
 
 
 def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
-    return settlement.remembered(
+    return cdr_batch.remembered(
         uow.session,
         ("account", accountcode),
         lambda: uow.session.execute(
@@ -224,7 +224,7 @@ def _account_by_code(uow: UnitOfWork, accountcode: str) -> Account | None:
 def _account_by_id(uow: UnitOfWork, account_id: int) -> Account | None:
     # Remembered: the session's identity map holds objects weakly, so a parent account
     # nobody references would be loaded again for every call of the batch.
-    return settlement.remembered(
+    return cdr_batch.remembered(
         uow.session, ("account_id", account_id), lambda: uow.session.get(Account, account_id)
     )
 
@@ -245,7 +245,7 @@ def _plans(uow: UnitOfWork) -> Callable[[LevelCharge], RatingPlan | None]:
 
 
 def _plan(uow: UnitOfWork, sheet_id: int) -> RatingPlan:
-    return settlement.remembered(
+    return cdr_batch.remembered(
         uow.session, ("plan", sheet_id), lambda: plans.plan(uow.session, sheet_id)
     )
 

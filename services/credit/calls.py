@@ -21,7 +21,9 @@ from rating.money import ZERO
 from services.cdr.commands import CdrRecord
 from services.cdr.usecases import record_cdr
 from services.common.caller import Caller, require_role
-from services.credit.settlement import ACCOUNT_FIELD, TRUNK_FIELD, reservation_for
+from services.credit.cdr_batch import reservation_for
+from services.credit.settlement import ACCOUNT_FIELD
+from services.credit.trunk_match import TRUNK_FIELD
 
 MAX_BILLSEC = 86_400
 DISPOSITIONS = ("ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION")

@@ -11,12 +11,9 @@ level charged (the AMI listener, imports and `SettleCall` all go through there):
   released because its channel was gone (services/credit/expiry.release_gone) is
   settled after all. A CDR
   with no reservation is charged all the same.
-- the trunk that carried the call is recorded on the CDR (`cdrs.trunk_id`): from the
-  CDR's `Trunk` field (cdr_manager mapping `siptar_trunk => Trunk`, or SettleCall's
-  trunk_id), else from the destination channel (`PJSIP/carrier1-00000002` is trunk
-  `carrier1`, or the trunk whose dial string ends in `@carrier1`), else the trunk the
-  call's reservation was made for (Master.csv carries no Trunk field; Local channels
-  name no trunk).
+- the trunk that carried the call is recorded on the CDR (`cdrs.trunk_id`): the one
+  its `Trunk` field, its destination channel or its reservation names
+  (services/credit/trunk_match.py).
 - the operator's buy cost for a rated, answered call is a `charges` row with
   `account_id` NULL and `provider_id` set, at the provider's buy sheet, one level above
   the top reseller. It moves no balance (the provider is paid outside the system).
@@ -27,13 +24,11 @@ Spyne-free.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple, TypeVar, cast
+from typing import cast
 
-from sqlalchemy import Select, Table, bindparam, insert, or_, select, text, update
+from sqlalchemy import Table, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from db.rates import plans
@@ -41,19 +36,19 @@ from db.schema import Account, Cdr, Charge, Provider, Reservation, Trunk
 from db.session import UnitOfWork
 from rating import normalise_number
 from rating.errors import BillingError
-from rating.model import CallCost, CallToRate
+from rating.model import CallToRate
 from services.bundles import holds as bundle_holds
 from services.cdr.commands import CdrRecord
+from services.credit.buy_cost import BuyCost
+from services.credit.cdr_batch import forget_held, held_for, remembered
 from services.credit.holds import ROW, Closed, lock_accounts_of_calls
-from services.currency.amounts import SheetAmount, fx_columns
+from services.credit.trunk_match import find_trunk, reserved_trunk
+from services.currency.charges import convert_buy
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 # SettleCall passes the account it settles for here (never trusted from AMI).
 ACCOUNT_FIELD = "SiptarAccount"
-TRUNK_FIELD = "Trunk"
-_CHANNEL = re.compile(r"^[A-Za-z0-9_]+/(?P<peer>.+?)-[0-9a-fA-F;.]+$")
 
 
 def find_account(session: Session, record: CdrRecord) -> Account | None:
@@ -69,7 +64,7 @@ def find_account(session: Session, record: CdrRecord) -> Account | None:
     if named.isdigit():
         return session.get(Account, int(named))
     if record.uniqueid:
-        held = _held(session, record.uniqueid)
+        held = held_for(session, record.uniqueid)
         if held is not None:
             return session.get(Account, held.account_id)
     return None
@@ -88,32 +83,6 @@ def settle(uow: UnitOfWork, cdr: Cdr, record: CdrRecord, levels: int | None) -> 
 
 
 @dataclass(frozen=True)
-class BuyCost:
-    """What the operator pays the provider for a call: a `charges` row with no account."""
-
-    provider_id: int
-    sheet_id: int
-    level: int
-    cost: CallCost
-    # Set when the provider's sheet is not in the operator's currency (`cost` then is).
-    sheet_amount: SheetAmount | None = None
-
-    def row(self, cdr_id: int) -> dict[str, object]:
-        return {
-            "cdr_id": cdr_id,
-            "level": self.level,
-            "account_id": None,
-            "provider_id": self.provider_id,
-            "sheet_id": self.sheet_id,
-            "prefix": self.cost.prefix,
-            "billed_seconds": self.cost.billed_seconds,
-            "exact_cost": self.cost.exact_cost,
-            "cost": self.cost.cost,
-            **fx_columns(self.sheet_amount),
-        }
-
-
-@dataclass(frozen=True)
 class TrunkCosts:
     trunk_id: int | None
     buy: BuyCost | None
@@ -125,7 +94,7 @@ def trunk_costs(
     """The trunk that carried the call, and the operator's buy cost (for a rated,
     answered call). Needs no stored CDR row (the batch path calls it before the CDRs
     are inserted)."""
-    trunk = find_trunk(session, record) or _reserved_trunk(session, uniqueid)
+    trunk = find_trunk(session, record) or reserved_trunk(session, uniqueid)
     if trunk is None:
         return TrunkCosts(None, None)
     buy = None
@@ -153,16 +122,14 @@ def close_reservations(
     (services/credit/holds.py): the accounts locked first (the chain's, usually held
     already by the ledger postings; `accounts_locked`: all of them, by
     `lock_closing_accounts`), then the rows, then the trunks."""
-    memo = session.info.get(_MEMO)
     wanted: dict[int, tuple[str, int]] = {}  # the call's row id -> (closed, the CDR's id)
     for c in closings:
-        held = _held(session, c.uniqueid) if c.uniqueid else None
+        held = held_for(session, c.uniqueid) if c.uniqueid else None
         if held is None or (c.account_id is not None and held.account_id != c.account_id):
             continue
         # An unrated call charged nothing: its money is released, not settled.
         wanted[held.id] = ("settled" if c.levels is not None else "released", c.cdr_id)
-        if memo is not None:  # a ring group's second CDR must not settle it again
-            memo["reservations"].pop(c.uniqueid, None)
+        forget_held(session, c.uniqueid)  # a ring group's second CDR must not settle it again
     if not wanted:
         return
     if not accounts_locked:
@@ -205,7 +172,7 @@ def lock_closing_accounts(
     """For a batch: the accounts whose balances it changes (`also`) and those of the
     reservations it will close, locked together in the one order before any of them
     (services/credit/holds.py); `close_reservations` then waits on nothing new."""
-    calls = [h.id for c in closings if c.uniqueid and (h := _held(session, c.uniqueid))]
+    calls = [h.id for c in closings if c.uniqueid and (h := held_for(session, c.uniqueid))]
     lock_accounts_of_calls(session, calls, also)
 
 
@@ -245,173 +212,6 @@ _CLOSE = (
 )
 
 
-# session.info key of what a batch of CDRs looked up once (see `batch`).
-_MEMO = "siptar.settlement"
-
-
-@contextmanager
-def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
-    """For a batch of CDRs in one transaction: the reservations of their channels are
-    fetched with one query, and what is looked up through `remembered` (accounts,
-    trunks, providers, plans) once, instead of a few queries per CDR."""
-    wanted = sorted({u for u in uniqueids if u})
-    found: dict[str, Held] = {}
-    # Rows, not ORM objects: a batch of 200 CDRs holds 200 reservations.
-    query = _open_reservations().with_only_columns(
-        Reservation.uniqueid,
-        Reservation.id,
-        Reservation.account_id,
-        Reservation.status,
-        Reservation.trunk_id,
-    )
-    for start in range(0, len(wanted), 500):
-        rows = session.execute(query.where(Reservation.uniqueid.in_(wanted[start : start + 500])))
-        for uniqueid, id_, account_id, status, trunk_id in rows:  # by id: the newest wins
-            found[uniqueid] = Held(id_, account_id, status, trunk_id)
-    session.info[_MEMO] = {"reservations": found}
-    try:
-        yield
-    finally:
-        session.info.pop(_MEMO, None)
-
-
-def remember(session: Session, values: dict[tuple[object, ...], object]) -> None:
-    """Inside `batch`: what `remembered` will answer for these keys, looked up beforehand
-    for the whole batch at once (services/cdr/prefetch.py). Outside it: nothing."""
-    memo = session.info.get(_MEMO)
-    if memo is not None:
-        memo.update(values)
-
-
-def remembered(session: Session, key: tuple[object, ...], load: Callable[[], T]) -> T:
-    """`load()`, once per `key` inside `batch` (every time outside it)."""
-    memo = session.info.get(_MEMO)
-    if memo is None:
-        return load()
-    if key not in memo:
-        memo[key] = load()
-    return cast(T, memo[key])
-
-
-def _open_reservations() -> Select[Reservation]:
-    return (
-        select(Reservation)
-        .where(
-            Reservation.parent_id.is_(None),
-            Reservation.cdr_id.is_(None),
-            # released: its channel was gone before its CDR came (a listener crash)
-            Reservation.status.in_(("open", "expired", "released")),
-        )
-        .order_by(Reservation.id)
-    )
-
-
-class Held(NamedTuple):
-    """What settling needs of a reservation."""
-
-    id: int
-    account_id: int
-    status: str
-    trunk_id: int | None  # the first trunk Authorize offered
-
-
-def held_for(session: Session, uniqueid: str) -> Held | None:
-    """The reservation a CDR of this channel settles (the batch's, inside `batch`)."""
-    return _held(session, uniqueid)
-
-
-def _held(session: Session, uniqueid: str) -> Held | None:
-    """`reservation_for`, from the batch's memo inside `batch`."""
-    memo = session.info.get(_MEMO)
-    if memo is not None:
-        return cast(Held | None, memo["reservations"].get(uniqueid))
-    held = reservation_for(session, uniqueid)
-    return None if held is None else Held(held.id, held.account_id, held.status, held.trunk_id)
-
-
-def reservation_for(session: Session, uniqueid: str) -> Reservation | None:
-    """The newest customer-level reservation of this channel not yet tied to a CDR."""
-    return session.scalars(
-        _open_reservations()
-        .where(Reservation.uniqueid == uniqueid)
-        .order_by(None)
-        .order_by(Reservation.id.desc())
-        .limit(1)
-    ).first()
-
-
-def find_trunk(session: Session, record: CdrRecord) -> Trunk | None:
-    name, peer = trunk_key(record)
-    return remembered(session, ("trunk", name, peer), lambda: _find_trunk(session, name, peer))
-
-
-def trunk_key(record: CdrRecord) -> tuple[str, str]:
-    """What names the trunk of a CDR: its Trunk field, and the destination channel's peer."""
-    name = record.extra.get(TRUNK_FIELD, "").strip()
-    match = _CHANNEL.match(record.dstchannel.strip())
-    peer = match.group("peer") if match is not None else ""
-    if record.dstchannel.startswith("Local/") and "@" in peer:
-        # `Local/34911234567@pstn-sim-0000001b;1`: the dialplan context is the trunk.
-        peer = peer.rsplit("@", 1)[1]
-    return name, peer
-
-
-def channel_peer(channel: str) -> str | None:
-    """The peer a channel names (`PJSIP/carrier1-00000002`: `carrier1`), if any."""
-    match = _CHANNEL.match(channel.strip())
-    return match.group("peer") if match is not None else None
-
-
-def trunk_of_channel(session: Session, channel: str) -> Trunk | None:
-    """The trunk a channel's peer names (`PJSIP/carrier1-00000002`: the trunk `carrier1`,
-    or the one whose dial string ends in `@carrier1`), if any."""
-    peer = channel_peer(channel)
-    if peer is None:
-        return None
-    return remembered(session, ("trunk", "", peer), lambda: _find_trunk(session, "", peer))
-
-
-def match_trunk(trunks: Iterable[Trunk], name: str, peer: str) -> Trunk | None:
-    """`_find_trunk`'s rule over trunks already loaded (a batch's, services/cdr/prefetch.py):
-    the trunk named `name`, else the first by id named `peer` or dialled `...@peer`."""
-    if name:
-        named = [t for t in trunks if t.name == name]
-        if named:
-            return min(named, key=lambda t: t.id)
-    if not peer:
-        return None
-    found = [t for t in trunks if t.name == peer or t.dial_string.endswith(f"@{peer}")]
-    return min(found, key=lambda t: t.id) if found else None
-
-
-def _reserved_trunk(session: Session, uniqueid: str) -> Trunk | None:
-    """The trunk the call's reservation was made for: what a CDR without a Trunk field
-    and without a trunk's channel name (Master.csv; Local-channel trunks) was carried
-    by. The first trunk offered; a call that failed over is charged as if on it."""
-    held = _held(session, uniqueid) if uniqueid else None
-    if held is None or held.trunk_id is None:
-        return None
-    trunk_id = held.trunk_id
-    return remembered(session, ("trunk id", trunk_id), lambda: session.get(Trunk, trunk_id))
-
-
-def _find_trunk(session: Session, name: str, peer: str) -> Trunk | None:
-    if name:
-        found = session.scalars(select(Trunk).where(Trunk.name == name)).first()
-        if found is not None:
-            return found
-    if not peer:
-        return None
-    # LIKE is only a filter: `autoescape` keeps a peer's `_` and `%` literal, and the exact
-    # rule is `match_trunk`'s (SQLite's LIKE ignores case), the batch path's own.
-    candidates = session.scalars(
-        select(Trunk)
-        .where(or_(Trunk.name == peer, Trunk.dial_string.endswith(f"@{peer}", autoescape=True)))
-        .order_by(Trunk.id)
-    )
-    return match_trunk(candidates, "", peer)
-
-
 def _buy_cost(
     session: Session, uniqueid: str, record: CdrRecord, trunk: Trunk, level: int
 ) -> BuyCost | None:
@@ -430,7 +230,5 @@ def _buy_cost(
     except BillingError as e:
         logger.warning("CDR %s: no buy cost at trunk %s: %s", uniqueid, trunk.name, e)
         return None
-    from services.currency.charges import convert_buy  # it imports this module
-
     # In the operator's currency at the call's start (docs/currencies.md).
     return convert_buy(session, BuyCost(provider.id, sheet_id, level, cost), call.start)

@@ -1,5 +1,6 @@
 """A call's charges in the right currencies (the hooks of services/cdr/pricing.py and
-services/credit/settlement.py). See docs/currencies.md.
+services/credit/settlement.py, whose buy cost is services/credit/buy_cost.py). See
+docs/currencies.md.
 
 Each level is rated on its own sheet, in the sheet's currency. When the paying
 account's currency is another, the cost is converted at the rate in force at the
@@ -22,13 +23,13 @@ from db.rates import plans
 from rating.errors import NoExchangeRate
 from rating.fx import FxTable
 from rating.model import CallCost
-from services.credit.settlement import remembered
+from services.credit.buy_cost import BuyCost
+from services.credit.cdr_batch import remembered
 from services.currency.amounts import SheetAmount
 from services.currency.table import fx_table, operator_currency
 
 if TYPE_CHECKING:
     from services.cdr.pricing import LevelCharge
-    from services.credit.settlement import BuyCost
 
 logger = logging.getLogger(__name__)
 

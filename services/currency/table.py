@@ -12,7 +12,7 @@ from db import config_versions
 from db.currency_schema import Currency, ExchangeRateRow
 from db.schema import Account
 from rating.fx import ExchangeRate, FxTable
-from services.credit.settlement import remembered
+from services.credit.cdr_batch import remembered
 
 CURRENCIES = "currencies"  # the config_versions stamp bumped by every write here
 
@@ -23,7 +23,7 @@ _operators: dict[str, str] = {}  # database URL -> the operator's currency
 
 def fx_table(session: Session) -> FxTable:
     """Every rate, current as of this transaction: one statement (the stamp) when the
-    cached table is up to date; once per CDR batch inside settlement.batch."""
+    cached table is up to date; once per CDR batch inside cdr_batch.batch."""
     return remembered(session, ("fx-table",), lambda: _load(session))
 
 

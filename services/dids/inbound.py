@@ -24,7 +24,7 @@ from rating.model import CallToRate, Rate, RateSheet
 from services.bundles import cdr as bundle_cdr
 from services.cdr.commands import CdrRecord
 from services.cdr.pricing import LevelCharge, Priced, Unratable
-from services.credit.settlement import remembered
+from services.credit.cdr_batch import remembered
 from services.recurring.levels import level_prices
 
 

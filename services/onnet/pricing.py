@@ -5,7 +5,7 @@ on-net price (rating/onnet.py), no provider cost, flagged with the account it ra
 A CDR is on-net when neither its channel nor its destination channel is a trunk, the
 caller is an account of this server, and its number is on-net by the same rule as
 Authorize's (services/onnet/callee.py). A CDR that went out over a trunk is never
-looked at further: the trunk is found once per batch (settlement.find_trunk, shared with
+looked at further: the trunk is found once per batch (trunk_match.find_trunk, shared with
 the buy cost), so the listener's common path pays one dictionary lookup.
 """
 
@@ -19,7 +19,7 @@ from rating.model import CallToRate
 from rating.onnet import on_net_cost
 from services.cdr import pricing
 from services.cdr.commands import CdrRecord
-from services.credit import settlement
+from services.credit import cdr_batch, settlement, trunk_match
 from services.onnet.callee import Callee, find_callee
 from services.onnet.plans import on_net_plan_for
 
@@ -27,15 +27,15 @@ from services.onnet.plans import on_net_plan_for
 def price_onnet(uow: UnitOfWork, record: CdrRecord) -> pricing.Priced | None:
     """The on-net call's price at every level, or None (not an on-net call)."""
     session = uow.session
-    if not record.dstchannel or settlement.find_trunk(session, record) is not None:
+    if not record.dstchannel or trunk_match.find_trunk(session, record) is not None:
         return None
-    if settlement.trunk_of_channel(session, record.channel) is not None:
+    if trunk_match.trunk_of_channel(session, record.channel) is not None:
         return None  # a carrier's call in (to a DID): inbound, not on-net
     try:
         number = normalise_number(record.dst)
     except BillingError:
         return None
-    callee = settlement.remembered(
+    callee = cdr_batch.remembered(
         session, ("onnet callee", number), lambda: find_callee(session, number)
     )
     if callee is None:

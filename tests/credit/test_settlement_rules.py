@@ -22,7 +22,8 @@ from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
 from services.credit.calls import SettleCommand, settle_call
 from services.credit.expiry import expire_due
-from services.credit.settlement import ACCOUNT_FIELD, trunk_of_channel
+from services.credit.settlement import ACCOUNT_FIELD
+from services.credit.trunk_match import trunk_of_channel
 from tests.credit.builders import ALICE_ID, NOON, customer, route, trunk
 from tests.credit.test_authorize import SPAIN, auth, cdr, record, reservations
 from tests.credit.test_slices import ADMIN

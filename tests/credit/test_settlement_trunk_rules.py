@@ -2,7 +2,7 @@
 mutation testing, docs/mutation.md; the rule is docs/credit_control.md, Settlement):
 the CDR's Trunk field, else the trunk its destination channel names, else the trunk the
 call's reservation was made for. A single CDR and a batch (whose trunks are matched
-over the rows loaded at once, `settlement.match_trunk`) follow the same rule."""
+over the rows loaded at once, `trunk_match.match_trunk`) follow the same rule."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from db.schema import Cdr, Trunk
 from db.session import UnitOfWork
 from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
-from services.credit.settlement import match_trunk
+from services.credit.trunk_match import match_trunk
 from tests.credit.builders import route, trunk
 from tests.credit.test_authorize import SPAIN, auth, cdr, record
 
