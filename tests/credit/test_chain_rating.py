@@ -133,3 +133,12 @@ def test_a_destination_without_rate_at_a_level_refuses_the_call_naming_the_custo
     with uow() as u:
         a = authorize(u, None, AuthorizeRequest("88812345", "acct1001"), NOON, SLICES)
     assert (a.allowed, a.reason, a.account_id) == (False, Reason.NO_RATE, ALICE_ID)
+
+
+def test_a_cap_of_one_second_allows_a_one_second_call(uow: Uow) -> None:
+    # A cap is not credit (docs/credit_control.md): a call capped under the minimum call
+    # is allowed for the cap, down to a single second.
+    set_fields(uow, ALICE_ID, max_call_seconds=1)
+    with uow() as u:
+        a = authorize(u, None, AuthorizeRequest(SPAIN, "acct1001", uniqueid="one.1"), NOON, SLICES)
+    assert (a.allowed, a.max_seconds, a.reserved_seconds) == (True, 1, 1), a.reason

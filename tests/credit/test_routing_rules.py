@@ -212,6 +212,21 @@ class TestChannelsInUse:
         assert in_use(uow) == ({"one": 0, "two": 1}, {})
         assert first_offered(uow, uniqueid="ch.3") == "one"
 
+    def test_a_channel_freed_in_the_same_transaction_counts_as_free(self, uow: Uow) -> None:
+        # `freed`: open calls this transaction closed and has not yet taken off the
+        # trunk's count (Authorize's own expiry): the full trunk is offered again.
+        with uow() as u:
+            u.session.execute(update(Account).where(Account.id == 3).values(max_call_seconds=60))
+            one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
+            two = trunk(u, "two", {"34": "0.0020"}, channel_limit=2)
+            route(u, "34", "lcr", [(one, 0, 1), (two, 0, 1)])
+        assert first_offered(uow, uniqueid="fr.1") == "one"
+        with uow() as u:
+            full = plan_route(u.session, SPAIN, NOON, 2)
+            freed = plan_route(u.session, SPAIN, NOON, 2, freed={one: -1})
+        assert [c.name for c in full.trunks] == ["two"]
+        assert [(c.name, c.channels_in_use) for c in freed.trunks] == [("one", 0), ("two", 0)]
+
 
 def in_use(uow: Uow) -> tuple[dict[str, int], dict[str, tuple[int, str]]]:
     """Channels in use of the offered trunks, and of the ones left out with why."""
