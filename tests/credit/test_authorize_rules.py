@@ -419,6 +419,30 @@ class TestTrunkClaim:
         with uow() as u:
             assert u.session.get(Account, ALICE_ID).reserved == 0  # type: ignore[union-attr]
 
+    def test_trunks_filled_between_the_route_and_the_claim_are_passed_over(
+        self, uow: Uow, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # one and two (a channel each), then open (no limit); both limited trunks fill
+        # after the route was planned: the claim counts them under their locks and the
+        # call takes open, leaving their counts as the other calls left them.
+        set_fields(uow, ALICE_ID, max_call_seconds=60)
+        with uow() as u:
+            one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
+            two = trunk(u, "two", {"34": "0.0015"}, channel_limit=1)
+            unlimited = trunk(u, "open", {"34": "0.0020"})
+            route(u, "34", "lcr", [(one, 0, 1), (two, 0, 1), (unlimited, 0, 1)])
+        planned = authorize_module.plan_route
+
+        def then_filled(session: Any, *args: Any) -> Any:
+            found = planned(session, *args)
+            session.execute(update(Trunk).where(Trunk.id.in_((one, two))).values(open_calls=1))
+            return found
+
+        monkeypatch.setattr(authorize_module, "plan_route", then_filled)
+        a = auth(uow, account="acct1001", uniqueid="late.2")
+        assert [t.name for t in a.trunks] == ["open"], a.reason
+        assert open_calls(uow) == {"carrier1": 0, "one": 1, "two": 1, "open": 1}
+
 
 class TestBooths:
     """A call shop's booths (docs/callshop.md): the booth's SIP peer stands for its shop,
