@@ -313,5 +313,6 @@ class TestPreloadPlans:
         assert by_id == {3: warm[3], 4: warm[4]}
         probe = CallToRate(SPAIN, NOON, 60, True)
         assert by_id[3].rate_call(probe).cost != by_id[4].rate_call(probe).cost
-        with uow() as u, pytest.raises(NotFound):
+        with uow() as u, pytest.raises(NotFound) as missing:
             plan_for(u.session, 999)
+        assert missing.value.message == "rate sheet 999 not found"
