@@ -52,14 +52,10 @@ ACCOUNT_FIELD = "SiptarAccount"
 
 
 def find_account(session: Session, record: CdrRecord) -> Account | None:
-    """The account a CDR bills: by accountcode, else (SettleCall) the account it names,
-    else the account of the reservation made for its channel."""
-    if record.accountcode:
-        found = session.scalars(
-            select(Account).where(Account.accountcode == record.accountcode)
-        ).first()
-        if found is not None:
-            return found
+    """The account a CDR bills when its accountcode names none (its callers,
+    services/cdr/pricing and services/onnet/pricing, look the accountcode up first, from
+    their batch's memo): the account SettleCall names, else the account of the
+    reservation made for its channel."""
     named = record.extra.get(ACCOUNT_FIELD, "") if record.source == "soap" else ""
     if named.isdigit():
         return session.get(Account, int(named))

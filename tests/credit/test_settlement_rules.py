@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from db.rates import row_values
 from db.schema import Cdr, Charge, Provider, RateSheet, Trunk
@@ -167,6 +167,26 @@ class TestWhoseCdr:
         auth(uow, account="acct1002", uniqueid="typo.1")  # Bob's call
         assert record(uow, cdr("typo.1", "acct-typo", 60)) is Outcome.RATED
         assert self.billed(uow, "typo.1") == BOB_ID
+
+    def test_an_unknown_accountcode_is_looked_up_once(self, uow: Uow) -> None:
+        # Pricing looks the accountcode up; the fall-back to the channel's reservation
+        # does not ask for it again.
+        auth(uow, account="acct1002", uniqueid="typo.2")
+        asked: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+            if "accounts.accountcode =" in statement:
+                asked.append(statement)
+
+        with uow() as u:
+            engine = u.session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert record(uow, cdr("typo.2", "acct-typo", 60)) is Outcome.RATED
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(asked) == 1, asked
+        assert self.billed(uow, "typo.2") == BOB_ID
 
     def test_settle_call_bills_the_account_it_names_even_without_an_accountcode(
         self, uow: Uow
