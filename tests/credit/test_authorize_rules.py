@@ -419,6 +419,17 @@ class TestTrunkClaim:
         with uow() as u:
             assert u.session.get(Account, ALICE_ID).reserved == 0  # type: ignore[union-attr]
 
+    @pytest.mark.usefixtures("one_and_open")
+    def test_a_trunk_loaded_before_authorize_sees_its_channel_taken(self, uow: Uow) -> None:
+        # The claim changes the count by a statement; a Trunk object the unit of work
+        # loaded before reads the new count, not the one it was loaded with.
+        with uow() as u:
+            one = u.session.scalars(select(Trunk).where(Trunk.name == "one")).one()
+            assert one.open_calls == 0
+            a = authorize(u, None, AuthorizeRequest(SPAIN, "acct1001", uniqueid="ld.1"), NOON)
+            assert [t.name for t in a.trunks][:1] == ["one"]
+            assert one.open_calls == 1
+
     def test_trunks_filled_between_the_route_and_the_claim_are_passed_over(
         self, uow: Uow, monkeypatch: pytest.MonkeyPatch
     ) -> None:
