@@ -20,6 +20,7 @@ from db.session import UnitOfWork
 from rating.model import Rate
 from services.cdr.batches import store_batch
 from services.cdr.usecases import Outcome
+from services.credit import cdr_batch
 from services.credit.calls import SettleCommand, settle_call
 from services.credit.expiry import expire_due
 from services.credit.settlement import ACCOUNT_FIELD
@@ -346,6 +347,20 @@ class TestTrunkOfAChannel:
         assert of("PJSIP/1001-00000001") is None  # a phone: no trunk is called that
         assert of("carrier1") is None  # not a channel name at all
         assert of("") is None
+
+    def test_inside_a_batch_each_channel_keeps_its_own_answer(self, uow: Uow) -> None:
+        # A batch remembers each channel's trunk (services/credit/cdr_batch.py): a
+        # carrier's channel and a phone's, in either order, each get their own answer.
+        for channels in (
+            ("PJSIP/carrier1-00000002", "PJSIP/1001-00000001"),
+            ("PJSIP/1001-00000001", "PJSIP/carrier1-00000002"),
+        ):
+            with uow() as u, cdr_batch.batch(u.session, []):
+                found = [trunk_of_channel(u.session, c) for c in channels]
+                again = [trunk_of_channel(u.session, c) for c in channels]
+                ids = [None if t is None else t.id for t in found]
+            assert ids == [1 if "carrier1" in c else None for c in channels]
+            assert again == found
 
     def test_a_peer_with_like_wildcards_or_another_case_names_no_other_trunk(
         self, uow: Uow
