@@ -155,6 +155,19 @@ class TestConcurrentCalls:
 
 
 class TestCreditAndCaps:
+    def test_a_bundle_not_yet_in_force_leaves_the_call_to_the_money(self, uow: Uow) -> None:
+        # Alice holds a Spain bundle from next year: the chain has a bundle, none in
+        # force, so her call is priced and held in money as if she had none.
+        with uow() as u:
+            give_bundle(u.session, RESELLER_ID, ALICE_ID, "Alice 2027", 600, date(2027, 1, 1))
+            u.commit()
+        a = auth(uow, account="acct1001", uniqueid="nb.1")
+        assert (a.allowed, a.max_seconds) == (True, 10800), a.reason
+        (mine,) = reservations(uow, ALICE_ID)
+        assert (mine.amount, a.reserved) == (D("3.24"), D("3.24"))  # 3 h at 0.0180/min
+        with uow() as u:
+            assert u.session.scalar(select(func.count()).select_from(BundleHold)) == 0
+
     def test_a_prepaid_accounts_credit_limit_is_not_credit(self, uow: Uow) -> None:
         # 0.18 at 0.0180/min "30/6" is 600 s; a limit on a prepaid account adds nothing.
         with uow() as u:
