@@ -42,13 +42,12 @@ def batch(session: Session, uniqueids: Iterable[str]) -> Iterator[None]:
         Reservation.uniqueid,
         Reservation.id,
         Reservation.account_id,
-        Reservation.status,
         Reservation.trunk_id,
     )
     for start in range(0, len(wanted), 500):
         rows = session.execute(query.where(Reservation.uniqueid.in_(wanted[start : start + 500])))
-        for uniqueid, id_, account_id, status, trunk_id in rows:  # by id: the newest wins
-            found[uniqueid] = Held(id_, account_id, status, trunk_id)
+        for uniqueid, id_, account_id, trunk_id in rows:  # by id: the newest wins
+            found[uniqueid] = Held(id_, account_id, trunk_id)
     session.info[_MEMO] = {"reservations": found}
     try:
         yield
@@ -92,7 +91,7 @@ class Held(NamedTuple):
 
     id: int
     account_id: int
-    status: str
+    # Not its status: close_reservations reads that under the rows' locks.
     trunk_id: int | None  # the first trunk Authorize offered
 
 
@@ -103,7 +102,7 @@ def held_for(session: Session, uniqueid: str) -> Held | None:
     if memo is not None:
         return cast(Held | None, memo["reservations"].get(uniqueid))
     held = reservation_for(session, uniqueid)
-    return None if held is None else Held(held.id, held.account_id, held.status, held.trunk_id)
+    return None if held is None else Held(held.id, held.account_id, held.trunk_id)
 
 
 def forget_held(session: Session, uniqueid: str) -> None:
