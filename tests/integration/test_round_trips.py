@@ -1,7 +1,9 @@
 """The queries a unit of work sends PostgreSQL, read on the wire (tests/pgwire.py): the
 transaction's BEGIN travels with its first statement (db/merged_begin.py), and every
 other way to the server (COPY, execute_values, executemany, named cursors, savepoints,
-a failed first statement) still runs inside the transaction it belongs to."""
+a failed first statement) still runs inside the transaction it belongs to. A commit
+that need not wait for the disk sends `SET LOCAL synchronous_commit TO off; COMMIT` as
+its one query; every other sends `COMMIT`."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 
 from db.bulk import copy_lines, update_from_values
 from db.config_schema import ConfigVersion
@@ -175,3 +178,105 @@ def test_a_failed_first_statement_leaves_the_connection_clean(
         assert _rows(small) >= 1
     finally:
         small.dispose()
+
+
+# A unit of work's commit that need not wait for the disk (UnitOfWork.commit).
+
+NO_WAIT = "SET LOCAL synchronous_commit TO off; COMMIT"
+Factory = sessionmaker[Session]
+
+
+@pytest.fixture
+def one(wire: tuple[QueryRecorder, Engine]) -> Iterator[tuple[QueryRecorder, Factory]]:
+    """Units of work all on one pooled connection (a flag left set would show), opened
+    already, and nothing recorded yet."""
+    recorder, _ = wire
+    engine = make_engine(recorder.url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        recorder.clear()
+        yield recorder, make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+def _count(recorder: QueryRecorder, factory: Factory) -> int:
+    """The rows of the table the tests write, read off the record."""
+    with UnitOfWork(factory) as uow:
+        found = int(uow.session.scalar(select(func.count()).select_from(ConfigVersion)) or 0)
+    recorder.clear()
+    return found
+
+
+def test_a_commit_that_need_not_wait_is_one_query_and_only_that_one(
+    one: tuple[QueryRecorder, Factory],
+) -> None:
+    recorder, factory = one
+    before = _count(recorder, factory)
+    with UnitOfWork(factory) as uow:
+        uow.session.execute(_row("fast"))
+        uow.commit(wait_for_disk=False)
+    sent = recorder.taken()
+    assert [q.split(" ", 1)[0] for q in sent] == ["BEGIN;INSERT", "SET"], sent
+    assert sent[-1] == NO_WAIT
+    assert _count(recorder, factory) == before + 1
+    with UnitOfWork(factory) as uow:  # the same connection: the next commit waits again
+        uow.session.execute(_row("durable"))
+        uow.commit()
+    assert recorder.taken()[-1] == "COMMIT"
+    assert _count(recorder, factory) == before + 2
+
+
+def test_a_commit_that_need_not_wait_after_a_named_cursor_is_psycopg2s_own(
+    one: tuple[QueryRecorder, Factory],
+) -> None:
+    """In psycopg2's own mode (a named cursor's transaction) psycopg2 sends the COMMIT,
+    which waits for the disk as ever; the flag does not outlive that commit."""
+    recorder, factory = one
+    before = _count(recorder, factory)
+    with UnitOfWork(factory) as uow:
+        list(uow.session.scalars(select(ConfigVersion.name).execution_options(yield_per=2)))
+        uow.session.execute(_row("streamed"))
+        recorder.clear()
+        uow.commit(wait_for_disk=False)
+    assert recorder.taken() == ["COMMIT"]
+    assert _count(recorder, factory) == before + 1
+    with UnitOfWork(factory) as uow:
+        uow.session.execute(_row("after"))
+        uow.commit()
+    assert recorder.taken()[-1] == "COMMIT"
+
+
+def test_a_failed_transaction_ends_as_ever(one: tuple[QueryRecorder, Factory]) -> None:
+    """A COMMIT of a failed transaction is the server's ROLLBACK; a SET LOCAL in front of
+    it would fail and leave the transaction open on the connection."""
+    recorder, factory = one
+    before = _count(recorder, factory)
+    with UnitOfWork(factory) as uow:
+        uow.session.execute(_row("lost"))
+        with pytest.raises(DBAPIError):
+            uow.session.execute(text("SELECT 1 / 0"))
+        recorder.clear()
+        uow.commit(wait_for_disk=False)
+    assert recorder.taken() == ["COMMIT"]
+    with UnitOfWork(factory) as uow:  # the connection is clean
+        uow.session.execute(_row("kept"))
+        uow.commit(wait_for_disk=False)
+    assert recorder.taken()[-1] == NO_WAIT
+    assert _count(recorder, factory) == before + 1
+
+
+def test_sqlite_commits_as_ever(backend: str, database_url: str) -> None:
+    """SQLite has no such commit: `wait_for_disk` False commits as a plain commit."""
+    if backend != "sqlite":
+        pytest.skip("SQLite's commit")
+    engine = make_engine(database_url)
+    try:
+        factory, before = make_session_factory(engine), _rows(engine)
+        with UnitOfWork(factory) as uow:
+            uow.session.execute(_row("sqlite"))
+            uow.commit(wait_for_disk=False)
+        assert _rows(engine) == before + 1
+    finally:
+        engine.dispose()
