@@ -14,6 +14,7 @@ import json
 import os
 import statistics
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.bench_authorize import DEPTHS, _p99
@@ -59,6 +60,33 @@ def _ask(proc: subprocess.Popen[str], depth: int, calls: int) -> list[float]:
     return list(json.loads(proc.stdout.readline()))
 
 
+def interleaved(
+    ask: Callable[[str, int], list[float]], labels: list[str], depth: int, rounds: int
+) -> dict[str, list[float]]:
+    """Each side's seconds: `ask(label, depth)` for each label in turn (a, b, a, b...), so that
+    all see the same load of a shared machine, `rounds` times after one warm-up round
+    (plans compiled, caches filled, statements prepared), whose figures are dropped."""
+    times: dict[str, list[float]] = {label: [] for label in labels}
+    for round_ in range(rounds + 1):
+        for label in labels:
+            took = ask(label, depth)
+            if round_:
+                times[label] += took
+    return times
+
+
+def compared(times: dict[str, list[float]], base: str, other: str) -> str:
+    """Both sides' median and p99, and `other`'s over `base`'s."""
+    med = {k: statistics.median(v) * 1000 for k, v in times.items()}
+    p99 = {k: _p99(v) * 1000 for k, v in times.items()}
+    return (
+        f"{base} median {med[base]:6.2f} ms p99 {p99[base]:6.2f} ms;"
+        f" {other} median {med[other]:6.2f} ms p99 {p99[other]:6.2f} ms;"
+        f" {other}/{base} {med[other] / med[base]:4.2f} (median),"
+        f" {p99[other] / p99[base]:4.2f} (p99)"
+    )
+
+
 def run() -> None:
     if not (BASELINE / ".venv" / "bin" / "python").exists():
         print("   no baseline checkout (SIPTAR_BASELINE=<its directory>): skipped")
@@ -70,22 +98,13 @@ def run() -> None:
         for label, checkout in (("before", BASELINE), ("after", HERE)):
             pg_admin(server.url, f'CREATE DATABASE "cmp_{label}"')
             sides[label] = _side(checkout, pg_db_url(server.url, f"cmp_{label}"), label)
+
+        def ask(label: str, depth: int) -> list[float]:
+            return _ask(sides[label], depth, CHUNK)
+
         for depth in DEPTHS:
-            times: dict[str, list[float]] = {label: [] for label in sides}
-            for round_ in range(ROUNDS + 1):
-                for label, proc in sides.items():
-                    took = _ask(proc, depth, CHUNK)
-                    if round_:  # the first round warms up (plans compiled, caches filled)
-                        times[label] += took
-            med = {k: statistics.median(v) * 1000 for k, v in times.items()}
-            p99 = {k: _p99(v) * 1000 for k, v in times.items()}
-            print(
-                f"   depth {depth}: before median {med['before']:6.2f} ms"
-                f" p99 {p99['before']:6.2f} ms; after median {med['after']:6.2f} ms"
-                f" p99 {p99['after']:6.2f} ms; after/before {med['after'] / med['before']:4.2f}"
-                f" (median), {p99['after'] / p99['before']:4.2f} (p99)",
-                flush=True,
-            )
+            times = interleaved(ask, list(sides), depth, ROUNDS)
+            print(f"   depth {depth}: {compared(times, 'before', 'after')}", flush=True)
         for proc in sides.values():
             assert proc.stdin is not None
             proc.stdin.close()

@@ -22,6 +22,14 @@ way the code here reaches the server goes through one of these methods:
 - savepoints are statements like any other; SQLAlchemy's pool, returning a connection,
   calls `rollback()`, which sends nothing when no transaction is open.
 
+A COMMIT that need not wait for the disk (`wait_for_disk` False, set by db/session.py's
+`UnitOfWork.commit` for that one commit) is sent as `SET LOCAL synchronous_commit TO
+off; COMMIT`: one query string, one round trip, as a plain COMMIT. Not in psycopg2's
+own mode (a named cursor's transaction): psycopg2 sends that COMMIT itself, and it
+waits for the disk as every other (always safe, only slower; no writer of holds streams
+from a named cursor). Nor for a transaction already failed: its COMMIT is a ROLLBACK,
+and a SET LOCAL in front would fail and leave it open.
+
 Used for every PostgreSQL engine of db/session.py `make_engine`; SQLite is untouched.
 """
 
@@ -33,7 +41,11 @@ import psycopg2.extensions as ext  # type: ignore[import-untyped]
 from psycopg2 import sql as pgsql
 
 _IDLE = ext.TRANSACTION_STATUS_IDLE
+_OPEN = ext.TRANSACTION_STATUS_INTRANS  # open and not failed
 _BEGIN = "BEGIN;"
+# The transaction's own setting, read by its COMMIT (docs/credit_control.md, "Holds
+# that need not wait for the disk").
+COMMIT_NO_WAIT = "SET LOCAL synchronous_commit TO off; COMMIT"
 
 
 class MergedBeginCursor(ext.cursor):
@@ -66,6 +78,9 @@ class MergedBeginConnection(ext.connection):
         super().__init__(*args, **kwargs)
         self.autocommit = True
         self.cursor_factory = MergedBeginCursor
+        # False for the next commit only (db/session.py sets it): its COMMIT need not
+        # wait for the WAL to reach the disk.
+        self.wait_for_disk = True
 
     def opens_next(self) -> bool:
         """Whether the next statement must open the transaction: in our mode and no
@@ -85,18 +100,24 @@ class MergedBeginConnection(ext.connection):
             self.autocommit = False
 
     def commit(self) -> None:
-        self._end("COMMIT", super().commit)
+        # For this one commit: cleared before the pool can hand the connection to
+        # another thread (SQLAlchemy returns it inside the session's commit).
+        wait, self.wait_for_disk = self.wait_for_disk, True
+        self._end("COMMIT", super().commit, no_wait=not wait)
 
     def rollback(self) -> None:
         self._end("ROLLBACK", super().rollback)
 
-    def _end(self, command: str, driver_end: Any) -> None:
+    def _end(self, command: str, driver_end: Any, *, no_wait: bool = False) -> None:
         if not self.autocommit:  # psycopg2's transaction (a named cursor's)
             driver_end()
             self.autocommit = True
             if self.info.transaction_status == _IDLE:
                 return
-        if self.info.transaction_status != _IDLE:
+        status = self.info.transaction_status
+        if status != _IDLE:
+            if no_wait and status == _OPEN:
+                command = COMMIT_NO_WAIT
             with self.cursor(cursor_factory=ext.cursor) as cur:
                 cur.execute(command)
 

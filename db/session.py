@@ -118,12 +118,36 @@ class UnitOfWork:
             self._session.close()
             self._session = None
 
-    def commit(self) -> None:
+    def commit(self, wait_for_disk: bool = True) -> None:
+        """Commit. `wait_for_disk` False (PostgreSQL): the COMMIT returns without waiting
+        for the WAL to be flushed, so a crash of the database server may lose this
+        transaction whole, never part of it (synchronous_commit off for it alone; see
+        db/merged_begin.py). For a transaction whose loss costs no money only: holds
+        (docs/credit_control.md). SQLite, and a connection not of merged_begin.py: as
+        a plain commit."""
         self.commit_started = True
-        self.session.commit()
+        driver = None if wait_for_disk else _driver_connection(self.session)
+        if driver is None:
+            self.session.commit()
+            return
+        driver.wait_for_disk = False  # read and cleared by its commit()
+        try:
+            self.session.commit()
+        except BaseException:
+            driver.wait_for_disk = True  # still set if it failed before the COMMIT (a flush)
+            raise
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+def _driver_connection(session: Session) -> Any:
+    """The DBAPI connection of the session's open transaction when it can commit without
+    waiting for the disk (db/merged_begin.py's), else None (no transaction, SQLite)."""
+    if not session.in_transaction():
+        return None
+    driver = session.connection().connection.driver_connection
+    return driver if hasattr(driver, "wait_for_disk") else None
 
 
 def is_dropped_connection(error: BaseException, uow: UnitOfWork | None) -> bool:

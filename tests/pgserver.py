@@ -23,6 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 _counter = itertools.count()
+# A test's server never waits for the disk (what a crash would lose does not matter).
+_NO_DISK_WAITS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
 
 
 def find_bindir() -> Path:
@@ -45,7 +47,12 @@ def free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    """`durable`: PostgreSQL's own defaults (fsync, synchronous_commit and
+    full_page_writes on), every COMMIT waiting for the disk as on a production server;
+    else none of that, as a test needs (bench/bench_durable_commit.py uses both)."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bindir = find_bindir()
         self.dir = Path(tempfile.mkdtemp(prefix="siptar-pg-"))
         self.port = free_port()
@@ -87,8 +94,7 @@ class PostgresServer:
             "-w",
             "-o",
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200",
+            f"{'' if self.durable else _NO_DISK_WAITS}-c max_connections=200",
             "start",
         )
         self._wait()

@@ -29,7 +29,9 @@ from services.credit.policy import DEFAULT_POLICY, CreditPolicy
 @dataclass(frozen=True)
 class Spec:
     name: str
-    kind: str  # "integer" (low..high) or "text" (checked by `check`); the wire carries text
+    # "integer" (low..high), "text" (checked by `check`) or "boolean" (text: true or
+    # false); the wire carries text
+    kind: str
     low: int
     high: int
     # The value when neither a row nor the environment says: from the env-built base.
@@ -48,6 +50,18 @@ class Spec:
 
 def _text(name: str, default: str, check: Callable[[str], str], description: str) -> Spec:
     return Spec(name, "text", 0, 0, lambda _base: default, description, check)
+
+
+def _boolean(name: str, fallback: Callable[[CreditPolicy], bool], description: str) -> Spec:
+    """A setting that is true or false, kept and shown as the text `true` or `false`."""
+
+    def check(text: str) -> str:
+        value = text.strip().lower()
+        if value not in ("true", "false"):
+            raise InvalidInput(f"{name}: true or false")
+        return value
+
+    return Spec(name, "boolean", 0, 0, lambda base: str(fallback(base)).lower(), description, check)
 
 
 SPECS = {
@@ -88,6 +102,13 @@ SPECS = {
             lambda base: base.expiry_margin_seconds,
             "how long after its reserved seconds run out a reservation no CDR settled "
             "expires (ring time plus the CDR's delay); default 600",
+        ),
+        _boolean(
+            "credit.durable_holds",
+            lambda base: base.durable_holds,
+            "whether Authorize's commit waits for the disk (PostgreSQL); false: a crash "
+            "of the database server may lose the holds of the last moment, never money; "
+            "default false",
         ),
         _text(
             "invoice.number_format",
@@ -172,6 +193,7 @@ def credit_policy(session: Session, base: CreditPolicy) -> CreditPolicy:
         min_call_seconds=int(values["credit.min_call_seconds"]),
         max_call_seconds=int(values["credit.max_call_seconds"]),
         expiry_margin_seconds=int(values["credit.expiry_margin_seconds"]),
+        durable_holds=values["credit.durable_holds"] == "true",
     )
 
 

@@ -22,7 +22,7 @@ class SettingInfo(ComplexModel):
     __namespace__ = TNS
     name = Unicode
     type = Unicode
-    value = Integer  # an integer setting's value (nil for a text one)
+    value = Integer  # an integer setting's value (nil for a text or boolean one)
     source = Unicode  # database (set by SetSetting) or environment (its fallback)
     description = Unicode
     text = Unicode  # the value as text, for every kind

@@ -71,18 +71,19 @@ def authorize(
 ) -> Authorization:
     """`caller` None is a trusted edge (FastAGI); a login may authorize only accounts of
     its own subtree (others answer UnknownAccount). `policy`: the slice and the minimum
-    call (services/credit/policy.py)."""
+    call (services/credit/policy.py), and whether the commit, which writes holds only,
+    waits for the disk (`durable_holds`)."""
     if not (req.account.strip() or req.callerid.strip() or req.pin.strip()):
         raise InvalidInput("give account, callerid or pin to identify the caller")
     moment = now or datetime.now(UTC)
     try:
         result = _authorize(uow.session, caller, req, moment, policy)
     except _Denied as denied:
-        uow.commit()  # keeps what expiry did
+        uow.commit(wait_for_disk=policy.durable_holds)  # keeps what expiry did
         return Authorization(
             False, denied.reason, req.number, denied.account_id, detail=denied.detail
         )
-    uow.commit()
+    uow.commit(wait_for_disk=policy.durable_holds)
     return result
 
 

@@ -48,6 +48,10 @@ class CreditPolicy:
     # How long after its reserved seconds run out a reservation no CDR settled expires
     # (ring time plus the CDR's delay); a runtime setting, credit.expiry_margin_seconds.
     expiry_margin_seconds: int = DEFAULT_EXPIRY_MARGIN_SECONDS
+    # Whether Authorize's COMMIT waits for the disk (PostgreSQL); False: a crash of the
+    # database server may lose the last holds, never money (docs/credit_control.md,
+    # "Holds that need not wait for the disk"); a runtime setting, credit.durable_holds.
+    durable_holds: bool = False
 
     @property
     def expiry_margin(self) -> timedelta:

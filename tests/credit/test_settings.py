@@ -62,6 +62,8 @@ def test_a_minimum_call_above_what_the_credit_pays_refuses_the_call(api: Any) ->
         ("credit.slice_seconds", "86401", errors.InvalidInput),
         ("credit.slice_seconds", "1.5", errors.InvalidInput),
         ("credit.slice_seconds", "ten", errors.InvalidInput),
+        ("credit.durable_holds", "yes", errors.InvalidInput),
+        ("credit.durable_holds", "1", errors.InvalidInput),
         ("credit.nothing", "1", errors.NotFound),
     ],
 )
@@ -152,3 +154,29 @@ def test_a_new_expiry_margin_is_what_the_next_reservation_keeps(
     assert margin(api.billing.Authorize(call=SPAIN).reservation_id) == 120
     with pytest.raises(errors.InvalidInput):
         api.config.SetSetting(name="credit.expiry_margin_seconds", value="3601")
+
+
+def test_durable_holds_is_a_boolean_the_credit_policy_reads(
+    api: Any, session_factory: Callable[[], Session]
+) -> None:
+    """Off by default: Authorize's commit need not wait for the disk (PostgreSQL; the
+    wire in tests/integration/test_round_trips.py). SQLite commits as ever."""
+
+    def shown() -> tuple[str, Any, str, str]:
+        (s,) = [s for s in api.config.GetSettings().items if s.name == "credit.durable_holds"]
+        return s.type, s.value, s.text, s.source
+
+    def policy() -> CreditPolicy:
+        with session_factory() as s:
+            return runtime_settings.credit_policy(s, CreditPolicy())
+
+    assert shown() == ("boolean", None, "false", "environment")
+    assert not policy().durable_holds
+    changed = api.config.SetSetting(name="credit.durable_holds", value=" TRUE ")
+    assert (changed.type, changed.text, changed.source) == ("boolean", "true", "database")
+    assert shown() == ("boolean", None, "true", "database")
+    assert policy().durable_holds
+    assert api.billing.Authorize(call=SPAIN).allowed
+    api.config.SetSetting(name="credit.durable_holds", value="false")
+    assert not policy().durable_holds
+    assert api.billing.Authorize(call=SPAIN).allowed
