@@ -38,8 +38,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import TypeVar, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from rating.arguments import check_aware, check_seconds, is_int, refuse_lookup, zone_of
 from rating.bands import band_label, edge_instants
 from rating.blocks import Segment, amount, billed_seconds, pieces
 from rating.checks import rate_problem
@@ -102,7 +103,7 @@ def compile_sheet(sheet: RateSheet, *, compact: bool | None = None) -> RatingPla
     version in force at each call's start (RatingPlan.at). `compact`: index the rates
     with CompactIndex (default: from COMPACT_ABOVE rates on; the plan's look-ups then
     answer equal Rates, not the sheet's own objects)."""
-    _zone(sheet.timezone)  # the sheet's own fields are checked before its rates
+    zone_of(sheet.timezone)  # the sheet's own fields are checked before its rates
     _rule_of(sheet)
     if (len(sheet.rates) >= COMPACT_ABOVE) if compact is None else compact:
         return _compact(sheet, _numbered(sheet), keep_rates=True)
@@ -115,7 +116,7 @@ def compile_sheet(sheet: RateSheet, *, compact: bool | None = None) -> RatingPla
     def indexed(timezone: str) -> _Indexes:
         # A 1M-row sheet takes seconds to index: build once per zone, not per version.
         if timezone not in indexes:
-            zone = _zone(timezone)
+            zone = zone_of(timezone)
             catch_all = PrefixIndex(rest, zone) if rest else None
             indexes[timezone] = (zone, PrefixIndex(digits, zone), catch_all)
         return indexes[timezone]
@@ -146,7 +147,7 @@ def compile_rules(
     its distinct rules (Rates whose prefix is ignored; `rules` may grow while `pairs` is
     read), as db/ streams a big sheet: no Rate object per row, a CompactIndex. The plan's
     `sheet.rates` is a CompactRates view that makes each Rate when asked."""
-    _zone(sheet.timezone)
+    zone_of(sheet.timezone)
     _rule_of(sheet)
     return _compact(sheet, (pairs, rules), keep_rates=False)
 
@@ -177,7 +178,7 @@ def _compact(
             else:
                 _check_rate(sheet, with_prefix(rules[number], prefix))  # the prefix's problem
 
-    zone = _zone(sheet.timezone)
+    zone = zone_of(sheet.timezone)
     index = CompactIndex.from_rules(checked(), rules, zone)
     return _compact_plan(sheet, index, tuple(rest), keep_rates=keep_rates)
 
@@ -186,13 +187,13 @@ def compile_index(sheet: RateSheet, index: CompactIndex, catch_all: Sequence[Rat
     """compile_rules for a sheet whose CompactIndex db/ has built itself
     (CompactIndex.from_sorted) over rules it read: every rule and catch-all rate is
     checked here (the index's prefixes are digits or on-net by construction)."""
-    _zone(sheet.timezone)
+    zone_of(sheet.timezone)
     _rule_of(sheet)
     for rule in index.rules():
         _check_rate(sheet, with_prefix(rule, "0"))  # a rule's checks ignore its prefix
     for rate in catch_all:
         _check_rate(sheet, rate)
-    zone = _zone(sheet.timezone)
+    zone = zone_of(sheet.timezone)
     return _compact_plan(sheet, index.in_zone(zone), tuple(catch_all), keep_rates=False)
 
 
@@ -202,7 +203,7 @@ def plan_over(
     """A plan of `sheet` whose look-ups but the catch-all's `lookup(zone)` answers (db/:
     one that reads the database per number, while a big sheet's plan is built). Its
     `sheet.rates` are the catch-all rates only."""
-    _zone(sheet.timezone)
+    zone_of(sheet.timezone)
     _rule_of(sheet)
     rest = tuple(catch_all)
     for rate in rest:
@@ -211,7 +212,7 @@ def plan_over(
 
     def indexed(timezone: str) -> _Indexes:
         if timezone not in indexes:
-            zone = _zone(timezone)
+            zone = zone_of(timezone)
             indexes[timezone] = (zone, lookup(zone), PrefixIndex(rest, zone) if rest else None)
         return indexes[timezone]
 
@@ -230,7 +231,7 @@ def _compact_plan(
 
     def indexed(timezone: str) -> _Indexes:
         if timezone not in indexes:
-            zone = _zone(timezone)
+            zone = zone_of(timezone)
             indexes[timezone] = (
                 zone,
                 index.in_zone(zone),
@@ -281,7 +282,7 @@ def _rule_of(sheet: RateSheet) -> tuple[BlockMode, Rounding]:
         rounding = Rounding(sheet.rounding)
     except ValueError as error:
         raise InvalidInput(f"sheet {sheet.name!r}: {error}") from None
-    if not (_is_int(sheet.decimals) and 0 <= sheet.decimals <= MONEY_PLACES):
+    if not (is_int(sheet.decimals) and 0 <= sheet.decimals <= MONEY_PLACES):
         raise InvalidInput(f"sheet {sheet.name!r}: decimals must be 0 to {MONEY_PLACES}")
     return mode, rounding
 
@@ -290,7 +291,7 @@ def _rules(sheet: RateSheet) -> tuple[SheetRule, ...]:
     """The sheet's rule versions, checked: aware moments, each later than the last."""
     previous: datetime | None = None
     for rule in sheet.rules:
-        _check_aware(rule.effective_from, "a rule version's effective_from")
+        check_aware(rule.effective_from, "a rule version's effective_from")
         if previous is not None and rule.effective_from <= previous:
             raise InvalidInput(f"sheet {sheet.name!r}: rule versions must be in time order")
         previous = rule.effective_from
@@ -366,7 +367,7 @@ class RatingPlan:
         rule versions."""
         if not self._versions:
             return self
-        _check_aware(moment, "moment")
+        check_aware(moment, "moment")
         return self._versions[bisect_right(self._starts, moment)]
 
     def find_rate(self, number: str, at: datetime) -> Rate:
@@ -380,7 +381,7 @@ class RatingPlan:
             and isinstance(at, datetime)
             and at.tzinfo is not None
         ):
-            _refuse_lookup(number, at)
+            refuse_lookup(number, at)
         if self._versions:  # the version's time zone reads the bands
             return self.at(at).find_rate(number, at)
         rate = self._find(number, at)
@@ -405,7 +406,7 @@ class RatingPlan:
         rated seconds (after included_seconds), as CostPart.start_second does.
         rate_from(call, 0) == rate_call(call)."""
         if type(offset) is not int or offset < 0:
-            _check_seconds(offset, "offset")
+            check_seconds(offset, "offset")
         return self._rate(call, offset)
 
     def _rate(self, call: CallToRate, offset: int) -> CallCost:
@@ -413,7 +414,7 @@ class RatingPlan:
             return self.at(call.start)._rate(call, offset)
         billsec = call.billsec
         if type(billsec) is not int or billsec < 0:
-            _check_seconds(billsec, "billsec")
+            check_seconds(billsec, "billsec")
         rate = self.find_rate(call.number, call.start)
         seconds = billsec - rate.included_seconds
         if not call.answered or billsec <= rate.free_below or seconds <= offset:
@@ -449,7 +450,7 @@ class RatingPlan:
     def reach(self, number: str, start: datetime, limit: int) -> int:
         """The longest billsec, at most `limit`, that can be rated: less when a band
         later in the call has no rate (max_duration stops at that edge, too)."""
-        _check_seconds(limit, "limit")
+        check_seconds(limit, "limit")
         if self._versions:
             return self.at(start).reach(number, start, limit)
         rate = self.find_rate(number, start)
@@ -479,8 +480,8 @@ class RatingPlan:
             return self.at(start).max_duration_from(number, start, available, limit, offset)
         if not (isinstance(available, Decimal) and available.is_finite()):
             raise InvalidInput(f"available must be a finite Decimal, not {available!r}")
-        _check_seconds(limit, "limit")
-        _check_seconds(offset, "offset")
+        check_seconds(limit, "limit")
+        check_seconds(offset, "offset")
         if limit > MAX_LIMIT:
             raise InvalidInput(f"limit {limit} is over {MAX_LIMIT} seconds")
         rate = self.find_rate(number, start)
@@ -621,30 +622,3 @@ def _bounded(rate: Rate, raw: Decimal) -> Decimal:
 def _ceil_seconds(delta: timedelta) -> int:
     micro = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
     return -(-micro // 1_000_000)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidInput(f"{name!r} is not an IANA time zone") from None
-
-
-def _refuse_lookup(number: object, at: object) -> None:
-    if not (isinstance(number, str) and number.isascii() and number.isdigit()):
-        raise InvalidInput(f"{number!r} is not a normalised number (digits only)")
-    _check_aware(at, "at")
-
-
-def _check_aware(value: object, name: str) -> None:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"{name} must be an aware datetime, not {value!r}")
-
-
-def _check_seconds(value: object, name: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidInput(f"{name} must be a whole number of seconds >= 0, not {value!r}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
