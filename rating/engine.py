@@ -268,11 +268,11 @@ def _plan(
 ) -> RatingPlan:
     mode, rounding = _rule_of(sheet)
     zone, index, catch_all = indexed(sheet.timezone)
-    plan = RatingPlan(sheet, index, zone, mode, rounding, catch_all)
-    if before is not None:
-        plan._starts = tuple(start for start, _ in versions)
-        plan._versions = (before, *(version for _, version in versions))
-    return plan
+    if before is None:
+        return RatingPlan(sheet, index, zone, mode, rounding, catch_all)
+    plans = (before, *(version for _, version in versions))
+    starts = tuple(start for start, _ in versions)
+    return RatingPlan(sheet, index, zone, mode, rounding, catch_all, versions=plans, starts=starts)
 
 
 def _rule_of(sheet: RateSheet) -> tuple[BlockMode, Rounding]:
@@ -335,13 +335,16 @@ class RatingPlan:
         mode: BlockMode,
         rounding: Rounding,
         catch_all: PrefixIndex | None = None,
+        *,
+        versions: tuple[RatingPlan, ...] = (),
+        starts: tuple[datetime, ...] = (),
     ) -> None:
         self._sheet = sheet
-        # For a sheet with rule versions (set by compile_sheet): the plan of the rule
+        # For a sheet with rule versions (given by compile_sheet): the plan of the rule
         # before the first version, then one per version (none has versions of its
         # own), and the versions' effective moments. Empty otherwise.
-        self._versions: tuple[RatingPlan, ...] = ()
-        self._starts: tuple[datetime, ...] = ()
+        self._versions = versions
+        self._starts = starts
         self._catch_all = catch_all  # the "*" rows, or None
         self._index = index
         self._find = index.find  # bound once: saves an attribute lookup per call
