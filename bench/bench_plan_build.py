@@ -33,7 +33,7 @@ from bench.decks import COUNTRY_CODES
 from db import rates
 from db.session import UnitOfWork, make_engine, make_session_factory
 from rating import NoRateForDestination, RatingPlan
-from rating.engine import compile_rules
+from rating.compile import compile_rules
 from tests.pgserver import PostgresServer, pg_admin, pg_db_url
 
 ROUNDS = int(os.environ.get("SIPTAR_BENCH_ROUNDS", "2"))

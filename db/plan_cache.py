@@ -24,7 +24,7 @@ from db import schema
 from db.rate_bulk import stored_rates_of
 from db.rate_lookup import DatabaseIndex
 from rating import RatingPlan
-from rating.engine import plan_over
+from rating.compile import plan_over
 from rating.errors import NotFound
 from rating.model import CATCH_ALL
 

@@ -131,7 +131,7 @@ def stored_rates(session: Session, sheet_id: int) -> list[Rate]:
 def stored_rules(session: Session, sheet_id: int) -> tuple[Iterator[tuple[str, int]], list[Rate]]:
     """The sheet's rates as (prefix, rule number) pairs, by prefix, and the list of its
     distinct rules (Rates without a prefix) that fills up while the pairs are read: a
-    big sheet's plan (rating.compile_rules) from one streamed query, with no Rate per
+    big sheet's plan (rating.compile.compile_rules) from one streamed query, with no Rate per
     row. Rows are told apart by their stored values, so a rule is made once."""
     rate = rate_maker(session)
     rules: list[Rate] = []

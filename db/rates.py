@@ -21,7 +21,7 @@ from db.rate_bulk import packed_index, stored_rates, stored_rules
 from rating import RatingPlan, compile_sheet
 from rating.checks import rate_problem
 from rating.compact_index import with_prefix
-from rating.engine import COMPACT_ABOVE, compile_index, compile_rules
+from rating.compile import COMPACT_ABOVE, compile_index, compile_rules
 from rating.errors import NotFound
 from rating.model import (
     ON_NET,

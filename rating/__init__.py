@@ -1,12 +1,12 @@
 """The pure rating engine: rate sheets, the cost of a call, the longest affordable call.
 
 No I/O, no clock, no globals: callers load a RateSheet, compile it once into a
-RatingPlan and ask it. See docs/design.md, "Rating", and rating/engine.py for the rules.
+RatingPlan and ask it. See docs/design.md, "Rating", and rating/plan.py for the rules.
 """
 
 from __future__ import annotations
 
-from rating.engine import RatingPlan, compile_sheet
+from rating.compile import compile_sheet
 from rating.errors import InvalidInput, InvalidRateRow, NoRateForDestination
 from rating.formats import (
     format_tiers,
@@ -26,6 +26,7 @@ from rating.model import (
     SheetRule,
     Tier,
 )
+from rating.plan import RatingPlan
 from rating.tariffs import (
     RATE_COLUMNS,
     parse_rate_rows,

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from rating.engine import RatingPlan, last_affordable
 from rating.errors import InvalidInput
 from rating.model import CATCH_ALL, CallCost, CallToRate
+from rating.plan import RatingPlan, last_affordable
 
 __all__ = [
     "CALLS",

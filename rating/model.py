@@ -1,8 +1,9 @@
 """The rating model: rate sheets and rates as plain, immutable data.
 
-This is the contract between the pure engine (rating/engine.py), the tariff parser
-(rating/tariffs.py) and the database (db/ converts rows to these classes). Nothing here
-does I/O or reads a clock. See docs/design.md, "Rating", for the meaning of every field.
+This is the contract between the pure engine (rating/compile.py, rating/plan.py), the
+tariff parser (rating/tariffs.py) and the database (db/ converts rows to these classes).
+Nothing here does I/O or reads a clock. See docs/design.md, "Rating", for the meaning of
+every field.
 """
 
 from __future__ import annotations

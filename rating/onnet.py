@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from rating.engine import RatingPlan, compile_sheet
+from rating.compile import compile_sheet
 from rating.model import ON_NET, CallCost, CallToRate, Rate
 from rating.money import ZERO
+from rating.plan import RatingPlan
 
 __all__ = ["ON_NET_NUMBER", "on_net_cost", "on_net_plan"]
 

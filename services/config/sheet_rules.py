@@ -4,7 +4,7 @@ time zone as a new rule version from an effective moment. No spyne here.
 Why versions and not an edit of the sheet's columns: a CDR is priced again by RerateCdrs,
 by the re-rating of unrated calls and by exports, and each must give the price the call
 had, so a rule that alters prices applies to calls that start at or after its moment,
-never to an older one (rating/engine.py picks the version by the call's start). The
+never to an older one (rating/plan.py picks the version by the call's start). The
 moment may not be in the past: a call that already started, and maybe was rated, keeps
 the rule it started under. See docs/rates.md, "Rule versions".
 """

@@ -18,7 +18,7 @@ from db.recurring_schema import CatalogService, Did, ServicePrice, Subscription
 from db.schema import Account
 from db.session import UnitOfWork
 from rating import RatingPlan, normalise_number
-from rating.engine import compile_sheet
+from rating.compile import compile_sheet
 from rating.errors import BillingError
 from rating.model import CallToRate, Rate, RateSheet
 from services.bundles import cdr as bundle_cdr

@@ -8,8 +8,8 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 import pytest
 
 from rating import InvalidInput, InvalidRateRow, Rate, Tier, parse_rate_rows, parse_rates_csv
-from rating.engine import _DECIMAL_ROUNDING
 from rating.money import MAX_AMOUNT, Rounding, quantize, to_money
+from rating.plan import _DECIMAL_ROUNDING
 from tests.unit.test_tariffs import deck, error_of
 
 D = Decimal

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from rating import CallToRate, NoRateForDestination, Rate, RateSheet, RatingPlan, compile_sheet
 from rating.compact_index import CompactIndex, RuleTable, rule_of, with_prefix
-from rating.engine import COMPACT_ABOVE, compile_index, compile_rules
+from rating.compile import COMPACT_ABOVE, compile_index, compile_rules
 from rating.errors import InvalidInput
 from rating.model import CATCH_ALL, ON_NET, BlockMode, Holidays, Rounding, SheetRule
 from rating.onnet import on_net_plan

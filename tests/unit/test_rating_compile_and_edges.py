@@ -1,6 +1,7 @@
-"""Two engine rules the unit tests did not reach (rating/engine.py, docs/rates.md):
-a second belongs to the band it starts in, to the microsecond of a call's start, and a
-compact plan refuses a rate with a field of the wrong type as the dict plan does."""
+"""Two engine rules the unit tests did not reach (rating/plan.py, rating/compile.py,
+docs/rates.md): a second belongs to the band it starts in, to the microsecond of a
+call's start, and a compact plan refuses a rate with a field of the wrong type as the
+dict plan does."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Engine rules that the property tests leave open, each from docs/rates.md or the
-engine's docstring (rating/engine.py), found by mutation testing (docs/mutation.md):
+plan's docstring (rating/plan.py), found by mutation testing (docs/mutation.md):
 a call that starts on the catch-all rows follows their bands, rule versions reach every
 entry point (from an offset, the billed seconds, the reach), and the messages of a bad
 argument."""
@@ -230,7 +230,7 @@ class TestCompactOrNot:
     def test_a_big_sheet_asked_plain_answers_its_own_rates(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("rating.engine.COMPACT_ABOVE", 3)  # "big" without 50,000 rows
+        monkeypatch.setattr("rating.compile.COMPACT_ABOVE", 3)  # "big" without 50,000 rows
         rates = tuple(Rate(str(100 + i), "x", D("0.10")) for i in range(3))
         sheet = _sheet(*rates)
         assert compile_sheet(sheet, compact=False).find_rate("1017", MONDAY_1759) is rates[1]

@@ -1,4 +1,4 @@
-"""The interim plan of a big sheet (engine.plan_over, docs/rates.md): db/ hands it a
+"""The interim plan of a big sheet (compile.plan_over, docs/rates.md): db/ hands it a
 look-up that reads the number's prefixes from the database, and the plan must answer as
 the whole sheet's plan would. Here the look-up is a PrefixIndex over the sheet's digit
 rows, so every answer can be compared with compile_sheet's on the same sheet."""
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rating import CallToRate, Rate, RateSheet, RatingPlan, compile_sheet
-from rating.engine import plan_over
+from rating.compile import plan_over
 from rating.errors import InvalidInput, NoRateForDestination
 from rating.model import CATCH_ALL, SheetRule
 from rating.prefix_index import PrefixIndex

@@ -1,4 +1,4 @@
-"""A big sheet's plan as db/ builds it (engine.compile_rules, or compile_index over a
+"""A big sheet's plan as db/ builds it (compile.compile_rules, or compile_index over a
 CompactIndex.from_sorted): the sheet comes without
 its rates, as (prefix, rule number) pairs over its distinct rules. Its plan still lists
 the sheet's rates (so the on-net plan finds the `onnet` row), and each distinct rule is
@@ -16,7 +16,7 @@ import pytest
 
 from rating import CallToRate, InvalidInput, Rate, RateSheet, RatingPlan, compile_sheet
 from rating.compact_index import CompactIndex, RuleTable, rule_of
-from rating.engine import compile_index, compile_rules
+from rating.compile import compile_index, compile_rules
 from rating.model import CATCH_ALL, ON_NET
 from rating.onnet import on_net_cost, on_net_plan
 

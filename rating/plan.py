@@ -1,7 +1,8 @@
-"""The rating engine: what a call costs, and how long a call a sum of money buys.
+"""The rating engine's plan: what a call costs, and how long a call a sum of money buys.
 
-compile_sheet builds a RatingPlan once per sheet (version); the plan is immutable and
-shared between threads. The rules are docs/design.md's "Rating"; where it leaves a choice:
+A RatingPlan is built once per sheet (version) by rating/compile.py; the plan is
+immutable and shared between threads. The rules are docs/design.md's "Rating"; where it
+leaves a choice:
 
 - The rate, its connect fee, included_seconds, free_below, min_cost and max_cost are
   those of the rate found at the call's start (the band where the call starts).
@@ -33,45 +34,22 @@ from __future__ import annotations
 
 import decimal
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
-from typing import TypeVar, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
+from rating.arguments import check_aware, check_seconds, refuse_lookup
 from rating.bands import band_label, edge_instants
 from rating.blocks import Segment, amount, billed_seconds, pieces
-from rating.checks import rate_problem
-from rating.compact_index import CompactIndex, CompactRates, RuleTable, rule_of, with_prefix
+from rating.compact_index import CompactIndex
 from rating.errors import InvalidInput, NoRateForDestination
-from rating.model import (
-    CATCH_ALL,
-    ON_NET,
-    BlockMode,
-    CallCost,
-    CallToRate,
-    CostPart,
-    Rate,
-    RateSheet,
-    SheetRule,
-)
-from rating.money import MONEY, MONEY_PLACES, ZERO, Rounding, quantize
+from rating.model import CATCH_ALL, BlockMode, CallCost, CallToRate, CostPart, Rate, RateSheet
+from rating.money import MONEY, ZERO, Rounding, quantize
 from rating.prefix_index import PrefixIndex, PrefixLookup
 
-__all__ = [
-    "COMPACT_ABOVE",
-    "RatingPlan",
-    "compile_index",
-    "compile_rules",
-    "compile_sheet",
-    "plan_over",
-]
-
-# From this many rates on, a sheet is indexed compactly (rating/compact_index.py):
-# a tenth of the memory, a new Rate object per look-up. Below it, PrefixIndex answers
-# the sheet's own Rate objects.
-COMPACT_ABOVE = 50_000
+__all__ = ["Index", "RatingPlan", "last_affordable"]
 
 # Prices times seconds are exact; only the one division by 60 is not, and 50 digits
 # leave more than 30 decimals below any amount the database can hold.
@@ -88,229 +66,14 @@ _DECIMAL_ROUNDING = {
     Rounding.DOWN: ROUND_DOWN,
 }
 
-
+# What a plan finds the digit rows' rates in: a small sheet's index of its own Rates, a
+# big sheet's compact one, or a caller's look-up (compile.plan_over).
 Index = PrefixIndex | CompactIndex | PrefixLookup
-# A time zone, the prefix index of the digit rows and that of the catch-all rows.
-_Indexes = tuple[ZoneInfo, Index, PrefixIndex | None]
-
-
-def compile_sheet(sheet: RateSheet, *, compact: bool | None = None) -> RatingPlan:
-    """Check every rate of `sheet` and build its prefix index; raises InvalidInput.
-
-    A sheet with rule versions (`sheet.rules`) gets one plan per version, which share
-    the rates and, for the same time zone, the prefix index; the plan returned picks the
-    version in force at each call's start (RatingPlan.at). `compact`: index the rates
-    with CompactIndex (default: from COMPACT_ABOVE rates on; the plan's look-ups then
-    answer equal Rates, not the sheet's own objects)."""
-    _zone(sheet.timezone)  # the sheet's own fields are checked before its rates
-    _rule_of(sheet)
-    if (len(sheet.rates) >= COMPACT_ABOVE) if compact is None else compact:
-        return _compact(sheet, _numbered(sheet), keep_rates=True)
-    for rate in sheet.rates:
-        _check_rate(sheet, rate)
-    digits = [rate for rate in sheet.rates if rate.prefix != CATCH_ALL]
-    rest = [rate for rate in sheet.rates if rate.prefix == CATCH_ALL]
-    indexes: dict[str, _Indexes] = {}
-
-    def indexed(timezone: str) -> _Indexes:
-        # A 1M-row sheet takes seconds to index: build once per zone, not per version.
-        if timezone not in indexes:
-            zone = _zone(timezone)
-            catch_all = PrefixIndex(rest, zone) if rest else None
-            indexes[timezone] = (zone, PrefixIndex(digits, zone), catch_all)
-        return indexes[timezone]
-
-    return _versioned(sheet, indexed)
-
-
-def _numbered(sheet: RateSheet) -> tuple[Iterator[tuple[str, int]], list[Rate]]:
-    """The sheet's rates as (prefix, rule number) pairs, and the rules."""
-    table = RuleTable()
-
-    def pairs() -> Iterator[tuple[str, int]]:
-        for rate in sheet.rates:
-            try:
-                number = table.number(rule_of(rate))
-            except TypeError:  # a field of the wrong type, unhashable: say which
-                _check_rate(sheet, rate)
-                raise
-            yield rate.prefix, number
-
-    return pairs(), table.rules
-
-
-def compile_rules(
-    sheet: RateSheet, pairs: Iterable[tuple[str, int]], rules: Sequence[Rate]
-) -> RatingPlan:
-    """compile_sheet for a sheet given as (prefix, rule number) pairs in sheet order over
-    its distinct rules (Rates whose prefix is ignored; `rules` may grow while `pairs` is
-    read), as db/ streams a big sheet: no Rate object per row, a CompactIndex. The plan's
-    `sheet.rates` is a CompactRates view that makes each Rate when asked."""
-    _zone(sheet.timezone)
-    _rule_of(sheet)
-    return _compact(sheet, (pairs, rules), keep_rates=False)
-
-
-def _compact(
-    sheet: RateSheet,
-    numbered: tuple[Iterable[tuple[str, int]], Sequence[Rate]],
-    *,
-    keep_rates: bool,
-) -> RatingPlan:
-    """The compact plan of (prefix, rule number) pairs; each rule and prefix checked
-    once, in sheet order, so the first bad rate is the one compile_sheet names."""
-    pairs, rules = numbered
-    rest: list[Rate] = []
-
-    def checked() -> Iterator[tuple[str, int]]:
-        checked_rules = 0
-        for prefix, number in pairs:
-            if number == checked_rules:  # rules are numbered as first seen: check each once
-                _check_rate(sheet, with_prefix(rules[number], prefix))
-                checked_rules += 1
-            if prefix.isascii() and prefix.isdigit():
-                yield prefix, number
-            elif prefix == CATCH_ALL:
-                rest.append(with_prefix(rules[number], prefix))
-            elif prefix == ON_NET:
-                yield prefix, number
-            else:
-                _check_rate(sheet, with_prefix(rules[number], prefix))  # the prefix's problem
-
-    zone = _zone(sheet.timezone)
-    index = CompactIndex.from_rules(checked(), rules, zone)
-    return _compact_plan(sheet, index, tuple(rest), keep_rates=keep_rates)
-
-
-def compile_index(sheet: RateSheet, index: CompactIndex, catch_all: Sequence[Rate]) -> RatingPlan:
-    """compile_rules for a sheet whose CompactIndex db/ has built itself
-    (CompactIndex.from_sorted) over rules it read: every rule and catch-all rate is
-    checked here (the index's prefixes are digits or on-net by construction)."""
-    _zone(sheet.timezone)
-    _rule_of(sheet)
-    for rule in index.rules():
-        _check_rate(sheet, with_prefix(rule, "0"))  # a rule's checks ignore its prefix
-    for rate in catch_all:
-        _check_rate(sheet, rate)
-    zone = _zone(sheet.timezone)
-    return _compact_plan(sheet, index.in_zone(zone), tuple(catch_all), keep_rates=False)
-
-
-def plan_over(
-    sheet: RateSheet, lookup: Callable[[ZoneInfo], PrefixLookup], catch_all: Sequence[Rate]
-) -> RatingPlan:
-    """A plan of `sheet` whose look-ups but the catch-all's `lookup(zone)` answers (db/:
-    one that reads the database per number, while a big sheet's plan is built). Its
-    `sheet.rates` are the catch-all rates only."""
-    _zone(sheet.timezone)
-    _rule_of(sheet)
-    rest = tuple(catch_all)
-    for rate in rest:
-        _check_rate(sheet, rate)
-    indexes: dict[str, _Indexes] = {}
-
-    def indexed(timezone: str) -> _Indexes:
-        if timezone not in indexes:
-            zone = _zone(timezone)
-            indexes[timezone] = (zone, lookup(zone), PrefixIndex(rest, zone) if rest else None)
-        return indexes[timezone]
-
-    return _versioned(replace(sheet, rates=rest), indexed)
-
-
-def _compact_plan(
-    sheet: RateSheet, index: CompactIndex, catch_all: tuple[Rate, ...], *, keep_rates: bool
-) -> RatingPlan:
-    full = (
-        sheet
-        if keep_rates
-        else replace(sheet, rates=cast(tuple[Rate, ...], CompactRates(index, catch_all)))
-    )
-    indexes: dict[str, _Indexes] = {}
-
-    def indexed(timezone: str) -> _Indexes:
-        if timezone not in indexes:
-            zone = _zone(timezone)
-            indexes[timezone] = (
-                zone,
-                index.in_zone(zone),
-                PrefixIndex(catch_all, zone) if catch_all else None,
-            )
-        return indexes[timezone]
-
-    return _versioned(full, indexed)
-
-
-def _check_rate(sheet: RateSheet, rate: Rate) -> None:
-    problem = rate_problem(rate)
-    if problem:
-        column, text = problem
-        raise InvalidInput(f"sheet {sheet.name!r}, rate {rate.prefix!r}: {column}: {text}")
-
-
-def _versioned(sheet: RateSheet, indexed: Callable[[str], _Indexes]) -> RatingPlan:
-    rules = _rules(sheet)
-    if not rules:
-        return _plan(sheet, indexed)
-    # The rule before the first version, then each version: plans of their own, which
-    # the plan returned hands each call to.
-    before = _plan(sheet, indexed)
-    versions = tuple((rule.effective_from, _plan(_ruled(sheet, rule), indexed)) for rule in rules)
-    return _plan(sheet, indexed, before, versions)
-
-
-def _plan(
-    sheet: RateSheet,
-    indexed: Callable[[str], _Indexes],
-    before: RatingPlan | None = None,
-    versions: tuple[tuple[datetime, RatingPlan], ...] = (),
-) -> RatingPlan:
-    mode, rounding = _rule_of(sheet)
-    zone, index, catch_all = indexed(sheet.timezone)
-    plan = RatingPlan(sheet, index, zone, mode, rounding, catch_all)
-    if before is not None:
-        plan._starts = tuple(start for start, _ in versions)
-        plan._versions = (before, *(version for _, version in versions))
-    return plan
-
-
-def _rule_of(sheet: RateSheet) -> tuple[BlockMode, Rounding]:
-    """The sheet-wide fields checked: block mode and rounding as enums."""
-    try:
-        mode = BlockMode(sheet.block_mode)
-        rounding = Rounding(sheet.rounding)
-    except ValueError as error:
-        raise InvalidInput(f"sheet {sheet.name!r}: {error}") from None
-    if not (_is_int(sheet.decimals) and 0 <= sheet.decimals <= MONEY_PLACES):
-        raise InvalidInput(f"sheet {sheet.name!r}: decimals must be 0 to {MONEY_PLACES}")
-    return mode, rounding
-
-
-def _rules(sheet: RateSheet) -> tuple[SheetRule, ...]:
-    """The sheet's rule versions, checked: aware moments, each later than the last."""
-    previous: datetime | None = None
-    for rule in sheet.rules:
-        _check_aware(rule.effective_from, "a rule version's effective_from")
-        if previous is not None and rule.effective_from <= previous:
-            raise InvalidInput(f"sheet {sheet.name!r}: rule versions must be in time order")
-        previous = rule.effective_from
-    return sheet.rules
-
-
-def _ruled(sheet: RateSheet, rule: SheetRule) -> RateSheet:
-    """The sheet as its `rule` version rates."""
-    return replace(
-        sheet,
-        decimals=rule.decimals,
-        rounding=rule.rounding,
-        block_mode=rule.block_mode,
-        timezone=rule.timezone,
-    )
 
 
 class RatingPlan:
     """A compiled rate sheet: find the rate of a number, price a call, bound a call.
-    Made by compile_sheet; immutable, so one plan serves any number of threads."""
+    Made by rating/compile.py; immutable, so one plan serves any number of threads."""
 
     __slots__ = (
         "_catch_all",
@@ -334,13 +97,16 @@ class RatingPlan:
         mode: BlockMode,
         rounding: Rounding,
         catch_all: PrefixIndex | None = None,
+        *,
+        versions: tuple[RatingPlan, ...] = (),
+        starts: tuple[datetime, ...] = (),
     ) -> None:
         self._sheet = sheet
-        # For a sheet with rule versions (set by compile_sheet): the plan of the rule
+        # For a sheet with rule versions (given by compile_sheet): the plan of the rule
         # before the first version, then one per version (none has versions of its
         # own), and the versions' effective moments. Empty otherwise.
-        self._versions: tuple[RatingPlan, ...] = ()
-        self._starts: tuple[datetime, ...] = ()
+        self._versions = versions
+        self._starts = starts
         self._catch_all = catch_all  # the "*" rows, or None
         self._index = index
         self._find = index.find  # bound once: saves an attribute lookup per call
@@ -366,7 +132,7 @@ class RatingPlan:
         rule versions."""
         if not self._versions:
             return self
-        _check_aware(moment, "moment")
+        check_aware(moment, "moment")
         return self._versions[bisect_right(self._starts, moment)]
 
     def find_rate(self, number: str, at: datetime) -> Rate:
@@ -380,7 +146,7 @@ class RatingPlan:
             and isinstance(at, datetime)
             and at.tzinfo is not None
         ):
-            _refuse_lookup(number, at)
+            refuse_lookup(number, at)
         if self._versions:  # the version's time zone reads the bands
             return self.at(at).find_rate(number, at)
         rate = self._find(number, at)
@@ -405,7 +171,7 @@ class RatingPlan:
         rated seconds (after included_seconds), as CostPart.start_second does.
         rate_from(call, 0) == rate_call(call)."""
         if type(offset) is not int or offset < 0:
-            _check_seconds(offset, "offset")
+            check_seconds(offset, "offset")
         return self._rate(call, offset)
 
     def _rate(self, call: CallToRate, offset: int) -> CallCost:
@@ -413,7 +179,7 @@ class RatingPlan:
             return self.at(call.start)._rate(call, offset)
         billsec = call.billsec
         if type(billsec) is not int or billsec < 0:
-            _check_seconds(billsec, "billsec")
+            check_seconds(billsec, "billsec")
         rate = self.find_rate(call.number, call.start)
         seconds = billsec - rate.included_seconds
         if not call.answered or billsec <= rate.free_below or seconds <= offset:
@@ -449,7 +215,7 @@ class RatingPlan:
     def reach(self, number: str, start: datetime, limit: int) -> int:
         """The longest billsec, at most `limit`, that can be rated: less when a band
         later in the call has no rate (max_duration stops at that edge, too)."""
-        _check_seconds(limit, "limit")
+        check_seconds(limit, "limit")
         if self._versions:
             return self.at(start).reach(number, start, limit)
         rate = self.find_rate(number, start)
@@ -479,8 +245,8 @@ class RatingPlan:
             return self.at(start).max_duration_from(number, start, available, limit, offset)
         if not (isinstance(available, Decimal) and available.is_finite()):
             raise InvalidInput(f"available must be a finite Decimal, not {available!r}")
-        _check_seconds(limit, "limit")
-        _check_seconds(offset, "offset")
+        check_seconds(limit, "limit")
+        check_seconds(offset, "offset")
         if limit > MAX_LIMIT:
             raise InvalidInput(f"limit {limit} is over {MAX_LIMIT} seconds")
         rate = self.find_rate(number, start)
@@ -621,30 +387,3 @@ def _bounded(rate: Rate, raw: Decimal) -> Decimal:
 def _ceil_seconds(delta: timedelta) -> int:
     micro = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
     return -(-micro // 1_000_000)
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidInput(f"{name!r} is not an IANA time zone") from None
-
-
-def _refuse_lookup(number: object, at: object) -> None:
-    if not (isinstance(number, str) and number.isascii() and number.isdigit()):
-        raise InvalidInput(f"{number!r} is not a normalised number (digits only)")
-    _check_aware(at, "at")
-
-
-def _check_aware(value: object, name: str) -> None:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(f"{name} must be an aware datetime, not {value!r}")
-
-
-def _check_seconds(value: object, name: str) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidInput(f"{name} must be a whole number of seconds >= 0, not {value!r}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
