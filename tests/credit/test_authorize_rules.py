@@ -302,6 +302,19 @@ def ring_bob_on_net(uow: Uow) -> None:
         u.commit()
 
 
+def fill_after_route(monkeypatch: pytest.MonkeyPatch, which: Any) -> None:
+    """The trunks `which` selects fill to one call once Authorize has planned its route:
+    another call's commit at that moment, done here in the same transaction."""
+    planned = authorize_module.plan_route
+
+    def then_filled(session: Any, *args: Any) -> Any:
+        found = planned(session, *args)
+        session.execute(update(Trunk).where(which).values(open_calls=1))
+        return found
+
+    monkeypatch.setattr(authorize_module, "plan_route", then_filled)
+
+
 def open_calls(uow: Uow) -> dict[str, int]:
     with uow() as u:
         return {n: c for n, c in u.session.execute(select(Trunk.name, Trunk.open_calls))}
@@ -413,14 +426,7 @@ class TestTrunkClaim:
         with uow() as u:
             u.session.execute(update(Trunk).where(Trunk.name == "open").values(status="disabled"))
             u.commit()
-        planned = authorize_module.plan_route
-
-        def then_filled(session: Any, *args: Any) -> Any:
-            found = planned(session, *args)
-            session.execute(update(Trunk).where(Trunk.name == "one").values(open_calls=1))
-            return found
-
-        monkeypatch.setattr(authorize_module, "plan_route", then_filled)
+        fill_after_route(monkeypatch, Trunk.name == "one")
         a = auth(uow, account="acct1001", uniqueid="late.1")
         assert (a.allowed, a.reason, a.account_id, a.reservation_id) == (
             False,
@@ -455,14 +461,7 @@ class TestTrunkClaim:
             two = trunk(u, "two", {"34": "0.0015"}, channel_limit=1)
             unlimited = trunk(u, "open", {"34": "0.0020"})
             route(u, "34", "lcr", [(one, 0, 1), (two, 0, 1), (unlimited, 0, 1)])
-        planned = authorize_module.plan_route
-
-        def then_filled(session: Any, *args: Any) -> Any:
-            found = planned(session, *args)
-            session.execute(update(Trunk).where(Trunk.id.in_((one, two))).values(open_calls=1))
-            return found
-
-        monkeypatch.setattr(authorize_module, "plan_route", then_filled)
+        fill_after_route(monkeypatch, Trunk.id.in_((one, two)))
         a = auth(uow, account="acct1001", uniqueid="late.2")
         assert [t.name for t in a.trunks] == ["open"], a.reason
         assert open_calls(uow) == {"carrier1": 0, "one": 1, "two": 1, "open": 1}

@@ -196,14 +196,20 @@ class TestBalanceWeights:
 
 
 class TestChannelsInUse:
-    def test_each_limited_trunk_counts_its_own_open_calls_and_a_settled_call_frees_one(
-        self, uow: Uow
-    ) -> None:
+    @pytest.fixture
+    def limited(self, uow: Uow) -> dict[str, int]:
+        """Spain over "one" (1 channel), then "two" (2); Alice's calls capped at 60 s."""
         with uow() as u:
             u.session.execute(update(Account).where(Account.id == 3).values(max_call_seconds=60))
             one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
             two = trunk(u, "two", {"34": "0.0020"}, channel_limit=2)
             route(u, "34", "lcr", [(one, 0, 1), (two, 0, 1)])
+        return {"one": one, "two": two}
+
+    @pytest.mark.usefixtures("limited")
+    def test_each_limited_trunk_counts_its_own_open_calls_and_a_settled_call_frees_one(
+        self, uow: Uow
+    ) -> None:
         assert first_offered(uow, uniqueid="ch.1") == "one"
         assert first_offered(uow, uniqueid="ch.2") == "two"  # one is full
         assert in_use(uow) == ({"two": 1}, {"one": (1, "channel limit")})
@@ -212,14 +218,12 @@ class TestChannelsInUse:
         assert in_use(uow) == ({"one": 0, "two": 1}, {})
         assert first_offered(uow, uniqueid="ch.3") == "one"
 
-    def test_a_channel_freed_in_the_same_transaction_counts_as_free(self, uow: Uow) -> None:
+    def test_a_channel_freed_in_the_same_transaction_counts_as_free(
+        self, uow: Uow, limited: dict[str, int]
+    ) -> None:
         # `freed`: open calls this transaction closed and has not yet taken off the
         # trunk's count (Authorize's own expiry): the full trunk is offered again.
-        with uow() as u:
-            u.session.execute(update(Account).where(Account.id == 3).values(max_call_seconds=60))
-            one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
-            two = trunk(u, "two", {"34": "0.0020"}, channel_limit=2)
-            route(u, "34", "lcr", [(one, 0, 1), (two, 0, 1)])
+        one = limited["one"]
         assert first_offered(uow, uniqueid="fr.1") == "one"
         with uow() as u:
             full = plan_route(u.session, SPAIN, NOON, 2)
