@@ -148,9 +148,7 @@ def authorizer(
     def run_one(req: AuthorizeRequest) -> Authorization:
         with UnitOfWork(session_factory) as uow:
             # The runtime settings (database) over the environment's policy.
-            return authorize(
-                uow, None, req, policy=runtime_settings.credit_policy(uow.session, policy)
-            )
+            return authorize(uow, None, req, policy=runtime_settings.RuntimePolicy(policy))
 
     return run_one
 

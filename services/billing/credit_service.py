@@ -58,7 +58,8 @@ class CreditService(ServiceBase):
                 uniqueid=call.uniqueid or "",
             ),
             # The runtime settings (database) over the environment's policy.
-            policy=runtime_settings.credit_policy(req.uow.session, ctx.app.credit_policy),
+            # Resolved with the settings' stamp read by Authorize's lock: no statement of its own.
+            policy=runtime_settings.RuntimePolicy(ctx.app.credit_policy),
         )
         return m.Authorization(
             allowed=a.allowed,

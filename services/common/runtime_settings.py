@@ -12,6 +12,7 @@ address, secrets) is never here. See docs/settings.md. Spyne-free.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -156,9 +157,11 @@ class SettingsCache:
         self._stored: dict[str, tuple[int, dict[str, str]]] = {}
         self._lock = threading.Lock()
 
-    def stored(self, session: Session) -> dict[str, str]:
-        version = config_versions.current(session, config_versions.SETTINGS)
-        key = session.connection().engine.url.render_as_string(hide_password=True)
+    def stored(self, session: Session, version: int | None = None) -> dict[str, str]:
+        """`version`: the stamp if the caller read it already (Authorize's lock)."""
+        if version is None:
+            version = config_versions.current(session, config_versions.SETTINGS)
+        key = database_key(session)
         with self._lock:
             cached = self._stored.get(key)
         if cached is not None and cached[0] == version:
@@ -172,9 +175,25 @@ class SettingsCache:
 CACHE = SettingsCache()
 
 
+def database_key(session: Session) -> str:
+    """Which database a session's is: one process may serve several (the tests do)."""
+    engine = session.get_bind().engine
+    key = _KEYS.get(engine)
+    if key is None:
+        key = _KEYS.setdefault(engine, engine.url.render_as_string(hide_password=True))
+    return key
+
+
+# Rendering an engine's URL costs more than the rest of a cached look-up.
+_KEYS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def current(session: Session, base: CreditPolicy) -> list[SettingValue]:
     """Every setting with the value in force and where it comes from."""
-    stored = CACHE.stored(session)
+    return _values(CACHE.stored(session), base)
+
+
+def _values(stored: dict[str, str], base: CreditPolicy) -> list[SettingValue]:
     found = []
     for spec in SPECS.values():
         if spec.name in stored:
@@ -187,14 +206,38 @@ def current(session: Session, base: CreditPolicy) -> list[SettingValue]:
 
 def credit_policy(session: Session, base: CreditPolicy) -> CreditPolicy:
     """The credit policy in force: the stored settings over `base` (the environment's)."""
-    values = {s.name: s.value for s in current(session, base)}
-    return CreditPolicy(
-        slice_seconds=int(values["credit.slice_seconds"]),
-        min_call_seconds=int(values["credit.min_call_seconds"]),
-        max_call_seconds=int(values["credit.max_call_seconds"]),
-        expiry_margin_seconds=int(values["credit.expiry_margin_seconds"]),
-        durable_holds=values["credit.durable_holds"] == "true",
-    )
+    return RuntimePolicy(base).at(session, None)
+
+
+@dataclass(frozen=True)
+class RuntimePolicy:
+    """The credit policy in force as Authorize asks for it (services/credit/policy.py
+    `PolicySource`): once its chain is locked, with the settings' stamp that its lock
+    statement read, so that a SOAP or FastAGI Authorize sends no statement for it. Built
+    once per stamp of each database and `base`."""
+
+    base: CreditPolicy
+
+    def at(self, session: Session, stamp: int | None) -> CreditPolicy:
+        if stamp is None:
+            stamp = config_versions.current(session, config_versions.SETTINGS)
+        key = (database_key(session), self.base)
+        built = _POLICIES.get(key)
+        if built is not None and built[0] == stamp:
+            return built[1]
+        values = {s.name: s.value for s in _values(CACHE.stored(session, stamp), self.base)}
+        policy = CreditPolicy(
+            slice_seconds=int(values["credit.slice_seconds"]),
+            min_call_seconds=int(values["credit.min_call_seconds"]),
+            max_call_seconds=int(values["credit.max_call_seconds"]),
+            expiry_margin_seconds=int(values["credit.expiry_margin_seconds"]),
+            durable_holds=values["credit.durable_holds"] == "true",
+        )
+        _POLICIES[key] = (stamp, policy)  # a dict's item assignment: atomic under the GIL
+        return policy
+
+
+_POLICIES: dict[tuple[str, CreditPolicy], tuple[int, CreditPolicy]] = {}
 
 
 def text(session: Session, name: str) -> str:

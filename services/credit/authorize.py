@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -47,7 +48,7 @@ from services.credit.expiry import expire_due
 from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
 from services.credit.levels import Level
-from services.credit.policy import DEFAULT_POLICY, CreditPolicy
+from services.credit.policy import DEFAULT_POLICY, CreditPolicy, PolicySource
 from services.credit.reserve import claim_and_hold, price_hold, write_hold
 from services.credit.route_cache import Live
 from services.credit.routing import plan_route
@@ -67,24 +68,37 @@ def authorize(
     caller: Caller | None,
     req: AuthorizeRequest,
     now: datetime | None = None,
-    policy: CreditPolicy = DEFAULT_POLICY,
+    policy: PolicySource = DEFAULT_POLICY,
 ) -> Authorization:
     """`caller` None is a trusted edge (FastAGI); a login may authorize only accounts of
     its own subtree (others answer UnknownAccount). `policy`: the slice and the minimum
     call (services/credit/policy.py), and whether the commit, which writes holds only,
-    waits for the disk (`durable_holds`)."""
+    waits for the disk (`durable_holds`); a `PolicySource` is asked once the chain is
+    locked, with the settings' stamp its lock statement read."""
     if not (req.account.strip() or req.callerid.strip() or req.pin.strip()):
         raise InvalidInput("give account, callerid or pin to identify the caller")
     moment = now or datetime.now(UTC)
+    found = _Found(policy)
     try:
-        result = _authorize(uow.session, caller, req, moment, policy)
+        result = _authorize(uow.session, caller, req, moment, found)
     except _Denied as denied:
-        uow.commit(wait_for_disk=policy.durable_holds)  # keeps what expiry did
+        # Keeps what expiry did. Refused before the lock (no policy asked for yet),
+        # nothing was written: nothing a crash could lose, so no wait for the disk.
+        uow.commit(wait_for_disk=found.policy.durable_holds if found.policy else False)
         return Authorization(
             False, denied.reason, req.number, denied.account_id, detail=denied.detail
         )
-    uow.commit(wait_for_disk=policy.durable_holds)
+    assert found.policy is not None  # resolved before anything was written
+    uow.commit(wait_for_disk=found.policy.durable_holds)
     return result
+
+
+@dataclass
+class _Found:
+    """The policy source of one Authorize and, once its chain is locked, its policy."""
+
+    source: PolicySource
+    policy: CreditPolicy | None = None
 
 
 def _authorize(
@@ -92,7 +106,7 @@ def _authorize(
     caller: Caller | None,
     req: AuthorizeRequest,
     now: datetime,
-    policy: CreditPolicy,
+    found: _Found,
 ) -> Authorization:
     try:
         number = normalise_number(req.number)
@@ -102,6 +116,7 @@ def _authorize(
         raise _Denied(Reason.INVALID_NUMBER)
     account, on_net, locked, live = _identify_and_lock(session, caller, req, number, now)
     chain = locked.chain
+    policy = found.policy = found.source.at(session, locked.settings)
     _check_statuses(chain)
     _check_restrictions(session, account, req)
     # The trunks' part of what expires is applied with the claim: trunks locked by id.

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from db.bundle_schema import AccountBundle
 from db.config_schema import ConfigVersion
-from db.config_versions import ROUTING
+from db.config_versions import ROUTING, SETTINGS
 from db.core_execute import execute_core
 from db.schema import Account, RateSheet, Reservation, Trunk
 from db.shared_sql import prime
@@ -57,12 +57,15 @@ from services.credit.routing import remember_plans
 class LockedChain:
     """The chain's accounts, locked, customer first, and what the lock's statement read
     with them: whether any of their open reservations is due (expiry), whether any level
-    holds a bundle, and the routes' stamp (services/credit/route_cache.RouteCache)."""
+    holds a bundle, the routes' stamp (services/credit/route_cache.RouteCache) and the
+    runtime settings' stamp (the credit policy's check: services/credit/policy.py
+    `PolicySource`, so that a SOAP Authorize sends no statement of its own for it)."""
 
     chain: list[Level]
     due: bool
     bundled: bool
     routing: int
+    settings: int = 0
 
 
 _DUE = exists().where(
@@ -72,6 +75,7 @@ _DUE = exists().where(
 )
 _BUNDLED = exists().where(AccountBundle.account_id == Account.id)
 _ROUTING = select(ConfigVersion.version).where(ConfigVersion.name == ROUTING).scalar_subquery()
+_SETTINGS = select(ConfigVersion.version).where(ConfigVersion.name == SETTINGS).scalar_subquery()
 # What every form reads with each account row: its sheet's version (the plans' check)
 # and what decides which of expiry's, the bundles' and the routes' statements this
 # Authorize needs at all.
@@ -80,6 +84,7 @@ _WITH = (
     _DUE.label("due"),
     _BUNDLED.label("bundled"),
     _ROUTING.label("routing"),
+    _SETTINGS.label("settings"),
 )
 # The accounts are read as plain columns (services/credit/levels.py): no ORM entity.
 _LOCK = (
@@ -149,6 +154,7 @@ _IDENTIFY_AND_LOCK = prime(
         _CHAIN.c.due,
         _CHAIN.c.bundled,
         _CHAIN.c.routing,
+        _CHAIN.c.settings,
         _SHEETS_LIVE,
         _TRUNKS_LIVE,
     )
@@ -227,14 +233,14 @@ def identify_and_lock(
     return Identified(True, bool(on_net), locked, live)
 
 
-# A lock row: the account's COLUMNS, then sheet version, due, bundled, routing.
-_READ = WIDTH + 4
-_SHEET, _DUE_AT, _BUNDLED_AT, _ROUTING_AT = range(WIDTH, _READ)
+# A lock row: the account's COLUMNS, then sheet version, due, bundled, routing, settings.
+_READ = WIDTH + 5
+_SHEET, _DUE_AT, _BUNDLED_AT, _ROUTING_AT, _SETTINGS_AT = range(WIDTH, _READ)
 
 
 def _locked(session: Session, rows: Sequence[Sequence[Any]], wanted: int) -> LockedChain:
     """`LockedChain` from the lock's rows (the account's columns, then its sheet's
-    version, due, bundled, routing), deepest first."""
+    version, due, bundled, routing, settings), deepest first."""
     if len(rows) != wanted:
         raise Denied(Reason.UNKNOWN_ACCOUNT)  # a broken tree: refuse, never guess
     chain = [level(row) for row in rows]
@@ -252,4 +258,5 @@ def _locked(session: Session, rows: Sequence[Sequence[Any]], wanted: int) -> Loc
         due=any(row[_DUE_AT] for row in rows),
         bundled=any(row[_BUNDLED_AT] for row in rows),
         routing=int(rows[0][_ROUTING_AT] or 0),
+        settings=int(rows[0][_SETTINGS_AT] or 0),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from rating.model import Rate
 
@@ -64,6 +64,10 @@ class CreditPolicy:
             min_call_seconds=int(getattr(settings, "min_call_seconds", 0)),
         )
 
+    def at(self, _session: object, _stamp: int | None) -> CreditPolicy:
+        """A fixed policy is its own source (`PolicySource`)."""
+        return self
+
     def slice_for(self, account: HasOverrides) -> int:
         """The slice of this account's calls (0: the whole call)."""
         own = account.credit_slice_seconds
@@ -80,6 +84,15 @@ class CreditPolicy:
 
 
 DEFAULT_POLICY = CreditPolicy()
+
+
+class PolicySource(Protocol):
+    """Where Authorize gets its policy once the chain is locked: a `CreditPolicy` as it
+    is, or the runtime settings over one (services/common/runtime_settings.py
+    `RuntimePolicy`). `stamp` is the settings' version read with the chain's lock (None:
+    not read), so that a policy cached at that version costs no statement."""
+
+    def at(self, session: Any, stamp: int | None) -> CreditPolicy: ...
 
 
 def first_block(rate: Rate) -> int:

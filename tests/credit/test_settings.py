@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from client import errors
+from db import config_versions
 from db.config_schema import Setting
 from db.mail_schema import BalanceAlert
 from db.schema import Reservation
 from db.session import UnitOfWork
 from services.common import runtime_settings
 from services.common.runtime_settings import SettingsCache
+from services.credit.authorize import AuthorizeRequest, authorize
 from services.credit.policy import CreditPolicy
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -180,3 +182,24 @@ def test_durable_holds_is_a_boolean_the_credit_policy_reads(
     api.config.SetSetting(name="credit.durable_holds", value="false")
     assert not policy().durable_holds
     assert api.billing.Authorize(call=SPAIN).allowed
+
+
+def test_authorize_takes_the_policy_at_the_stamp_its_lock_read(
+    uow: Callable[[], UnitOfWork], session_factory: Callable[[], Session]
+) -> None:
+    # As the SOAP and FastAGI edges pass it: resolved once the chain is locked, with the
+    # settings' stamp the lock statement read (no statement of its own).
+    source = runtime_settings.RuntimePolicy(CreditPolicy(slice_seconds=300))
+    call = AuthorizeRequest(SPAIN["number"], SPAIN["account"], uniqueid="before")
+    with uow() as u:
+        assert authorize(u, None, call, policy=source).reserved_seconds == 300
+    with uow() as u:
+        runtime_settings.store(u.session, "credit.slice_seconds", "45")
+        u.commit()
+    with session_factory() as s:
+        stamp = config_versions.current(s, config_versions.SETTINGS)
+        # The policy built at a stamp is the one a later read of that stamp gets.
+        assert source.at(s, stamp).slice_seconds == 45
+    call = AuthorizeRequest(SPAIN["number"], SPAIN["account"], uniqueid="after")
+    with uow() as u:
+        assert authorize(u, None, call, policy=source).reserved_seconds == 45

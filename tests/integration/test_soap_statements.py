@@ -64,7 +64,7 @@ def test_authorize_over_soap_sends_what_the_use_case_sends(
     def direct(uniqueid: str) -> None:
         with uow() as u:
             # As services/billing/credit_service.py calls it: with the settings in force.
-            policy = runtime_settings.credit_policy(u.session, DEFAULT_POLICY)
+            policy = runtime_settings.RuntimePolicy(DEFAULT_POLICY)
             answer = authorize(
                 u, None, AuthorizeRequest(SPAIN, "acct1001", uniqueid=uniqueid), policy=policy
             )
@@ -75,3 +75,6 @@ def test_authorize_over_soap_sends_what_the_use_case_sends(
     with counted() as in_process:
         direct("direct")
     assert len(over_soap) == len(in_process), (over_soap, in_process)
+    # The settings' stamp (the policy's check) is read by the chain's lock statement, not
+    # by a statement of its own.
+    assert not [s for s in over_soap if s.startswith("SELECT config_versions")], over_soap
