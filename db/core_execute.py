@@ -26,6 +26,8 @@ from sqlalchemy import CursorResult, Executable
 from sqlalchemy.orm import Session
 from sqlalchemy.util.typing import TupleAny
 
+from db import prepared_direct
+
 
 def execute_core(
     session: Session, statement: Executable, params: Mapping[str, Any]
@@ -34,3 +36,13 @@ def execute_core(
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()  # what session.execute's autoflush would have written
     return session.connection().execute(statement, params)
+
+
+def direct_rows(
+    session: Session, statement: Executable, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """A statement marked `prepared` (PostgreSQL) run on the session's connection
+    straight on its cursor (db/prepared_direct.py), its rows as tuples."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        session.flush()
+    return prepared_direct.rows(session.connection(), statement, params)

@@ -27,6 +27,7 @@ value stands alone in a select list). SQLite ignores the option.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -58,6 +59,52 @@ class _Form:
 _FORMS: dict[str, _Form] = {}
 
 
+def form_of(statement: str) -> _Form:
+    """The PREPARE body and EXECUTE arguments of a compiled statement's text."""
+    form = _FORMS.get(statement)
+    if form is None:
+        form = _FORMS.setdefault(statement, _Form(statement))
+    return form
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One execution of a prepared statement on one connection: under which name, whether
+    it is prepared there already, and the text to send (`PREPARE ...; EXECUTE ...` the
+    first time)."""
+
+    name: str
+    generation: int
+    ready: bool
+    text: str
+
+
+def call_for(conn: Any, name: str, form: _Form) -> Call:
+    """How to run statement `name` on `conn` (a Connection: its `info` is the DBAPI
+    connection's, kept by the pool across checkouts)."""
+    known: dict[str, tuple[int, bool]] = conn.info.setdefault(_KEY, {})
+    generation, ready = known.get(name, (1, False))
+    full = name if generation == 1 else f"{name}_{generation}"
+    call = f"EXECUTE {full}({form.args})" if form.args else f"EXECUTE {full}"
+    if not ready:
+        call = f"PREPARE {full} AS {form.body}; {call}"
+    return Call(name, generation, ready, call)
+
+
+def done(conn: Any, call: Call) -> None:
+    """The call succeeded: from now on the statement is prepared on that connection."""
+    if not call.ready:
+        conn.info.setdefault(_KEY, {})[call.name] = (call.generation, True)
+
+
+def failed(conn: Any, call: Call, error: BaseException) -> None:
+    gone = getattr(error, "pgcode", None) == _NO_SUCH_STATEMENT
+    if not call.ready or gone:
+        # Not prepared yet: the PREPARE may have run before what failed, so its name
+        # is never used again. Prepared but gone (a DISCARD ALL by hand): prepare anew.
+        conn.info.setdefault(_KEY, {})[call.name] = (call.generation + 1, False)
+
+
 def install(engine: Engine) -> None:
     """Prepare the statements marked `prepared` on this engine's connections."""
 
@@ -65,35 +112,22 @@ def install(engine: Engine) -> None:
     def _rewrite(
         conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, many: bool
     ) -> tuple[str, Any]:
+        # No context: db/prepared_direct.py's call, rewritten already.
         name = context.execution_options.get("prepared") if context is not None else None
         if not name or many or not isinstance(parameters, dict):
             return statement, parameters
-        form = _FORMS.get(statement)
-        if form is None:
-            form = _FORMS.setdefault(statement, _Form(statement))
-        known: dict[str, tuple[int, bool]] = conn.info.setdefault(_KEY, {})
-        generation, ready = known.get(name, (1, False))
-        full = name if generation == 1 else f"{name}_{generation}"
-        call = f"EXECUTE {full}({form.args})" if form.args else f"EXECUTE {full}"
-        context.siptar_prepared = (name, generation, ready)
-        if ready:
-            return call, parameters
-        return f"PREPARE {full} AS {form.body}; {call}", parameters
+        call = call_for(conn, name, form_of(statement))
+        context.siptar_prepared = call
+        return call.text, parameters
 
     @event.listens_for(engine, "after_cursor_execute")
     def _prepared(conn: Any, _c: Any, _s: Any, _p: Any, context: Any, _m: bool) -> None:
-        done = getattr(context, "siptar_prepared", None)
-        if done is not None and not done[2]:
-            conn.info.setdefault(_KEY, {})[done[0]] = (done[1], True)
+        call = getattr(context, "siptar_prepared", None)
+        if call is not None:
+            done(conn, call)
 
     @event.listens_for(engine, "handle_error")
     def _failed(error: Any) -> None:
-        context = error.execution_context
-        done = getattr(context, "siptar_prepared", None)
-        if done is None or error.connection is None:
-            return
-        gone = getattr(error.original_exception, "pgcode", None) == _NO_SUCH_STATEMENT
-        if not done[2] or gone:
-            # Not prepared yet: the PREPARE may have run before what failed, so its name
-            # is never used again. Prepared but gone (a DISCARD ALL by hand): prepare anew.
-            error.connection.info.setdefault(_KEY, {})[done[0]] = (done[1] + 1, False)
+        call = getattr(error.execution_context, "siptar_prepared", None)
+        if call is not None and error.connection is not None:
+            failed(error.connection, call, error.original_exception)

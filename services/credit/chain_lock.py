@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from db.bundle_schema import AccountBundle
 from db.config_schema import ConfigVersion
 from db.config_versions import ROUTING, SETTINGS
-from db.core_execute import execute_core
+from db.core_execute import direct_rows, execute_core
 from db.schema import Account, RateSheet, Reservation, Trunk
 from db.shared_sql import prime
 from services.credit.answers import Denied, Reason
@@ -213,9 +213,8 @@ def identify_and_lock(
     guess = route_cache.peek(session, number)
     sheets, trunks = live_ids(guess[1]) if guess else ([], [])
     params = {"name": name, "number": number, "owner": owner, "now": now}
-    rows = execute_core(
-        session, _IDENTIFY_AND_LOCK, {**params, "sheets": sheets, "trunks": trunks}
-    ).all()
+    # Straight on the cursor: its text, processors and plan are the same on every call.
+    rows = direct_rows(session, _IDENTIFY_AND_LOCK, {**params, "sheets": sheets, "trunks": trunks})
     if not rows:
         return Identified(False, None, None)
     caller_id, path, on_net, first = rows[0][:4]

@@ -35,7 +35,7 @@ from sqlalchemy import Table, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from db.core_execute import execute_core
+from db.core_execute import direct_rows
 from db.schema import Account, Reservation, Trunk
 from db.types import Money, UtcDateTime
 
@@ -216,7 +216,7 @@ def hold_new_call(session: Session, rows: list[dict[str, object]], trunk_id: int
     dialect = session.get_bind().dialect
     money = Money()
     first = rows[0]
-    found = execute_core(
+    (found,) = direct_rows(
         session,
         _HOLD_CALL,
         {
@@ -230,7 +230,7 @@ def hold_new_call(session: Session, rows: list[dict[str, object]], trunk_id: int
             "created_at": first["created_at"],
             "expires_at": first["expires_at"],
         },
-    ).one()
+    )
     if not found[1]:
         return None
     refresh_loaded(session, Account, [row["account_id"] for row in rows], "reserved")

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from client import SiptarClient
+from db.schema import Reservation
 from db.session import make_engine
 from tests.pgserver import pg_admin
 
@@ -56,3 +59,19 @@ def test_the_next_calls_work_after_the_backends_were_killed(
         call={"number": "34911234567", "account": "acct1001", "uniqueid": "drop.1"}
     )
     assert answer.allowed
+
+
+def test_an_authorize_that_meets_a_dropped_connection_runs_again_once(
+    client_for: Client, pg_admin_url: str, database_url: str, session_factory: Any
+) -> None:
+    # Authorize's first statement runs straight on the cursor (db/prepared_direct.py):
+    # the drop must still be seen as one, and the call run again exactly once.
+    alice = client_for("customer", "customer")
+    call = {"number": "34911234567", "account": "acct1001"}
+    assert alice.billing.Authorize(call={**call, "uniqueid": "warm"}).allowed
+    kill_every_connection(pg_admin_url, database_url)
+    answer = alice.billing.Authorize(call={**call, "uniqueid": "drop.2"})
+    assert answer.allowed
+    with session_factory() as s:
+        held = s.scalars(select(Reservation).where(Reservation.uniqueid == "drop.2")).all()
+    assert [r.id for r in held if r.parent_id is None] == [answer.reservation_id]

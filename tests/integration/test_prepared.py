@@ -1,20 +1,27 @@
 """Statements prepared once per connection (db/prepared.py), on a real PostgreSQL: the
 first use prepares and runs in one query string, later ones only EXECUTE under a
 generic plan, a failure after the PREPARE never leaves a name that the next call would
-prepare again, and a literal % survives. Authorize's two statements run prepared."""
+prepare again, and a literal % survives. Authorize's two statements run prepared, straight
+on the cursor (db/prepared_direct.py): the same answers, errors and invalidation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import ARRAY, Integer, any_, bindparam, cast, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from db import prepared_direct
+from db.schema import Account
 from db.session import UnitOfWork, make_engine, make_session_factory
+from db.types import UtcDateTime
 from services.credit.authorize import AuthorizeRequest, authorize
+from tests.integration.test_dropped_connection import kill_every_connection
 from tests.pgwire import QueryRecorder
 
 pytestmark = pytest.mark.usefixtures("demo")
@@ -124,3 +131,63 @@ def test_the_operators_own_connection_options_are_kept(backend: str, database_ur
             assert mode == "force_generic_plan"
     finally:
         engine.dispose()
+
+
+# db/prepared_direct.py: the same statements run straight on the cursor.
+TYPED = (
+    select(
+        Account.id,
+        Account.balance,
+        Account.created_at,
+        cast(bindparam("when", type_=UtcDateTime()), UtcDateTime()).label("when"),
+        func.array_agg(Account.id).over().label("ids"),
+    )
+    .where(Account.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+    .order_by(Account.id)
+    .execution_options(prepared="t_typed")
+)
+
+
+def test_a_direct_call_answers_as_the_core_path_does(wire: tuple[QueryRecorder, Engine]) -> None:
+    recorder, engine = wire
+    params = {"ids": [1, 2, 3], "when": datetime(2026, 12, 3, 12, 0, tzinfo=UTC)}
+    with engine.connect() as conn:
+        core = [tuple(row) for row in conn.execute(TYPED, params).all()]
+    recorder.clear()
+    with engine.connect() as conn:
+        direct = prepared_direct.rows(conn, TYPED, params)
+        again = prepared_direct.rows(conn, TYPED, params)
+    assert direct == again == core and len(core) == 3
+    for row in direct:  # the columns' own types: Money exact to 6 places, UTC-aware times
+        assert isinstance(row[1], Decimal) and row[1].as_tuple().exponent == -6
+        assert row[2].tzinfo is UTC and row[3] == params["when"]
+    # Prepared once for the connection (by the Core call above): only EXECUTEs now.
+    sent = [q for q in recorder.taken() if "t_typed" in q]
+    assert len(sent) == 2 and not any("PREPARE" in q for q in sent), sent
+
+
+def test_a_direct_call_that_fails_raises_as_sqlalchemy_and_recovers(
+    wire: tuple[QueryRecorder, Engine],
+) -> None:
+    _recorder, engine = wire
+    with engine.connect() as conn, pytest.raises(DBAPIError) as failed:
+        prepared_direct.rows(conn, SHARE, {"x": 0})  # PREPARE ran, the EXECUTE failed
+    assert not failed.value.connection_invalidated
+    with engine.connect() as conn:
+        assert prepared_direct.rows(conn, SHARE, {"x": 4}) == [(25,)]
+    assert {"t_share", "t_share_2"} <= set(_prepared(engine))
+
+
+def test_a_direct_call_on_a_dropped_connection_invalidates_it(
+    wire: tuple[QueryRecorder, Engine], pg_admin_url: str, database_url: str
+) -> None:
+    _recorder, engine = wire
+    with engine.connect() as conn:
+        assert prepared_direct.rows(conn, PLUS_ONE, {"x": 1}) == [(2,)]
+    kill_every_connection(pg_admin_url, database_url)
+    with engine.connect() as conn, pytest.raises(DBAPIError) as dropped:
+        prepared_direct.rows(conn, PLUS_ONE, {"x": 1})
+    # What the SOAP edge's retry reads (db/session.is_dropped_connection).
+    assert dropped.value.connection_invalidated
+    with engine.connect() as conn:  # a new connection, prepared anew
+        assert prepared_direct.rows(conn, PLUS_ONE, {"x": 2}) == [(3,)]
