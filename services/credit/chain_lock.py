@@ -33,6 +33,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal_column,
     or_,
     select,
     true,
@@ -117,14 +118,43 @@ _TO_LOCK = (
     .where(_CALLER.c.kind != "callshop", func.starts_with(_CALLER.c.path, bindparam("owner")))
     .scalar_subquery()
 )
-# Materialized, so that the lock is taken once, as its rows come out of the ORDER BY
-# (deepest first), whatever plan the outer join gets.
-_CHAIN = (
-    select(*COLUMNS, *_WITH)
+# The chain's ids deepest first (a path runs from the root): the one lock order.
+_WANTED = (
+    func.unnest(cast(_TO_LOCK, ARRAY(Integer)))
+    .table_valued("id", with_ordinality="n")
+    .render_derived(name="path_ids")
+)
+_NO_MERGE = literal_column("0", Integer)  # an OFFSET the planner sees: rendered, not a parameter
+_DEEPEST_FIRST = (
+    select(_WANTED.c.id).order_by(_WANTED.c.n.desc()).offset(_NO_MERGE).subquery("wanted")
+)
+# Each level's row found by its primary key and locked, one id after the other in that
+# order (a LATERAL subquery that OFFSET 0 keeps from being merged into a join: the only
+# plan is a nested loop over the ids). With `id = ANY(...)` over the whole table, the
+# generic plan of a table of a few hundred accounts scanned every row (0.14 ms a call).
+_LEVEL = (
+    select(*COLUMNS, RateSheet.version.label("sheet_version"), _DUE.label("due"))
     .outerjoin(RateSheet, RateSheet.id == Account.rate_sheet_id)
-    .where(Account.id == any_(cast(_TO_LOCK, ARRAY(Integer))), Account.parent_id.is_not(None))
-    .order_by(func.length(Account.path).desc())
+    .where(Account.id == _DEEPEST_FIRST.c.id, Account.parent_id.is_not(None))
+    .offset(_NO_MERGE)
     .with_for_update(key_share=True, of=Account)
+    .lateral("level")
+)
+# What holds for the chain as a whole is read once, not per level (uncorrelated: an
+# InitPlan each): whether any account of the path holds a bundle (the admin, the root,
+# holds none: nobody is above it to give one), and the two stamps. Per level, the
+# bundles' EXISTS was a scan of account_bundles for each level of a small table.
+_CHAIN_BUNDLED = exists().where(AccountBundle.account_id == any_(cast(_TO_LOCK, ARRAY(Integer))))
+# Materialized, so that the locks are taken once, whatever plan the outer join gets.
+_CHAIN = (
+    select(
+        _LEVEL,
+        _CHAIN_BUNDLED.label("bundled"),
+        _ROUTING.label("routing"),
+        _SETTINGS.label("settings"),
+    )
+    .select_from(_DEEPEST_FIRST)
+    .join(_LEVEL, true())
     .cte("chain")
     .prefix_with("MATERIALIZED")
 )

@@ -1,0 +1,119 @@
+"""The plan PostgreSQL keeps for Authorize's identify-and-lock statement
+(services/credit/chain_lock.py): prepared once per connection under a generic plan
+(db/prepared.py), so the plan is made without the call's values. Every account of the
+chain must be found by its primary key and every level's bundles by an index, whatever
+the size of the tables: with `id = ANY($1)` the generic plan of a table of a few
+hundred accounts scanned all of them on every call, and the bundles' EXISTS scanned
+account_bundles for each level. Read with EXPLAIN of the prepared statement itself.
+(The plain form of the lock, for SQLite and the fallbacks: tests/bundles/test_bundled_index.py.)"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from db.session import UnitOfWork, make_engine, make_session_factory
+from services.credit.authorize import AuthorizeRequest, authorize
+
+pytestmark = [
+    pytest.mark.usefixtures("demo"),
+    pytest.mark.parametrize("backend", ["postgresql"], indirect=True),
+]
+
+BUNDLES = 2  # held by every customer but the caller
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    found = [(plan["Node Type"], plan.get("Relation Name", ""))]
+    for child in plan.get("Plans", []):
+        found += plan_nodes(child)
+    return found
+
+
+@pytest.fixture
+def one_connection(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("customers", "by_index"),
+    [
+        # A small operator's tables, where a scan looks cheap to the planner: the chain's
+        # accounts must still be found by primary key (the bundles' one EXISTS may scan
+        # a few hundred rows once).
+        (300, ("accounts",)),
+        # A few thousand bundles: their EXISTS too must go by index.
+        (2_000, ("accounts", "account_bundles")),
+    ],
+)
+def test_the_chain_is_locked_by_primary_key_under_the_generic_plan(
+    one_connection: Engine, uow: Callable[[], UnitOfWork], customers: int, by_index: tuple[str]
+) -> None:
+    with uow() as u:
+        s = u.session
+        s.execute(
+            text(
+                "INSERT INTO accounts (parent_id, role, name, path, balance, credit_limit, "
+                "billing_type, currency, status, status_reason, kind, company_name, "
+                "accountcode, rate_sheet_id, created_at) "
+                "SELECT 2, 'customer', 'c' || g, '', 10, 0, 'prepaid', 'USD', 'active', '', "
+                "'sip', '', 'plan' || g, 4, now() FROM generate_series(1, :n) g"
+            ),
+            {"n": customers},
+        )
+        s.execute(text("UPDATE accounts SET path = '/1/2/' || id || '/' WHERE path = ''"))
+        s.execute(
+            text(
+                "INSERT INTO bundles (owner_id, name, unit, quantity, period, prefixes, "
+                "per_second, carry_over, inbound, created_at) "
+                "SELECT 2, 'b' || g, 'seconds', 600, 'monthly', '99', false, false, false, "
+                "now() FROM generate_series(1, :n) g"
+            ),
+            {"n": BUNDLES},
+        )
+        # Bundles held by others (none by the caller's chain): the EXISTS finds nothing.
+        s.execute(
+            text(
+                "INSERT INTO account_bundles (account_id, bundle_id, position, start, "
+                "billing_day, created_at) SELECT a.id, b.id, b.id, DATE '2026-11-01', 1, now() "
+                "FROM accounts a CROSS JOIN bundles b WHERE a.name LIKE 'c%' AND a.name <> 'c1'"
+            )
+        )
+        s.execute(text("ANALYZE"))
+        u.commit()
+    sent: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
+        if "EXECUTE siptar_identify_and_lock" in statement:
+            sent.append((statement[statement.index("EXECUTE") :], params))
+
+    factory = make_session_factory(one_connection)
+    event.listen(one_connection, "after_cursor_execute", grab)
+    for n in range(2):  # the first prepares the statement on the one connection
+        with UnitOfWork(factory) as u:
+            answer = authorize(u, None, AuthorizeRequest("34911234567", "plan1", uniqueid=f"p{n}"))
+            assert answer.allowed, answer
+    event.remove(one_connection, "after_cursor_execute", grab)
+    statement, params = sent[-1]
+    with UnitOfWork(factory) as u:
+        explain = f"EXPLAIN (FORMAT JSON) {statement}"
+        (plan,) = u.session.connection().exec_driver_sql(explain, params).scalar_one()
+        generic = u.session.execute(
+            text(
+                "SELECT generic_plans FROM pg_prepared_statements "
+                "WHERE name = 'siptar_identify_and_lock'"
+            )
+        ).scalar_one()
+    assert generic >= 2  # the plan read is the generic one every call runs
+    nodes = plan_nodes(plan["Plan"])
+    scanned = [(kind, relation) for kind, relation in nodes if kind == "Seq Scan"]
+    assert not [r for _, r in scanned if r in by_index], nodes
+    assert ("Index Scan", "accounts") in nodes, nodes
