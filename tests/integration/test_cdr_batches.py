@@ -248,6 +248,13 @@ class TestBulkInsert:
             ).all()
         assert [p for p, _ in stored] == [*prefixes, "1", "2", "", "", ""]
         assert [c for _, c in stored][-3:] == currencies
+        # A clean column's values go into the lines as they are: no pass over them.
+        with uow() as u:
+            clean, dirty = ["34", "", "44"], ["34", "4\t4"]
+            conn = u.session.connection()
+            if conn.dialect.name == "postgresql":
+                assert bulk._column_text(conn, CHARGES, "prefix", clean) is clean
+                assert bulk._column_text(conn, CHARGES, "prefix", dirty) == ["34", "4\\t4"]
 
     def test_amounts_and_times_that_differ_row_by_row_come_back_exactly(
         self, uow: Uow, cdr_id: int
