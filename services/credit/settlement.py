@@ -113,7 +113,8 @@ def close_reservations(
     session: Session, closings: Iterable[Closing], *, accounts_locked: bool = False
 ) -> None:
     """Settle (or release) the reservation of each call's channel, and tie it to the
-    CDR; the CDR rows must exist. One executemany UPDATE for a batch. What the open
+    CDR; the CDR rows must exist. One lock statement and one UPDATE for a batch
+    (PostgreSQL: `_close_all`; SQLite: `_close_each`, an executemany). What the open
     rows held comes off their accounts' `reserved` and their trunks' `open_calls`
     (services/credit/holds.py): the accounts locked first (the chain's, usually held
     already by the ledger postings; `accounts_locked`: all of them, by
