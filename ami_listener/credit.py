@@ -98,7 +98,7 @@ class CreditKeeper:
     def _overdue(self, session: Session, now: datetime) -> list[Hangup]:
         """Answered calls past their open reservation's reserved seconds, not acted on
         yet. The reserved end is expires_at less its margin (at most LONGEST_MARGIN),
-        so the (status, expires_at) index narrows the rows."""
+        so the index of open rows by expires_at narrows them."""
         candidates = session.execute(
             select(LiveCall, Reservation)
             .join(Reservation, Reservation.uniqueid == LiveCall.uniqueid)

@@ -221,7 +221,7 @@ def _held_units(session: Session, calls: Sequence[LiveReservation]) -> None:
 
 def _candidates(now: datetime, asterisk: str) -> Select[int, int]:
     """Open customer-level reservations of answered calls of this Asterisk that may be
-    due; unlocked, and filtered on the (status, expires_at) index: a reservation's
+    due; unlocked, and filtered on the index of open rows by expires_at: a reservation's
     expiry is its reserved end plus its margin, at most LONGEST_MARGIN."""
     return (
         select(Reservation.id, Reservation.account_id)

@@ -226,6 +226,36 @@ class TestBulkInsert:
             assert (row.cost, row.exact_cost, row.billed_seconds) == (Decimal("0.000002"), 0, 0)
             assert row.created_at.tzinfo is UTC and row.account_id is None
 
+    def test_text_comes_back_as_written_clean_columns_or_not(self, uow: Uow, cdr_id: int) -> None:
+        """A text column is escaped for COPY only when one of its values needs it (a
+        scan of the whole column first): either way every value comes back as it was,
+        and a NULL among them too."""
+        prefixes = ["34", "", "34\t1", "back\\slash", "line\nbreak\r", "44"]
+        with uow() as u:
+            before = u.session.execute(select(func.max(Charge.id))).scalar_one()
+            bulk.insert_rows(u.session, CHARGES, [charge(cdr_id, prefix=p) for p in prefixes])
+            bulk.insert_rows(u.session, CHARGES, [charge(cdr_id, prefix=p) for p in ("1", "2")])
+            currencies = ["EUR", None, "US\t"]
+            bulk.insert_rows(
+                u.session, CHARGES, [charge(cdr_id, sheet_currency=c) for c in currencies]
+            )
+            u.commit()
+        with uow() as u:
+            stored = u.session.execute(
+                select(Charge.prefix, Charge.sheet_currency)
+                .where(Charge.id > before)
+                .order_by(Charge.id)
+            ).all()
+        assert [p for p, _ in stored] == [*prefixes, "1", "2", "", "", ""]
+        assert [c for _, c in stored][-3:] == currencies
+        # A clean column's values go into the lines as they are: no pass over them.
+        with uow() as u:
+            clean, dirty = ["34", "", "44"], ["34", "4\t4"]
+            conn = u.session.connection()
+            if conn.dialect.name == "postgresql":
+                assert bulk._column_text(conn, CHARGES, "prefix", clean) is clean
+                assert bulk._column_text(conn, CHARGES, "prefix", dirty) == ["34", "4\\t4"]
+
     def test_amounts_and_times_that_differ_row_by_row_come_back_exactly(
         self, uow: Uow, cdr_id: int
     ) -> None:
