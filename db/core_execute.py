@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.util.typing import TupleAny
 
 from db import prepared_direct
+from db.session import commit_sent
 
 
 def execute_core(
@@ -46,3 +47,26 @@ def direct_rows(
     if session.autoflush and (session.new or session.deleted or session.dirty):
         session.flush()
     return prepared_direct.rows(session.connection(), statement, params)
+
+
+def direct_commit(
+    session: Session, statement: Executable, params: Mapping[str, Any], *, wait_for_disk: bool
+) -> bool:
+    """A statement marked `prepared` and the COMMIT of the session's transaction, sent as
+    one query string (PostgreSQL through db/merged_begin.py's connection, in its own
+    mode): one round trip, and no lock of the transaction outlives the server's answer.
+    The statement's own rows are not returned (the server answers the COMMIT's). The
+    session is marked as having sent its commit (db/session.py `commit_sent`): a dropped
+    connection now may have committed. False, and nothing sent, where the connection
+    can't do it; the caller then runs its statement and commits as usual."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        session.flush()
+    conn = session.connection()
+    driver = conn.connection.driver_connection
+    ends = getattr(driver, "commit_suffix", None)
+    suffix = ends(wait_for_disk) if ends is not None else None
+    if suffix is None:
+        return False
+    commit_sent(session)
+    prepared_direct.rows(conn, statement, params, tail=suffix)
+    return True

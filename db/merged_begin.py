@@ -99,6 +99,14 @@ class MergedBeginConnection(ext.connection):
         if self.autocommit:
             self.autocommit = False
 
+    def commit_suffix(self, wait_for_disk: bool) -> str | None:
+        """What ends a query string so that it also commits its transaction (its
+        statement's own result is then not returned: the COMMIT's is): None when the
+        transaction is psycopg2's (a named cursor's) or failed."""
+        if not self.autocommit or self.info.transaction_status not in (_IDLE, _OPEN):
+            return None
+        return f"; {COMMIT_NO_WAIT}" if not wait_for_disk else "; COMMIT"
+
     def commit(self) -> None:
         # For this one commit: cleared before the pool can hand the connection to
         # another thread (SQLAlchemy returns it inside the session's commit).

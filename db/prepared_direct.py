@@ -73,12 +73,14 @@ class Direct:
                 values[key] = process(values[key])
         return values
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def rows(
+        self, conn: Connection, params: Mapping[str, Any], tail: str = ""
+    ) -> list[tuple[Any, ...]]:
         values = self.parameters(params)
         fairy = conn.connection
         cursor = fairy.cursor()
         call = prepared.call_for(conn, self.name, self.form)
-        statement = call.text
+        statement = call.text + tail
         try:
             for listener in conn.dispatch.before_cursor_execute:
                 statement, values = listener(conn, cursor, statement, values, None, False)
@@ -128,12 +130,13 @@ _DIRECT: dict[tuple[int, str], Direct] = {}
 
 
 def rows(
-    conn: Connection, statement: Executable, params: Mapping[str, Any]
+    conn: Connection, statement: Executable, params: Mapping[str, Any], tail: str = ""
 ) -> list[tuple[Any, ...]]:
-    """`statement` (marked prepared) run on `conn`, its rows as tuples."""
+    """`statement` (marked prepared) run on `conn`, its rows as tuples. `tail`: more of
+    the same query string after it (a COMMIT: then no rows come back)."""
     key = (id(statement), conn.dialect.name)
     direct = _DIRECT.get(key)
     if direct is None:
         # Statements are module-level objects, built once: `id` names one for good.
         direct = _DIRECT.setdefault(key, Direct(statement, conn.dialect))
-    return direct.rows(conn, params)
+    return direct.rows(conn, params, tail)

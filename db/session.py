@@ -91,9 +91,15 @@ class UnitOfWork:
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._factory = session_factory
         self._session: Session | None = None
-        # Set once a commit was asked for: from then on, a failure may have committed,
-        # and the work must not be run again.
-        self.commit_started = False
+        self._commit_asked = False
+
+    @property
+    def commit_started(self) -> bool:
+        """Whether a commit was asked for or sent with a statement (`commit_sent`): from
+        then on, a failure may have committed, and the work must not be run again."""
+        if self._commit_asked:
+            return True
+        return self._session is not None and bool(self._session.info.get(_COMMIT_SENT))
 
     @property
     def session(self) -> Session:
@@ -125,7 +131,7 @@ class UnitOfWork:
         db/merged_begin.py). For a transaction whose loss costs no money only: holds
         (docs/credit_control.md). SQLite, and a connection not of merged_begin.py: as
         a plain commit."""
-        self.commit_started = True
+        self._commit_asked = True
         driver = None if wait_for_disk else _driver_connection(self.session)
         if driver is None:
             self.session.commit()
@@ -139,6 +145,21 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self.session.rollback()
+
+
+_COMMIT_SENT = "siptar_commit_sent"
+
+
+def commit_sent(session: Session) -> None:
+    """The session's transaction is being committed by a statement's own query string
+    (db/core_execute.direct_commit), not by `UnitOfWork.commit`."""
+    session.info[_COMMIT_SENT] = True
+
+
+def commit_not_sent(session: Session) -> None:
+    """The statement that was to commit failed before its COMMIT ran (the server runs
+    nothing of a query string after an error): nothing was committed."""
+    session.info.pop(_COMMIT_SENT, None)
 
 
 def _driver_connection(session: Session) -> Any:

@@ -45,11 +45,11 @@ from services.credit.answers import Denied as _Denied
 from services.credit.chain_lock import LockedChain, identify_and_lock, lock_chain
 from services.credit.chain_rating import rate_chain
 from services.credit.expiry import expire_due
-from services.credit.holds import add_open_calls, row_locks
+from services.credit.holds import TrunkTaken, add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
 from services.credit.levels import Level
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, PolicySource
-from services.credit.reserve import claim_and_hold, price_hold, write_hold
+from services.credit.reserve import CommitWithHold, claim_and_hold, price_hold, write_hold
 from services.credit.route_cache import Live
 from services.credit.routing import plan_route
 from services.onnet.callee import Callee, find_callee
@@ -80,7 +80,15 @@ def authorize(
     moment = now or datetime.now(UTC)
     found = _Found(policy)
     try:
-        result = _authorize(uow.session, caller, req, moment, found)
+        try:
+            result = _authorize(uow.session, caller, req, moment, found)
+        except TrunkTaken:
+            # The first trunk filled between the route and the hold that was to commit
+            # with it: that statement failed whole, nothing was written. Again, with the
+            # plain hold, which counts the trunks under their locks and takes the next.
+            uow.rollback()
+            found = _Found(policy, commit_with_hold=False)
+            result = _authorize(uow.session, caller, req, moment, found)
     except _Denied as denied:
         # Keeps what expiry did. Refused before the lock (no policy asked for yet),
         # nothing was written: nothing a crash could lose, so no wait for the disk.
@@ -89,16 +97,19 @@ def authorize(
             False, denied.reason, req.number, denied.account_id, detail=denied.detail
         )
     assert found.policy is not None  # resolved before anything was written
+    # Sends nothing when the hold committed with itself (holds.hold_and_commit).
     uow.commit(wait_for_disk=found.policy.durable_holds)
     return result
 
 
 @dataclass
 class _Found:
-    """The policy source of one Authorize and, once its chain is locked, its policy."""
+    """The policy source of one Authorize and, once its chain is locked, its policy;
+    whether its hold may commit the transaction with itself (not after a TrunkTaken)."""
 
     source: PolicySource
     policy: CreditPolicy | None = None
+    commit_with_hold: bool = True
 
 
 def _authorize(
@@ -148,7 +159,15 @@ def _authorize(
         add_open_calls(session, freed)  # what expiry freed: no trunk is claimed
         raise _Denied(Reason.NO_ROUTE, account.id)
     hold = price_hold(session, chain, number, rated, now, req.uniqueid, policy.expiry_margin)
-    trunks, reservation_id = claim_and_hold(session, list(route.trunks), freed, hold)
+    # The hold is the last statement: on PostgreSQL's ordinary call it also commits
+    # (the ids taken by the lock statement), so the trunk's row is not held locked
+    # while this thread waits to send a COMMIT of its own.
+    commit = (
+        CommitWithHold(locked.hold_ids, policy.durable_holds)
+        if found.commit_with_hold and locked.hold_ids
+        else None
+    )
+    trunks, reservation_id = claim_and_hold(session, list(route.trunks), freed, hold, commit)
     if reservation_id is None:
         raise _Denied(Reason.NO_ROUTE, account.id)
     amount, held = hold.costs[0], hold.held

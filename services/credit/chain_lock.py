@@ -20,7 +20,7 @@ The statements are built once, at import. Spyne-free.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +38,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array
 from sqlalchemy.orm import Session
 
 from db.bundle_schema import AccountBundle
@@ -67,6 +67,9 @@ class LockedChain:
     bundled: bool
     routing: int
     settings: int = 0
+    # The ids of the call's reservation rows, customer first, when the lock statement
+    # took them (PostgreSQL's identify_and_lock): the hold may then commit with itself.
+    hold_ids: tuple[int, ...] = ()
 
 
 _DUE = exists().where(
@@ -173,6 +176,21 @@ _TRUNKS_LIVE = (
     .scalar_subquery()
 )
 _LOCKED = [_CHAIN.c[column.key] for column in COLUMNS]
+# The ids of the call's reservation rows, one per level, taken from the sequence with
+# the lock (an InitPlan, evaluated once; none when nothing is locked), smallest first:
+# the customer's row gets the smallest, as holds.insert_reservations gives it. Known
+# before the hold, they let the hold and the COMMIT travel as one query string
+# (holds.hold_and_commit), whose answer is the COMMIT's. A call refused after its lock
+# leaves those ids unused: a sequence has gaps anyway (a BIGINT).
+_SEQUENCE = func.pg_get_serial_sequence("reservations", "id")
+_TAKEN = func.generate_series(1, func.cardinality(cast(_TO_LOCK, ARRAY(Integer))) - 1).alias(
+    "taken"
+)
+_HOLD_IDS = (
+    select(func.array_agg(aggregate_order_by(func.nextval(_SEQUENCE), _TAKEN.column)))
+    .select_from(_TAKEN)
+    .scalar_subquery()
+)
 # Compiled once at import: its first compile must not race (db/shared_sql.py).
 _IDENTIFY_AND_LOCK = prime(
     select(
@@ -187,6 +205,7 @@ _IDENTIFY_AND_LOCK = prime(
         _CHAIN.c.settings,
         _SHEETS_LIVE,
         _TRUNKS_LIVE,
+        _HOLD_IDS,
     )
     .select_from(_CALLER)
     .outerjoin(_CHAIN, true())
@@ -251,6 +270,7 @@ def identify_and_lock(
     if first is None or first != caller_id:  # found, not locked here
         return Identified(True, bool(on_net), None)
     locked = _locked(session, [row[3 : 3 + _READ] for row in rows], len(chain_ids(path)))
+    locked = replace(locked, hold_ids=tuple(int(i) for i in rows[0][5 + _READ] or ()))
     live = None
     if guess is not None and guess[0] == locked.routing:
         versions, in_use = rows[0][3 + _READ] or [], rows[0][4 + _READ] or []

@@ -37,6 +37,7 @@ from services.credit.expiry import EXPIRY_MARGIN
 from services.credit.holds import (
     add_open_calls,
     add_reserved,
+    hold_and_commit,
     hold_new_call,
     refresh_loaded,
     row_locks,
@@ -125,15 +126,34 @@ def write_hold(session: Session, hold: PricedHold, trunk_id: int | None) -> int:
     return customer_id
 
 
+@dataclass(frozen=True)
+class CommitWithHold:
+    """Authorize's last statement may commit its transaction in the same round trip
+    (holds.hold_and_commit): the rows' ids, taken by its lock statement, and whether the
+    COMMIT waits for the disk."""
+
+    ids: tuple[int, ...]
+    wait_for_disk: bool
+
+
 def claim_and_hold(
-    session: Session, trunks: list[TrunkChoice], freed: Counter[int], hold: PricedHold
+    session: Session,
+    trunks: list[TrunkChoice],
+    freed: Counter[int],
+    hold: PricedHold,
+    commit: CommitWithHold | None = None,
 ) -> tuple[list[TrunkChoice], int | None]:
     """The trunks the call may take, the first one's channel taken, and the call's hold
     written: (the trunks in dialling order, the customer's reservation id); ([], None)
-    when no trunk has a channel free (nothing held, but what `freed` says applied)."""
+    when no trunk has a channel free (nothing held, but what `freed` says applied).
+    `commit`: on PostgreSQL's ordinary call, the transaction is committed with the hold
+    (then holds.TrunkTaken when the first trunk filled meanwhile: nothing written)."""
     if trunks and not freed and hold.free is None and row_locks(session):
         # PostgreSQL's ordinary call: one statement (a full first trunk changes nothing).
-        customer_id = hold_new_call(session, hold.rows, trunks[0].trunk_id)
+        first = trunks[0].trunk_id
+        if commit is not None and _commits_with_hold(session, hold, first, commit):
+            return trunks, commit.ids[0]
+        customer_id = hold_new_call(session, hold.rows, first)
         if customer_id is not None:
             return trunks, customer_id
     trunks, later = _claim_first_trunk(session, trunks, freed)
@@ -144,6 +164,16 @@ def claim_and_hold(
         # Last, just before the commit: every call through the trunk waits on its row.
         add_open_calls(session, {later: 1})
     return trunks, customer_id
+
+
+def _commits_with_hold(
+    session: Session, hold: PricedHold, trunk_id: int, commit: CommitWithHold
+) -> bool:
+    if len(commit.ids) != len(hold.rows):  # one id per level, or the plain statement
+        return False
+    return hold_and_commit(
+        session, hold.rows, trunk_id, commit.ids, wait_for_disk=commit.wait_for_disk
+    )
 
 
 def _claim_first_trunk(

@@ -17,12 +17,14 @@ from db.bundle_schema import BundleHold
 from db.callshop_schema import Booth, BoothSession, CallShop
 from db.currency_schema import ExchangeRateRow
 from db.rates import bump_version, row_values
-from db.schema import Account, Trunk
+from db.schema import Account, Reservation, Trunk
 from db.schema import Rate as RateRow
 from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.cdr.usecases import Outcome
 from services.credit import authorize as authorize_module
+from services.credit import holds as holds_module
+from services.credit import reserve as reserve_module
 from services.credit.authorize import AuthorizeRequest, Reason, authorize
 from services.credit.expiry import EXPIRY_MARGIN
 from services.credit.policy import CreditPolicy
@@ -465,6 +467,59 @@ class TestTrunkClaim:
         a = auth(uow, account="acct1001", uniqueid="late.2")
         assert [t.name for t in a.trunks] == ["open"], a.reason
         assert open_calls(uow) == {"carrier1": 0, "one": 1, "two": 1, "open": 1}
+
+    def test_a_hold_that_was_to_commit_finds_its_trunk_full_and_the_call_takes_the_next(
+        self, uow: Uow, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # PostgreSQL's ordinary call commits with its hold (holds.hold_and_commit). The
+        # first trunk filled after the route: that statement fails whole (TrunkTaken),
+        # Authorize rolls back and holds the call with the plain statements, which take
+        # the next trunk. One reservation, the counters as every writer keeps them.
+        if not uses_row_locks(uow):
+            pytest.skip("the hold that commits is PostgreSQL's")
+        set_fields(uow, ALICE_ID, max_call_seconds=60)
+        with uow() as u:
+            one = trunk(u, "one", {"34": "0.0010"}, channel_limit=1)
+            unlimited = trunk(u, "open", {"34": "0.0020"})
+            route(u, "34", "lcr", [(one, 0, 1), (unlimited, 0, 1)])
+        for n in range(2):  # the sheets' plans built, so the hold may commit with itself
+            assert auth(uow, account="acct1001", uniqueid=f"warm.{n}").allowed
+        with uow() as u:
+            u.session.execute(update(Trunk).values(open_calls=0))
+            u.commit()
+        taken: list[str] = []
+        committing = holds_module.hold_and_commit
+
+        def spied(*args: Any, **kwargs: Any) -> bool:
+            try:
+                return committing(*args, **kwargs)
+            except holds_module.TrunkTaken:
+                taken.append("full")
+                raise
+
+        monkeypatch.setattr(reserve_module, "hold_and_commit", spied)
+        fill_after_route(monkeypatch, Trunk.id == one)
+        a = auth(uow, account="acct1001", uniqueid="late.3")
+        assert taken == ["full"]
+        assert [t.name for t in a.trunks] == ["open"], a.reason
+        assert open_calls(uow) == {"carrier1": 0, "one": 1, "open": 1}
+        with uow() as u:
+            rows = u.session.scalars(
+                select(Reservation).where(Reservation.uniqueid == "late.3")
+            ).all()
+            assert [r.id for r in rows if r.parent_id is None] == [a.reservation_id]
+            for account_id in {r.account_id for r in rows}:
+                held = u.session.scalar(
+                    select(func.coalesce(func.sum(Reservation.amount), 0)).where(
+                        Reservation.account_id == account_id, Reservation.status == "open"
+                    )
+                )
+                assert u.session.get(Account, account_id).reserved == held  # type: ignore[union-attr]
+
+
+def uses_row_locks(uow: Uow) -> bool:
+    with uow() as u:
+        return u.session.get_bind().dialect.name == "postgresql"
 
 
 class TestBooths:

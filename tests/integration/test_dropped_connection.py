@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from client import SiptarClient
 from db.schema import Reservation
-from db.session import make_engine
+from db.session import UnitOfWork, commit_not_sent, commit_sent, make_engine
 from tests.pgserver import pg_admin
 
 pytestmark = [
@@ -75,3 +75,17 @@ def test_an_authorize_that_meets_a_dropped_connection_runs_again_once(
     with session_factory() as s:
         held = s.scalars(select(Reservation).where(Reservation.uniqueid == "drop.2")).all()
     assert [r.id for r in held if r.parent_id is None] == [answer.reservation_id]
+
+
+def test_a_unit_of_work_whose_statement_sent_its_commit_is_not_run_again(
+    session_factory: Any,
+) -> None:
+    # holds.hold_and_commit sends the COMMIT in its statement's query string: a drop
+    # during it may have committed, so the SOAP edge must not run the call again
+    # (db/session.is_dropped_connection reads `commit_started`).
+    with UnitOfWork(session_factory) as uow:
+        assert not uow.commit_started
+        commit_sent(uow.session)
+        assert uow.commit_started
+        commit_not_sent(uow.session)  # the statement failed before its COMMIT
+        assert not uow.commit_started

@@ -194,7 +194,7 @@ def test_a_failed_first_statement_leaves_the_connection_clean(
 # wait for the disk").
 
 NO_WAIT = "SET LOCAL synchronous_commit TO off; COMMIT"
-STATEMENTS = ["BEGIN;EXECUTE siptar_identify_and_lock", "EXECUTE siptar_hold_new_call"]
+STATEMENTS = ["BEGIN;EXECUTE siptar_identify_and_lock", "EXECUTE siptar_hold_and_commit"]
 SPAIN = ("34911234567", "acct1001")
 ADMIN = Caller(login_id=1, username="admin", account_id=1, role="admin", path="/1/")
 Factory = sessionmaker[Session]
@@ -220,7 +220,7 @@ def _authorize(factory: Factory, uniqueid: str, durable: bool | None) -> Any:
     saying `durable`."""
     with UnitOfWork(factory) as uow:
         if durable is None:
-            policy = runtime_settings.credit_policy(uow.session, DEFAULT_POLICY)
+            policy = runtime_settings.RuntimePolicy(DEFAULT_POLICY)
         else:
             policy = replace(DEFAULT_POLICY, durable_holds=durable)
         return authorize(uow, None, AuthorizeRequest(*SPAIN, uniqueid=uniqueid), policy=policy)
@@ -298,17 +298,20 @@ def test_authorize_commits_without_waiting_unless_holds_are_durable(
     recorder, factory = one
     # The first prepares its statements; and a process's first Authorize of a sheet
     # builds the sheet's plan in its own transaction, streaming the rates through a
-    # named cursor: psycopg2's COMMIT, which waits (the test above).
-    _authorize(factory, "w.warm", None)
+    # named cursor: psycopg2's COMMIT, which waits (the test above), and its hold the
+    # statement that does not commit; the second prepares the hold that does.
+    for n in range(2):
+        _authorize(factory, f"w.warm{n}", None)
     sent: dict[bool, list[str]] = {}
     for durable in (False, True):
         recorder.clear()
         assert _authorize(factory, f"w.{durable}", durable).allowed
         sent[durable] = recorder.taken()
-    assert sent[False][-1] == NO_WAIT, sent
-    assert sent[True][-1] == "COMMIT", sent
-    # The same queries otherwise: the two statements (BEGIN with the first), the COMMIT.
-    kinds = {d: [q.split("(", 1)[0] for q in sent[d][:-1]] for d in sent}
+    # Two round trips: the lock (BEGIN with it), then the hold with the COMMIT in its
+    # query string (holds.hold_and_commit), which waits for the disk or not.
+    assert sent[False][-1].endswith(f"); {NO_WAIT}"), sent
+    assert sent[True][-1].endswith("); COMMIT") and NO_WAIT not in sent[True][-1], sent
+    kinds = {d: [q.split("(", 1)[0] for q in sent[d]] for d in sent}
     assert kinds[False] == kinds[True] == STATEMENTS, sent
     # A refusal commits what its expiry did, the same way.
     with UnitOfWork(factory) as uow:
@@ -324,7 +327,8 @@ def test_units_of_work_that_write_money_wait_for_the_disk(
     _authorize(factory, "w.warm", None)
     recorder.clear()
     held = _authorize(factory, "w.settled", None)
-    assert recorder.taken()[-1] == NO_WAIT  # the hold did not wait; what follows does
+    # The hold did not wait (its COMMIT in its own query string); what follows does.
+    assert recorder.taken()[-1].endswith(NO_WAIT)
     with UnitOfWork(factory) as uow:
         settled = settle_call(uow, ADMIN, SettleCommand("w.settled", 60))
     assert settled.reservation_id == held.reservation_id
@@ -339,17 +343,19 @@ def test_the_setting_reaches_the_next_authorize(one: tuple[QueryRecorder, Factor
     recorder, factory = one
     _authorize(factory, "s.warm", None)  # builds the sheets' plans: see below
     recorder.clear()
+    # The hold's query string ends with its COMMIT (holds.hold_and_commit).
     assert _authorize(factory, "s.1", None).allowed
-    assert recorder.taken()[-1] == NO_WAIT
+    assert recorder.taken()[-1].endswith(f"); {NO_WAIT}")
     with UnitOfWork(factory) as uow:
         set_setting(uow, ADMIN, "credit.durable_holds", "true", DEFAULT_POLICY)
     assert "COMMIT" in recorder.taken()  # a setting waits for the disk
     assert _authorize(factory, "s.2", None).allowed
-    assert recorder.taken()[-1] == "COMMIT"
+    last = recorder.taken()[-1]
+    assert last.endswith("); COMMIT") and "synchronous_commit" not in last
     with UnitOfWork(factory) as uow:
         set_setting(uow, ADMIN, "credit.durable_holds", "false", DEFAULT_POLICY)
     assert _authorize(factory, "s.3", None).allowed
-    assert recorder.taken()[-1] == NO_WAIT
+    assert recorder.taken()[-1].endswith(f"); {NO_WAIT}")
 
 
 def test_sqlite_commits_as_ever(backend: str, database_url: str) -> None:
