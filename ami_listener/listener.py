@@ -1,9 +1,10 @@
 """The AMI listener: Asterisk `Event: Cdr` -> CdrRecord -> `handle_cdr`, over panoramisk 1.4.
 
-Wiring only; the translation is ami_listener/events.py.
+Wiring only; the translation is ami_listener/events.py, the queue and its one writer
+task ami_listener/cdr_queue.py, panoramisk's Manager as driven here ami_listener/manager.py.
 
     AmiProtocol -> _on_cdr_fields (parse + enqueue, never raises)
-        -> asyncio.Queue -> one writer task -> handle_cdr(record) in a thread
+        -> CdrQueue -> one writer task -> handle_cdr(record) in a thread
 
 Why this shape (docs/stack.md, "panoramisk"): a handler that raises or blocks inside
 panoramisk's dispatch costs the connection and the rest of that TCP read, and Asterisk drops
@@ -19,7 +20,7 @@ What panoramisk 1.4 does not do, and this module adds:
   would lose every CDR silently. Every `ping_interval` s we send a Ping and drop the
   connection (panoramisk then reconnects) if no reply comes within `ping_timeout` s.
 - Stopping: after `Manager.close()` a reconnect already scheduled by panoramisk would still
-  fire; `_Manager` ignores it.
+  fire; `ListenerManager` ignores it.
 - Decoding: 1.4 decodes each TCP read on its own and drops a multi-byte character split
   across two reads; ami_listener/wire.AmiProtocol decodes the stream incrementally.
 - Cdr events: AmiProtocol reads their fields off the stream and hands them to
@@ -41,7 +42,9 @@ from typing import Any
 
 from panoramisk import Manager
 
+from ami_listener.cdr_queue import CdrQueue
 from ami_listener.events import Fields, cdr_from_fields, cdr_from_message
+from ami_listener.manager import ListenerManager
 from ami_listener.signals import STOP_SIGNALS, stop_on_signals
 from ami_listener.wire import AmiProtocol
 from services.cdr.commands import CdrRecord
@@ -51,42 +54,6 @@ logger = logging.getLogger(__name__)
 
 class AmiLoginError(ConnectionError):
     """The listener could not log in to the Asterisk Manager Interface."""
-
-
-class _Manager(Manager):
-    """panoramisk's Manager plus a login-result hook and a final `close()`."""
-
-    def __init__(self, *, on_login_result: Callable[[bool, Any], None], **config: Any) -> None:
-        super().__init__(**config)
-        self.on_login_result = on_login_result
-        self.closing = False
-        self.connect_task: asyncio.Task[Any] | None = None
-        # Where AmiProtocol hands each Cdr event's fields (ami_listener/wire.py).
-        self.on_cdr_fields: Callable[[Fields], None] | None = None
-
-    def login(self, future: asyncio.Future[Any]) -> bool:
-        authenticated = bool(super().login(future))
-        self.on_login_result(authenticated, future.result())
-        return authenticated
-
-    def connect(self, *args: Any, **kwargs: Any) -> asyncio.Task[Any] | None:
-        # panoramisk schedules reconnects with call_later and keeps no handle to cancel.
-        if self.closing:
-            return None
-        self.connect_task = super().connect(*args, **kwargs)
-        return self.connect_task
-
-    def connection_made(self, f: asyncio.Future[Any]) -> None:
-        if not self.closing:
-            super().connection_made(f)
-        elif not f.cancelled() and f.exception() is None:
-            f.result()[0].close()  # a connect still in flight when we closed
-
-    def close(self) -> None:
-        self.closing = True
-        super().close()
-        if self.connect_task is not None:
-            self.connect_task.cancel()
 
 
 class CdrListener:
@@ -130,7 +97,6 @@ class CdrListener:
         self.host, self.port, self.username = host, port, username
         self._secret = secret
         self._tz = tz
-        self._handle_cdr = handle_cdr
         # Login's event mask: only what we use, so Asterisk does not push the CEL/call
         # event flood at us ("system" brings Shutdown, on which panoramisk reconnects).
         self._events = events
@@ -141,20 +107,31 @@ class CdrListener:
         self._drain_timeout = drain_timeout
         # Batch mode (siptar ami): up to batch_size records or batch_wait s per call, and
         # handle_batch([]) every idle_tick s without events (a writer retrying its backlog).
-        self._handle_batch = handle_batch
-        self._batch_size = batch_size
-        self._batch_wait = batch_wait
-        self._idle_tick = idle_tick
+        self._cdrs = CdrQueue(
+            handle_cdr,
+            handle_batch=handle_batch,
+            batch_size=batch_size,
+            batch_wait=batch_wait,
+            idle_tick=idle_tick,
+        )
         # Other AMI events (live calls): event name -> sync callable, run in the loop.
         self._handlers = dict(handlers or {})
         self.connected = asyncio.Event()
-        self.received = self.rejected = self.stored = self.failed = 0
+        self.received = self.rejected = 0
         self.logins = 0  # accepted logins: the first and every one after a reconnect
-        self._queue: asyncio.Queue[CdrRecord] = asyncio.Queue()
-        self._manager: _Manager | None = None
+        self._manager: ListenerManager | None = None
         self._first_login: asyncio.Future[tuple[bool, str]] | None = None
-        self._in_flight: CdrRecord | None = None  # in handle_cdr right now
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def stored(self) -> int:
+        """Cdr records handle_cdr (or handle_batch) returned for."""
+        return self._cdrs.stored
+
+    @property
+    def failed(self) -> int:
+        """Cdr records handle_cdr (or handle_batch) raised for."""
+        return self._cdrs.failed
 
     async def start(self) -> None:
         """Connect and log in; raise AmiLoginError if Asterisk refuses or does not answer."""
@@ -162,7 +139,7 @@ class CdrListener:
             raise RuntimeError("CdrListener already started")
         loop = asyncio.get_running_loop()
         self._first_login = loop.create_future()
-        self._tasks = [asyncio.create_task(self._write_loop(), name="ami-cdr-writer")]
+        self._tasks = [asyncio.create_task(self._cdrs.run(), name="ami-cdr-writer")]
         self._manager = self._make_manager(loop)
         self._manager.connect()
         try:
@@ -190,7 +167,7 @@ class CdrListener:
         self.connected.clear()
         # Cdr handlers panoramisk already scheduled as tasks still enqueue their record.
         await asyncio.sleep(0)
-        await self._drain()
+        await self._cdrs.drain(self._drain_timeout)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -207,7 +184,7 @@ class CdrListener:
     async def wait_idle(self) -> None:
         """Wait until every Cdr received so far went through handle_cdr (for tests)."""
         await asyncio.sleep(0)
-        await self._queue.join()
+        await self._cdrs.join()
 
     async def run_forever(self, stop_signals: Iterable[signal.Signals] = STOP_SIGNALS) -> None:
         """Run until one of `stop_signals`, then stop cleanly (`siptar ami`)."""
@@ -218,8 +195,8 @@ class CdrListener:
         finally:
             await self.stop()
 
-    def _make_manager(self, loop: asyncio.AbstractEventLoop) -> _Manager:
-        manager = _Manager(
+    def _make_manager(self, loop: asyncio.AbstractEventLoop) -> ListenerManager:
+        manager = ListenerManager(
             loop=loop,
             host=self.host,
             port=self.port,
@@ -270,92 +247,7 @@ class CdrListener:
             self.rejected += 1
             logger.exception("skipping Cdr event UniqueID=%s", uniqueid)
             return
-        self._queue.put_nowait(record)
-
-    async def _write_loop(self) -> None:
-        if self._handle_batch is not None:
-            await self._batch_loop(self._handle_batch)
-            return
-        while True:
-            record = await self._queue.get()
-            try:
-                await self._store(record)
-            finally:
-                self._queue.task_done()
-
-    async def _batch_loop(self, handle_batch: Callable[[list[CdrRecord]], object]) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                first = await asyncio.wait_for(self._queue.get(), self._idle_tick)
-            except TimeoutError:
-                await self._store_batch(handle_batch, [])
-                continue
-            batch = [first]
-            deadline = loop.time() + self._batch_wait
-            while len(batch) < self._batch_size:
-                if self._queue.empty():
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    try:
-                        batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                    except TimeoutError:
-                        break
-                else:
-                    batch.append(self._queue.get_nowait())
-            try:
-                await self._store_batch(handle_batch, batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
-
-    async def _store_batch(
-        self, handle_batch: Callable[[list[CdrRecord]], object], batch: list[CdrRecord]
-    ) -> None:
-        self._in_flight = batch[0] if batch else None
-        try:
-            await asyncio.to_thread(handle_batch, batch)
-        except Exception:
-            self.failed += len(batch)
-            logger.exception("%d Cdr records NOT stored: handle_batch failed", len(batch))
-        else:
-            self.stored += len(batch)
-        finally:
-            self._in_flight = None
-
-    async def _store(self, record: CdrRecord) -> None:
-        self._in_flight = record
-        try:
-            await asyncio.to_thread(self._handle_cdr, record)
-        except Exception:
-            self.failed += 1
-            logger.exception(
-                "Cdr UniqueID=%s Sequence=%s NOT stored: handle_cdr failed",
-                record.uniqueid,
-                record.sequence,
-            )
-        else:
-            self.stored += 1
-        finally:
-            self._in_flight = None
-
-    async def _drain(self) -> None:
-        try:
-            await asyncio.wait_for(self._queue.join(), self._drain_timeout)
-        except TimeoutError:
-            lost = []
-            while not self._queue.empty():
-                lost.append(self._queue.get_nowait().uniqueid)
-                self._queue.task_done()
-            logger.error(
-                "stopping with %d Cdr records not stored after %s s (UniqueIDs: %s); "
-                "UniqueID=%s was still in handle_cdr",
-                len(lost),
-                self._drain_timeout,
-                ", ".join(lost),
-                getattr(self._in_flight, "uniqueid", None),
-            )
+        self._cdrs.put(record)
 
     async def _watchdog(self) -> None:
         while True:

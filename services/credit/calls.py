@@ -90,8 +90,16 @@ def _cdr(uow: UnitOfWork, uniqueid: str) -> Cdr | None:
 
 
 def _settled(uow: UnitOfWork, cdr: Cdr, outcome: str) -> Settled:
+    # The reservation the CDR settled. No index holds `cdr_id` (each would cost an entry
+    # at every settlement), so the row is found by its channel: a CDR only ever settles
+    # a reservation of its own uniqueid (services/credit/settlement.py
+    # close_reservations), so the uniqueid narrows the rows without changing the answer.
     held = uow.session.scalars(
-        select(Reservation).where(Reservation.cdr_id == cdr.id, Reservation.parent_id.is_(None))
+        select(Reservation).where(
+            Reservation.uniqueid == cdr.uniqueid,
+            Reservation.cdr_id == cdr.id,
+            Reservation.parent_id.is_(None),
+        )
     ).first()
     return Settled(
         cdr_id=cdr.id,
