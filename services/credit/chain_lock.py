@@ -72,9 +72,13 @@ class LockedChain:
     hold_ids: tuple[int, ...] = ()
 
 
+# 'open' written into the SQL, not bound: the prepared statement's generic plan can use
+# the partial index of open rows (`WHERE status = 'open'`) only if the planner sees the
+# value; with a parameter it scanned the whole reservations table on every call.
+_OPEN = literal_column("'open'", String)
 _DUE = exists().where(
     Reservation.account_id == Account.id,
-    Reservation.status == "open",
+    Reservation.status == _OPEN,
     Reservation.expires_at <= bindparam("now"),
 )
 _BUNDLED = exists().where(AccountBundle.account_id == Account.id)

@@ -3,9 +3,11 @@
 (db/prepared.py), so the plan is made without the call's values. Every account of the
 chain must be found by its primary key and every level's bundles by an index, whatever
 the size of the tables: with `id = ANY($1)` the generic plan of a table of a few
-hundred accounts scanned all of them on every call, and the bundles' EXISTS scanned
-account_bundles for each level. Read with EXPLAIN of the prepared statement itself.
-(The plain form of the lock, for SQLite and the fallbacks: tests/bundles/test_bundled_index.py.)"""
+hundred accounts scanned all of them on every call, the bundles' EXISTS scanned
+account_bundles for each level, and the due reservations' EXISTS, with 'open' a
+parameter, could not use the partial index of open rows and read the whole table. Read
+with EXPLAIN of the prepared statement itself. (The plain form of the lock, for SQLite
+and the fallbacks: tests/bundles/test_bundled_index.py.)"""
 
 from __future__ import annotations
 
@@ -49,9 +51,9 @@ def one_connection(database_url: str) -> Iterator[Engine]:
         # A small operator's tables, where a scan looks cheap to the planner: the chain's
         # accounts must still be found by primary key (the bundles' one EXISTS may scan
         # a few hundred rows once).
-        (300, ("accounts",)),
+        (300, ("accounts", "reservations")),
         # A few thousand bundles: their EXISTS too must go by index.
-        (2_000, ("accounts", "account_bundles")),
+        (2_000, ("accounts", "account_bundles", "reservations")),
     ],
 )
 def test_the_chain_is_locked_by_primary_key_under_the_generic_plan(
@@ -87,6 +89,17 @@ def test_the_chain_is_locked_by_primary_key_under_the_generic_plan(
                 "FROM accounts a CROSS JOIN bundles b WHERE a.name LIKE 'c%' AND a.name <> 'c1'"
             )
         )
+        # Every other customer has a call up and an older one settled: the EXISTS of due
+        # reservations must go by the partial index of open rows.
+        for status, start in (("open", "now()"), ("settled", "now() - interval '1 day'")):
+            s.execute(
+                text(
+                    "INSERT INTO reservations (account_id, number, amount, max_seconds, "
+                    "reserved_seconds, status, uniqueid, created_at, expires_at) "
+                    f"SELECT id, '34911234567', 0.1, 60, 60, '{status}', name || '{status}', "
+                    f"{start}, {start} + interval '1 hour' FROM accounts WHERE name LIKE 'c%'"
+                )
+            )
         s.execute(text("ANALYZE"))
         u.commit()
     sent: list[tuple[str, Any]] = []
