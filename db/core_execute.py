@@ -34,9 +34,15 @@ def execute_core(
     session: Session, statement: Executable, params: Mapping[str, Any]
 ) -> CursorResult[*TupleAny]:
     """`statement` with `params` on the session's connection (its transaction)."""
-    if session.autoflush and (session.new or session.deleted or session.dirty):
-        session.flush()  # what session.execute's autoflush would have written
+    _autoflush(session)
     return session.connection().execute(statement, params)
+
+
+def _autoflush(session: Session) -> None:
+    """What session.execute's autoflush would have written, so that a statement never
+    misses what the transaction added."""
+    if session.autoflush and (session.new or session.deleted or session.dirty):
+        session.flush()
 
 
 def direct_rows(
@@ -44,8 +50,7 @@ def direct_rows(
 ) -> list[tuple[Any, ...]]:
     """A statement marked `prepared` (PostgreSQL) run on the session's connection
     straight on its cursor (db/prepared_direct.py), its rows as tuples."""
-    if session.autoflush and (session.new or session.deleted or session.dirty):
-        session.flush()
+    _autoflush(session)
     return prepared_direct.rows(session.connection(), statement, params)
 
 
@@ -59,8 +64,7 @@ def direct_commit(
     session is marked as having sent its commit (db/session.py `commit_sent`): a dropped
     connection now may have committed. False, and nothing sent, where the connection
     can't do it; the caller then runs its statement and commits as usual."""
-    if session.autoflush and (session.new or session.deleted or session.dirty):
-        session.flush()
+    _autoflush(session)
     conn = session.connection()
     driver = conn.connection.driver_connection
     ends = getattr(driver, "commit_suffix", None)

@@ -19,7 +19,7 @@ What it keeps of SQLAlchemy's own path, so that nothing else can tell the differ
 - a DBAPI error goes through `Connection._handle_dbapi_exception`, SQLAlchemy's own
   wrapping: the same `DBAPIError`, and on a dropped connection the same invalidation of
   the pool (`connection_invalidated`, which the SOAP edge's retry reads). That method is
-  private: tests/credit/test_prepared_direct.py checks a dropped connection through it.
+  private: tests/integration/test_prepared.py drops a connection under it.
 
 PostgreSQL only (psycopg2); statements marked `prepared` with plain (non-expanding)
 parameters. Rows come back as tuples.
@@ -87,7 +87,8 @@ class Direct:
             cursor.execute(statement, values)
             for listener in conn.dispatch.after_cursor_execute:
                 listener(conn, cursor, statement, values, None, False)
-            raw = list(cursor.fetchall()) if cursor.description is not None else []
+            description = cursor.description
+            raw = list(cursor.fetchall()) if description is not None else []
         except Exception as error:
             prepared.failed(conn, call, error)
             dbapi = self._dialect.loaded_dbapi
@@ -97,7 +98,7 @@ class Direct:
         finally:
             cursor.close()
         prepared.done(conn, call)
-        return self._processed(raw, cursor.description)
+        return self._processed(raw, description)
 
     def _processed(
         self, raw: list[tuple[Any, ...]], description: Sequence[Any] | None
