@@ -42,10 +42,11 @@ from services.callshop.booths import booth_gate
 from services.common.caller import Caller
 from services.credit.answers import Authorization, AuthorizeRequest, Reason
 from services.credit.answers import Denied as _Denied
+from services.credit.call_hold import TrunkTaken
 from services.credit.chain_lock import LockedChain, identify_and_lock, lock_chain
 from services.credit.chain_rating import rate_chain
 from services.credit.expiry import expire_due
-from services.credit.holds import TrunkTaken, add_open_calls, row_locks
+from services.credit.holds import add_open_calls, row_locks
 from services.credit.identify import identify, identify_call
 from services.credit.levels import Level
 from services.credit.policy import DEFAULT_POLICY, CreditPolicy, PolicySource
@@ -97,7 +98,7 @@ def authorize(
             False, denied.reason, req.number, denied.account_id, detail=denied.detail
         )
     assert found.policy is not None  # resolved before anything was written
-    # Sends nothing when the hold committed with itself (holds.hold_and_commit).
+    # Sends nothing when the hold committed with itself (call_hold.hold_and_commit).
     uow.commit(wait_for_disk=found.policy.durable_holds)
     return result
 

@@ -184,7 +184,7 @@ _LOCKED = [_CHAIN.c[column.key] for column in COLUMNS]
 # the lock (an InitPlan, evaluated once; none when nothing is locked), smallest first:
 # the customer's row gets the smallest, as holds.insert_reservations gives it. Known
 # before the hold, they let the hold and the COMMIT travel as one query string
-# (holds.hold_and_commit), whose answer is the COMMIT's. A call refused after its lock
+# (call_hold.hold_and_commit), whose answer is the COMMIT's. A call refused after its lock
 # leaves those ids unused: a sequence has gaps anyway (a BIGINT).
 _SEQUENCE = func.pg_get_serial_sequence("reservations", "id")
 _TAKEN = func.generate_series(1, func.cardinality(cast(_TO_LOCK, ARRAY(Integer))) - 1).alias(

@@ -17,8 +17,8 @@ The one lock order (docs/credit_control.md, "Lock order"), the same in every wri
 3. then trunks, by id (`add_open_calls`, Authorize's claim), last.
 
 On PostgreSQL an ordinary Authorize writes its rows and both counters in one statement
-(`hold_new_call`), which keeps the order: its accounts are locked already, the trunk
-row is the one lock it takes.
+(services/credit/call_hold.py), which keeps the order: its accounts are locked already,
+the trunk row is the one lock it takes.
 
 A transaction takes its accounts in one go: one that locked some accounts and then
 wanted others (lower in the order) could wait in a cycle with an Authorize. Spyne-free.
@@ -29,17 +29,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, func, or_, select, text, update
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from db.core_execute import direct_commit, direct_rows
 from db.schema import Account, Reservation, Trunk
-from db.session import commit_not_sent
-from db.types import Money, UtcDateTime
+from db.types import Money
 
 ACCOUNTS = cast(Table, Account.__table__)
 TRUNKS = cast(Table, Trunk.__table__)
@@ -185,132 +182,3 @@ class Closed:
         add_reserved(session, self.reserved)
         if trunks:
             add_open_calls(session, self.calls)
-
-
-# PostgreSQL: a new call's whole hold in one statement (one round trip instead of four:
-# the ids, the INSERT, the accounts' `reserved`, the trunk's `open_calls`). Data-modifying
-# CTEs all run on one snapshot and see none of each other's changes, only what they
-# RETURN; so the rows and the accounts' change are made conditional on `tr` having
-# taken the channel, and a full trunk changes nothing (its ids are lost: a sequence
-# has gaps anyway). Lock order: the chain's accounts are already locked by Authorize's
-# lock statement (the same FOR NO KEY UPDATE lock the UPDATE takes), new rows lock
-# nobody, so the trunk row is the one lock this statement takes: last, as the rule says.
-# The customer's row gets the smallest id, as `insert_reservations` gives it.
-# The rows and both counters, after a `ranked` CTE of the rows' ids (k = 1 the customer's).
-_TAKE_AND_WRITE = (
-    " tr AS (UPDATE trunks SET open_calls = trunks.open_calls + 1"
-    " WHERE trunks.id = :trunk AND (trunks.channel_limit IS NULL"
-    " OR trunks.open_calls < trunks.channel_limit) RETURNING trunks.id),"
-    " h AS (SELECT ranked.id, ranked.k, a.account_id, a.amount FROM ranked"
-    " JOIN unnest(CAST(:accounts AS integer[]), CAST(:amounts AS numeric[]))"
-    " WITH ORDINALITY AS a (account_id, amount, k) ON a.k = ranked.k"
-    " WHERE EXISTS (SELECT 1 FROM tr)),"
-    " ins AS (INSERT INTO reservations (id, parent_id, account_id, number, amount,"
-    " max_seconds, reserved_seconds, status, uniqueid, created_at, expires_at, trunk_id)"
-    " SELECT h.id, CASE WHEN h.k = 1 THEN NULL ELSE (SELECT id FROM ranked WHERE k = 1) END,"
-    " h.account_id, CAST(:number AS varchar), h.amount, CAST(:max_seconds AS integer),"
-    " CAST(:reserved_seconds AS integer), 'open', CAST(:uniqueid AS varchar),"
-    " CAST(:created_at AS timestamptz), CAST(:expires_at AS timestamptz),"
-    " CASE WHEN h.k = 1 THEN CAST(:trunk AS integer) END FROM h RETURNING 1),"
-    " acc AS (UPDATE accounts SET reserved = accounts.reserved + h.amount FROM h"
-    " WHERE accounts.id = h.account_id AND h.amount <> 0 RETURNING 1)"
-)
-_TIMES = (
-    bindparam("created_at", type_=UtcDateTime()),
-    bindparam("expires_at", type_=UtcDateTime()),
-)
-_HOLD_CALL = text(
-    "WITH ids AS MATERIALIZED ("
-    " SELECT nextval(pg_get_serial_sequence('reservations', 'id')) AS id"
-    " FROM generate_series(1, cardinality(CAST(:accounts AS integer[])))),"
-    " ranked AS (SELECT id, row_number() OVER (ORDER BY id) AS k FROM ids),"
-    + _TAKE_AND_WRITE
-    + " SELECT (SELECT id FROM ranked WHERE k = 1), EXISTS (SELECT 1 FROM tr)"
-).bindparams(*_TIMES)
-# Planned once per connection (db/prepared.py): planning it took longer than running it;
-# the CASTs above give the prepared statement its parameters' types.
-_HOLD_CALL = _HOLD_CALL.execution_options(prepared="siptar_hold_new_call")
-
-# The same hold with the ids taken beforehand (by Authorize's lock statement), sent with
-# the COMMIT as one query string (`hold_and_commit`): the server answers the COMMIT's
-# result, not the statement's, so nothing is read from it. A trunk filled since its count
-# was read must not commit a call without its channel: then the statement fails whole, by
-# a division by zero on purpose (plain SQL has no RAISE; SQLSTATE 22012 is the only error
-# this statement can raise by itself), and the rest of the string, the COMMIT, is not run.
-_HOLD_AND_COMMIT = text(
-    "WITH ranked AS (SELECT i.id, i.k FROM unnest(CAST(:ids AS bigint[]))"
-    " WITH ORDINALITY AS i (id, k)),"
-    + _TAKE_AND_WRITE
-    + " SELECT 1 / CAST(EXISTS (SELECT 1 FROM tr) AS integer)"
-).bindparams(*_TIMES)
-_HOLD_AND_COMMIT = _HOLD_AND_COMMIT.execution_options(prepared="siptar_hold_and_commit")
-_TRUNK_TAKEN = "22012"  # division_by_zero: the first trunk had no channel left
-
-
-class TrunkTaken(Exception):
-    """`hold_and_commit`: the first trunk filled since the route read its count. Nothing
-    was written and the transaction failed: roll back, and hold the call again with the
-    plain statements, which take the next trunk."""
-
-
-def _hold_params(session: Session, rows: list[dict[str, object]], trunk_id: int) -> dict[str, Any]:
-    dialect = session.get_bind().dialect
-    money = Money()
-    first = rows[0]
-    return {
-        "accounts": [row["account_id"] for row in rows],
-        "amounts": [money.process_bind_param(row["amount"], dialect) for row in rows],
-        "trunk": trunk_id,
-        "number": first["number"],
-        "max_seconds": first["max_seconds"],
-        "reserved_seconds": first["reserved_seconds"],
-        "uniqueid": first["uniqueid"],
-        "created_at": first["created_at"],
-        "expires_at": first["expires_at"],
-    }
-
-
-def hold_new_call(session: Session, rows: list[dict[str, object]], trunk_id: int) -> int | None:
-    """PostgreSQL only: a new call's reservation rows (customer's first, as for
-    `insert_reservations`, all with the same call fields), the accounts' `reserved` and
-    one more open call on the trunk, if it has a channel free, in one statement (the
-    accounts' locks held). Returns the customer's row id; None when the trunk is full,
-    and then nothing changed."""
-    (found,) = direct_rows(session, _HOLD_CALL, _hold_params(session, rows, trunk_id))
-    if not found[1]:
-        return None
-    _loaded_changed(session, rows, trunk_id)
-    return int(found[0])
-
-
-def hold_and_commit(
-    session: Session,
-    rows: list[dict[str, object]],
-    trunk_id: int,
-    ids: tuple[int, ...],
-    *,
-    wait_for_disk: bool,
-) -> bool:
-    """`hold_new_call` with the rows' `ids` given (customer's first) and the COMMIT of the
-    transaction in the same round trip, so that the trunk's row, which every call through
-    the trunk updates, is locked for the server's time alone, not until this thread gets
-    the interpreter back to send a COMMIT of its own. False: not possible on this
-    connection (not db/merged_begin.py's, or SQLite), nothing sent. TrunkTaken: the trunk
-    filled meanwhile, nothing written. True: held and committed (the unit of work's own
-    commit then sends nothing)."""
-    params = {**_hold_params(session, rows, trunk_id), "ids": list(ids)}
-    try:
-        sent = direct_commit(session, _HOLD_AND_COMMIT, params, wait_for_disk=wait_for_disk)
-    except DBAPIError as error:
-        if getattr(error.orig, "pgcode", None) == _TRUNK_TAKEN:
-            commit_not_sent(session)
-            raise TrunkTaken from None
-        raise
-    if sent:
-        _loaded_changed(session, rows, trunk_id)
-    return sent
-
-
-def _loaded_changed(session: Session, rows: list[dict[str, object]], trunk_id: int) -> None:
-    refresh_loaded(session, Account, [row["account_id"] for row in rows], "reserved")
-    refresh_loaded(session, Trunk, [trunk_id], "open_calls")

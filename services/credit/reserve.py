@@ -10,7 +10,7 @@ chain's locks).
   written with the accounts' `reserved` and the trunk's `open_calls` (through
   services/credit/holds.py, their one writer). On PostgreSQL the ordinary call (no
   reservation expired in this transaction, no bundle to hold, a first trunk with a
-  channel free) is one statement (`holds.hold_new_call`); anything else, and SQLite,
+  channel free) is one statement (`call_hold.hold_new_call`); anything else, and SQLite,
   where a statement costs no round trip, takes the plain statements.
 
 Spyne-free.
@@ -32,13 +32,12 @@ from rating.model import CallToRate
 from services.bundles import credit as bundle_credit
 from services.bundles.credit import FreePart
 from services.bundles.holds import hold as hold_units
+from services.credit.call_hold import hold_and_commit, hold_new_call
 from services.credit.chain_rating import RatedChain
 from services.credit.expiry import EXPIRY_MARGIN
 from services.credit.holds import (
     add_open_calls,
     add_reserved,
-    hold_and_commit,
-    hold_new_call,
     refresh_loaded,
     row_locks,
 )
@@ -129,7 +128,7 @@ def write_hold(session: Session, hold: PricedHold, trunk_id: int | None) -> int:
 @dataclass(frozen=True)
 class CommitWithHold:
     """Authorize's last statement may commit its transaction in the same round trip
-    (holds.hold_and_commit): the rows' ids, taken by its lock statement, and whether the
+    (call_hold.hold_and_commit): the rows' ids, taken by its lock statement, and whether the
     COMMIT waits for the disk."""
 
     ids: tuple[int, ...]
@@ -147,7 +146,7 @@ def claim_and_hold(
     written: (the trunks in dialling order, the customer's reservation id); ([], None)
     when no trunk has a channel free (nothing held, but what `freed` says applied).
     `commit`: on PostgreSQL's ordinary call, the transaction is committed with the hold
-    (then holds.TrunkTaken when the first trunk filled meanwhile: nothing written)."""
+    (then call_hold.TrunkTaken when the first trunk filled meanwhile: nothing written)."""
     if trunks and not freed and hold.free is None and row_locks(session):
         # PostgreSQL's ordinary call: one statement (a full first trunk changes nothing).
         first = trunks[0].trunk_id

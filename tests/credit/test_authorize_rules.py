@@ -23,7 +23,7 @@ from db.session import UnitOfWork
 from rating.errors import InvalidInput
 from services.cdr.usecases import Outcome
 from services.credit import authorize as authorize_module
-from services.credit import holds as holds_module
+from services.credit import call_hold as call_hold_module
 from services.credit import reserve as reserve_module
 from services.credit.authorize import AuthorizeRequest, Reason, authorize
 from services.credit.expiry import EXPIRY_MARGIN
@@ -471,7 +471,7 @@ class TestTrunkClaim:
     def test_a_hold_that_was_to_commit_finds_its_trunk_full_and_the_call_takes_the_next(
         self, uow: Uow, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        # PostgreSQL's ordinary call commits with its hold (holds.hold_and_commit). The
+        # PostgreSQL's ordinary call commits with its hold (call_hold.hold_and_commit). The
         # first trunk filled after the route: that statement fails whole (TrunkTaken),
         # Authorize rolls back and holds the call with the plain statements, which take
         # the next trunk. One reservation, the counters as every writer keeps them.
@@ -488,12 +488,12 @@ class TestTrunkClaim:
             u.session.execute(update(Trunk).values(open_calls=0))
             u.commit()
         taken: list[str] = []
-        committing = holds_module.hold_and_commit
+        committing = call_hold_module.hold_and_commit
 
         def spied(*args: Any, **kwargs: Any) -> bool:
             try:
                 return committing(*args, **kwargs)
-            except holds_module.TrunkTaken:
+            except call_hold_module.TrunkTaken:
                 taken.append("full")
                 raise
 

@@ -59,6 +59,29 @@ def one_connection(database_url: str) -> Iterator[Engine]:
 def test_the_chain_is_locked_by_primary_key_under_the_generic_plan(
     one_connection: Engine, uow: Callable[[], UnitOfWork], customers: int, by_index: tuple[str]
 ) -> None:
+    _a_tree_of(uow, customers)
+    nodes = _generic_plan(one_connection, "siptar_identify_and_lock")
+    scanned = [(kind, relation) for kind, relation in nodes if kind == "Seq Scan"]
+    assert not [r for _, r in scanned if r in by_index], nodes
+    assert ("Index Scan", "accounts") in nodes, nodes
+
+
+def test_the_hold_updates_the_chain_by_primary_key_under_the_generic_plan(
+    one_connection: Engine, uow: Callable[[], UnitOfWork]
+) -> None:
+    """The hold that commits with itself (services/credit/holds.py): its UPDATE of the
+    chain's `reserved` joined a seq scan of every account under the generic plan, on a
+    table of a few hundred accounts."""
+    _a_tree_of(uow, 300)
+    # The caller and its reseller: one text per chain length.
+    nodes = _generic_plan(one_connection, "siptar_hold_and_commit_2")
+    assert ("Seq Scan", "accounts") not in nodes, nodes
+    assert nodes.count(("Index Scan", "accounts")) == 2, nodes
+
+
+def _a_tree_of(uow: Callable[[], UnitOfWork], customers: int) -> None:
+    """`customers` customers of reseller 2 (the caller is plan1), others' bundles, every
+    other customer with an open and a settled reservation; then ANALYZE."""
     with uow() as u:
         s = u.session
         s.execute(
@@ -102,15 +125,22 @@ def test_the_chain_is_locked_by_primary_key_under_the_generic_plan(
             )
         s.execute(text("ANALYZE"))
         u.commit()
+
+
+def _generic_plan(one_connection: Engine, name: str) -> list[tuple[str, str]]:
+    """The nodes of the plan that the one connection keeps for prepared statement
+    `name`, read with EXPLAIN of its EXECUTE after two Authorizes (the first prepares
+    it); checked to be the generic plan that every later call runs."""
     sent: list[tuple[str, Any]] = []
 
     def grab(_c: Any, _cur: Any, statement: str, params: Any, *_: Any) -> None:
-        if "EXECUTE siptar_identify_and_lock" in statement:
-            sent.append((statement[statement.index("EXECUTE") :], params))
+        if f"EXECUTE {name}(" in statement:
+            # The hold is sent with its COMMIT in one string: EXPLAIN the EXECUTE alone.
+            sent.append((statement[statement.index("EXECUTE") :].split(";")[0], params))
 
     factory = make_session_factory(one_connection)
     event.listen(one_connection, "after_cursor_execute", grab)
-    for n in range(2):  # the first prepares the statement on the one connection
+    for n in range(2):
         with UnitOfWork(factory) as u:
             answer = authorize(u, None, AuthorizeRequest("34911234567", "plan1", uniqueid=f"p{n}"))
             assert answer.allowed, answer
@@ -120,13 +150,8 @@ def test_the_chain_is_locked_by_primary_key_under_the_generic_plan(
         explain = f"EXPLAIN (FORMAT JSON) {statement}"
         (plan,) = u.session.connection().exec_driver_sql(explain, params).scalar_one()
         generic = u.session.execute(
-            text(
-                "SELECT generic_plans FROM pg_prepared_statements "
-                "WHERE name = 'siptar_identify_and_lock'"
-            )
+            text("SELECT generic_plans FROM pg_prepared_statements WHERE name = :name"),
+            {"name": name},
         ).scalar_one()
     assert generic >= 2  # the plan read is the generic one every call runs
-    nodes = plan_nodes(plan["Plan"])
-    scanned = [(kind, relation) for kind, relation in nodes if kind == "Seq Scan"]
-    assert not [r for _, r in scanned if r in by_index], nodes
-    assert ("Index Scan", "accounts") in nodes, nodes
+    return plan_nodes(plan["Plan"])

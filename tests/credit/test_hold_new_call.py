@@ -1,4 +1,4 @@
-"""A new call's hold in one statement on PostgreSQL (services/credit/holds.hold_new_call)
+"""A new call's hold in one statement on PostgreSQL (services/credit/call_hold.hold_new_call)
 and the reserve step that uses it (services/credit/reserve.claim_and_hold): the rows it
 writes are the ones the plain statements write, `accounts.reserved` and
 `trunks.open_calls` move with them, a full trunk changes nothing, and the reserve step
@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from db.schema import Account, Reservation, Trunk
 from db.session import UnitOfWork
-from services.credit.holds import hold_new_call
+from services.credit.call_hold import hold_new_call
 from services.credit.reservation_rows import insert_reservations
 from services.credit.reserve import PricedHold, claim_and_hold
 from services.credit.routing import TrunkChoice

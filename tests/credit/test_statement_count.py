@@ -103,7 +103,7 @@ def test_statements_per_authorize_are_the_same_at_every_depth(uow: Uow) -> None:
     # trunks' open calls (of the route the process's route cache gives the number) are
     # one statement (services/credit/chain_lock.identify_and_lock), and the trunk's
     # channel, the ids, the INSERT and the accounts' `reserved` another
-    # (services/credit/holds.hold_new_call).
+    # (services/credit/call_hold.hold_new_call).
     assert counted(uow, codes) == (2 if on_postgresql(uow) else 7)
     # And the reservations are all there, each reseller's pointing at the customer's.
     with uow() as u:

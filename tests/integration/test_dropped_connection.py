@@ -80,7 +80,7 @@ def test_an_authorize_that_meets_a_dropped_connection_runs_again_once(
 def test_a_unit_of_work_whose_statement_sent_its_commit_is_not_run_again(
     session_factory: Any,
 ) -> None:
-    # holds.hold_and_commit sends the COMMIT in its statement's query string: a drop
+    # call_hold.hold_and_commit sends the COMMIT in its statement's query string: a drop
     # during it may have committed, so the SOAP edge must not run the call again
     # (db/session.is_dropped_connection reads `commit_started`).
     with UnitOfWork(session_factory) as uow:

@@ -194,7 +194,8 @@ def test_a_failed_first_statement_leaves_the_connection_clean(
 # wait for the disk").
 
 NO_WAIT = "SET LOCAL synchronous_commit TO off; COMMIT"
-STATEMENTS = ["BEGIN;EXECUTE siptar_identify_and_lock", "EXECUTE siptar_hold_and_commit"]
+# The hold: one text per chain length (services/credit/call_hold.py), acct1001 and its reseller.
+STATEMENTS = ["BEGIN;EXECUTE siptar_identify_and_lock", "EXECUTE siptar_hold_and_commit_2"]
 SPAIN = ("34911234567", "acct1001")
 ADMIN = Caller(login_id=1, username="admin", account_id=1, role="admin", path="/1/")
 Factory = sessionmaker[Session]
@@ -308,7 +309,7 @@ def test_authorize_commits_without_waiting_unless_holds_are_durable(
         assert _authorize(factory, f"w.{durable}", durable).allowed
         sent[durable] = recorder.taken()
     # Two round trips: the lock (BEGIN with it), then the hold with the COMMIT in its
-    # query string (holds.hold_and_commit), which waits for the disk or not.
+    # query string (call_hold.hold_and_commit), which waits for the disk or not.
     assert sent[False][-1].endswith(f"); {NO_WAIT}"), sent
     assert sent[True][-1].endswith("); COMMIT") and NO_WAIT not in sent[True][-1], sent
     kinds = {d: [q.split("(", 1)[0] for q in sent[d]] for d in sent}
@@ -343,7 +344,7 @@ def test_the_setting_reaches_the_next_authorize(one: tuple[QueryRecorder, Factor
     recorder, factory = one
     _authorize(factory, "s.warm", None)  # builds the sheets' plans: see below
     recorder.clear()
-    # The hold's query string ends with its COMMIT (holds.hold_and_commit).
+    # The hold's query string ends with its COMMIT (call_hold.hold_and_commit).
     assert _authorize(factory, "s.1", None).allowed
     assert recorder.taken()[-1].endswith(f"); {NO_WAIT}")
     with UnitOfWork(factory) as uow:
