@@ -3,7 +3,9 @@
 1. in process, through the use case (services.credit.authorize), one transaction per
    call on one thread: the median per Authorize and the statements it sends, for a
    customer directly under the admin (depth 0) and for customers 1, 2 and 4 reseller
-   levels down (each level is one more account row locked and one more reservation);
+   levels down (each level is one more account row locked and one more reservation),
+   and the same median with the process and its backends on one CPU, without this
+   machine's ~0.3 ms wake-up of an idle vCPU per round trip (bench/one_cpu.py);
 2. over SOAP: `siptar serve --workers 2` (bench/soap_server.py: the same gunicorn setup
    plus a trivial `Echo` operation) driven by 4 and 16 threads of zeep clients:
    Authorize's and the trivial operation's throughput in the same run, their ratio, and
@@ -31,6 +33,7 @@ from typing import Any
 
 from sqlalchemy import event, select, update
 
+from bench import one_cpu
 from bench.soap_clients import clients, drive, p99
 from bench.soap_server import Launcher, wait_for
 from db import ledger, migrate
@@ -146,16 +149,21 @@ def in_process(url: str, codes: dict[int, list[str]]) -> None:
         assert answer.allowed, answer.reason
         return took
 
+    print(one_cpu.describe(engine))
     for depth in sorted(codes):
         for _ in range(50):
             one(depth)
         statements[0] = 0
         times = [one(depth) for _ in range(IN_PROCESS_CALLS)]
         per_call = statements[0] / IN_PROCESS_CALLS
+        # The same calls without the machine's vCPU wake-ups (bench/one_cpu.py).
+        with one_cpu.pinned_to_one_cpu(engine) as pinned:
+            on_one = [one(depth) for _ in range(IN_PROCESS_CALLS)] if pinned else [0.0]
         label = f"depth {depth % BUNDLED}" + (", 2 bundles" if depth >= BUNDLED else "")
         print(
             f"   in process, {label}: median {statistics.median(times) * 1000:6.2f} ms,"
-            f" p99 {p99(times) * 1000:6.2f} ms, {per_call:4.1f} statements per Authorize"
+            f" p99 {p99(times) * 1000:6.2f} ms, {per_call:4.1f} statements per Authorize;"
+            f" on one CPU {statistics.median(on_one) * 1000:5.2f} ms"
         )
     engine.dispose()
 
