@@ -7,7 +7,8 @@
    and the same median with the process and its backends on one CPU, without this
    machine's ~0.3 ms wake-up of an idle vCPU per round trip (bench/one_cpu.py);
 2. over SOAP: `siptar serve --workers 2` (bench/soap_server.py: the same gunicorn setup
-   plus a trivial `Echo` operation) driven by 4 and 16 threads of zeep clients:
+   plus a trivial `Echo` operation) driven by 4 and 16 threads of zeep clients, then by
+   4 and 16 client processes (no client-side wait for one interpreter lock):
    Authorize's and the trivial operation's throughput in the same run, their ratio, and
    Authorize's p99;
 3. with the call shop's and on-net checks in play vs without, in process, in one run,
@@ -34,7 +35,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 
 from bench import one_cpu
-from bench.soap_clients import clients, drive, p99
+from bench.soap_clients import clients, drive, drive_processes, p99
 from bench.soap_server import Launcher, wait_for
 from db import ledger, migrate
 from db.bundle_schema import AccountBundle, Bundle
@@ -176,6 +177,16 @@ def soap(url: str, codes: list[str]) -> None:
             rate_t, p99_t = drive(threads, echo_one, SOAP_SECONDS)
             print(
                 f"   SOAP, 2 workers x 8 threads, {threads:2d} client threads: Authorize"
+                f" {rate_a:6.0f}/s (p99 {p99_a * 1000:5.1f} ms), trivial Echo {rate_t:6.0f}/s"
+                f" (p99 {p99_t * 1000:5.1f} ms), ratio {rate_a / rate_t:4.2f}"
+            )
+        for n in SOAP_THREADS:  # the same from client processes (soap_clients.drive_processes)
+            rate_a, p99_a = drive_processes(
+                server.base, NUMBERS, codes, "authorize", n, SOAP_SECONDS
+            )
+            rate_t, p99_t = drive_processes(server.base, NUMBERS, codes, "echo", n, SOAP_SECONDS)
+            print(
+                f"   SOAP, 2 workers x 8 threads, {n:2d} client processes: Authorize"
                 f" {rate_a:6.0f}/s (p99 {p99_a * 1000:5.1f} ms), trivial Echo {rate_t:6.0f}/s"
                 f" (p99 {p99_t * 1000:5.1f} ms), ratio {rate_a / rate_t:4.2f}"
             )
