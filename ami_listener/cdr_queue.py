@@ -18,7 +18,8 @@ logger = logging.getLogger("ami_listener.listener")  # the listener's log, as be
 class CdrQueue:
     """Records waiting for `handle_cdr`, one at a time, or with `handle_batch` for lists
     of up to `batch_size` records (what arrived within `batch_wait` s), and an empty list
-    every `idle_tick` s without records (so a writer with a backlog can retry).
+    every `idle_tick` s without records (so a writer with a backlog can retry). With
+    more records already waiting, a list takes them too, up to `backlog` records.
 
     A handler that raises is logged at ERROR (with the record's UniqueID) and its records
     counted in `failed`; the queue goes on. `stored`: records whose handler returned."""
@@ -31,10 +32,12 @@ class CdrQueue:
         batch_size: int = 200,
         batch_wait: float = 0.05,
         idle_tick: float = 1.0,
+        backlog: int | None = None,
     ) -> None:
         self._handle_cdr = handle_cdr
         self._handle_batch = handle_batch
         self._batch_size = batch_size
+        self._backlog = batch_size if backlog is None else max(backlog, batch_size)
         self._batch_wait = batch_wait
         self._idle_tick = idle_tick
         self.stored = self.failed = 0
@@ -81,6 +84,11 @@ class CdrQueue:
                         break
                 else:
                     batch.append(self._queue.get_nowait())
+            # A backlog (the writer slower than the stream for a while): what else waits
+            # now goes too, up to `backlog` records, so a writer can overlap one batch's
+            # writes with the next one's rating (services/cdr/pipeline.py).
+            while len(batch) < self._backlog and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
                 await self._store_batch(handle_batch, batch)
             finally:

@@ -60,8 +60,10 @@ class CdrListener:
     """Receive Cdr events from one Asterisk and pass each record to `handle_cdr`.
 
     Batch mode (`siptar ami`): with `handle_batch`, the writer task passes lists of up to
-    `batch_size` records (what arrived within `batch_wait` s) instead, and an empty list
-    every `idle_tick` s without events (so a writer with a backlog can retry);
+    `batch_size` records (what arrived within `batch_wait` s) instead, or, when more are
+    waiting already, up to `backlog_batches` times that (the writer overlaps one batch's
+    writes with the next one's rating), and an empty list every `idle_tick` s without
+    events (so a writer with a backlog can retry);
     `handlers` maps other AMI event names (live calls) to sync callables run in the
     loop, guarded so they never raise into panoramisk. `send_action` sends an action
     (Hangup, CoreShowChannels) over the connection; `logins` counts accepted logins
@@ -92,6 +94,7 @@ class CdrListener:
         batch_size: int = 200,
         batch_wait: float = 0.05,
         idle_tick: float = 1.0,
+        backlog_batches: int = 10,
         handlers: Mapping[str, Callable[[Any], object]] | None = None,
     ) -> None:
         self.host, self.port, self.username = host, port, username
@@ -113,6 +116,7 @@ class CdrListener:
             batch_size=batch_size,
             batch_wait=batch_wait,
             idle_tick=idle_tick,
+            backlog=batch_size * backlog_batches,
         )
         # Other AMI events (live calls): event name -> sync callable, run in the loop.
         self._handlers = dict(handlers or {})

@@ -3,9 +3,10 @@
 `CdrWriter.write(records)` is called by the listener's one writer task (in a thread), one
 batch at a time. It never raises:
 
-- the database answers: the batch is stored, rated and committed in one transaction
-  (`services.cdr.batches.store_batch`, idempotent on (uniqueid, sequence) and on the
-  AMI/CSV fingerprint);
+- the database answers: each batch of `batch_size` is stored, rated and committed in one
+  transaction (`services.cdr.batches.store_batch`, idempotent on (uniqueid, sequence)
+  and on the AMI/CSV fingerprint); on PostgreSQL, with more than one batch waiting,
+  each one's writes run while the next is rated (services/cdr/pipeline.py);
 - the database is down (a lost connection, a locked file): the records wait in memory,
   and past `memory_limit` records they are spilled to the on-disk spool (ami_listener/
   spool.py, fsync'd). Every `retry_delay` s (the listener calls `write([])` when idle)
@@ -31,6 +32,7 @@ from ami_listener.spool import Spool
 from db.session import UnitOfWork
 from services.cdr.batches import store_batch
 from services.cdr.commands import CdrRecord
+from services.cdr.pipeline import store_batches
 from services.cdr.usecases import Outcome
 
 logger = logging.getLogger(__name__)
@@ -81,10 +83,11 @@ class CdrWriter:
             return
         try:
             self._replay_spool()
-            while self.pending:
-                chunk = self.pending[: self.batch_size]
-                self._store(chunk)
-                del self.pending[: len(chunk)]
+            # Batches of `batch_size`, each one's writes beside the next one's rating on
+            # PostgreSQL (services/cdr/pipeline.py); each leaves `pending` once committed.
+            size = self.batch_size
+            batches = [self.pending[i : i + size] for i in range(0, len(self.pending), size)]
+            store_batches(self._factory, batches, self._stored)
         except Exception as exc:
             if not _database_unavailable(exc):
                 logger.exception("CDR writer: unexpected error; will retry")
@@ -115,7 +118,14 @@ class CdrWriter:
 
     def _store(self, records: Sequence[CdrRecord]) -> None:
         with UnitOfWork(self._factory) as uow:
-            outcomes = store_batch(uow, records)
+            self._counted(records, store_batch(uow, records))
+
+    def _stored(self, records: Sequence[CdrRecord], outcomes: list[Outcome | None]) -> None:
+        """A batch of `pending` (its first records) committed."""
+        self._counted(records, outcomes)
+        del self.pending[: len(records)]
+
+    def _counted(self, records: Sequence[CdrRecord], outcomes: list[Outcome | None]) -> None:
         refused = [r for r, o in zip(records, outcomes, strict=True) if o is None]
         for outcome in outcomes:
             if outcome is not None:

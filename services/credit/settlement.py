@@ -1,6 +1,6 @@
 """Settlement: what a stored CDR does to credit control and to the operator's costs.
 
-Called by services/cdr (`settle` for one CDR, `trunk_costs` and `close_reservations`
+Called by services/cdr (`settle` for one CDR, `trunk_costs`, `to_close` and `close_calls`
 for the listener's batches), in its transaction, after the CDR was rated and every
 level charged (the AMI listener, imports and `SettleCall` all go through there):
 
@@ -113,20 +113,34 @@ def close_reservations(
     session: Session, closings: Iterable[Closing], *, accounts_locked: bool = False
 ) -> None:
     """Settle (or release) the reservation of each call's channel, and tie it to the
-    CDR; the CDR rows must exist. One lock statement and one UPDATE for a batch
-    (PostgreSQL: `_close_all`; SQLite: `_close_each`, an executemany). What the open
-    rows held comes off their accounts' `reserved` and their trunks' `open_calls`
-    (services/credit/holds.py): the accounts locked first (the chain's, usually held
-    already by the ledger postings; `accounts_locked`: all of them, by
-    `lock_closing_accounts`), then the rows, then the trunks."""
-    wanted: dict[int, tuple[str, int]] = {}  # the call's row id -> (closed, the CDR's id)
+    CDR; the CDR rows must exist: `close_calls` of `to_close`."""
+    close_calls(session, to_close(session, closings), accounts_locked=accounts_locked)
+
+
+def to_close(session: Session, closings: Iterable[Closing]) -> dict[int, tuple[str, int]]:
+    """The reservations these CDRs close: the call's row id -> (its new status, the CDR's
+    id). Each is then no longer its channel's (`held_for`): a ring group's second CDR
+    must not settle it again."""
+    wanted: dict[int, tuple[str, int]] = {}
     for c in closings:
         held = held_for(session, c.uniqueid) if c.uniqueid else None
         if held is None or (c.account_id is not None and held.account_id != c.account_id):
             continue
         # An unrated call charged nothing: its money is released, not settled.
         wanted[held.id] = ("settled" if c.levels is not None else "released", c.cdr_id)
-        forget_held(session, c.uniqueid)  # a ring group's second CDR must not settle it again
+        forget_held(session, c.uniqueid)
+    return wanted
+
+
+def close_calls(
+    session: Session, wanted: dict[int, tuple[str, int]], *, accounts_locked: bool = False
+) -> None:
+    """Close the calls of `to_close`: one lock statement and one UPDATE for a batch
+    (PostgreSQL: `_close_all`; SQLite: `_close_each`, an executemany). What the open
+    rows held comes off their accounts' `reserved` and their trunks' `open_calls`
+    (services/credit/holds.py): the accounts locked first (the chain's, usually held
+    already by the ledger postings; `accounts_locked`: all of them, by the caller, with
+    `lock_accounts_of_calls`), then the rows, then the trunks."""
     if not wanted:
         return
     if not accounts_locked:
@@ -171,16 +185,6 @@ def _close_each(session: Session, wanted: dict[int, tuple[str, int]]) -> Closed:
             freed.row(r.account_id, r.amount, r.parent_id, r.trunk_id)
     session.execute(_CLOSE, changes)
     return freed
-
-
-def lock_closing_accounts(
-    session: Session, closings: Iterable[Closing], also: Iterable[int]
-) -> None:
-    """For a batch: the accounts whose balances it changes (`also`) and those of the
-    reservations it will close, locked together in the one order before any of them
-    (services/credit/holds.py); `close_reservations` then waits on nothing new."""
-    calls = [h.id for c in closings if c.uniqueid and (h := held_for(session, c.uniqueid))]
-    lock_accounts_of_calls(session, calls, also)
 
 
 def _close_all(session: Session, wanted: dict[int, tuple[str, int]]) -> Closed:

@@ -10,9 +10,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from ami_listener.spool import Spool
+from ami_listener.writer import CdrWriter
 from db import ledger
 from db.bundle_schema import BundleCounter, BundleHold, BundleUse
 from db.schema import Account, Reservation
@@ -109,6 +113,25 @@ def test_a_batch_of_bundled_cdrs_consumes_each_calls_free_part_once(uow: Uow, de
     which = [s for s in seen if s.startswith("SELECT DISTINCT account_bundles.account_id")]
     per_chain = [s for s in seen if "count(*)" in s.lower() and "account_bundles" in s]
     assert (len(holds_read), len(which), len(per_chain)) == (2, 1, 0)
+    assert_each_consumed_its_free_minute(uow)
+
+
+def test_bundled_cdrs_in_a_writers_batches_one_beside_the_other(
+    uow: Uow, session_factory: Callable[[], Session], tmp_path: Path, demo: None
+) -> None:
+    """The same six calls as three batches of the listener's writer: on PostgreSQL the
+    next batch's rating, beside the one before (services/cdr/pipeline.py), must lock the
+    calls' counters; it is refused that, and the batches go one after the other."""
+    bundled_calls(uow, 0, 6)
+    writer = CdrWriter(session_factory, Spool(tmp_path / "spool"), batch_size=2)
+    writer.write([cdr(n, 90) for n in range(6)])
+    assert (writer.pending, writer.outcomes["rated"], writer.failed) == ([], 6, 0)
+    assert_each_consumed_its_free_minute(uow)
+
+
+def assert_each_consumed_its_free_minute(uow: Uow) -> None:
+    """Each level 0 counter has consumed its 60 free seconds and holds nothing, each
+    customer paid the 30 s past them, balances equal ledgers."""
     with uow() as u:
         s = u.session
         assert s.scalar(select(func.count()).select_from(BundleHold)) == 0
