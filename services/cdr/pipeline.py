@@ -33,6 +33,7 @@ once. SQLite (one writer at a time) stays one batch after the other. Spyne-free.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -54,6 +55,8 @@ Done = Callable[[Sequence[CdrRecord], list[Outcome | None]], None]
 # Statements a first stage may send while another batch's transaction is open: reads.
 _READS = ("SELECT", "WITH")
 _LOCKS = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE")
+# A WITH may hold a data-modifying CTE: refused too (a false alarm only costs the overlap).
+_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE)\b")
 
 
 class NotReadOnly(Exception):
@@ -195,7 +198,11 @@ def _read_only(session: Session, only_reads: bool, refused: list[str]) -> Iterat
 
     def check(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         text = statement.lstrip().upper()
-        if not text.startswith(_READS) or any(lock in text for lock in _LOCKS):
+        if (
+            not text.startswith(_READS)
+            or any(lock in text for lock in _LOCKS)
+            or _WRITES.search(text)
+        ):
             refused.append(statement.split("\n", 1)[0][:80])
             raise NotReadOnly(refused[-1])
 

@@ -123,3 +123,27 @@ def test_a_refused_record_and_its_copy_in_the_next_batch(
     w.write([*calls[:9], refused, refused, calls[2], *calls[10:18]])
     assert (w.pending, w.failed, w.outcomes["duplicate"]) == ([], 2, 1)
     assert_stored_once_and_balanced(session_factory, keys(calls[:9] + calls[10:18]))
+
+
+def test_beside_an_open_batch_a_stage_may_only_read(
+    backend: str, session_factory: Callable[[], Session]
+) -> None:
+    """The guard of a first stage read beside another batch's open transaction
+    (`_read_only`): reads pass; a write, a row lock, and a WITH whose CTE writes are
+    refused before they are sent, and kept."""
+    from services.cdr.pipeline import NotReadOnly, _read_only
+
+    writes = [
+        "UPDATE accounts SET balance = balance WHERE id = 1",
+        "SELECT id FROM accounts WHERE id = 1 FOR UPDATE",
+        "WITH x AS (UPDATE accounts SET balance = balance WHERE id = 1 RETURNING id) "
+        "SELECT id FROM x",
+    ]
+    with session_factory() as session:
+        refused: list[str] = []
+        with _read_only(session, True, refused):
+            assert session.execute(text("SELECT count(*) FROM accounts")).scalar_one() > 0
+            for statement in writes:
+                with pytest.raises(NotReadOnly):
+                    session.execute(text(statement))
+        assert [r.split(" ", 1)[0] for r in refused] == ["UPDATE", "SELECT", "WITH"]
