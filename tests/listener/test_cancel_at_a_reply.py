@@ -3,7 +3,7 @@
 must still end the task. On Python 3.11 `asyncio.wait_for` returned the answer instead
 (the cancel was lost): the live-call monitor went on reconciling and ticking, and the
 stop waited for it for ever (a listener test that polled without end on a loaded
-machine)."""
+machine); the CDR writer task lost a cancel the same way when a record came in with it."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ami_listener.cdr_queue import CdrQueue
 from ami_listener.live import LiveCallMonitor
 from services.cdr.commands import CdrRecord
 from tests.ami_replay import AmiReplayServer
+from tests.currency.calls import spain_call
 from tests.listener.conftest import SESSION, wired_listener
 
 
@@ -48,29 +49,6 @@ async def test_a_monitor_cancelled_as_asterisk_answers_its_channel_check_stops(
         await server.stop()
 
 
-def a_record() -> CdrRecord:
-    at = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    return CdrRecord(
-        uniqueid="1.1",
-        sequence=1,
-        accountcode="acct1001",
-        src="100",
-        dst="34911234567",
-        dcontext="outbound",
-        callerid="100",
-        channel="PJSIP/phone-1",
-        dstchannel="PJSIP/carrier1-1",
-        lastapp="Dial",
-        lastdata="",
-        start=at,
-        answer=at,
-        end=at,
-        duration=0,
-        billsec=0,
-        disposition="ANSWERED",
-    )
-
-
 @pytest.mark.parametrize("turns", range(6))
 async def test_the_writer_task_cancelled_as_a_record_comes_in_stops(turns: int) -> None:
     """Every turn of the loop between a record's arrival and the writer's wake-up: the
@@ -79,7 +57,7 @@ async def test_the_writer_task_cancelled_as_a_record_comes_in_stops(turns: int) 
     queue = CdrQueue(lambda r: None, handle_batch=batches.append, idle_tick=60.0)
     writer = asyncio.create_task(queue.run())
     await asyncio.sleep(0)  # it waits for a record
-    queue.put(a_record())
+    queue.put(spain_call("1.1", "acct1001", datetime(2026, 12, 1, 12, 0, tzinfo=UTC)))
     for _ in range(turns):
         await asyncio.sleep(0)
     writer.cancel()
