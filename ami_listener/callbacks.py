@@ -4,6 +4,13 @@ Hangup of a callback's channel (UniqueID `siptar-cb-...`).
 Handlers run on the event loop and never touch the database (panoramisk drops a
 connection whose handler blocks or raises): each callback event starts a task that does
 its transaction in a thread. Every other event costs a string comparison.
+
+The transactions run one at a time, in the order the events arrived: what a Hangup does
+depends on whether the OriginateResponse before it was applied ("connected": leg A is
+charged; "calling": the callback fails). Run side by side, their threads would race for
+the database, and SQLite's busy wait is not first come, first served: when a live-call
+pass or the CDR writer held the lock, the Hangup could take it first, fail a callback
+whose leg A had answered and leave that leg unbilled.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ class CallbackEvents:
     def __init__(self, session_factory: Callable[[], Session]) -> None:
         self._factory = session_factory
         self.pending: set[asyncio.Task[None]] = set()  # kept: a task nobody holds may vanish
+        self._last: asyncio.Task[None] | None = None  # the latest event's; the next waits for it
 
     def handlers(self, others: Mapping[str, Handler]) -> dict[str, Handler]:
         """`others` (the live-call monitor's) with ours added; both run for a Hangup."""
@@ -52,11 +60,21 @@ class CallbackEvents:
         if not str(m.get("Uniqueid") or "").startswith(events.PREFIX):
             return
         message = dict(m)
-        task = asyncio.get_running_loop().create_task(self._run(work, message))
+        previous = self._last
+        task = asyncio.get_running_loop().create_task(self._run(work, message, previous))
+        self._last = task
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
-    async def _run(self, work: Callable[[Mapping[str, Any]], None], m: Mapping[str, Any]) -> None:
+    async def _run(
+        self,
+        work: Callable[[Mapping[str, Any]], None],
+        m: Mapping[str, Any],
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        if previous is not None and not previous.done():
+            # Only its end: it logs its own failure, and a failed event holds up nothing.
+            await asyncio.wait([previous])
         try:
             await asyncio.to_thread(work, m)
         except Exception:

@@ -67,7 +67,8 @@ class CdrQueue:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                first = await asyncio.wait_for(self._queue.get(), self._idle_tick)
+                async with asyncio.timeout(self._idle_tick):
+                    first = await self._queue.get()
             except TimeoutError:
                 await self._store_batch(handle_batch, [])
                 continue
@@ -79,7 +80,8 @@ class CdrQueue:
                     if remaining <= 0:
                         break
                     try:
-                        batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                        async with asyncio.timeout(remaining):
+                            batch.append(await self._queue.get())
                     except TimeoutError:
                         break
                 else:
@@ -128,7 +130,8 @@ class CdrQueue:
     async def drain(self, timeout: float) -> None:
         """Wait up to `timeout` s for the queue to empty; then log what is left, and drop it."""
         try:
-            await asyncio.wait_for(self._queue.join(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._queue.join()
         except TimeoutError:
             lost = []
             while not self._queue.empty():

@@ -118,14 +118,16 @@ class FastAgiServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            env = await asyncio.wait_for(read_environment(reader), HEADER_TIMEOUT)
+            async with asyncio.timeout(HEADER_TIMEOUT):
+                env = await read_environment(reader)
             if env is None:
                 return  # hung up before its headers: nothing to answer
             variables = await self._answer(env)
             for name, value in variables:
                 writer.write(f'SET VARIABLE {name} "{_quoted(value)}"\n'.encode())
                 await writer.drain()
-                reply = await asyncio.wait_for(reader.readline(), REPLY_TIMEOUT)
+                async with asyncio.timeout(REPLY_TIMEOUT):
+                    reply = await reader.readline()
                 if not reply:
                     return  # the channel hung up
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError) as e:

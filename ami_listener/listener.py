@@ -147,7 +147,8 @@ class CdrListener:
         self._manager = self._make_manager(loop)
         self._manager.connect()
         try:
-            ok, message = await asyncio.wait_for(self._first_login, self._login_timeout)
+            async with asyncio.timeout(self._login_timeout):
+                ok, message = await self._first_login
         except TimeoutError:
             await self.stop()
             raise AmiLoginError(
@@ -229,7 +230,10 @@ class CdrListener:
         manager = self._manager
         if manager is None or not self.connected.is_set():
             raise ConnectionError("AMI not connected")
-        return await asyncio.wait_for(manager.send_action(dict(action)), timeout)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for returns the reply when the
+        # caller is cancelled as it arrives, and a monitor so cancelled runs on for ever.
+        async with asyncio.timeout(timeout):
+            return await manager.send_action(dict(action))
 
     def _on_cdr_fields(self, fields: Fields) -> None:
         # Called inside the TCP read (ami_listener/wire.py): it must never raise.
@@ -270,7 +274,8 @@ class CdrListener:
 
     async def _pong(self, manager: Any) -> bool:
         try:
-            await asyncio.wait_for(manager.send_action({"Action": "Ping"}), self._ping_timeout)
+            async with asyncio.timeout(self._ping_timeout):
+                await manager.send_action({"Action": "Ping"})
         except Exception:  # no answer, or no connection to send it on: reconnect either way
             return False
         return True

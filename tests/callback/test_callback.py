@@ -6,15 +6,19 @@ docs/onnet_callback.md, "Web callback"."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ami_listener.callbacks import CallbackEvents
 from ami_listener.live import LiveCallMonitor
 from client import SiptarClient, errors
 from db.ledger import ledger_sum
@@ -220,6 +224,67 @@ async def test_a_leg_a_that_never_answers_releases_both_legs_and_charges_nothing
     assert balances(session_factory) == before
     with session_factory() as s:  # what the legs held is off every account again
         assert s.scalars(select(Account.reserved).where(Account.reserved != 0)).all() == []
+
+
+class NewestFirst(ThreadPoolExecutor):
+    """A thread pool that starts the newest of the works waiting, one at a time, when
+    `run_newest` asks: the order two listener threads may reach the database in when it
+    was busy (SQLite's busy wait lets whoever retries first in, not the first waiter)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.waiting: list[tuple[Future[Any], Callable[[], Any]]] = []
+        self.most_waiting = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        outer: Future[Any] = Future()
+        self.waiting.append((outer, lambda: fn(*args, **kwargs)))
+        self.most_waiting = max(self.most_waiting, len(self.waiting))
+        return outer
+
+    async def run_newest(self) -> None:
+        outer, work = self.waiting.pop()
+        try:
+            outer.set_result(await asyncio.wrap_future(super().submit(work)))
+        except Exception as exc:
+            outer.set_exception(exc)
+
+
+async def test_a_hangup_is_applied_after_the_originate_response_before_it_whoever_runs_first(
+    alice: SiptarClient, ami: ThreadedAmi, session_factory: Callable[[], Session]
+) -> None:
+    cb = alice.billing.RequestCallback(account=ALICE_ID, number_a=A, number_b=B)
+    (originate,) = ami.sent("Originate")
+    channel, leg_a = originate["channelid"], "PJSIP/carrier1-000000c1"
+    answered = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=60)
+    ended = answered + timedelta(seconds=40)
+    pool = NewestFirst()
+    asyncio.get_running_loop().set_default_executor(pool)
+    callbacks = CallbackEvents(session_factory)
+    on = callbacks.handlers({})
+    # A leg A up for 40 s, its two events read in one go (as after the listener waited
+    # for the database): the Hangup's transaction must not run before the answer's.
+    stamp = {"Uniqueid": channel, "Channel": leg_a}
+    on["OriginateResponse"](
+        stamp | {"Response": "Success", "Reason": "4", "Timestamp": f"{answered.timestamp()}"}
+    )
+    on["Hangup"](stamp | {"Cause": "16", "Timestamp": f"{ended.timestamp()}"})
+    async with asyncio.timeout(20):  # a bound on the wait, not on its speed
+        while callbacks.pending:
+            await asyncio.sleep(0.01)  # the tasks' next steps: a work submitted, or done
+            if pool.waiting:
+                await pool.run_newest()
+
+    done = alice.billing.GetCallbackStatus(callback_id=cb.callback_id)
+    assert (done.status, done.answered_at, done.ended_at) == ("completed", answered, ended)
+    assert pool.most_waiting == 1  # never two callback events in flight at once
+    with session_factory() as s:
+        a_cdr = s.scalars(select(Cdr).where(Cdr.uniqueid == f"{channel}.a")).one()
+        plan = plans.plan(s, RESELLER_RETAIL)
+    assert (a_cdr.status, a_cdr.billsec) == ("rated", 40)
+    assert a_cdr.cost == plan.rate_call(CallToRate(A, answered, 40)).cost > 0
+    assert reservations(session_factory, channel)[f"{channel}.a"] == "settled"
+    balances(session_factory)  # each equal to its ledger
 
 
 def test_bad_numbers_no_credit_and_foreign_ids_are_refused_and_hold_nothing(
