@@ -29,8 +29,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from ami_listener.spool import Spool
-from db.session import UnitOfWork
-from services.cdr.batches import store_batch
 from services.cdr.commands import CdrRecord
 from services.cdr.pipeline import store_batches
 from services.cdr.usecases import Outcome
@@ -85,9 +83,7 @@ class CdrWriter:
             self._replay_spool()
             # Batches of `batch_size`, each one's writes beside the next one's rating on
             # PostgreSQL (services/cdr/pipeline.py); each leaves `pending` once committed.
-            size = self.batch_size
-            batches = [self.pending[i : i + size] for i in range(0, len(self.pending), size)]
-            store_batches(self._factory, batches, self._stored)
+            store_batches(self._factory, self._batches(self.pending), self._stored)
         except Exception as exc:
             if not _database_unavailable(exc):
                 logger.exception("CDR writer: unexpected error; will retry")
@@ -110,15 +106,14 @@ class CdrWriter:
     def _replay_spool(self) -> None:
         for path in self.spool.pending_files():
             records = self.spool.read(path)
-            for start in range(0, len(records), self.batch_size):
-                self._store(records[start : start + self.batch_size])
+            store_batches(self._factory, self._batches(records), self._counted)
             self.spool.remove(path)
             self.replayed_files += 1
             logger.info("replayed %d CDR(s) from %s", len(records), path)
 
-    def _store(self, records: Sequence[CdrRecord]) -> None:
-        with UnitOfWork(self._factory) as uow:
-            self._counted(records, store_batch(uow, records))
+    def _batches(self, records: list[CdrRecord]) -> list[list[CdrRecord]]:
+        size = self.batch_size
+        return [records[i : i + size] for i in range(0, len(records), size)]
 
     def _stored(self, records: Sequence[CdrRecord], outcomes: list[Outcome | None]) -> None:
         """A batch of `pending` (its first records) committed."""

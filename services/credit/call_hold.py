@@ -60,8 +60,8 @@ _TIMES = (
 
 
 def _take_and_write(levels: int) -> str:
-    """The channel, the rows and each level's `reserved` (a CTE per level: one
-    UPDATE may not name the same table's rows through a join without that scan)."""
+    """The channel, the rows and each level's `reserved`, a CTE per level (see the
+    module's docstring: one UPDATE joined to the levels was planned as a scan)."""
     reserved = "".join(
         f", acc{k} AS (UPDATE accounts SET reserved = accounts.reserved"
         f" + CAST(:amount_{k} AS numeric) WHERE accounts.id = CAST(:account_{k} AS integer)"
