@@ -63,11 +63,7 @@ def drive(threads: int, one: One, seconds: float) -> tuple[float, float]:
     times: list[list[float]] = [[] for _ in range(threads)]
 
     def worker(i: int) -> None:
-        rng = random.Random(SEED + i)
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            one(i, rng)
-            times[i].append(time.perf_counter() - started)
+        times[i] = _timed(one, i, i, deadline)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
@@ -124,12 +120,16 @@ def _client_process(
     # Each process its own calls' uniqueids (every process counts from 0).
     authorize_one, echo_one = clients(base, numbers, codes, 1, f"{kind}{i}.{time.time_ns()}")
     one = authorize_one if kind == "authorize" else echo_one
-    rng = random.Random(SEED + i)
     start.wait(timeout=WARM_UP_TIMEOUT)
+    sender.send(_timed(one, 0, i, time.perf_counter() + seconds))
+
+
+def _timed(one: One, client: int, seed: int, deadline: float) -> list[float]:
+    """The seconds each call of `one` by `client` took, until `deadline`."""
+    rng = random.Random(SEED + seed)
     times: list[float] = []
-    deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         began = time.perf_counter()
-        one(0, rng)
+        one(client, rng)
         times.append(time.perf_counter() - began)
-    sender.send(times)
+    return times
