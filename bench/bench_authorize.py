@@ -173,23 +173,23 @@ def soap(url: str, codes: list[str]) -> None:
     with Launcher(url) as server:
         authorize_one, echo_one = clients(server.base, NUMBERS, codes, max(SOAP_THREADS))
         for threads in SOAP_THREADS:
-            rate_a, p99_a = drive(threads, authorize_one, SOAP_SECONDS)
-            rate_t, p99_t = drive(threads, echo_one, SOAP_SECONDS)
-            print(
-                f"   SOAP, 2 workers x 8 threads, {threads:2d} client threads: Authorize"
-                f" {rate_a:6.0f}/s (p99 {p99_a * 1000:5.1f} ms), trivial Echo {rate_t:6.0f}/s"
-                f" (p99 {p99_t * 1000:5.1f} ms), ratio {rate_a / rate_t:4.2f}"
-            )
+            authorized = drive(threads, authorize_one, SOAP_SECONDS)
+            _soap_line(threads, "threads", authorized, drive(threads, echo_one, SOAP_SECONDS))
         for n in SOAP_THREADS:  # the same from client processes (soap_clients.drive_processes)
-            rate_a, p99_a = drive_processes(
-                server.base, NUMBERS, codes, "authorize", n, SOAP_SECONDS
-            )
-            rate_t, p99_t = drive_processes(server.base, NUMBERS, codes, "echo", n, SOAP_SECONDS)
-            print(
-                f"   SOAP, 2 workers x 8 threads, {n:2d} client processes: Authorize"
-                f" {rate_a:6.0f}/s (p99 {p99_a * 1000:5.1f} ms), trivial Echo {rate_t:6.0f}/s"
-                f" (p99 {p99_t * 1000:5.1f} ms), ratio {rate_a / rate_t:4.2f}"
-            )
+            authorized = drive_processes(server.base, NUMBERS, codes, "authorize", n, SOAP_SECONDS)
+            echoed = drive_processes(server.base, NUMBERS, codes, "echo", n, SOAP_SECONDS)
+            _soap_line(n, "processes", authorized, echoed)
+
+
+def _soap_line(
+    clients_: int, kind: str, authorized: tuple[float, float], echoed: tuple[float, float]
+) -> None:
+    (rate_a, p99_a), (rate_t, p99_t) = authorized, echoed
+    print(
+        f"   SOAP, 2 workers x 8 threads, {clients_:2d} client {kind}: Authorize"
+        f" {rate_a:6.0f}/s (p99 {p99_a * 1000:5.1f} ms), trivial Echo {rate_t:6.0f}/s"
+        f" (p99 {p99_t * 1000:5.1f} ms), ratio {rate_a / rate_t:4.2f}"
+    )
 
 
 # bench_rate_change and bench_authorize_compare import these names from here.
